@@ -1,0 +1,1 @@
+//! Handler library of the `ingest` Lambda.
