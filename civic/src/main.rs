@@ -1,5 +1,53 @@
-//! `civic`: the operator CLI for running the pipeline locally.
-fn main() {
-    eprintln!("civic: no commands yet");
-    std::process::exit(2);
+//! `civic`: the operator CLI. Runs the pipeline locally with the same library code the Lambdas use.
+//!
+//! Each subcommand lives in its own module under `cmd/` with one clap `Args` struct and a `run` function.
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Run the civic-data pipeline locally: ingest, transform, process, serve and report,
+/// with the same code and the same key layout as the deployed Lambdas.
+#[derive(Debug, Parser)]
+#[command(name = "civic", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate deterministic MyLA311-shaped CSV (realistic columns, skew, empties, a few malformed rows).
+    #[command(name = "gen-la311")]
+    GenLa311(cmd::gen_la311::Args),
+    /// Stream a source (file, https or Socrata) into raw Parquet partitioned by council district.
+    Ingest(cmd::ingest::Args),
+    /// Transform an ingested run into the canonical, typed, cross-year schema (one partition after another).
+    Transform(cmd::transform::Args),
+    /// Compare a source's header and values with the dataset's mapping; exit 1 when the mapping does not cover it.
+    #[command(name = "schema-drift")]
+    SchemaDrift(cmd::schema_drift::Args),
+    /// Drive all declared layers of an ingested run through the embedded worklist queue.
+    Process(cmd::process::Args),
+    /// Inspect or redrive a run's worklist.
+    Worklist(cmd::worklist::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::GenLa311(args) => cmd::gen_la311::run(args),
+        Command::Ingest(args) => cmd::ingest::run(args),
+        Command::Transform(args) => cmd::transform::run(args),
+        Command::SchemaDrift(args) => cmd::schema_drift::run(args),
+        Command::Process(args) => cmd::process::run(args),
+        Command::Worklist(args) => cmd::worklist::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

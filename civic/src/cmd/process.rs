@@ -1,0 +1,10 @@
+//! `civic process` (not built yet: its issue owns this module).
+use std::process::ExitCode;
+
+/// Arguments of `civic process`.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`civic process` is not implemented yet")
+}

@@ -1,0 +1,10 @@
+//! `civic transform` (not built yet: its issue owns this module).
+use std::process::ExitCode;
+
+/// Arguments of `civic transform`.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`civic transform` is not implemented yet")
+}
