@@ -1,0 +1,292 @@
+//! The versioned event model: what a finding looks like on the wire, in storage and in the JSON Schema,
+//! and the deterministic `event_id` (sha256 over dataset, layer, event type, dimensions and window).
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// Version of the event model. Bumped on any incompatible change of [`Event`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How much attention a finding deserves.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema, ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth recording, nobody needs to act.
+    Info,
+    /// Somebody should look at it.
+    Warning,
+    /// Far outside the usual range; the stakeholders should hear about it.
+    Critical,
+}
+
+impl Severity {
+    /// The wire name (`info`, `warning`, `critical`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// Where and what an event is about. Place dimensions let events of different datasets be joined.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema, ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct Dimensions {
+    /// LA City council district, 1..=15.
+    pub council_district: u8,
+    /// Neighborhood council code (MyLA311 `NC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nc_code: Option<String>,
+    /// Five-digit ZIP code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip_code: Option<String>,
+    /// Canonical request type (e.g. `Bulky Items`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_type: Option<String>,
+    /// Responsible agency (e.g. `BOS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+}
+
+/// An event as a producer submits it. `event_id` may be given and must then equal the computed id;
+/// `created_at` is set by the ledger on first write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    /// Optional; when present it must equal the deterministic id computed from the other fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Event model version; must be 1 when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<u32>,
+    /// Dataset id, e.g. `la311`.
+    pub dataset: String,
+    /// Pipeline layer that produced the event, e.g. `analyze`.
+    pub layer: String,
+    /// Kind of finding, e.g. `weekly_count_spike`.
+    pub event_type: String,
+    /// Start of the observed window (inclusive), RFC 3339.
+    #[schema(value_type = String, format = DateTime)]
+    pub window_start: DateTime<Utc>,
+    /// End of the observed window (exclusive), RFC 3339.
+    #[schema(value_type = String, format = DateTime)]
+    pub window_end: DateTime<Utc>,
+    /// Where and what the event is about.
+    pub dimensions: Dimensions,
+    /// Name of the measured quantity, e.g. `requests` or `median_hours_to_close`.
+    pub metric: String,
+    /// Observed value.
+    pub value: f64,
+    /// Value the observation is compared with (trailing median, city-wide median), when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
+    /// Unit of `value` and `baseline`, e.g. `count` or `hours`.
+    pub unit: String,
+    /// How much attention the finding deserves.
+    pub severity: Severity,
+    /// Pipeline run that produced the event.
+    pub run_id: String,
+    /// Object keys the event was computed from.
+    #[serde(default)]
+    pub source: Vec<String>,
+    /// Stakeholder ids (see `/stakeholders`) who should hear about it.
+    #[serde(default)]
+    pub stakeholders: Vec<String>,
+}
+
+/// A stored ledger event (model version [`SCHEMA_VERSION`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Deterministic id: sha256 (hex) of dataset, layer, event type, dimensions and window.
+    pub event_id: String,
+    /// Event model version.
+    pub schema_version: u32,
+    /// Dataset id, e.g. `la311`.
+    pub dataset: String,
+    /// Pipeline layer that produced the event, e.g. `analyze`.
+    pub layer: String,
+    /// Kind of finding, e.g. `weekly_count_spike`.
+    pub event_type: String,
+    /// Start of the observed window (inclusive).
+    #[schema(value_type = String, format = DateTime)]
+    pub window_start: DateTime<Utc>,
+    /// End of the observed window (exclusive).
+    #[schema(value_type = String, format = DateTime)]
+    pub window_end: DateTime<Utc>,
+    /// Where and what the event is about.
+    pub dimensions: Dimensions,
+    /// Name of the measured quantity.
+    pub metric: String,
+    /// Observed value.
+    pub value: f64,
+    /// Comparison value, when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
+    /// Unit of `value` and `baseline`.
+    pub unit: String,
+    /// How much attention the finding deserves.
+    pub severity: Severity,
+    /// Pipeline run that first wrote the event.
+    pub run_id: String,
+    /// Object keys the event was computed from.
+    pub source: Vec<String>,
+    /// Stakeholder ids who should hear about it.
+    pub stakeholders: Vec<String>,
+    /// When the ledger first stored the event.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// The identity of an event: exactly the fields its id is computed from, in a fixed order.
+#[derive(Serialize)]
+struct Identity<'a> {
+    dataset: &'a str,
+    layer: &'a str,
+    event_type: &'a str,
+    dimensions: &'a Dimensions,
+    window_start: String,
+    window_end: String,
+}
+
+/// Computes the deterministic event id (lower-case hex sha256 of the identity's canonical JSON).
+pub fn event_id(
+    dataset: &str,
+    layer: &str,
+    event_type: &str,
+    dimensions: &Dimensions,
+    window_start: DateTime<Utc>,
+    window_end: DateTime<Utc>,
+) -> String {
+    let identity = Identity {
+        dataset,
+        layer,
+        event_type,
+        dimensions,
+        window_start: window_start.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        window_end: window_end.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    };
+    let bytes = serde_json::to_vec(&identity).expect("identity serializes");
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl EventInput {
+    /// The id this input's identity hashes to.
+    pub fn computed_id(&self) -> String {
+        event_id(
+            &self.dataset,
+            &self.layer,
+            &self.event_type,
+            &self.dimensions,
+            self.window_start,
+            self.window_end,
+        )
+    }
+
+    /// Turns a (validated) input into a stored event, stamped with `created_at`. An event submitted without
+    /// stakeholders carries its district's stakeholder id.
+    pub fn into_event(self, created_at: DateTime<Utc>) -> Event {
+        let event_id = self.computed_id();
+        let stakeholders = if self.stakeholders.is_empty() {
+            vec![crate::stakeholders::stakeholder_id(self.dimensions.council_district)]
+        } else {
+            self.stakeholders
+        };
+        Event {
+            event_id,
+            schema_version: SCHEMA_VERSION,
+            dataset: self.dataset,
+            layer: self.layer,
+            event_type: self.event_type,
+            window_start: self.window_start,
+            window_end: self.window_end,
+            dimensions: self.dimensions,
+            metric: self.metric,
+            value: self.value,
+            baseline: self.baseline,
+            unit: self.unit,
+            severity: self.severity,
+            run_id: self.run_id,
+            source: self.source,
+            stakeholders,
+            created_at,
+        }
+    }
+}
+
+impl Event {
+    /// True when `other` reports the same finding: every field except the provenance of the write
+    /// (`created_at`, `run_id`, `source`) is equal. A re-run of a job is therefore a no-op.
+    pub fn same_finding(&self, other: &Event) -> bool {
+        self.event_id == other.event_id
+            && self.schema_version == other.schema_version
+            && self.dataset == other.dataset
+            && self.layer == other.layer
+            && self.event_type == other.event_type
+            && self.window_start == other.window_start
+            && self.window_end == other.window_end
+            && self.dimensions == other.dimensions
+            && self.metric == other.metric
+            && self.value.to_bits() == other.value.to_bits()
+            && self.baseline.map(f64::to_bits) == other.baseline.map(f64::to_bits)
+            && self.unit == other.unit
+            && self.severity == other.severity
+            && self.stakeholders == other.stakeholders
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dims(cd: u8) -> Dimensions {
+        Dimensions { council_district: cd, request_type: Some("Bulky Items".into()), ..Default::default() }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn id_is_stable_and_depends_on_identity_only() {
+        let a = event_id("la311", "analyze", "spike", &dims(7), at("2018-01-01T00:00:00Z"), at("2018-01-08T00:00:00Z"));
+        let b = event_id("la311", "analyze", "spike", &dims(7), at("2018-01-01T00:00:00Z"), at("2018-01-08T00:00:00Z"));
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        let other_cd = event_id("la311", "analyze", "spike", &dims(8), at("2018-01-01T00:00:00Z"), at("2018-01-08T00:00:00Z"));
+        let other_week = event_id("la311", "analyze", "spike", &dims(7), at("2018-01-08T00:00:00Z"), at("2018-01-15T00:00:00Z"));
+        let other_type = event_id("la311", "analyze", "slow", &dims(7), at("2018-01-01T00:00:00Z"), at("2018-01-08T00:00:00Z"));
+        assert_ne!(a, other_cd);
+        assert_ne!(a, other_week);
+        assert_ne!(a, other_type);
+    }
+
+    #[test]
+    fn id_is_pinned() {
+        // Pinned so an accidental change of the identity encoding (which would orphan every stored event) fails.
+        let id = event_id("la311", "analyze", "spike", &dims(7), at("2018-01-01T00:00:00Z"), at("2018-01-08T00:00:00Z"));
+        let expected = hex::encode(Sha256::digest(
+            br#"{"dataset":"la311","layer":"analyze","event_type":"spike","dimensions":{"council_district":7,"request_type":"Bulky Items"},"window_start":"2018-01-01T00:00:00.000000Z","window_end":"2018-01-08T00:00:00.000000Z"}"#,
+        ));
+        assert_eq!(id, expected);
+    }
+}

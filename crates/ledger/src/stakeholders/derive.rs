@@ -1,0 +1,212 @@
+//! Derives council members per district and period from the data itself (MyLA311 `CD`, `CDMember`, `NC`).
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One member's period in a district as seen in the data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
+pub struct Term {
+    /// Member name exactly as in the data (`CDMember`).
+    pub member: String,
+    /// Earliest request date naming this member for the district.
+    #[schema(value_type = String, format = Date)]
+    pub first_seen: NaiveDate,
+    /// Latest request date naming this member for the district.
+    #[schema(value_type = String, format = Date)]
+    pub last_seen: NaiveDate,
+    /// Rows naming this member for the district.
+    pub rows: u64,
+}
+
+/// A neighborhood council seen in a district's rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
+pub struct NeighborhoodCouncil {
+    /// Neighborhood council code (`NC`).
+    pub code: String,
+    /// Name as in the data (`NCName`).
+    pub name: String,
+    /// Rows of the district in this neighborhood council.
+    pub rows: u64,
+}
+
+/// What the data says about one district.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema, ToSchema)]
+pub struct DerivedDistrict {
+    /// Members seen, ordered by `first_seen` (then name).
+    pub terms: Vec<Term>,
+    /// Neighborhood councils seen, by code.
+    pub neighborhood_councils: Vec<NeighborhoodCouncil>,
+}
+
+impl DerivedDistrict {
+    /// The current member: latest `last_seen` wins (ties: more rows, then name).
+    pub fn current(&self) -> Option<&Term> {
+        self.terms.iter().max_by(|a, b| {
+            (a.last_seen, a.rows, std::cmp::Reverse(&a.member)).cmp(&(b.last_seen, b.rows, std::cmp::Reverse(&b.member)))
+        })
+    }
+}
+
+/// Accumulates observations row by row; memory is bounded by districts x members x councils.
+#[derive(Debug, Default)]
+pub struct Derivation {
+    members: BTreeMap<(u8, String), (NaiveDate, NaiveDate, u64)>,
+    councils: BTreeMap<(u8, String), (String, u64)>,
+    /// Rows observed.
+    pub rows: u64,
+    /// Rows skipped because `CD` was empty or not a district number.
+    pub rows_without_district: u64,
+    /// Rows skipped because the date could not be parsed.
+    pub rows_without_date: u64,
+}
+
+impl Derivation {
+    /// Observes one row. `district` and `created` are raw text; empty `member`/`nc_code` are ignored.
+    pub fn observe(&mut self, district: &str, member: &str, nc_code: &str, nc_name: &str, created: &str) {
+        self.rows += 1;
+        let Some(cd) = parse_district(district) else {
+            self.rows_without_district += 1;
+            return;
+        };
+        let Some(day) = parse_date(created) else {
+            self.rows_without_date += 1;
+            return;
+        };
+        let member = member.trim();
+        if !member.is_empty() {
+            let entry = self.members.entry((cd, member.to_owned())).or_insert((day, day, 0));
+            entry.0 = entry.0.min(day);
+            entry.1 = entry.1.max(day);
+            entry.2 += 1;
+        }
+        let nc_code = nc_code.trim();
+        if !nc_code.is_empty() && nc_code != "0" {
+            let entry = self.councils.entry((cd, nc_code.to_owned())).or_insert((nc_name.trim().to_owned(), 0));
+            entry.1 += 1;
+        }
+    }
+
+    /// The per-district result.
+    pub fn finish(self) -> BTreeMap<u8, DerivedDistrict> {
+        let mut out: BTreeMap<u8, DerivedDistrict> = BTreeMap::new();
+        for ((cd, member), (first_seen, last_seen, rows)) in self.members {
+            out.entry(cd).or_default().terms.push(Term { member, first_seen, last_seen, rows });
+        }
+        for ((cd, code), (name, rows)) in self.councils {
+            out.entry(cd).or_default().neighborhood_councils.push(NeighborhoodCouncil { code, name, rows });
+        }
+        for district in out.values_mut() {
+            district.terms.sort_by(|a, b| (a.first_seen, &a.member).cmp(&(b.first_seen, &b.member)));
+        }
+        out
+    }
+}
+
+/// Errors reading a MyLA311 CSV for derivation.
+#[derive(Debug, thiserror::Error)]
+pub enum DeriveError {
+    /// The CSV could not be read.
+    #[error("{source_name}: row {row}: {error}")]
+    Csv {
+        /// File name or description of the input.
+        source_name: String,
+        /// 1-based data row (0 for the header).
+        row: u64,
+        /// The CSV error.
+        error: csv::Error,
+    },
+    /// A needed column is missing from the header.
+    #[error("{source_name}: header has no column {column} (case-insensitive)")]
+    MissingColumn {
+        /// File name or description of the input.
+        source_name: String,
+        /// The column looked for.
+        column: &'static str,
+    },
+}
+
+/// Derives districts from a MyLA311 CSV (export or API field names; header matched case-insensitively).
+pub fn derive_from_csv<R: std::io::Read>(
+    source_name: &str,
+    reader: R,
+) -> Result<(BTreeMap<u8, DerivedDistrict>, Derivation), DeriveError> {
+    let csv_err = |row, error| DeriveError::Csv { source_name: source_name.to_owned(), row, error };
+    let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+    let headers = csv.headers().map_err(|e| csv_err(0, e))?.clone();
+    let column = |name: &'static str| {
+        headers.iter().position(|h| h.eq_ignore_ascii_case(name)).ok_or(DeriveError::MissingColumn {
+            source_name: source_name.to_owned(),
+            column: name,
+        })
+    };
+    let (cd, member, created) = (column("CD")?, column("CDMember")?, column("CreatedDate")?);
+    let (nc, nc_name) = (column("NC")?, column("NCName")?);
+    let mut derivation = Derivation::default();
+    for (i, record) in csv.records().enumerate() {
+        let record = record.map_err(|e| csv_err(i as u64 + 1, e))?;
+        let field = |idx: usize| record.get(idx).unwrap_or("");
+        derivation.observe(field(cd), field(member), field(nc), field(nc_name), field(created));
+    }
+    let counts = Derivation {
+        rows: derivation.rows,
+        rows_without_district: derivation.rows_without_district,
+        rows_without_date: derivation.rows_without_date,
+        ..Default::default()
+    };
+    Ok((derivation.finish(), counts))
+}
+
+/// `"7"`, `"7.0"`, `" 07 "` -> 7; empty or out of 1..=99 -> None.
+fn parse_district(s: &str) -> Option<u8> {
+    let s = s.trim();
+    let s = s.strip_suffix(".0").unwrap_or(s);
+    s.parse::<u8>().ok().filter(|cd| (1..=99).contains(cd))
+}
+
+/// The day of a MyLA311 timestamp in any of the known formats.
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    const FORMATS: [&str; 4] =
+        ["%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"];
+    FORMATS
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .map(|t| t.date())
+        .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_non_empty_member_wins_with_first_and_last_seen() {
+        let csv = "CD,CDMember,NC,NCName,CreatedDate\n\
+                   12,Mitchell Englander,10,X NC,12/31/2017 11:59:58 PM\n\
+                   12,,10,X NC,01/05/2020 10:00:00 AM\n\
+                   12,John Lee,10,X NC,2020-01-02 08:00:00\n\
+                   12,Mitchell Englander,11,Y NC,12/20/2017 01:00:00 PM\n\
+                   ,Nobody,,,12/20/2017 01:00:00 PM\n";
+        let (districts, counts) = derive_from_csv("inline", csv.as_bytes()).unwrap();
+        assert_eq!(counts.rows, 5);
+        assert_eq!(counts.rows_without_district, 1);
+        let cd12 = &districts[&12];
+        let current = cd12.current().unwrap();
+        assert_eq!(current.member, "John Lee");
+        assert_eq!(current.first_seen, NaiveDate::from_ymd_opt(2020, 1, 2).unwrap());
+        let old = &cd12.terms[0];
+        assert_eq!(old.member, "Mitchell Englander");
+        assert_eq!((old.first_seen.to_string(), old.last_seen.to_string(), old.rows), ("2017-12-20".into(), "2017-12-31".into(), 2));
+        assert_eq!(cd12.neighborhood_councils.iter().map(|n| n.rows).collect::<Vec<_>>(), [3, 1]);
+    }
+
+    #[test]
+    fn missing_column_is_named() {
+        let err = derive_from_csv("f.csv", "CD,CreatedDate\n1,x\n".as_bytes()).unwrap_err();
+        assert_eq!(err.to_string(), "f.csv: header has no column CDMember (case-insensitive)");
+    }
+}
