@@ -1,0 +1,25 @@
+//! `ingest_core`: streaming ingestion of CSV sources (local file, https, Socrata SODA) into the raw
+//! Parquet layer, partitioned by the dataset's partition column under a global memory budget.
+//!
+//! Pipeline: [`source`] yields CSV records -> [`run`] validates each row and routes it
+//! ([`partition_value`], [`quarantine`]) -> [`partitioner`] buffers per partition and writes
+//! zstd Parquet through [`sink`] (object store multipart) -> [`manifest`] is written last.
+//! All object keys are built in [`layout`]; the dataset catalog is [`catalog`].
+
+pub mod catalog;
+pub mod error;
+pub mod generate;
+pub mod layout;
+pub mod manifest;
+pub mod partition_value;
+pub mod partitioner;
+pub mod quarantine;
+pub mod run;
+pub mod sink;
+pub mod source;
+
+pub use catalog::{Catalog, DatasetSpec};
+pub use error::{Error, Result};
+pub use manifest::{RunManifest, job_ids};
+pub use run::{IngestOptions, IngestReport, Progress, ingest};
+pub use source::SourceSpec;

@@ -1,0 +1,227 @@
+//! One ingestion run: open the source, judge every row (field count, UTF-8, partition value),
+//! route good rows to the partitioner and bad ones to quarantine, then write the manifest last.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+use tokio::runtime::Handle;
+
+use crate::catalog::DatasetSpec;
+use crate::error::{Error, Result};
+use crate::layout;
+use crate::manifest::{MANIFEST_VERSION, ManifestPartition, ManifestSource, RunManifest};
+use crate::partition_value::{Routed, route};
+use crate::partitioner::{BudgetStats, Partitioner, PartitionerConfig};
+use crate::quarantine::{Quarantine, QuarantinedRow};
+use crate::source::{self, SourceSpec};
+
+/// Rows between two progress callbacks.
+const PROGRESS_EVERY: u64 = 8192;
+
+/// Receives progress of a run (the CLI draws a bar; Lambda logs).
+pub trait Progress: Send + Sync {
+    /// Called once the source is open; `total_bytes` when the size is known.
+    fn start(&self, total_bytes: Option<u64>);
+    /// Rows read and source bytes consumed so far.
+    fn update(&self, rows: u64, bytes: u64);
+    /// Called when all rows are read.
+    fn finish(&self);
+}
+
+/// Options of a run.
+#[derive(Clone, Default)]
+pub struct IngestOptions {
+    /// Run id (a fresh one when None).
+    pub run_id: Option<String>,
+    /// Memory budget and encoding settings.
+    pub partitioner: PartitionerConfig,
+    /// Progress receiver.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+/// Result of a run: the manifest as written, its key, and the memory accounting.
+#[derive(Debug, Clone)]
+pub struct IngestReport {
+    pub manifest: RunManifest,
+    pub manifest_key: String,
+    pub budget: BudgetStats,
+}
+
+/// Ingest `source` into the `data` store as dataset `spec`; the manifest is written last.
+pub async fn ingest(
+    store: Arc<dyn ObjectStore>,
+    spec: &DatasetSpec,
+    source: SourceSpec,
+    opts: IngestOptions,
+) -> Result<IngestReport> {
+    let run_id = opts.run_id.clone().unwrap_or_else(layout::new_run_id);
+    layout::check_segment("run id", &run_id)?;
+    layout::check_segment("dataset id", &spec.id)?;
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let rt = Handle::current();
+    let (store2, spec2, run2) = (store.clone(), spec.clone(), run_id.clone());
+    let (mut manifest, budget) = tokio::task::spawn_blocking(move || {
+        run_blocking(store2, &spec2, &source, &run2, &opts, rt)
+    })
+    .await
+    .map_err(|e| Error::Invalid(format!("ingestion task failed: {e}")))??;
+    manifest.started_at = started_at;
+    manifest.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let manifest_key = manifest.write(&store).await?;
+    tracing::info!(key = %manifest_key, rows = manifest.rows_read, "run manifest written");
+    Ok(IngestReport {
+        manifest,
+        manifest_key,
+        budget,
+    })
+}
+
+/// Check the header and find the partition column.
+fn read_header(
+    spec: &DatasetSpec,
+    header: &csv::ByteRecord,
+    uri: &str,
+) -> Result<(Vec<String>, usize)> {
+    let bad = |message: String| Error::Header {
+        uri: uri.to_string(),
+        message,
+    };
+    let mut names = Vec::with_capacity(header.len());
+    let mut seen = HashSet::new();
+    for (i, f) in header.iter().enumerate() {
+        let name = std::str::from_utf8(f)
+            .map_err(|_| bad(format!("column {} name is not UTF-8", i + 1)))?;
+        if !seen.insert(name.to_string()) {
+            return Err(bad(format!("column name {name:?} appears twice")));
+        }
+        if name == crate::partitioner::SOURCE_ROW {
+            return Err(bad(format!("column name {name:?} is reserved")));
+        }
+        names.push(name.to_string());
+    }
+    let found: Vec<usize> = (0..names.len())
+        .filter(|&i| spec.is_partition_header(&names[i]))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok((names, *one)),
+        [] => Err(bad(format!(
+            "partition column {} (or {:?}) not found among {} columns: {}",
+            spec.partition.column,
+            spec.partition.aliases,
+            names.len(),
+            names.join(",")
+        ))),
+        _ => Err(bad(format!(
+            "partition column {} matches several columns",
+            spec.partition.column
+        ))),
+    }
+}
+
+fn run_blocking(
+    store: Arc<dyn ObjectStore>,
+    spec: &DatasetSpec,
+    source: &SourceSpec,
+    run_id: &str,
+    opts: &IngestOptions,
+    rt: Handle,
+) -> Result<(RunManifest, BudgetStats)> {
+    let uri = source.uri();
+    let mut src = source::open(source, &rt)?;
+    let (schema, pcol) = read_header(spec, src.header(), &uri)?;
+    let ncols = schema.len();
+    let mut parts = Partitioner::new(
+        store.clone(),
+        &spec.id,
+        run_id,
+        &schema,
+        opts.partitioner.clone(),
+        rt.clone(),
+    )?;
+    let mut quarantine = Quarantine::new(store, &spec.id, run_id, rt);
+    if let Some(p) = &opts.progress {
+        p.start(src.total_bytes());
+    }
+    let mut rows_read = 0u64;
+    let mut rec = csv::ByteRecord::new();
+    while let Some(line) = src.next_record(&mut rec)? {
+        rows_read += 1;
+        let row = rows_read;
+        if rec.len() != ncols {
+            let reason = format!("wrong field count: expected {ncols}, found {}", rec.len());
+            quarantine.add(&QuarantinedRow::new(line, row, reason, &rec))?;
+        } else {
+            match csv::StringRecord::from_byte_record(std::mem::take(&mut rec)) {
+                Err(e) => {
+                    let field = e.utf8_error().field() + 1;
+                    let bytes = e.into_byte_record();
+                    let name = &schema[field - 1];
+                    let reason = format!("invalid UTF-8 in field {field} ({name})");
+                    quarantine.add(&QuarantinedRow::new(line, row, reason, &bytes))?;
+                    rec = bytes;
+                }
+                Ok(srec) => {
+                    match route(&spec.partition, srec.get(pcol).unwrap_or("")) {
+                        Routed::Value(v) => parts.push(&v, &srec, row)?,
+                        Routed::Missing => parts.push(&spec.partition.missing, &srec, row)?,
+                        Routed::Invalid(reason) => quarantine.add(&QuarantinedRow::new(
+                            line,
+                            row,
+                            reason,
+                            srec.as_byte_record(),
+                        ))?,
+                    }
+                    rec = srec.into_byte_record();
+                }
+            }
+        }
+        if row % PROGRESS_EVERY == 0
+            && let Some(p) = &opts.progress
+        {
+            p.update(row, src.bytes_read());
+        }
+    }
+    if let Some(p) = &opts.progress {
+        p.update(rows_read, src.bytes_read());
+        p.finish();
+    }
+    let rows_quarantined = quarantine.rows();
+    let quarantine_keys = quarantine.finish()?;
+    let (outcomes, budget) = parts.finish()?;
+    let rows_written = outcomes.iter().map(|o| o.rows).sum();
+    let (year, dataset_id) = match source {
+        SourceSpec::Socrata(s) => (s.year, Some(s.dataset_id.clone())),
+        _ => (None, None),
+    };
+    let manifest = RunManifest {
+        version: MANIFEST_VERSION,
+        dataset: spec.id.clone(),
+        run_id: run_id.to_string(),
+        source: ManifestSource {
+            kind: source.kind().to_string(),
+            uri,
+            year,
+            dataset_id,
+        },
+        started_at: String::new(),
+        finished_at: String::new(),
+        schema,
+        partition_column: spec.partition.column.clone(),
+        rows_read,
+        rows_written,
+        rows_quarantined,
+        partitions: outcomes
+            .into_iter()
+            .map(|o| ManifestPartition {
+                value: o.value,
+                rows: o.rows,
+                bytes: o.bytes,
+                keys: o.keys,
+            })
+            .collect(),
+        quarantine_keys,
+    };
+    manifest.check_accounting()?;
+    Ok((manifest, budget))
+}
