@@ -1,0 +1,111 @@
+//! Test helpers: read a run back from the store (Parquet rows per partition, quarantine lines).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, StringArray, UInt64Array};
+use ingest_core::RunManifest;
+use ingest_core::quarantine::QuarantinedRow;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// The shared real-data folder, or None (with the reason printed) when it is absent.
+pub fn shared_la311() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/la311");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIP: {} is absent; real-sample tests need it",
+            dir.display()
+        );
+        None
+    }
+}
+
+pub async fn get(store: &Arc<dyn ObjectStore>, key: &str) -> bytes::Bytes {
+    store
+        .get(&Path::from(key))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+}
+
+/// Every row of a run, read back from its Parquet files: partition -> rows (fields + `_source_row`).
+pub async fn read_back(
+    store: &Arc<dyn ObjectStore>,
+    m: &RunManifest,
+) -> BTreeMap<String, Vec<(Vec<String>, u64)>> {
+    let mut out = BTreeMap::new();
+    for p in &m.partitions {
+        let mut rows = Vec::new();
+        let mut bytes = 0;
+        for key in &p.keys {
+            let data = get(store, key).await;
+            bytes += data.len() as u64;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(data)
+                .unwrap()
+                .build()
+                .unwrap();
+            for batch in reader {
+                let batch = batch.unwrap();
+                let n = batch.num_columns();
+                assert_eq!(batch.schema().field(n - 1).name(), "_source_row");
+                let cols: Vec<&StringArray> = (0..n - 1)
+                    .map(|i| {
+                        batch
+                            .column(i)
+                            .as_any()
+                            .downcast_ref::<StringArray>()
+                            .unwrap()
+                    })
+                    .collect();
+                let src = batch
+                    .column(n - 1)
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .unwrap();
+                for r in 0..batch.num_rows() {
+                    assert!(cols.iter().all(|c| !c.is_null(r)));
+                    rows.push((
+                        cols.iter().map(|c| c.value(r).to_string()).collect(),
+                        src.value(r),
+                    ));
+                }
+            }
+        }
+        assert_eq!(bytes, p.bytes, "manifest bytes of partition {}", p.value);
+        assert_eq!(
+            rows.len() as u64,
+            p.rows,
+            "manifest rows of partition {}",
+            p.value
+        );
+        out.insert(p.value.clone(), rows);
+    }
+    out
+}
+
+/// Every quarantined row of a run.
+pub async fn quarantined(store: &Arc<dyn ObjectStore>, m: &RunManifest) -> Vec<QuarantinedRow> {
+    let mut out = Vec::new();
+    for key in &m.quarantine_keys {
+        let data = get(store, key).await;
+        for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            out.push(serde_json::from_slice(line).unwrap());
+        }
+    }
+    out
+}
+
+/// Per-partition row counts from the manifest.
+pub fn counts(m: &RunManifest) -> BTreeMap<String, u64> {
+    m.partitions
+        .iter()
+        .map(|p| (p.value.clone(), p.rows))
+        .collect()
+}
