@@ -1,0 +1,23 @@
+//! Harmonizer: raw MyLA311 rows of any era -> the canonical, typed, cross-year schema.
+//!
+//! The catalog (`datasets/<dataset>/canonical.yaml`) declares the canonical columns, the normalization
+//! tables and one mapping per source era; nothing about eras is hard-coded here. Flow of one partition:
+//! manifest -> [`plan::choose_era`] -> [`plan::Plan`] -> [`row`] per raw row -> canonical Parquet +
+//! quarantine JSON lines -> [`report::PartitionReport`].
+
+pub mod canonical;
+pub mod catalog;
+pub mod datetime;
+pub mod load;
+pub mod layout;
+pub mod location;
+pub mod manifest;
+pub mod partition;
+pub mod plan;
+pub mod report;
+pub mod row;
+
+pub use catalog::Catalog;
+pub use load::{CatalogError, builtin, load};
+pub use partition::{TransformError, transform_partition, transform_partition_with};
+pub use report::{PartitionReport, RunReport};

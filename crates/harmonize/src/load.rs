@@ -1,0 +1,200 @@
+//! Loading and validating `canonical.yaml`: one parse, every problem reported with `file:line:col`.
+
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use crate::catalog::{Catalog, ColumnType};
+
+/// The built-in MyLA311 catalog, compiled in so Lambdas need no file access.
+pub const LA311_CANONICAL_YAML: &str = include_str!("../../../datasets/la311/canonical.yaml");
+/// Repository path of the built-in catalog (used in error messages).
+pub const LA311_CANONICAL_PATH: &str = "datasets/la311/canonical.yaml";
+
+/// A catalog that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+    #[error("{}", .issues.iter().map(|i| format!("{path}:{i}")).collect::<Vec<_>>().join("\n"))]
+    Invalid { path: String, issues: Vec<Issue> },
+    #[error("no built-in canonical catalog for dataset '{0}' (known: la311)")]
+    UnknownDataset(String),
+}
+
+/// One semantic problem in a catalog, at a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+impl std::fmt::Display for Issue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// The built-in catalog of `dataset`.
+pub fn builtin(dataset: &str) -> Result<Catalog, CatalogError> {
+    match dataset {
+        "la311" => parse(LA311_CANONICAL_PATH, LA311_CANONICAL_YAML),
+        other => Err(CatalogError::UnknownDataset(other.to_string())),
+    }
+}
+
+/// Read and validate a catalog file.
+pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    parse(&shown, &text)
+}
+
+/// Parse and validate catalog text; `path` is only used in messages.
+pub fn parse(path: &str, text: &str) -> Result<Catalog, CatalogError> {
+    let catalog: Catalog = serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        CatalogError::Parse {
+            path: path.to_string(),
+            line,
+            column,
+            message: e.to_string(),
+        }
+    })?;
+    let issues = validate(&catalog);
+    if issues.is_empty() {
+        Ok(catalog)
+    } else {
+        Err(CatalogError::Invalid {
+            path: path.to_string(),
+            issues,
+        })
+    }
+}
+
+fn issue<T>(at: &Spanned<T>, message: String) -> Issue {
+    Issue {
+        line: at.referenced.line(),
+        column: at.referenced.column(),
+        message,
+    }
+}
+
+/// Every semantic problem of a parsed catalog (empty when valid).
+pub fn validate(c: &Catalog) -> Vec<Issue> {
+    let mut out = Vec::new();
+    if c.timezone.value.parse::<chrono_tz::Tz>().is_err() {
+        out.push(issue(
+            &c.timezone,
+            format!("unknown time zone '{}'", c.timezone.value),
+        ));
+    }
+    let names: Vec<&str> = c.columns.iter().map(|c| c.name.value.as_str()).collect();
+    for (i, col) in c.columns.iter().enumerate() {
+        let name = &col.name.value;
+        if names[..i].contains(&name.as_str()) {
+            out.push(issue(&col.name, format!("duplicate canonical column '{name}'")));
+        }
+        if col.range.is_some() && col.ty != ColumnType::Int16 {
+            out.push(issue(&col.name, format!("'{name}': range is only allowed on int16 columns")));
+        }
+        if col.ty == ColumnType::Bool && (col.true_values.is_empty() || col.false_values.is_empty()) {
+            out.push(issue(&col.name, format!("'{name}': bool columns need true_values and false_values")));
+        }
+    }
+    for geo in [&c.geo.latitude, &c.geo.longitude] {
+        match c.column(&geo.value) {
+            Some(col) if col.ty == ColumnType::Float64 => {}
+            Some(_) => out.push(issue(geo, format!("geo column '{}' must be float64", geo.value))),
+            None => out.push(issue(geo, format!("geo column '{}' is not a canonical column", geo.value))),
+        }
+    }
+    for era in &c.eras {
+        let era_name = &era.name.value;
+        for (canon, m) in &era.columns {
+            let Some(col) = c.column(&canon.value) else {
+                out.push(issue(
+                    canon,
+                    format!("era {era_name}: unknown canonical column '{}' (known: {})", canon.value, names.join(", ")),
+                ));
+                continue;
+            };
+            if col.lineage.is_some() {
+                out.push(issue(canon, format!("era {era_name}: '{}' is a lineage column, filled from the run", canon.value)));
+            }
+            if m.from.is_none() && m.default.is_none() {
+                out.push(issue(canon, format!("era {era_name}: '{}' needs `from` or `default`", canon.value)));
+            }
+            if col.ty == ColumnType::Timestamp && m.from.is_some() && m.formats.is_empty() {
+                out.push(issue(canon, format!("era {era_name}: timestamp '{}' needs at least one format", canon.value)));
+            }
+            if col.ty != ColumnType::Timestamp && !m.formats.is_empty() {
+                out.push(issue(canon, format!("era {era_name}: formats on non-timestamp column '{}'", canon.value)));
+            }
+            if m.key.is_some() && m.table.is_none() {
+                out.push(issue(canon, format!("era {era_name}: '{}' has `key` but no `table`", canon.value)));
+            }
+            if let Some(t) = &m.table
+                && !c.tables.contains_key(&t.value)
+            {
+                let known: Vec<&str> = c.tables.keys().map(String::as_str).collect();
+                out.push(issue(t, format!("unknown table '{}' (known: {})", t.value, known.join(", "))));
+            }
+        }
+        for col in &c.columns {
+            if col.required && col.lineage.is_none() && era.mapping(&col.name.value).is_none() {
+                out.push(issue(&era.name, format!("era {era_name}: required column '{}' is not mapped", col.name.value)));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_la311_catalog_is_valid() {
+        let c = builtin("la311").expect("built-in catalog loads");
+        assert_eq!(c.dataset, "la311");
+        assert!(c.era("A").is_some() && c.era("B").is_some());
+    }
+
+    #[test]
+    fn unknown_field_is_reported_with_position() {
+        let bad = LA311_CANONICAL_YAML.replacen("timezone:", "timezone_typo: x\ntimezone:", 1);
+        let err = parse("canonical.yaml", &bad).unwrap_err().to_string();
+        assert!(err.starts_with("canonical.yaml:"), "{err}");
+        assert!(err.contains("timezone_typo"), "{err}");
+    }
+
+    #[test]
+    fn unknown_table_and_column_are_reported_with_line() {
+        let bad = LA311_CANONICAL_YAML
+            .replacen("table: agency", "table: agencies_typo", 1)
+            .replacen("      sr_number:", "      sr_numbr:", 1);
+        let err = parse("c.yaml", &bad).unwrap_err();
+        let CatalogError::Invalid { issues, .. } = &err else { panic!("{err}") };
+        assert!(issues.iter().any(|i| i.message.contains("unknown table 'agencies_typo'") && i.line > 0), "{err}");
+        assert!(issues.iter().any(|i| i.message.contains("unknown canonical column 'sr_numbr'")), "{err}");
+        assert!(issues.iter().any(|i| i.message.contains("required column 'sr_number' is not mapped")), "{err}");
+    }
+}

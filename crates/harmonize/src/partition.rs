@@ -1,0 +1,331 @@
+//! The transform step of one partition: raw Parquet -> canonical Parquet + quarantine JSON lines + counts.
+//!
+//! Streams one record batch at a time (bounded memory); every raw row becomes exactly one canonical row or
+//! one quarantine line. Output keys are deterministic, so a retried job overwrites its own output.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, UInt64Type};
+use arrow::record_batch::RecordBatch;
+use futures::TryStreamExt;
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::AsyncArrowWriter;
+// ParquetObjectReader is deprecated in parquet 60 (arrow-rs#10308) but is the reader the team brief
+// prescribes; switch to a hand-written `AsyncFileReader` when the workspace moves off it.
+#[allow(deprecated)]
+use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+
+use crate::canonical::{self, BatchBuilder};
+use crate::catalog::Catalog;
+use crate::layout;
+use crate::manifest::RunManifest;
+use crate::plan::{self, LineageValues, Plan, PlanError};
+use crate::report::PartitionReport;
+use crate::row::Problem;
+
+/// Name of the raw layer's row-number column.
+pub const SOURCE_ROW: &str = "_source_row";
+/// Raw rows decoded per batch.
+pub const BATCH_ROWS: usize = 8192;
+/// Canonical rows per Parquet row group (bounds the writer's buffer).
+pub const ROW_GROUP_ROWS: usize = 65_536;
+/// Canonical rows per part file before rolling to the next one.
+pub const FILE_ROWS: u64 = 2_000_000;
+
+/// A partition that could not be transformed at all (row-level problems are quarantined instead).
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    #[error("run manifest {key}: {source}")]
+    Manifest { key: String, source: object_store::Error },
+    #[error("run manifest {key} is not valid JSON: {source}")]
+    ManifestJson { key: String, source: serde_json::Error },
+    #[error("run {run_id} has no partition '{partition}' (known: {known})")]
+    UnknownPartition { run_id: String, partition: String, known: String },
+    #[error("run {run_id}: the manifest has neither source.year nor a dataset_id the catalog knows; cannot place canonical/.../year=")]
+    UnknownYear { run_id: String },
+    #[error("{key}: {source}")]
+    Store { key: String, source: object_store::Error },
+    #[error("{key}: {source}")]
+    Parquet { key: String, source: parquet::errors::ParquetError },
+    #[error("{key}: {source}")]
+    Arrow { key: String, source: arrow::error::ArrowError },
+    #[error("{key}: {message}")]
+    RawContract { key: String, message: String },
+    #[error("{key}: {source}")]
+    Plan { key: String, source: PlanError },
+    #[error("{key}: {source}")]
+    Io { key: String, source: std::io::Error },
+    #[error("catalog: {0}")]
+    Catalog(#[from] crate::load::CatalogError),
+    #[error("partition {partition}: counts do not add up: {rows_in} in, {rows_out} out, {rows_quarantined} quarantined")]
+    Unbalanced { partition: String, rows_in: u64, rows_out: u64, rows_quarantined: u64 },
+}
+
+/// Transform one partition of a run with the dataset's built-in catalog (the worklist job entry point).
+pub async fn transform_partition(
+    store: Arc<dyn ObjectStore>,
+    dataset: &str,
+    run_id: &str,
+    partition: &str,
+) -> Result<PartitionReport, TransformError> {
+    let catalog = crate::load::builtin(dataset)?;
+    let manifest = read_manifest(store.as_ref(), dataset, run_id).await?;
+    transform_partition_with(store, &catalog, &manifest, partition).await
+}
+
+/// Read `runs/{dataset}/run={run_id}/manifest.json`.
+pub async fn read_manifest(store: &dyn ObjectStore, dataset: &str, run_id: &str) -> Result<RunManifest, TransformError> {
+    let key = layout::run_manifest(dataset, run_id);
+    let bytes = async { store.get(&key).await?.bytes().await }
+        .await
+        .map_err(|source| TransformError::Manifest { key: key.to_string(), source })?;
+    serde_json::from_slice(&bytes).map_err(|source| TransformError::ManifestJson { key: key.to_string(), source })
+}
+
+/// One quarantined raw row, as written to the quarantine JSON lines.
+#[derive(Debug, Serialize)]
+struct QuarantineLine<'a> {
+    dataset: &'a str,
+    run_id: &'a str,
+    stage: &'static str,
+    partition: &'a str,
+    era: &'a str,
+    source_row: u64,
+    column: &'a str,
+    source_column: Option<&'a str>,
+    value: &'a str,
+    reason: &'static str,
+    detail: &'a str,
+    problems: &'a [Problem],
+    raw: BTreeMap<&'a str, &'a str>,
+}
+
+/// The canonical part files of one partition, rolled every [`FILE_ROWS`] rows.
+struct PartWriter {
+    store: Arc<dyn ObjectStore>,
+    schema: arrow::datatypes::SchemaRef,
+    dataset: String,
+    year: i32,
+    partition: String,
+    current: Option<(AsyncArrowWriter<BufWriter>, u64)>,
+    keys: Vec<Path>,
+}
+
+impl PartWriter {
+    async fn write(&mut self, batch: &RecordBatch) -> Result<(), TransformError> {
+        if self.current.as_ref().is_some_and(|(_, rows)| *rows >= FILE_ROWS) {
+            self.close_current().await?;
+        }
+        if self.current.is_none() {
+            let key = layout::canonical_part(&self.dataset, self.year, &self.partition, self.keys.len());
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+                .build();
+            let sink = BufWriter::new(self.store.clone(), key.clone());
+            let w = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(props))
+                .map_err(|source| TransformError::Parquet { key: key.to_string(), source })?;
+            self.keys.push(key);
+            self.current = Some((w, 0));
+        }
+        let key = self.keys.last().expect("opened above").to_string();
+        let (w, rows) = self.current.as_mut().expect("opened above");
+        w.write(batch).await.map_err(|source| TransformError::Parquet { key, source })?;
+        *rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    async fn close_current(&mut self) -> Result<(), TransformError> {
+        if let Some((w, _)) = self.current.take() {
+            let key = self.keys.last().expect("open writer has a key").to_string();
+            w.close().await.map_err(|source| TransformError::Parquet { key, source })?;
+        }
+        Ok(())
+    }
+
+    /// Close the last file and delete part files a previous attempt left beyond the ones written now.
+    async fn finish(mut self) -> Result<Vec<String>, TransformError> {
+        self.close_current().await?;
+        let prefix = Path::from(format!("canonical/{}/year={}/cd={}", self.dataset, self.year, self.partition));
+        let existing: Vec<_> = self
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|source| TransformError::Store { key: prefix.to_string(), source })?;
+        for meta in existing {
+            if !self.keys.contains(&meta.location) {
+                self.store
+                    .delete(&meta.location)
+                    .await
+                    .map_err(|source| TransformError::Store { key: meta.location.to_string(), source })?;
+            }
+        }
+        Ok(self.keys.iter().map(|k| k.to_string()).collect())
+    }
+}
+
+/// Year and dataset lineage of a run.
+fn lineage(catalog: &Catalog, m: &RunManifest) -> Result<(i32, String), TransformError> {
+    let by_id = m.source.dataset_id.as_deref().and_then(|id| catalog.year_for_dataset_id(id));
+    let year = m
+        .source
+        .year
+        .or(by_id.map(|(y, _)| y))
+        .ok_or_else(|| TransformError::UnknownYear { run_id: m.run_id.clone() })?;
+    let dataset = m
+        .source
+        .dataset_id
+        .clone()
+        .or_else(|| catalog.era_for_year(year).map(|(_, id)| id.to_string()))
+        .unwrap_or_else(|| m.source.uri.clone());
+    Ok((year, dataset))
+}
+
+/// Raw column texts of one batch, plus `_source_row`.
+fn raw_columns(key: &str, batch: &RecordBatch) -> Result<(Vec<String>, Vec<StringArray>, Vec<u64>), TransformError> {
+    let schema = batch.schema();
+    let mut header = Vec::new();
+    let mut cols = Vec::new();
+    let mut rows = None;
+    for (field, array) in schema.fields().iter().zip(batch.columns()) {
+        if field.name() == SOURCE_ROW {
+            let a = cast(array, &DataType::UInt64).map_err(|source| TransformError::Arrow { key: key.into(), source })?;
+            let a = a.as_primitive::<UInt64Type>();
+            if a.null_count() > 0 {
+                return Err(TransformError::RawContract { key: key.into(), message: format!("{SOURCE_ROW} has nulls") });
+            }
+            rows = Some(a.values().to_vec());
+        } else {
+            let a = cast(array, &DataType::Utf8).map_err(|source| TransformError::Arrow { key: key.into(), source })?;
+            header.push(field.name().clone());
+            cols.push(a.as_string::<i32>().clone());
+        }
+    }
+    let rows = rows.ok_or_else(|| TransformError::RawContract { key: key.into(), message: format!("no {SOURCE_ROW} column") })?;
+    Ok((header, cols, rows))
+}
+
+/// Transform one partition of `manifest`'s run with `catalog`.
+pub async fn transform_partition_with(
+    store: Arc<dyn ObjectStore>,
+    catalog: &Catalog,
+    manifest: &RunManifest,
+    partition: &str,
+) -> Result<PartitionReport, TransformError> {
+    let part = manifest.partition(partition).ok_or_else(|| TransformError::UnknownPartition {
+        run_id: manifest.run_id.clone(),
+        partition: partition.into(),
+        known: manifest.partitions.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(", "),
+    })?;
+    let dataset = manifest.dataset.as_str();
+    let run_id = manifest.run_id.as_str();
+    let (year, source_dataset) = lineage(catalog, manifest)?;
+    let schema = canonical::schema(catalog);
+    let mut builder = BatchBuilder::new(schema.clone());
+    let mut out = PartWriter {
+        store: store.clone(),
+        schema,
+        dataset: dataset.into(),
+        year,
+        partition: partition.into(),
+        current: None,
+        keys: Vec::new(),
+    };
+    let qkey = layout::transform_quarantine(dataset, run_id, partition);
+    let mut quarantine = BufWriter::new(store.clone(), qkey.clone());
+    let mut report = PartitionReport {
+        dataset: dataset.into(),
+        run_id: run_id.into(),
+        partition: partition.into(),
+        year,
+        quarantine_key: qkey.to_string(),
+        ..Default::default()
+    };
+    let mut plan: Option<Plan> = None;
+    for key in &part.keys {
+        let path = Path::from(key.as_str());
+        let meta = store.head(&path).await.map_err(|source| TransformError::Store { key: key.clone(), source })?;
+        #[allow(deprecated)]
+        let reader = ParquetObjectReader::new(store.clone(), path).with_file_size(meta.size);
+        let mut stream = ParquetRecordBatchStreamBuilder::new(reader)
+            .await
+            .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+            .map_err(|source| TransformError::Parquet { key: key.clone(), source })?;
+        while let Some(batch) = stream.try_next().await.map_err(|source| TransformError::Parquet { key: key.clone(), source })? {
+            let (header, cols, rows) = raw_columns(key, &batch)?;
+            if plan.as_ref().is_none_or(|p| p.header != header) {
+                let era = plan::choose_era(catalog, manifest.source.dataset_id.as_deref(), Some(year), &header)
+                    .map_err(|source| TransformError::Plan { key: key.clone(), source })?;
+                let lineage = LineageValues { year: year as i16, dataset: source_dataset.clone(), run: run_id.into() };
+                let p = Plan::new(catalog, era, &header, lineage).map_err(|source| TransformError::Plan { key: key.clone(), source })?;
+                report.era = p.era.clone();
+                plan = Some(p);
+            }
+            let plan = plan.as_ref().expect("set above");
+            for (r, &source_row) in rows.iter().enumerate() {
+                report.rows_in += 1;
+                match plan.transform_row(|i| cols[i].value(r), source_row) {
+                    Ok(row) => {
+                        if row.swapped_coordinates {
+                            *report.corrections.entry("coordinates_unswapped".into()).or_default() += 1;
+                        }
+                        builder.push(&row.values);
+                        report.rows_out += 1;
+                    }
+                    Err(problems) => {
+                        let first = &problems[0];
+                        report.rows_quarantined += 1;
+                        *report.quarantined_by_reason.entry(first.reason.code().into()).or_default() += 1;
+                        *report.quarantined_by_column.entry(first.column.clone()).or_default() += 1;
+                        let line = QuarantineLine {
+                            dataset,
+                            run_id,
+                            stage: "transform",
+                            partition,
+                            era: &plan.era,
+                            source_row,
+                            column: &first.column,
+                            source_column: first.source_column.as_deref(),
+                            value: &first.value,
+                            reason: first.reason.code(),
+                            detail: &first.detail,
+                            problems: &problems,
+                            raw: header.iter().map(String::as_str).zip(cols.iter().map(|c| c.value(r))).collect(),
+                        };
+                        let mut text = serde_json::to_vec(&line).expect("quarantine line serializes");
+                        text.push(b'\n');
+                        quarantine
+                            .write_all(&text)
+                            .await
+                            .map_err(|source| TransformError::Io { key: qkey.to_string(), source })?;
+                    }
+                }
+            }
+            if !builder.is_empty() {
+                let out_batch = builder.finish().map_err(|source| TransformError::Arrow { key: key.clone(), source })?;
+                out.write(&out_batch).await?;
+            }
+        }
+    }
+    quarantine.shutdown().await.map_err(|source| TransformError::Io { key: qkey.to_string(), source })?;
+    report.canonical_keys = out.finish().await?;
+    if !report.balanced() {
+        return Err(TransformError::Unbalanced {
+            partition: partition.into(),
+            rows_in: report.rows_in,
+            rows_out: report.rows_out,
+            rows_quarantined: report.rows_quarantined,
+        });
+    }
+    Ok(report)
+}

@@ -1,0 +1,224 @@
+//! Resolving an era's mapping against a concrete source header: which raw column feeds which canonical column.
+//!
+//! Also picks the era of a source (dataset id, then year, then best header match).
+
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+
+use crate::catalog::{BBox, Catalog, ColumnType, Era, Lineage, Table};
+
+/// A normalization table ready for lookups (keys trimmed and lower-cased).
+#[derive(Debug, Clone)]
+pub struct CompiledTable {
+    pub name: String,
+    pub strict: bool,
+    values: HashMap<String, String>,
+    strip_prefixes: Vec<String>,
+    strip_suffixes: Vec<String>,
+}
+
+impl CompiledTable {
+    pub fn new(name: &str, t: &Table) -> Self {
+        CompiledTable {
+            name: name.to_string(),
+            strict: t.strict,
+            values: t.values.iter().map(|(k, v)| (k.trim().to_lowercase(), v.clone())).collect(),
+            strip_prefixes: t.strip_prefixes.iter().map(|s| s.to_lowercase()).collect(),
+            strip_suffixes: t.strip_suffixes.iter().map(|s| s.to_lowercase()).collect(),
+        }
+    }
+
+    /// The canonical value of a known source value.
+    pub fn get(&self, value: &str) -> Option<&str> {
+        self.values.get(&value.trim().to_lowercase()).map(String::as_str)
+    }
+
+    /// `value` with the table's decorations (prefixes/suffixes) removed and whitespace collapsed.
+    pub fn clean(&self, value: &str) -> String {
+        let mut v = value.split_whitespace().collect::<Vec<_>>().join(" ");
+        for p in &self.strip_prefixes {
+            if v.to_lowercase().starts_with(p.as_str()) && v.len() > p.len() {
+                v = v[p.len()..].trim().to_string();
+            }
+        }
+        for s in &self.strip_suffixes {
+            if v.to_lowercase().ends_with(s.as_str()) && v.len() > s.len() {
+                v = v[..v.len() - s.len()].trim().to_string();
+            }
+        }
+        v
+    }
+}
+
+/// Where one canonical column's value comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Raw column at this index.
+    Column(usize),
+    /// A constant raw text (era default).
+    Default(String),
+    /// Not available in this era: null.
+    Null,
+    /// Filled from the run.
+    Lineage(Lineage),
+}
+
+/// One canonical column, resolved.
+#[derive(Debug, Clone)]
+pub struct ColumnPlan {
+    pub name: String,
+    pub ty: ColumnType,
+    pub required: bool,
+    pub range: Option<[i64; 2]>,
+    pub true_values: Vec<String>,
+    pub false_values: Vec<String>,
+    pub source: Source,
+    /// Raw column name, for quarantine records.
+    pub source_name: Option<String>,
+    pub formats: Vec<String>,
+    pub table: Option<CompiledTable>,
+    /// Raw column whose value is the table key (e.g. NC code for the NC name).
+    pub key: Option<usize>,
+}
+
+/// Lineage values of one partition.
+#[derive(Debug, Clone)]
+pub struct LineageValues {
+    pub year: i16,
+    pub dataset: String,
+    pub run: String,
+}
+
+/// A catalog era resolved against one raw header.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub era: String,
+    pub tz: Tz,
+    pub bbox: BBox,
+    pub columns: Vec<ColumnPlan>,
+    pub header: Vec<String>,
+    pub location: Option<usize>,
+    pub lat: usize,
+    pub lon: usize,
+    pub lineage: LineageValues,
+}
+
+/// The mapping cannot be applied to this header.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PlanError {
+    #[error("era {era}: source column '{column}' (for canonical '{canonical}') is not in the header; run `civic schema-drift` on this source")]
+    MissingColumn { era: String, column: String, canonical: String },
+    #[error("no era of the catalog matches header [{0}]")]
+    NoEra(String),
+}
+
+fn find(header: &[String], name: &str) -> Option<usize> {
+    header.iter().position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
+}
+
+/// How well `era` fits `header`: (all non-optional sources present, present - missing).
+pub fn header_fit(era: &Era, header: &[String]) -> (bool, i64) {
+    let mut present = 0i64;
+    let mut missing = 0i64;
+    let mut complete = true;
+    for m in era.columns.values() {
+        for src in m.from.iter().chain(m.key.iter()) {
+            if find(header, src).is_some() {
+                present += 1;
+            } else {
+                missing += 1;
+                complete &= m.optional;
+            }
+        }
+    }
+    (complete, present - missing)
+}
+
+/// The era of a source: by dataset id, then year, then the best-fitting complete header match.
+/// An era chosen by id or year that does not fit the header falls back to the header match.
+pub fn choose_era<'c>(
+    catalog: &'c Catalog,
+    dataset_id: Option<&str>,
+    year: Option<i32>,
+    header: &[String],
+) -> Result<&'c Era, PlanError> {
+    let declared = dataset_id
+        .and_then(|id| catalog.year_for_dataset_id(id).map(|(_, e)| e))
+        .or_else(|| year.and_then(|y| catalog.era_for_year(y).map(|(e, _)| e)));
+    if let Some(e) = declared
+        && header_fit(e, header).0
+    {
+        return Ok(e);
+    }
+    catalog
+        .eras
+        .iter()
+        .map(|e| (e, header_fit(e, header)))
+        .filter(|(_, (complete, _))| *complete)
+        .max_by_key(|(_, (_, score))| *score)
+        .map(|(e, _)| e)
+        .ok_or_else(|| PlanError::NoEra(header.join(",")))
+}
+
+impl Plan {
+    /// Resolve `era` against `header` (raw column names, without `_source_row`).
+    pub fn new(catalog: &Catalog, era: &Era, header: &[String], lineage: LineageValues) -> Result<Plan, PlanError> {
+        let era_name = era.name.value.clone();
+        let mut columns = Vec::with_capacity(catalog.columns.len());
+        for col in &catalog.columns {
+            let name = col.name.value.clone();
+            let m = era.mapping(&name);
+            let mut source_name = None;
+            let mut key = None;
+            let source = match (col.lineage, m) {
+                (Some(l), _) => Source::Lineage(l),
+                (None, None) => Source::Null,
+                (None, Some(m)) => {
+                    let idx = m.from.as_deref().and_then(|f| find(header, f));
+                    if let (Some(from), None, false) = (&m.from, idx, m.optional) {
+                        return Err(PlanError::MissingColumn { era: era_name, column: from.clone(), canonical: name });
+                    }
+                    if let Some(k) = &m.key {
+                        key = find(header, k);
+                        if key.is_none() && !m.optional {
+                            return Err(PlanError::MissingColumn { era: era_name, column: k.clone(), canonical: name });
+                        }
+                    }
+                    source_name = idx.map(|i| header[i].clone());
+                    match (idx, &m.default) {
+                        (Some(i), _) => Source::Column(i),
+                        (None, Some(d)) => Source::Default(d.clone()),
+                        (None, None) => Source::Null,
+                    }
+                }
+            };
+            let m = m.cloned().unwrap_or_default();
+            columns.push(ColumnPlan {
+                name,
+                ty: col.ty,
+                required: col.required,
+                range: col.range,
+                true_values: col.true_values.iter().map(|v| v.to_lowercase()).collect(),
+                false_values: col.false_values.iter().map(|v| v.to_lowercase()).collect(),
+                source,
+                source_name,
+                formats: m.formats.clone(),
+                table: m.table.as_ref().map(|t| CompiledTable::new(&t.value, &catalog.tables[&t.value])),
+                key,
+            });
+        }
+        let pos = |n: &str| columns.iter().position(|c| c.name == n).expect("validated geo column");
+        Ok(Plan {
+            era: era_name,
+            tz: catalog.timezone.value.parse().expect("validated time zone"),
+            bbox: catalog.geo.bbox,
+            lat: pos(&catalog.geo.latitude.value),
+            lon: pos(&catalog.geo.longitude.value),
+            location: era.location.as_ref().and_then(|l| find(header, &l.from)),
+            columns,
+            header: header.to_vec(),
+            lineage,
+        })
+    }
+}
