@@ -1,0 +1,137 @@
+//! Test support: play the ingestion layer (CSV -> raw Parquet per CD + run manifest) in an object store.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema};
+use bytes::Bytes;
+use futures::TryStreamExt;
+use harmonize::layout;
+use harmonize::manifest::{ManifestPartition, ManifestSource, RunManifest};
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// `../shared/data/la311/<name>` when the shared data folder exists.
+pub fn sample(name: &str) -> Option<PathBuf> {
+    let p = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/la311").join(name);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: real sample {} not present", p.display());
+        None
+    }
+}
+
+/// The raw contract's partition value of a CD text.
+pub fn partition_of(cd: &str) -> String {
+    match cd.trim().parse::<u8>() {
+        Ok(n) if (1..=15).contains(&n) => n.to_string(),
+        _ => "__missing__".to_string(),
+    }
+}
+
+/// Header and records of a CSV file; short records are padded with "" (a lenient ingestion).
+pub fn read_csv(path: &FsPath) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::ReaderBuilder::new().flexible(true).from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|rec| {
+            let mut v: Vec<String> = rec.unwrap().iter().map(String::from).collect();
+            v.resize(header.len(), String::new());
+            v
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Raw-contract batch: every header column Utf8 (non-null), then `_source_row` UInt64.
+pub fn raw_batch(header: &[String], rows: &[(u64, &Vec<String>)]) -> RecordBatch {
+    let mut fields: Vec<Field> = header.iter().map(|h| Field::new(h, DataType::Utf8, false)).collect();
+    fields.push(Field::new("_source_row", DataType::UInt64, false));
+    let mut cols: Vec<ArrayRef> = (0..header.len())
+        .map(|i| Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, r)| r[i].as_str()))) as ArrayRef)
+        .collect();
+    cols.push(Arc::new(UInt64Array::from_iter_values(rows.iter().map(|(n, _)| *n))));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
+}
+
+/// Ingest `csv` into `store` as run `run_id`: raw Parquet per CD partition and the run manifest.
+pub async fn ingest(
+    store: &Arc<dyn ObjectStore>,
+    run_id: &str,
+    csv: &FsPath,
+    year: Option<i32>,
+    dataset_id: Option<&str>,
+) -> RunManifest {
+    let (header, rows) = read_csv(csv);
+    let cd = header.iter().position(|h| h.eq_ignore_ascii_case("cd")).unwrap();
+    let mut parts: BTreeMap<String, Vec<(u64, &Vec<String>)>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        parts.entry(partition_of(&r[cd])).or_default().push((i as u64 + 1, r));
+    }
+    let mut partitions = Vec::new();
+    for (value, rows) in &parts {
+        let key = layout::raw_part("la311", run_id, value, 0);
+        let batch = raw_batch(&header, rows);
+        let mut buf = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let bytes = buf.len() as u64;
+        store.put(&key, PutPayload::from(buf)).await.unwrap();
+        partitions.push(ManifestPartition { value: value.clone(), rows: rows.len() as u64, bytes, keys: vec![key.to_string()] });
+    }
+    let manifest = RunManifest {
+        version: 1,
+        dataset: "la311".into(),
+        run_id: run_id.into(),
+        source: ManifestSource {
+            kind: "file".into(),
+            uri: csv.display().to_string(),
+            year,
+            dataset_id: dataset_id.map(String::from),
+        },
+        schema: header,
+        partitions,
+    };
+    let key = layout::run_manifest("la311", run_id);
+    store.put(&key, PutPayload::from(serde_json::to_vec(&manifest).unwrap())).await.unwrap();
+    manifest
+}
+
+pub fn memory_store() -> Arc<dyn ObjectStore> {
+    Arc::new(InMemory::new())
+}
+
+/// All record batches of the Parquet files under `prefix`.
+pub async fn read_parquet_under(store: &Arc<dyn ObjectStore>, prefix: &str) -> Vec<(String, RecordBatch)> {
+    let metas: Vec<_> = store.list(Some(&Path::from(prefix))).try_collect().await.unwrap();
+    let mut out = Vec::new();
+    for m in metas {
+        if !m.location.as_ref().ends_with(".parquet") {
+            continue;
+        }
+        let bytes: Bytes = store.get(&m.location).await.unwrap().bytes().await.unwrap();
+        for b in ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap() {
+            out.push((m.location.to_string(), b.unwrap()));
+        }
+    }
+    out
+}
+
+/// The quarantine JSON lines at `key` (empty when the object is empty).
+pub async fn read_jsonl(store: &Arc<dyn ObjectStore>, key: &str) -> Vec<serde_json::Value> {
+    let bytes = store.get(&Path::from(key)).await.unwrap().bytes().await.unwrap();
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
