@@ -6,6 +6,7 @@ pub mod codec;
 pub mod consumer;
 mod fanin;
 pub mod layout;
+pub mod local;
 pub mod manifest;
 pub mod markers;
 pub mod message;
