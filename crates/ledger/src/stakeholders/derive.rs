@@ -90,6 +90,15 @@ impl Derivation {
         }
     }
 
+    /// Rows observed and skipped so far.
+    pub fn counts(&self) -> DeriveCounts {
+        DeriveCounts {
+            rows: self.rows,
+            rows_without_district: self.rows_without_district,
+            rows_without_date: self.rows_without_date,
+        }
+    }
+
     /// The per-district result.
     pub fn finish(self) -> BTreeMap<u8, DerivedDistrict> {
         let mut out: BTreeMap<u8, DerivedDistrict> = BTreeMap::new();
@@ -129,34 +138,48 @@ pub enum DeriveError {
     },
 }
 
-/// Derives districts from a MyLA311 CSV (export or API field names; header matched case-insensitively).
+impl Derivation {
+    /// Observes every row of a MyLA311 CSV (export or API field names; header matched case-insensitively).
+    pub fn observe_csv<R: std::io::Read>(&mut self, source_name: &str, reader: R) -> Result<(), DeriveError> {
+        let csv_err = |row, error| DeriveError::Csv { source_name: source_name.to_owned(), row, error };
+        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+        let headers = csv.headers().map_err(|e| csv_err(0, e))?.clone();
+        let column = |name: &'static str| {
+            headers.iter().position(|h| h.eq_ignore_ascii_case(name)).ok_or(DeriveError::MissingColumn {
+                source_name: source_name.to_owned(),
+                column: name,
+            })
+        };
+        let (cd, member, created) = (column("CD")?, column("CDMember")?, column("CreatedDate")?);
+        let (nc, nc_name) = (column("NC")?, column("NCName")?);
+        for (i, record) in csv.records().enumerate() {
+            let record = record.map_err(|e| csv_err(i as u64 + 1, e))?;
+            let field = |idx: usize| record.get(idx).unwrap_or("");
+            self.observe(field(cd), field(member), field(nc), field(nc_name), field(created));
+        }
+        Ok(())
+    }
+}
+
+/// Row counts of a derivation: observed, and skipped for want of a district or a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeriveCounts {
+    /// Rows observed.
+    pub rows: u64,
+    /// Rows skipped because `CD` was empty or not a district number.
+    pub rows_without_district: u64,
+    /// Rows skipped because the date could not be parsed.
+    pub rows_without_date: u64,
+}
+
+/// Derives districts from one MyLA311 CSV.
 pub fn derive_from_csv<R: std::io::Read>(
     source_name: &str,
     reader: R,
-) -> Result<(BTreeMap<u8, DerivedDistrict>, Derivation), DeriveError> {
-    let csv_err = |row, error| DeriveError::Csv { source_name: source_name.to_owned(), row, error };
-    let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
-    let headers = csv.headers().map_err(|e| csv_err(0, e))?.clone();
-    let column = |name: &'static str| {
-        headers.iter().position(|h| h.eq_ignore_ascii_case(name)).ok_or(DeriveError::MissingColumn {
-            source_name: source_name.to_owned(),
-            column: name,
-        })
-    };
-    let (cd, member, created) = (column("CD")?, column("CDMember")?, column("CreatedDate")?);
-    let (nc, nc_name) = (column("NC")?, column("NCName")?);
+) -> Result<(BTreeMap<u8, DerivedDistrict>, DeriveCounts), DeriveError> {
     let mut derivation = Derivation::default();
-    for (i, record) in csv.records().enumerate() {
-        let record = record.map_err(|e| csv_err(i as u64 + 1, e))?;
-        let field = |idx: usize| record.get(idx).unwrap_or("");
-        derivation.observe(field(cd), field(member), field(nc), field(nc_name), field(created));
-    }
-    let counts = Derivation {
-        rows: derivation.rows,
-        rows_without_district: derivation.rows_without_district,
-        rows_without_date: derivation.rows_without_date,
-        ..Default::default()
-    };
+    derivation.observe_csv(source_name, reader)?;
+    let counts = derivation.counts();
     Ok((derivation.finish(), counts))
 }
 

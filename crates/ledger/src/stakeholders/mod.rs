@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use derive::{Derivation, DerivedDistrict, NeighborhoodCouncil, Term, derive_from_csv};
+pub use derive::{DeriveCounts, Derivation, DerivedDistrict, NeighborhoodCouncil, Term, derive_from_csv};
 pub use file::{DistrictEntry, StakeholderFile};
 
 use crate::layout;
