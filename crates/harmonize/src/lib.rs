@@ -8,6 +8,7 @@
 pub mod canonical;
 pub mod catalog;
 pub mod datetime;
+pub mod drift;
 pub mod load;
 pub mod layout;
 pub mod location;

@@ -1,0 +1,322 @@
+//! Schema drift: does an era mapping of the catalog cover a source's header and sampled values?
+//!
+//! Pure over (catalog, header, sample rows); ingestion can store the serialized report in its run manifest.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use serde::Serialize;
+
+use crate::catalog::{Catalog, ColumnType, Era};
+use crate::datetime;
+use crate::location;
+use crate::plan::{CompiledTable, header_fit};
+
+/// How a column's sampled values look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    Empty,
+    Integer,
+    Number,
+    Date,
+    Point,
+    Text,
+}
+
+/// A header column that looks like a renamed mapped column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rename {
+    /// Name in the source header.
+    pub source: String,
+    /// Name in the era mapping.
+    pub mapped: String,
+    pub canonical: String,
+    /// `case` (covered: matching is case-insensitive), `separators` or `similar` (not covered).
+    pub kind: &'static str,
+    pub covered: bool,
+    /// Normalized Levenshtein similarity of the alphanumeric, lower-cased names.
+    pub similarity: f64,
+    pub shape: Shape,
+}
+
+/// A header column the mapping does not know.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewColumn {
+    pub name: String,
+    pub shape: Shape,
+    pub examples: Vec<String>,
+}
+
+/// A mapped source column the header lacks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissingColumn {
+    pub name: String,
+    pub canonical: String,
+    /// The era marks it optional (not a coverage failure).
+    pub optional: bool,
+}
+
+/// Sampled dates of a column that match none of the accepted formats.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DateDrift {
+    pub column: String,
+    pub canonical: String,
+    pub unparsed: u64,
+    pub examples: Vec<String>,
+    pub accepted_formats: Vec<String>,
+}
+
+/// Sampled values of a categorical column that its normalization table does not know.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValueDrift {
+    pub column: String,
+    pub canonical: String,
+    pub table: String,
+    /// The transform quarantines unknown values of strict tables (a coverage failure).
+    pub strict: bool,
+    pub values: BTreeMap<String, u64>,
+}
+
+/// The drift report of one source against one era of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DriftReport {
+    pub dataset: String,
+    pub era: String,
+    pub sampled_rows: usize,
+    pub new_columns: Vec<NewColumn>,
+    pub missing_columns: Vec<MissingColumn>,
+    pub renamed: Vec<Rename>,
+    pub ignored_columns: Vec<String>,
+    pub unparsed_dates: Vec<DateDrift>,
+    pub new_values: Vec<ValueDrift>,
+    /// The mapping covers the source: no new, uncovered renamed or non-optional missing columns, every
+    /// sampled date parses, and no value outside a strict table.
+    pub covered: bool,
+}
+
+/// Header and up to `max_rows` records of a CSV source (short or long records are kept as they are).
+pub fn sample_csv(input: impl Read, max_rows: usize) -> Result<(Vec<String>, Vec<Vec<String>>), csv::Error> {
+    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let header = r.headers()?.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
+    let mut rows = Vec::new();
+    for rec in r.records().take(max_rows) {
+        rows.push(rec?.iter().map(String::from).collect());
+    }
+    Ok((header, rows))
+}
+
+fn alnum(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_lowercase()
+}
+
+/// The dominant shape of non-empty values (dates judged with every format the catalog accepts).
+pub fn shape_of<'a>(values: impl Iterator<Item = &'a str>, catalog: &Catalog, all_formats: &[String]) -> Shape {
+    let tz = catalog.timezone.value.parse().expect("validated time zone");
+    let mut counts: BTreeMap<u8, (Shape, usize)> = BTreeMap::new();
+    for v in values.map(str::trim).filter(|v| !v.is_empty()) {
+        let s = if v.parse::<i64>().is_ok() {
+            Shape::Integer
+        } else if v.parse::<f64>().is_ok() {
+            Shape::Number
+        } else if datetime::parse_any(tz, all_formats, v).is_some() {
+            Shape::Date
+        } else if location::parse_point(v).is_ok() {
+            Shape::Point
+        } else {
+            Shape::Text
+        };
+        counts.entry(s as u8).or_insert((s, 0)).1 += 1;
+    }
+    counts.values().max_by_key(|(_, n)| *n).map(|(s, _)| *s).unwrap_or(Shape::Empty)
+}
+
+fn expected_shape_fits(ty: Option<ColumnType>, shape: Shape) -> bool {
+    match (ty, shape) {
+        (_, Shape::Empty) => true,
+        (Some(ColumnType::Timestamp), s) => s == Shape::Date,
+        (Some(ColumnType::Int16 | ColumnType::Uint64), s) => s == Shape::Integer,
+        (Some(ColumnType::Float64), s) => matches!(s, Shape::Integer | Shape::Number),
+        (None, s) => s == Shape::Point, // the era's location column
+        _ => true,
+    }
+}
+
+/// The era to compare against: the declared one (dataset id, then year), else the best header fit.
+pub fn era_for<'c>(catalog: &'c Catalog, header: &[String], dataset_id: Option<&str>, year: Option<i32>) -> Option<&'c Era> {
+    dataset_id
+        .and_then(|id| catalog.year_for_dataset_id(id).map(|(_, e)| e))
+        .or_else(|| year.and_then(|y| catalog.era_for_year(y).map(|(e, _)| e)))
+        .or_else(|| catalog.eras.iter().max_by_key(|e| header_fit(e, header)))
+}
+
+/// Compare `header` and sampled `rows` with `era` of `catalog`.
+pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String>]) -> DriftReport {
+    let tz = catalog.timezone.value.parse().expect("validated time zone");
+    let all_formats: Vec<String> = catalog.eras.iter().flat_map(|e| e.columns.values().flat_map(|m| m.formats.clone())).collect();
+    let column_values = |i: usize| rows.iter().filter_map(move |r| r.get(i).map(String::as_str));
+    let shape = |i: usize| shape_of(column_values(i), catalog, &all_formats);
+
+    // Mapped source columns: (name as mapped, canonical, optional, canonical type or None for location).
+    let mut mapped: Vec<(String, String, bool, Option<ColumnType>)> = Vec::new();
+    for (canon, m) in &era.columns {
+        let ty = catalog.column(&canon.value).map(|c| c.ty);
+        for src in m.from.iter().chain(m.key.iter()) {
+            if !mapped.iter().any(|(n, ..)| n.eq_ignore_ascii_case(src)) {
+                mapped.push((src.clone(), canon.value.clone(), m.optional, ty));
+            }
+        }
+    }
+    if let Some(l) = &era.location {
+        mapped.push((l.from.clone(), "latitude/longitude".into(), true, None));
+    }
+
+    let mut matched_header = vec![false; header.len()];
+    let mut matched_mapping = vec![false; mapped.len()];
+    let mut renamed = Vec::new();
+    let mut ignored_columns = Vec::new();
+    for (hi, h) in header.iter().enumerate() {
+        if let Some(mi) = mapped.iter().position(|(n, ..)| n.eq_ignore_ascii_case(h.trim())) {
+            matched_header[hi] = true;
+            matched_mapping[mi] = true;
+            if mapped[mi].0 != h.trim() {
+                renamed.push(Rename {
+                    source: h.clone(),
+                    mapped: mapped[mi].0.clone(),
+                    canonical: mapped[mi].1.clone(),
+                    kind: "case",
+                    covered: true,
+                    similarity: 1.0,
+                    shape: shape(hi),
+                });
+            }
+        } else if era.ignore.iter().any(|i| i.eq_ignore_ascii_case(h.trim())) {
+            matched_header[hi] = true;
+            ignored_columns.push(h.clone());
+        }
+    }
+    // Rename candidates among the leftovers: same letters with other separators, or similar name + shape.
+    for (hi, h) in header.iter().enumerate() {
+        if matched_header[hi] {
+            continue;
+        }
+        let hs = shape(hi);
+        let best = mapped
+            .iter()
+            .enumerate()
+            .filter(|(mi, _)| !matched_mapping[*mi])
+            .map(|(mi, (n, _, _, ty))| (mi, strsim::normalized_levenshtein(&alnum(h), &alnum(n)), *ty))
+            .filter(|(_, sim, ty)| *sim >= 0.75 && expected_shape_fits(*ty, hs))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((mi, sim, _)) = best {
+            matched_header[hi] = true;
+            matched_mapping[mi] = true;
+            renamed.push(Rename {
+                source: h.clone(),
+                mapped: mapped[mi].0.clone(),
+                canonical: mapped[mi].1.clone(),
+                kind: if sim == 1.0 { "separators" } else { "similar" },
+                covered: false,
+                similarity: sim,
+                shape: hs,
+            });
+        }
+    }
+    let new_columns: Vec<NewColumn> = header
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !matched_header[*i])
+        .map(|(i, h)| {
+            let mut examples: Vec<String> = column_values(i).filter(|v| !v.trim().is_empty()).map(String::from).collect();
+            examples.sort();
+            examples.dedup();
+            examples.truncate(5);
+            NewColumn { name: h.clone(), shape: shape(i), examples }
+        })
+        .collect();
+    let missing_columns: Vec<MissingColumn> = mapped
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !matched_mapping[*i])
+        .map(|(_, (n, c, optional, _))| MissingColumn { name: n.clone(), canonical: c.clone(), optional: *optional })
+        .collect();
+
+    // Values of columns present under their mapped name (case-insensitively).
+    let index_of = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let mut unparsed_dates = Vec::new();
+    let mut new_values = Vec::new();
+    for (canon, m) in &era.columns {
+        let Some(i) = m.from.as_deref().and_then(index_of) else { continue };
+        if !m.formats.is_empty() {
+            let bad: Vec<&str> = column_values(i).map(str::trim).filter(|v| !v.is_empty() && datetime::parse_any(tz, &m.formats, v).is_none()).collect();
+            if !bad.is_empty() {
+                let mut examples: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
+                examples.dedup();
+                examples.truncate(5);
+                unparsed_dates.push(DateDrift {
+                    column: header[i].clone(),
+                    canonical: canon.value.clone(),
+                    unparsed: bad.len() as u64,
+                    examples,
+                    accepted_formats: m.formats.clone(),
+                });
+            }
+        }
+        if let (Some(t), None) = (&m.table, &m.key) {
+            let table = CompiledTable::new(&t.value, &catalog.tables[&t.value]);
+            let mut values = BTreeMap::new();
+            for v in column_values(i).map(str::trim).filter(|v| !v.is_empty() && table.get(v).is_none()) {
+                *values.entry(v.to_string()).or_insert(0u64) += 1;
+            }
+            if !values.is_empty() {
+                new_values.push(ValueDrift { column: header[i].clone(), canonical: canon.value.clone(), table: t.value.clone(), strict: table.strict, values });
+            }
+        }
+    }
+    let covered = new_columns.is_empty()
+        && renamed.iter().all(|r| r.covered)
+        && missing_columns.iter().all(|m| m.optional)
+        && unparsed_dates.is_empty()
+        && new_values.iter().all(|v| !v.strict);
+    DriftReport {
+        dataset: catalog.dataset.clone(),
+        era: era.name.value.clone(),
+        sampled_rows: rows.len(),
+        new_columns,
+        missing_columns,
+        renamed,
+        ignored_columns,
+        unparsed_dates,
+        new_values,
+        covered,
+    }
+}
+
+impl DriftReport {
+    /// A human-readable rendering for the CLI.
+    pub fn render(&self) -> String {
+        let mut s = format!("schema drift: dataset {} vs era {} ({} sampled rows)\n", self.dataset, self.era, self.sampled_rows);
+        for c in &self.new_columns {
+            s += &format!("  NEW      {} ({:?}; e.g. {})\n", c.name, c.shape, c.examples.join(" | "));
+        }
+        for m in &self.missing_columns {
+            s += &format!("  MISSING  {} (-> {}){}\n", m.name, m.canonical, if m.optional { " [optional]" } else { "" });
+        }
+        for r in &self.renamed {
+            let note = if r.covered { "covered: mapping is case-insensitive" } else { "NOT covered" };
+            s += &format!("  RENAMED  {} <- {} ({}, similarity {:.2}; {note})\n", r.source, r.mapped, r.kind, r.similarity);
+        }
+        for c in &self.ignored_columns {
+            s += &format!("  ignored  {c}\n");
+        }
+        for d in &self.unparsed_dates {
+            s += &format!("  DATES    {}: {} values match no accepted format, e.g. {} (accepted: {})\n", d.column, d.unparsed, d.examples.join(" | "), d.accepted_formats.join(" | "));
+        }
+        for v in &self.new_values {
+            let vals: Vec<String> = v.values.iter().map(|(k, n)| format!("{k:?}x{n}")).collect();
+            s += &format!("  VALUES   {} (table {}{}): {}\n", v.column, v.table, if v.strict { ", strict" } else { "" }, vals.join(", "));
+        }
+        s += if self.covered { "covered: yes\n" } else { "covered: NO (update datasets/<dataset>/canonical.yaml)\n" };
+        s
+    }
+}
