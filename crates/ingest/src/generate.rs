@@ -1,1 +1,387 @@
-//! placeholder
+//! Deterministic MyLA311-shaped CSV generator (`civic gen-la311`): era A (33 columns, <= 2018) or
+//! era B (34 columns, >= 2019), export value shapes, council-district skew, empty fields, and about
+//! 0.1% malformed rows (one field dropped, shifting the rest left, like the real 2023 fixture).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const ERA_A: &[&str] = &[
+    "SRNumber",
+    "CreatedDate",
+    "UpdatedDate",
+    "ActionTaken",
+    "Owner",
+    "RequestType",
+    "Status",
+    "RequestSource",
+    "MobileOS",
+    "Anonymous",
+    "AssignTo",
+    "ServiceDate",
+    "ClosedDate",
+    "AddressVerified",
+    "ApproximateAddress",
+    "Address",
+    "HouseNumber",
+    "Direction",
+    "StreetName",
+    "Suffix",
+    "ZipCode",
+    "Latitude",
+    "Longitude",
+    "Location",
+    "TBMPage",
+    "TBMColumn",
+    "TBMRow",
+    "APC",
+    "CD",
+    "CDMember",
+    "NC",
+    "NCName",
+    "PolicePrecinct",
+];
+
+/// Relative weights of districts 1..=15 (shaped like the 2017 sample: 13 and 9 busiest).
+const CD_WEIGHTS: [u32; 15] = [
+    698, 548, 669, 495, 540, 584, 694, 598, 831, 721, 463, 673, 1031, 783, 667,
+];
+const CD_MEMBERS: [&str; 15] = [
+    "Gilbert Cedillo",
+    "Paul Krekorian",
+    "Bob Blumenfield",
+    "David Ryu",
+    "Paul Koretz",
+    "Nury Martinez",
+    "Monica Rodriguez",
+    "Marqueece Harris-Dawson",
+    "Curren D. Price Jr.",
+    "Herb J. Wesson Jr.",
+    "Mike Bonin",
+    "Mitchell Englander",
+    "Mitch O'Farrell",
+    "Jose Huizar",
+    "Joe Buscaino",
+];
+const REQUEST_TYPES: [(&str, u32); 12] = [
+    ("Bulky Items", 40),
+    ("Graffiti Removal", 22),
+    ("Metal/Household Appliances", 8),
+    ("Illegal Dumping Pickup", 9),
+    ("Electronic Waste", 6),
+    ("Dead Animal Removal", 3),
+    ("Homeless Encampment", 5),
+    ("Other", 2),
+    ("Single Streetlight Issue", 2),
+    ("Multiple Streetlight Issue", 1),
+    ("Report Water Waste", 1),
+    ("Feedback", 1),
+];
+const STATUSES: [(&str, u32); 5] = [
+    ("Closed", 80),
+    ("Open", 6),
+    ("Pending", 3),
+    ("Cancelled", 6),
+    ("Referred Out", 5),
+];
+const SOURCES: [(&str, u32); 7] = [
+    ("Call", 45),
+    ("Self Service", 20),
+    ("Mobile App", 25),
+    ("Email", 4),
+    ("Driver Self Report", 4),
+    ("Council's Office", 1),
+    ("Walk-in", 1),
+];
+const OWNERS: [&str; 6] = ["BOS", "OCB", "ITA", "BSL", "LADWP", "BSS"];
+const ORGS: [&str; 6] = [
+    "Self Service",
+    "BOS",
+    "OCB",
+    "ITA",
+    "Self Service_SAN",
+    "Proactive Insert",
+];
+const STREETS: [&str; 12] = [
+    "BELLEVUE",
+    "SUNSET",
+    "VERMONT",
+    "FIGUEROA",
+    "WESTERN",
+    "SEPULVEDA",
+    "VENTURA",
+    "PICO",
+    "OLYMPIC",
+    "CRENSHAW",
+    "SAN FERNANDO",
+    "MAIN",
+];
+const SUFFIXES: [&str; 5] = ["AVE", "BLVD", "ST", "DR", "PL"];
+const PRECINCTS: [&str; 10] = [
+    "NEWTON",
+    "RAMPART",
+    "HOLLYWOOD",
+    "VAN NUYS",
+    "77TH STREET",
+    "SOUTHEAST",
+    "WILSHIRE",
+    "NORTHEAST",
+    "MISSION",
+    "HARBOR",
+];
+const APCS: [&str; 7] = [
+    "Central APC",
+    "East Los Angeles APC",
+    "Harbor APC",
+    "North Valley APC",
+    "South Los Angeles APC",
+    "South Valley APC",
+    "West Los Angeles APC",
+];
+const NCS: [&str; 8] = [
+    "WILSHIRE CENTER - KOREATOWN NC",
+    "VAN NUYS NC",
+    "DOWNTOWN LOS ANGELES",
+    "SILVER LAKE NC",
+    "EMPOWERMENT CONGRESS CENTRAL AREA NDC",
+    "HISTORIC HIGHLAND PARK NC",
+    "NC VALLEY VILLAGE",
+    "HOLLYWOOD UNITED NC",
+];
+
+/// Options of one generated file.
+#[derive(Debug, Clone, Copy)]
+pub struct GenOptions {
+    pub rows: u64,
+    pub seed: u64,
+    pub year: i32,
+    /// Probability of a malformed (field-dropped) row.
+    pub malformed_rate: f64,
+}
+
+impl GenOptions {
+    pub fn new(rows: u64, seed: u64, year: i32) -> Self {
+        GenOptions {
+            rows,
+            seed,
+            year,
+            malformed_rate: 0.001,
+        }
+    }
+}
+
+/// What was generated (for tests and for the operator).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GenStats {
+    pub rows: u64,
+    pub malformed: u64,
+    /// Well-formed rows per CD value ("" for empty).
+    pub per_cd: BTreeMap<String, u64>,
+}
+
+/// The header of the era used for `year`.
+pub fn header(year: i32) -> Vec<&'static str> {
+    let mut h = ERA_A.to_vec();
+    if year >= 2019 {
+        h.insert(8, "CreatedByUserOrganization");
+    }
+    h
+}
+
+fn pick<'a>(rng: &mut StdRng, items: &[(&'a str, u32)]) -> &'a str {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    let mut x = rng.random_range(0..total);
+    for (v, w) in items {
+        if x < *w {
+            return v;
+        }
+        x -= w;
+    }
+    items[0].0
+}
+
+fn timestamp(year: i32, second_of_year: u64) -> String {
+    let start = chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+        .expect("valid year")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight");
+    let t = start + chrono::Duration::seconds(second_of_year as i64);
+    t.format("%m/%d/%Y %I:%M:%S %p").to_string()
+}
+
+/// Write `opts.rows` data rows (plus the header) to `out`. Same options, same bytes.
+pub fn generate(out: impl Write, opts: GenOptions) -> std::io::Result<GenStats> {
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(out);
+    let header = header(opts.year);
+    w.write_record(&header)?;
+    let era_b = opts.year >= 2019;
+    let cd_items: Vec<(String, u32)> = (1..=15)
+        .map(|d| (d.to_string(), CD_WEIGHTS[d - 1]))
+        .collect();
+    let cd_refs: Vec<(&str, u32)> = cd_items.iter().map(|(s, w)| (s.as_str(), *w)).collect();
+    let year_secs = 365 * 86_400u64;
+    let mut stats = GenStats::default();
+    let mut sr = 1_000_000_000u64 + opts.seed % 1_000_000 * 1000;
+    let mut rec: Vec<String> = Vec::with_capacity(header.len());
+    for i in 0..opts.rows {
+        sr += rng.random_range(1..40);
+        rec.clear();
+        let created = i * year_secs / opts.rows.max(1) + rng.random_range(0..60);
+        let status = pick(&mut rng, &STATUSES);
+        let source = pick(&mut rng, &SOURCES);
+        let cd = if rng.random_bool(0.0007) {
+            String::new()
+        } else {
+            pick(&mut rng, &cd_refs).to_string()
+        };
+        let cdn: usize = cd.parse().unwrap_or(0);
+        let has_geo = !rng.random_bool(0.15);
+        let lat = 33.75 + rng.random_range(0.0..0.55f64);
+        let lon = -118.65 + rng.random_range(0.0..0.5f64);
+        let house = rng.random_range(100..22_000u32);
+        let dir = ["N", "S", "E", "W", ""][rng.random_range(0..5)];
+        let street = STREETS[rng.random_range(0..STREETS.len())];
+        let suffix = SUFFIXES[rng.random_range(0..SUFFIXES.len())];
+        let zip = if rng.random_bool(0.001) {
+            String::new()
+        } else {
+            format!("9{:04}", rng.random_range(1..1000u32) + 1000)
+        };
+        let closed = status == "Closed" || status == "Cancelled" || status == "Referred Out";
+        rec.push(format!("1-{sr}"));
+        rec.push(timestamp(opts.year, created));
+        rec.push(timestamp(
+            opts.year,
+            created + rng.random_range(60..400_000),
+        ));
+        rec.push(
+            [
+                "SR Created",
+                "SR Created",
+                "SR Created",
+                "Transferred",
+                "SR Updated",
+            ][rng.random_range(0..5)]
+            .into(),
+        );
+        rec.push(OWNERS[rng.random_range(0..OWNERS.len())].into());
+        rec.push(pick(&mut rng, &REQUEST_TYPES).into());
+        rec.push(status.into());
+        rec.push(source.into());
+        if era_b {
+            rec.push(if rng.random_bool(0.1) {
+                String::new()
+            } else {
+                ORGS[rng.random_range(0..ORGS.len())].into()
+            });
+        }
+        rec.push(if source == "Mobile App" {
+            ["iOS", "Android"][rng.random_range(0..2)].into()
+        } else {
+            String::new()
+        });
+        rec.push(if rng.random_bool(0.1) { "Y" } else { "N" }.into());
+        rec.push(["WV", "EV", "NC", "SLA", "WLA", "HARBOR"][rng.random_range(0..6)].into());
+        rec.push(if rng.random_bool(0.05) {
+            String::new()
+        } else {
+            format!(
+                "{} 12:00:00 AM",
+                &timestamp(opts.year, created + 86_400)[..10]
+            )
+        });
+        rec.push(if closed {
+            timestamp(opts.year, created + rng.random_range(3600..900_000))
+        } else {
+            String::new()
+        });
+        rec.push(if rng.random_bool(0.8) { "Y" } else { "N" }.into());
+        rec.push(["N", "Y", ""][rng.random_range(0..3)].into());
+        let sep = if dir.is_empty() { "" } else { " " };
+        rec.push(format!("{house} {dir}{sep}{street} {suffix}, {zip}"));
+        rec.push(house.to_string());
+        rec.push(dir.into());
+        rec.push(street.into());
+        rec.push(suffix.into());
+        rec.push(zip);
+        if has_geo {
+            rec.push(format!("{lat:.10}"));
+            rec.push(format!("{lon:.10}"));
+            rec.push(if opts.year <= 2017 {
+                format!("({lat:.10}, {lon:.10})")
+            } else {
+                format!("POINT ({lon:.10} {lat:.10})")
+            });
+        } else {
+            rec.extend([String::new(), String::new(), String::new()]);
+        }
+        rec.push(rng.random_range(500..700u32).to_string());
+        rec.push(((b'A' + rng.random_range(0..10u8)) as char).to_string());
+        rec.push(rng.random_range(1..8u32).to_string());
+        rec.push(APCS[cdn % APCS.len()].into());
+        rec.push(cd.clone());
+        rec.push(if cdn == 0 || rng.random_bool(0.02) {
+            String::new()
+        } else {
+            CD_MEMBERS[cdn - 1].into()
+        });
+        rec.push(rng.random_range(4..130u32).to_string());
+        rec.push(NCS[rng.random_range(0..NCS.len())].into());
+        rec.push(PRECINCTS[rng.random_range(0..PRECINCTS.len())].into());
+        debug_assert_eq!(rec.len(), header.len());
+        if rng.random_bool(opts.malformed_rate) {
+            rec.remove(6); // Status missing: later values shift one column left.
+            stats.malformed += 1;
+        } else {
+            *stats.per_cd.entry(cd).or_default() += 1;
+        }
+        w.write_record(&rec)?;
+        stats.rows += 1;
+    }
+    w.flush()?;
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_bytes_and_era_shapes() {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        let sa = generate(&mut a, GenOptions::new(3000, 7, 2017)).unwrap();
+        generate(&mut b, GenOptions::new(3000, 7, 2017)).unwrap();
+        assert_eq!(a, b);
+        let mut c = Vec::new();
+        generate(&mut c, GenOptions::new(3000, 8, 2017)).unwrap();
+        assert_ne!(a, c);
+        assert_eq!(sa.rows, 3000);
+        assert_eq!(sa.per_cd.values().sum::<u64>() + sa.malformed, 3000);
+        assert_eq!(
+            sa.per_cd.len(),
+            15 + usize::from(sa.per_cd.contains_key(""))
+        );
+
+        let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(&a[..]);
+        assert_eq!(r.headers().unwrap().len(), 33);
+        let short = r
+            .records()
+            .filter(|x| x.as_ref().unwrap().len() == 32)
+            .count() as u64;
+        assert_eq!(short, sa.malformed);
+
+        let mut d = Vec::new();
+        generate(&mut d, GenOptions::new(10, 1, 2023)).unwrap();
+        let mut r = csv::Reader::from_reader(&d[..]);
+        assert_eq!(
+            r.headers().unwrap().get(8),
+            Some("CreatedByUserOrganization")
+        );
+        let row = r.records().next().unwrap().unwrap();
+        assert!(row.get(1).unwrap().ends_with(" AM") || row.get(1).unwrap().ends_with(" PM"));
+    }
+}

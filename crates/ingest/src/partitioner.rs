@@ -69,6 +69,9 @@ pub struct BudgetStats {
     pub evictions: u64,
     /// Part files closed early because of the budget.
     pub early_closes: u64,
+    /// Largest growth of the total caused by one step (a row, an encode, a flush); eviction
+    /// starts when `total + max(max_step_bytes, budget/8)` reaches the budget.
+    pub max_step_bytes: usize,
 }
 
 struct OpenPart {
@@ -133,6 +136,9 @@ impl Partitioner {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(cfg.row_group_rows))
+            // Encoder buffers per column scale with the budget (1 MiB each at 256 MiB and above).
+            .set_data_page_size_limit((cfg.memory_budget / 256).clamp(4096, 1 << 20))
+            .set_dictionary_page_size_limit((cfg.memory_budget / 256).clamp(4096, 1 << 20))
             .build();
         Ok(Partitioner {
             store,
@@ -159,6 +165,14 @@ impl Partitioner {
         self.total
     }
 
+    /// Bytes kept free for the next step: 1.5x the largest step seen, at least 1/8 of the budget.
+    /// A batch is encoded at 1/32 of the budget at the latest and encoder pages scale with the
+    /// budget, so steps stay small; the peak can only pass the budget if one step is more than
+    /// 1.5x larger than every earlier one.
+    fn headroom(&self) -> usize {
+        (self.stats.max_step_bytes * 3 / 2).max(self.cfg.memory_budget / 8)
+    }
+
     /// Add one row (its fields in header order) to `partition`.
     pub fn push(
         &mut self,
@@ -183,10 +197,13 @@ impl Partitioner {
         st.builder_bytes += bytes;
         self.stats.max_row_bytes = self.stats.max_row_bytes.max(bytes);
         self.settle(idx);
-        if self.states[idx].buffered_rows >= self.cfg.batch_rows {
+        let st = &self.states[idx];
+        if st.buffered_rows >= self.cfg.batch_rows
+            || st.builder_bytes >= self.cfg.memory_budget / 32
+        {
             self.encode_builders(idx)?;
         }
-        if self.total >= self.cfg.memory_budget {
+        if self.total + self.headroom() >= self.cfg.memory_budget {
             self.evict()?;
         }
         Ok(())
@@ -218,6 +235,10 @@ impl Partitioner {
     fn settle(&mut self, idx: usize) {
         let st = &mut self.states[idx];
         let now = st.account();
+        self.stats.max_step_bytes = self
+            .stats
+            .max_step_bytes
+            .max(now.saturating_sub(st.accounted));
         self.total = self.total + now - st.accounted;
         st.accounted = now;
         self.stats.peak_buffered_bytes = self.stats.peak_buffered_bytes.max(self.total);
@@ -289,10 +310,11 @@ impl Partitioner {
         Ok(())
     }
 
-    /// Budget reached: free the largest buffers until the total is below 3/4 of the budget.
+    /// Budget reached: free the largest buffers until the total plus the headroom is below 3/4
+    /// of the budget.
     fn evict(&mut self) -> Result<()> {
         self.stats.evictions += 1;
-        let low = self.cfg.memory_budget / 4 * 3;
+        let low = (self.cfg.memory_budget / 4 * 3).saturating_sub(self.headroom());
         while self.total > low {
             let Some(idx) = (0..self.states.len()).max_by_key(|&i| self.states[i].accounted) else {
                 break;

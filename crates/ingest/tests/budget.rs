@@ -1,0 +1,139 @@
+//! Bounded memory: thousands of partition values under a small budget stay within it (the
+//! partitioner's own accounting), and generated MyLA311 data round-trips with exact counts.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use ingest_core::catalog::{DatasetSpec, PartitionValues};
+use ingest_core::generate::{GenOptions, generate};
+use ingest_core::partitioner::PartitionerConfig;
+use ingest_core::{Catalog, IngestOptions, SourceSpec, ingest};
+use object_store::ObjectStore;
+use object_store::memory::InMemory;
+
+fn keyed_spec() -> DatasetSpec {
+    let mut spec = Catalog::in_repo().load("la311").unwrap();
+    spec.partition.column = "Key".into();
+    spec.partition.aliases.clear();
+    spec.partition.values = PartitionValues::Text;
+    spec
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_partitions_stay_within_the_budget() {
+    const KEYS: u64 = 2500;
+    const ROWS: u64 = 30_000;
+    const BUDGET: usize = 2 * 1024 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keyed.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(f, "Id,Key,Payload").unwrap();
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for i in 0..ROWS {
+        // Skewed keys: a few hot ones, a long tail.
+        let k = if i % 3 == 0 { i % 7 } else { (i * 7919) % KEYS };
+        let key = format!("k{k:05}");
+        *want.entry(key.clone()).or_default() += 1;
+        writeln!(
+            f,
+            "{i},{key},\"payload {i}, {}\"",
+            "x".repeat((i % 200) as usize)
+        )
+        .unwrap();
+    }
+    f.flush().unwrap();
+    drop(f);
+
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let opts = IngestOptions {
+        run_id: Some("hc".into()),
+        partitioner: PartitionerConfig {
+            memory_budget: BUDGET,
+            batch_rows: 1024,
+            ..Default::default()
+        },
+        progress: None,
+    };
+    let report = ingest(
+        store.clone(),
+        &keyed_spec(),
+        SourceSpec::File { path },
+        opts,
+    )
+    .await
+    .unwrap();
+    let b = report.budget;
+    eprintln!("budget stats: {b:?}");
+    assert!(b.evictions > 0, "the budget must have been reached");
+    assert!(
+        b.peak_buffered_bytes <= BUDGET + b.max_row_bytes,
+        "peak {} exceeds budget {BUDGET} + one row {}",
+        b.peak_buffered_bytes,
+        b.max_row_bytes
+    );
+    let m = &report.manifest;
+    assert_eq!(m.partitions.len() as u64, KEYS);
+    assert_eq!(common::counts(m), want);
+    let back = common::read_back(&store, m).await;
+    for (value, rows) in &back {
+        assert!(rows.iter().all(|(f, _)| &f[1] == value));
+    }
+    assert_eq!(back.values().map(|r| r.len() as u64).sum::<u64>(), ROWS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_rows_round_trip_with_exact_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gen.csv.gz");
+    let gz =
+        flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), Default::default());
+    let stats = generate(gz, GenOptions::new(20_000, 42, 2023)).unwrap();
+    assert!(stats.malformed > 0);
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let spec = Catalog::in_repo().load("la311").unwrap();
+    let opts = IngestOptions {
+        run_id: Some("gen".into()),
+        partitioner: PartitionerConfig {
+            memory_budget: 1 << 20,
+            ..Default::default()
+        },
+        progress: None,
+    };
+    let report = ingest(store.clone(), &spec, SourceSpec::File { path }, opts)
+        .await
+        .unwrap();
+    let m = &report.manifest;
+    let b = report.budget;
+    eprintln!("budget stats: {b:?}");
+    assert!(
+        b.peak_buffered_bytes <= (1 << 20) + b.max_row_bytes,
+        "{b:?}"
+    );
+    assert_eq!(m.rows_read, 20_000);
+    assert_eq!(m.rows_quarantined, stats.malformed);
+    assert_eq!(m.schema.len(), 34);
+    let want: BTreeMap<String, u64> = stats
+        .per_cd
+        .iter()
+        .map(|(k, v)| {
+            (
+                if k.is_empty() {
+                    "__missing__".to_string()
+                } else {
+                    k.clone()
+                },
+                *v,
+            )
+        })
+        .collect();
+    assert_eq!(common::counts(m), want);
+    let q = common::quarantined(&store, m).await;
+    assert!(
+        q.iter()
+            .all(|r| r.reason == "wrong field count: expected 34, found 33")
+    );
+    common::read_back(&store, m).await;
+}
