@@ -22,7 +22,11 @@ fn args(store: PathBuf, port: u16) -> serve::Args {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -30,8 +34,13 @@ fn refuses_to_serve_writes_without_a_token() {
     // SAFETY: this test binary's only test that touches the environment.
     unsafe { std::env::remove_var(serve::TOKEN_ENV) };
     let dir = tempfile::tempdir().unwrap();
-    let err = serve::run(args(dir.path().into(), free_port())).unwrap_err().to_string();
-    assert!(err.contains("refusing to serve writes without a token"), "{err}");
+    let err = serve::run(args(dir.path().into(), free_port()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("refusing to serve writes without a token"),
+        "{err}"
+    );
     let empty = dir.path().join("empty-token");
     std::fs::write(&empty, "\n").unwrap();
     let mut a = args(dir.path().into(), free_port());
@@ -47,7 +56,8 @@ fn serves_with_a_token_file_and_stores_events_under_the_ledger_bucket() {
     let port = free_port();
     let mut a = args(dir.path().join("civic"), port);
     a.token_file = Some(token);
-    a.stakeholders = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../datasets/la311/stakeholders.yaml"));
+    a.stakeholders =
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../datasets/la311/stakeholders.yaml"));
     std::thread::spawn(move || serve::run(a));
     let base = format!("http://127.0.0.1:{port}");
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -55,7 +65,12 @@ fn serves_with_a_token_file_and_stores_events_under_the_ledger_bucket() {
         let client = reqwest::Client::new();
         let mut up = false;
         for _ in 0..100 {
-            if client.get(format!("{base}/openapi.json")).send().await.is_ok() {
+            if client
+                .get(format!("{base}/openapi.json"))
+                .send()
+                .await
+                .is_ok()
+            {
                 up = true;
                 break;
             }
@@ -67,13 +82,29 @@ fn serves_with_a_token_file_and_stores_events_under_the_ledger_bucket() {
             "dimensions":{"council_district":4},"metric":"requests","value":3,"unit":"count",
             "severity":"info","run_id":"r"}]}"#;
         let post = |auth: &'static str| {
-            client.post(format!("{base}/events")).header("authorization", auth).body(body).send()
+            client
+                .post(format!("{base}/events"))
+                .header("authorization", auth)
+                .body(body)
+                .send()
         };
         assert_eq!(post("Bearer nope").await.unwrap().status().as_u16(), 401);
-        assert_eq!(post("Bearer file-token").await.unwrap().status().as_u16(), 201);
-        let cd4 = client.get(format!("{base}/stakeholders/4")).send().await.unwrap();
+        assert_eq!(
+            post("Bearer file-token").await.unwrap().status().as_u16(),
+            201
+        );
+        let cd4 = client
+            .get(format!("{base}/stakeholders/4"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(cd4.status().as_u16(), 200, "the stakeholder file is served");
     });
     let events = dir.path().join("civic/ledger/events/la311");
-    assert_eq!(std::fs::read_dir(&events).unwrap().count(), 1, "{}", events.display());
+    assert_eq!(
+        std::fs::read_dir(&events).unwrap().count(),
+        1,
+        "{}",
+        events.display()
+    );
 }

@@ -57,7 +57,10 @@ fn write_auth(args: &Args) -> anyhow::Result<WriteAuth> {
             .unwrap_or("")
             .trim()
             .to_owned(),
-        None => std::env::var(TOKEN_ENV).unwrap_or_default().trim().to_owned(),
+        None => std::env::var(TOKEN_ENV)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
     };
     if token.is_empty() {
         bail!(

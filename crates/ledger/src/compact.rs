@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float64Builder, ListBuilder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder, UInt8Builder,
-    UInt32Builder,
+    ArrayRef, Float64Builder, ListBuilder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    UInt8Builder, UInt32Builder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use object_store::buffered::BufWriter;
@@ -121,22 +121,36 @@ impl Ledger {
         events.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
         let mut months: BTreeMap<String, Vec<Event>> = BTreeMap::new();
         for e in events.iter() {
-            months.entry(e.window_start.format("%Y-%m").to_string()).or_default().push(e.clone());
+            months
+                .entry(e.window_start.format("%Y-%m").to_string())
+                .or_default()
+                .push(e.clone());
         }
         let mut files = Vec::new();
         for (month, rows) in months {
             let key = layout::compacted_key(dataset, &month);
-            let fail = |message: String| LedgerError::Compact { key: key.to_string(), message };
+            let fail = |message: String| LedgerError::Compact {
+                key: key.to_string(),
+                message,
+            };
             let props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
+                .set_compression(Compression::ZSTD(
+                    ZstdLevel::try_new(3).expect("valid zstd level"),
+                ))
                 .build();
             let sink = BufWriter::new(self.store().clone(), key.clone());
             let mut writer = AsyncArrowWriter::try_new(sink, compacted_schema(), Some(props))
                 .map_err(|e| fail(e.to_string()))?;
-            writer.write(&to_record_batch(&rows)).await.map_err(|e| fail(e.to_string()))?;
+            writer
+                .write(&to_record_batch(&rows))
+                .await
+                .map_err(|e| fail(e.to_string()))?;
             writer.close().await.map_err(|e| fail(e.to_string()))?;
             files.push((key.to_string(), rows.len()));
         }
-        Ok(CompactReport { files, events: events.len() })
+        Ok(CompactReport {
+            files,
+            events: events.len(),
+        })
     }
 }

@@ -12,7 +12,18 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// How much attention a finding deserves.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -207,7 +218,9 @@ impl EventInput {
     pub fn into_event(self, created_at: DateTime<Utc>) -> Event {
         let event_id = self.computed_id();
         let stakeholders = if self.stakeholders.is_empty() {
-            vec![crate::stakeholders::stakeholder_id(self.dimensions.council_district)]
+            vec![crate::stakeholders::stakeholder_id(
+                self.dimensions.council_district,
+            )]
         } else {
             self.stakeholders
         };
@@ -259,7 +272,11 @@ mod tests {
     use super::*;
 
     fn dims(cd: u8) -> Dimensions {
-        Dimensions { council_district: cd, request_type: Some("Bulky Items".into()), ..Default::default() }
+        Dimensions {
+            council_district: cd,
+            request_type: Some("Bulky Items".into()),
+            ..Default::default()
+        }
     }
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -268,13 +285,48 @@ mod tests {
 
     #[test]
     fn id_is_stable_and_depends_on_identity_only() {
-        let a = event_id("la311", "analyze", "spike", &dims(7), at("2018-01-01T00:00:00Z"), at("2018-01-08T00:00:00Z"));
-        let b = event_id("la311", "analyze", "spike", &dims(7), at("2018-01-01T00:00:00Z"), at("2018-01-08T00:00:00Z"));
+        let a = event_id(
+            "la311",
+            "analyze",
+            "spike",
+            &dims(7),
+            at("2018-01-01T00:00:00Z"),
+            at("2018-01-08T00:00:00Z"),
+        );
+        let b = event_id(
+            "la311",
+            "analyze",
+            "spike",
+            &dims(7),
+            at("2018-01-01T00:00:00Z"),
+            at("2018-01-08T00:00:00Z"),
+        );
         assert_eq!(a, b);
         assert_eq!(a.len(), 64);
-        let other_cd = event_id("la311", "analyze", "spike", &dims(8), at("2018-01-01T00:00:00Z"), at("2018-01-08T00:00:00Z"));
-        let other_week = event_id("la311", "analyze", "spike", &dims(7), at("2018-01-08T00:00:00Z"), at("2018-01-15T00:00:00Z"));
-        let other_type = event_id("la311", "analyze", "slow", &dims(7), at("2018-01-01T00:00:00Z"), at("2018-01-08T00:00:00Z"));
+        let other_cd = event_id(
+            "la311",
+            "analyze",
+            "spike",
+            &dims(8),
+            at("2018-01-01T00:00:00Z"),
+            at("2018-01-08T00:00:00Z"),
+        );
+        let other_week = event_id(
+            "la311",
+            "analyze",
+            "spike",
+            &dims(7),
+            at("2018-01-08T00:00:00Z"),
+            at("2018-01-15T00:00:00Z"),
+        );
+        let other_type = event_id(
+            "la311",
+            "analyze",
+            "slow",
+            &dims(7),
+            at("2018-01-01T00:00:00Z"),
+            at("2018-01-08T00:00:00Z"),
+        );
         assert_ne!(a, other_cd);
         assert_ne!(a, other_week);
         assert_ne!(a, other_type);
@@ -283,7 +335,14 @@ mod tests {
     #[test]
     fn id_is_pinned() {
         // Pinned so an accidental change of the identity encoding (which would orphan every stored event) fails.
-        let id = event_id("la311", "analyze", "spike", &dims(7), at("2018-01-01T00:00:00Z"), at("2018-01-08T00:00:00Z"));
+        let id = event_id(
+            "la311",
+            "analyze",
+            "spike",
+            &dims(7),
+            at("2018-01-01T00:00:00Z"),
+            at("2018-01-08T00:00:00Z"),
+        );
         let expected = hex::encode(Sha256::digest(
             br#"{"dataset":"la311","layer":"analyze","event_type":"spike","dimensions":{"council_district":7,"request_type":"Bulky Items"},"window_start":"2018-01-01T00:00:00.000000Z","window_end":"2018-01-08T00:00:00.000000Z"}"#,
         ));

@@ -33,7 +33,9 @@ pub fn event_id_of(key: &Path) -> Option<&str> {
 
 /// Key of the compacted Parquet file of one dataset and month (`YYYY-MM`).
 pub fn compacted_key(dataset: &str, month: &str) -> Path {
-    Path::from(format!("compacted/dataset={dataset}/month={month}/part-00000.parquet"))
+    Path::from(format!(
+        "compacted/dataset={dataset}/month={month}/part-00000.parquet"
+    ))
 }
 
 /// Prefix of one dataset's compacted files.
@@ -56,6 +58,9 @@ mod tests {
         assert_eq!(key.as_ref(), "events/la311/abc123.json");
         assert_eq!(event_id_of(&key), Some("abc123"));
         assert_eq!(event_id_of(&Path::from("events/la311/x/abc.json")), None);
-        assert_eq!(event_id_of(&Path::from("stakeholders/la311/derived.json")), None);
+        assert_eq!(
+            event_id_of(&Path::from("stakeholders/la311/derived.json")),
+            None
+        );
     }
 }

@@ -32,8 +32,13 @@ impl EventFilter {
     /// True when `event` passes every given filter. The time range selects windows overlapping `[from, to)`.
     pub fn matches(&self, event: &Event) -> bool {
         self.dataset.as_ref().is_none_or(|d| *d == event.dataset)
-            && self.event_type.as_ref().is_none_or(|t| *t == event.event_type)
-            && self.council_district.is_none_or(|cd| cd == event.dimensions.council_district)
+            && self
+                .event_type
+                .as_ref()
+                .is_none_or(|t| *t == event.event_type)
+            && self
+                .council_district
+                .is_none_or(|cd| cd == event.dimensions.council_district)
             && self
                 .request_type
                 .as_ref()
@@ -56,7 +61,10 @@ pub struct Cursor {
 impl Cursor {
     /// The cursor positioned at `event`.
     pub fn after(event: &Event) -> Self {
-        Cursor { window_start_us: event.window_start.timestamp_micros(), event_id: event.event_id.clone() }
+        Cursor {
+            window_start_us: event.window_start.timestamp_micros(),
+            event_id: event.event_id.clone(),
+        }
     }
 
     /// Opaque text form, safe in a query string (`{micros}.{event_id}`).
@@ -71,13 +79,19 @@ impl Cursor {
         if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        Some(Cursor { window_start_us, event_id: id.to_owned() })
+        Some(Cursor {
+            window_start_us,
+            event_id: id.to_owned(),
+        })
     }
 }
 
 /// Sort key of the stable order.
 pub fn sort_key(event: &Event) -> (i64, &str) {
-    (event.window_start.timestamp_micros(), event.event_id.as_str())
+    (
+        event.window_start.timestamp_micros(),
+        event.event_id.as_str(),
+    )
 }
 
 /// One page of a listing.
@@ -90,7 +104,12 @@ pub struct Page {
 }
 
 /// Filters, sorts and cuts one page out of `events` (in any order).
-pub fn page(mut events: Vec<Event>, filter: &EventFilter, after: Option<&Cursor>, limit: usize) -> Page {
+pub fn page(
+    mut events: Vec<Event>,
+    filter: &EventFilter,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Page {
     let limit = limit.clamp(1, MAX_LIMIT);
     events.retain(|e| filter.matches(e));
     if let Some(c) = after {
@@ -99,7 +118,10 @@ pub fn page(mut events: Vec<Event>, filter: &EventFilter, after: Option<&Cursor>
     events.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
     let next_cursor = (events.len() > limit).then(|| Cursor::after(&events[limit - 1]));
     events.truncate(limit);
-    Page { events, next_cursor }
+    Page {
+        events,
+        next_cursor,
+    }
 }
 
 #[cfg(test)]
@@ -108,7 +130,10 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let c = Cursor { window_start_us: 1_514_764_800_000_000, event_id: "a".repeat(64) };
+        let c = Cursor {
+            window_start_us: 1_514_764_800_000_000,
+            event_id: "a".repeat(64),
+        };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("nonsense"), None);
         assert_eq!(Cursor::decode("12.xyz"), None);

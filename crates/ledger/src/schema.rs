@@ -22,7 +22,13 @@ fn render<T: JsonSchema>() -> String {
 /// Every schema the ledger publishes, generated from the Rust types.
 pub fn published() -> Vec<PublishedSchema> {
     vec![
-        PublishedSchema { file: "event.v1.schema.json", text: render::<Event>() },
-        PublishedSchema { file: "event-input.v1.schema.json", text: render::<EventInput>() },
+        PublishedSchema {
+            file: "event.v1.schema.json",
+            text: render::<Event>(),
+        },
+        PublishedSchema {
+            file: "event-input.v1.schema.json",
+            text: render::<EventInput>(),
+        },
     ]
 }

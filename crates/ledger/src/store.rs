@@ -94,8 +94,15 @@ impl Ledger {
     pub async fn append(&self, event: Event) -> Result<Appended, LedgerError> {
         let key = layout::event_key(&event.dataset, &event.event_id);
         let body = serde_json::to_vec_pretty(&event).expect("events serialize");
-        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-        match self.store.put_opts(&key, PutPayload::from(body), opts).await {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&key, PutPayload::from(body), opts)
+            .await
+        {
             Ok(_) => Ok(Appended::Created(event)),
             Err(object_store::Error::AlreadyExists { .. }) => {
                 let existing = self.read(&key).await?;
@@ -109,14 +116,20 @@ impl Ledger {
                     })
                 }
             }
-            Err(source) => Err(LedgerError::Store { key: key.to_string(), source }),
+            Err(source) => Err(LedgerError::Store {
+                key: key.to_string(),
+                source,
+            }),
         }
     }
 
     /// The event with id `event_id`, if stored (in any dataset).
     pub async fn get(&self, event_id: &str) -> Result<Option<Event>, LedgerError> {
         let keys = self.event_keys(None).await?;
-        match keys.into_iter().find(|k| layout::event_id_of(k) == Some(event_id)) {
+        match keys
+            .into_iter()
+            .find(|k| layout::event_id_of(k) == Some(event_id))
+        {
             Some(key) => self.read(&key).await.map(Some),
             None => Ok(None),
         }
@@ -149,12 +162,15 @@ impl Ledger {
             Some(d) => layout::events_prefix(d),
             None => layout::events_root(),
         };
-        let metas: Vec<_> = self
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(|source| LedgerError::Store { key: prefix.to_string(), source })?;
+        let metas: Vec<_> =
+            self.store
+                .list(Some(&prefix))
+                .try_collect()
+                .await
+                .map_err(|source| LedgerError::Store {
+                    key: prefix.to_string(),
+                    source,
+                })?;
         Ok(metas
             .into_iter()
             .map(|m| m.location)
@@ -165,7 +181,13 @@ impl Ledger {
     async fn read(&self, key: &Path) -> Result<Event, LedgerError> {
         let bytes: Bytes = async { self.store.get(key).await?.bytes().await }
             .await
-            .map_err(|source| LedgerError::Store { key: key.to_string(), source })?;
-        serde_json::from_slice(&bytes).map_err(|source| LedgerError::Corrupt { key: key.to_string(), source })
+            .map_err(|source| LedgerError::Store {
+                key: key.to_string(),
+                source,
+            })?;
+        serde_json::from_slice(&bytes).map_err(|source| LedgerError::Corrupt {
+            key: key.to_string(),
+            source,
+        })
     }
 }

@@ -20,7 +20,10 @@ pub struct Problem {
 
 impl Problem {
     fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem { path: path.into(), message: message.into() }
+        Problem {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -30,12 +33,18 @@ pub fn parse_batch(body: &[u8], max_batch: usize) -> Result<Vec<EventInput>, Vec
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| vec![Problem::new("", format!("body is not valid JSON: {e}"))])?;
     let serde_json::Value::Object(mut object) = value else {
-        return Err(vec![Problem::new("", "body must be an object {\"events\": [...]}")]);
+        return Err(vec![Problem::new(
+            "",
+            "body must be an object {\"events\": [...]}",
+        )]);
     };
     let mut problems = Vec::new();
     for key in object.keys() {
         if key != "events" {
-            problems.push(Problem::new(key.clone(), "unknown field (expected only `events`)"));
+            problems.push(Problem::new(
+                key.clone(),
+                "unknown field (expected only `events`)",
+            ));
         }
     }
     let items = match object.remove("events") {
@@ -49,7 +58,10 @@ pub fn parse_batch(body: &[u8], max_batch: usize) -> Result<Vec<EventInput>, Vec
     if items.len() > max_batch {
         problems.push(Problem::new(
             "events",
-            format!("{} events in one batch; at most {max_batch} are accepted", items.len()),
+            format!(
+                "{} events in one batch; at most {max_batch} are accepted",
+                items.len()
+            ),
         ));
         return Err(problems);
     }
@@ -63,48 +75,77 @@ pub fn parse_batch(body: &[u8], max_batch: usize) -> Result<Vec<EventInput>, Vec
             }
             Err(err) => {
                 let inner = err.path().to_string();
-                let path = if inner == "." { prefix } else { format!("{prefix}.{inner}") };
+                let path = if inner == "." {
+                    prefix
+                } else {
+                    format!("{prefix}.{inner}")
+                };
                 problems.push(Problem::new(path, err.into_inner().to_string()));
             }
         }
     }
-    if problems.is_empty() { Ok(inputs) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(inputs)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Semantic checks of one structurally valid input; paths are relative to `prefix`.
 pub fn check_input(input: &EventInput, prefix: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut bad = |field: &str, message: String| problems.push(Problem::new(format!("{prefix}.{field}"), message));
+    let mut bad = |field: &str, message: String| {
+        problems.push(Problem::new(format!("{prefix}.{field}"), message))
+    };
     for (field, value) in [
         ("dataset", &input.dataset),
         ("layer", &input.layer),
         ("event_type", &input.event_type),
     ] {
         if !is_slug(value) {
-            bad(field, format!("{value:?} must be 1-64 characters of a-z, 0-9, '_' or '-'"));
+            bad(
+                field,
+                format!("{value:?} must be 1-64 characters of a-z, 0-9, '_' or '-'"),
+            );
         }
     }
-    for (field, value) in [("metric", &input.metric), ("unit", &input.unit), ("run_id", &input.run_id)] {
+    for (field, value) in [
+        ("metric", &input.metric),
+        ("unit", &input.unit),
+        ("run_id", &input.run_id),
+    ] {
         if value.trim().is_empty() || value.len() > 200 {
-            bad(field, "must be non-empty text of at most 200 characters".into());
+            bad(
+                field,
+                "must be non-empty text of at most 200 characters".into(),
+            );
         }
     }
     if let Some(version) = input.schema_version
         && version != SCHEMA_VERSION
     {
-        bad("schema_version", format!("{version} is not supported (this ledger speaks version {SCHEMA_VERSION})"));
+        bad(
+            "schema_version",
+            format!("{version} is not supported (this ledger speaks version {SCHEMA_VERSION})"),
+        );
     }
     if input.window_end <= input.window_start {
         bad("window_end", "must be after window_start".into());
     }
     let cd = input.dimensions.council_district;
     if !(1..=15).contains(&cd) {
-        bad("dimensions.council_district", format!("{cd} is not an LA council district (1..=15)"));
+        bad(
+            "dimensions.council_district",
+            format!("{cd} is not an LA council district (1..=15)"),
+        );
     }
     if let Some(zip) = &input.dimensions.zip_code
         && !(zip.len() == 5 && zip.bytes().all(|b| b.is_ascii_digit()))
     {
-        bad("dimensions.zip_code", format!("{zip:?} is not a five-digit ZIP code"));
+        bad(
+            "dimensions.zip_code",
+            format!("{zip:?} is not a five-digit ZIP code"),
+        );
     }
     for (field, value) in [
         ("dimensions.nc_code", &input.dimensions.nc_code),
@@ -114,7 +155,10 @@ pub fn check_input(input: &EventInput, prefix: &str) -> Vec<Problem> {
         if let Some(v) = value
             && (v.trim().is_empty() || v.len() > 200)
         {
-            bad(field, "must be omitted or non-empty text of at most 200 characters".into());
+            bad(
+                field,
+                "must be omitted or non-empty text of at most 200 characters".into(),
+            );
         }
     }
     if !input.value.is_finite() {
@@ -127,18 +171,27 @@ pub fn check_input(input: &EventInput, prefix: &str) -> Vec<Problem> {
     }
     for (i, key) in input.source.iter().enumerate() {
         if key.trim().is_empty() {
-            bad(&format!("source[{i}]"), "must be a non-empty object key".into());
+            bad(
+                &format!("source[{i}]"),
+                "must be a non-empty object key".into(),
+            );
         }
     }
     for (i, id) in input.stakeholders.iter().enumerate() {
         if !is_slug(id) {
-            bad(&format!("stakeholders[{i}]"), format!("{id:?} is not a stakeholder id"));
+            bad(
+                &format!("stakeholders[{i}]"),
+                format!("{id:?} is not a stakeholder id"),
+            );
         }
     }
     if let Some(given) = &input.event_id {
         let computed = input.computed_id();
         if *given != computed {
-            bad("event_id", format!("does not match the id computed from the event's identity ({computed})"));
+            bad(
+                "event_id",
+                format!("does not match the id computed from the event's identity ({computed})"),
+            );
         }
     }
     problems
@@ -148,7 +201,8 @@ pub fn check_input(input: &EventInput, prefix: &str) -> Vec<Problem> {
 pub fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -178,7 +232,14 @@ mod tests {
         let missing = GOOD.replace(r#""metric":"requests","#, "");
         let problems = check(&format!(r#"{{"events":[{GOOD},{bad},{missing}]}}"#));
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
-        assert_eq!(paths, ["events[1].layer", "events[1].dimensions.council_district", "events[2]"]);
+        assert_eq!(
+            paths,
+            [
+                "events[1].layer",
+                "events[1].dimensions.council_district",
+                "events[2]"
+            ]
+        );
         assert!(problems[2].message.contains("metric"), "{problems:?}");
     }
 
@@ -191,8 +252,11 @@ mod tests {
 
     #[test]
     fn batch_limit_and_shape() {
-        let four = vec![GOOD; 4].join(",");
-        assert_eq!(check(&format!(r#"{{"events":[{four}]}}"#))[0].path, "events");
+        let four = [GOOD; 4].join(",");
+        assert_eq!(
+            check(&format!(r#"{{"events":[{four}]}}"#))[0].path,
+            "events"
+        );
         assert_eq!(check("[]")[0].path, "");
         assert_eq!(check("{")[0].path, "");
         assert_eq!(check(r#"{"events":[]}"#)[0].path, "events");
@@ -201,6 +265,9 @@ mod tests {
     #[test]
     fn wrong_event_id_is_rejected() {
         let bad = GOOD.replace(r#""dataset""#, r#""event_id":"abc","dataset""#);
-        assert_eq!(check(&format!(r#"{{"events":[{bad}]}}"#))[0].path, "events[0].event_id");
+        assert_eq!(
+            check(&format!(r#"{{"events":[{bad}]}}"#))[0].path,
+            "events[0].event_id"
+        );
     }
 }

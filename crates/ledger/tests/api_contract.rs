@@ -26,7 +26,11 @@ async fn start(auth: WriteAuth, max_batch: usize, body_limit: usize) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Server { base, client: reqwest::Client::new(), _dir: dir }
+    Server {
+        base,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
 }
 
 async fn default_server() -> Server {
@@ -45,18 +49,31 @@ impl Server {
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
-        (status, serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null),
+        )
     }
 
     async fn post(&self, events: Vec<Value>) -> (u16, Value) {
-        self.post_raw(json!({ "events": events }).to_string(), Some(TOKEN)).await
+        self.post_raw(json!({ "events": events }).to_string(), Some(TOKEN))
+            .await
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = resp.status().as_u16();
         let body = resp.bytes().await.unwrap();
-        (status, serde_json::from_slice(&body).unwrap_or_else(|_| panic!("non-JSON body from {path}: {body:?}")))
+        (
+            status,
+            serde_json::from_slice(&body)
+                .unwrap_or_else(|_| panic!("non-JSON body from {path}: {body:?}")),
+        )
     }
 
     /// Follows every page of `query` and returns event ids in order.
@@ -74,7 +91,13 @@ impl Server {
             }
             let (status, page) = self.get(&path).await;
             assert_eq!(status, 200, "{path}: {page}");
-            ids.extend(page["events"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap().to_owned()));
+            ids.extend(
+                page["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["event_id"].as_str().unwrap().to_owned()),
+            );
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
                 None => return ids,
@@ -84,8 +107,16 @@ impl Server {
 }
 
 /// A valid event; `n` varies the window (week n of 2018).
-fn event(dataset: &str, event_type: &str, cd: u8, request_type: &str, severity: &str, n: i64) -> Value {
-    let start = chrono::DateTime::parse_from_rfc3339("2018-01-01T00:00:00Z").unwrap() + chrono::Duration::weeks(n);
+fn event(
+    dataset: &str,
+    event_type: &str,
+    cd: u8,
+    request_type: &str,
+    severity: &str,
+    n: i64,
+) -> Value {
+    let start = chrono::DateTime::parse_from_rfc3339("2018-01-01T00:00:00Z").unwrap()
+        + chrono::Duration::weeks(n);
     let end = start + chrono::Duration::weeks(1);
     json!({
         "dataset": dataset, "layer": "analyze", "event_type": event_type,
@@ -99,7 +130,14 @@ fn event(dataset: &str, event_type: &str, cd: u8, request_type: &str, severity: 
 #[tokio::test]
 async fn create_then_duplicate_then_conflict() {
     let s = default_server().await;
-    let e = event("la311", "weekly_count_spike", 7, "Bulky Items", "warning", 0);
+    let e = event(
+        "la311",
+        "weekly_count_spike",
+        7,
+        "Bulky Items",
+        "warning",
+        0,
+    );
     let (status, body) = s.post(vec![e.clone()]).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["results"][0]["status"], "created");
@@ -108,7 +146,11 @@ async fn create_then_duplicate_then_conflict() {
     let (status, stored) = s.get(&format!("/events/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(stored["value"], 40.0);
-    assert_eq!(stored["stakeholders"], json!(["cd-7"]), "events carry their district's stakeholder id");
+    assert_eq!(
+        stored["stakeholders"],
+        json!(["cd-7"]),
+        "events carry their district's stakeholder id"
+    );
     assert_eq!(stored["schema_version"], 1);
 
     // Same finding from a re-run (other run id): no-op, the first write's provenance stays.
@@ -116,14 +158,24 @@ async fn create_then_duplicate_then_conflict() {
     rerun["run_id"] = json!("run-2");
     let (status, body) = s.post(vec![rerun]).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["results"][0], json!({"event_id": id, "status": "duplicate"}));
+    assert_eq!(
+        body["results"][0],
+        json!({"event_id": id, "status": "duplicate"})
+    );
     let (_, again) = s.get(&format!("/events/{id}")).await;
     assert_eq!(again, stored);
 
     // A different finding under the same identity: 409, nothing overwritten; other events still appended.
     let mut changed = e.clone();
     changed["value"] = json!(99.0);
-    let other = event("la311", "weekly_count_spike", 8, "Bulky Items", "warning", 0);
+    let other = event(
+        "la311",
+        "weekly_count_spike",
+        8,
+        "Bulky Items",
+        "warning",
+        0,
+    );
     let (status, body) = s.post(vec![changed, other]).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["results"][0]["status"], "conflict");
@@ -138,7 +190,13 @@ async fn each_filter_selects_exactly_the_matching_events() {
     let mut batch = Vec::new();
     for (i, (dataset, ty, cd, rt, sev)) in [
         ("la311", "weekly_count_spike", 7, "Bulky Items", "warning"),
-        ("la311", "weekly_count_spike", 8, "Graffiti Removal", "critical"),
+        (
+            "la311",
+            "weekly_count_spike",
+            8,
+            "Graffiti Removal",
+            "critical",
+        ),
         ("la311", "slow_to_close", 7, "Graffiti Removal", "info"),
         ("other", "weekly_count_spike", 7, "Bulky Items", "critical"),
         ("other", "slow_to_close", 9, "Bulky Items", "warning"),
@@ -150,8 +208,12 @@ async fn each_filter_selects_exactly_the_matching_events() {
     }
     let (status, body) = s.post(batch.clone()).await;
     assert_eq!(status, 201, "{body}");
-    let ids: Vec<String> =
-        body["results"].as_array().unwrap().iter().map(|r| r["event_id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event_id"].as_str().unwrap().to_owned())
+        .collect();
     let expect = |idx: &[usize]| idx.iter().map(|&i| ids[i].clone()).collect::<BTreeSet<_>>();
     let cases: BTreeMap<&str, BTreeSet<String>> = BTreeMap::from([
         ("dataset=other", expect(&[3, 4])),
@@ -160,8 +222,14 @@ async fn each_filter_selects_exactly_the_matching_events() {
         ("request_type=Graffiti%20Removal", expect(&[1, 2])),
         ("severity=critical", expect(&[1, 3])),
         // windows are week i of 2018: [from, to) overlaps weeks 1..=2
-        ("from=2018-01-08T00:00:00Z&to=2018-01-22T00:00:00Z", expect(&[1, 2])),
-        ("dataset=la311&council_district=7&severity=info", expect(&[2])),
+        (
+            "from=2018-01-08T00:00:00Z&to=2018-01-22T00:00:00Z",
+            expect(&[1, 2]),
+        ),
+        (
+            "dataset=la311&council_district=7&severity=info",
+            expect(&[2]),
+        ),
         ("", expect(&[0, 1, 2, 3, 4])),
     ]);
     for (query, expected) in cases {
@@ -175,14 +243,26 @@ async fn pagination_visits_every_event_exactly_once_in_stable_order() {
     let s = default_server().await;
     // 23 events, several sharing a window so the event id breaks ties.
     let batch: Vec<Value> = (0..23)
-        .map(|i| event("la311", "weekly_count_spike", (i % 15 + 1) as u8, "Bulky Items", "info", i / 3))
+        .map(|i| {
+            event(
+                "la311",
+                "weekly_count_spike",
+                (i % 15 + 1) as u8,
+                "Bulky Items",
+                "info",
+                i / 3,
+            )
+        })
         .collect();
     assert_eq!(s.post(batch).await.0, 201);
     let all = s.list_all("", 1000).await;
     assert_eq!(all.len(), 23);
     for limit in [1, 4, 7, 23, 50] {
         let paged = s.list_all("", limit).await;
-        assert_eq!(paged, all, "limit {limit} must visit the same events in the same order");
+        assert_eq!(
+            paged, all,
+            "limit {limit} must visit the same events in the same order"
+        );
     }
     let (_, page) = s.get("/events?limit=1000").await;
     let keys: Vec<(String, String)> = page["events"]
@@ -190,8 +270,12 @@ async fn pagination_visits_every_event_exactly_once_in_stable_order() {
         .unwrap()
         .iter()
         .map(|e| {
-            let start = chrono::DateTime::parse_from_rfc3339(e["window_start"].as_str().unwrap()).unwrap();
-            (start.to_rfc3339(), e["event_id"].as_str().unwrap().to_owned())
+            let start =
+                chrono::DateTime::parse_from_rfc3339(e["window_start"].as_str().unwrap()).unwrap();
+            (
+                start.to_rfc3339(),
+                e["event_id"].as_str().unwrap().to_owned(),
+            )
         })
         .collect();
     let mut sorted = keys.clone();
@@ -202,26 +286,74 @@ async fn pagination_visits_every_event_exactly_once_in_stable_order() {
 #[tokio::test]
 async fn invalid_requests_are_400_with_field_paths() {
     let s = default_server().await;
-    let mut bad = event("la311", "weekly_count_spike", 99, "Bulky Items", "warning", 0);
+    let mut bad = event(
+        "la311",
+        "weekly_count_spike",
+        99,
+        "Bulky Items",
+        "warning",
+        0,
+    );
     bad["severity"] = json!("loud");
     let mut bad2 = event("la311", "Spike!", 3, "Bulky Items", "warning", 0);
     bad2["window_end"] = bad2["window_start"].clone();
-    let (status, body) = s.post(vec![event("la311", "ok", 1, "x", "info", 0), bad, bad2]).await;
+    let (status, body) = s
+        .post(vec![event("la311", "ok", 1, "x", "info", 0), bad, bad2])
+        .await;
     assert_eq!(status, 400, "{body}");
-    let paths: Vec<&str> = body["problems"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["events[1].severity", "events[2].event_type", "events[2].window_end"]);
-    assert_eq!(s.list_all("", 100).await.len(), 0, "an invalid batch writes nothing");
+    let paths: Vec<&str> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "events[1].severity",
+            "events[2].event_type",
+            "events[2].window_end"
+        ]
+    );
+    assert_eq!(
+        s.list_all("", 100).await.len(),
+        0,
+        "an invalid batch writes nothing"
+    );
 
     let (status, body) = s.post_raw("not json".into(), Some(TOKEN)).await;
-    assert_eq!((status, body["problems"][0]["path"].as_str()), (400, Some("")));
-    let too_many: Vec<Value> = (0..51).map(|i| event("la311", "t", 1, "x", "info", i)).collect();
+    assert_eq!(
+        (status, body["problems"][0]["path"].as_str()),
+        (400, Some(""))
+    );
+    let too_many: Vec<Value> = (0..51)
+        .map(|i| event("la311", "t", 1, "x", "info", i))
+        .collect();
     let (status, body) = s.post(too_many).await;
-    assert_eq!((status, body["problems"][0]["path"].as_str()), (400, Some("events")));
+    assert_eq!(
+        (status, body["problems"][0]["path"].as_str()),
+        (400, Some("events"))
+    );
 
-    let (status, body) = s.get("/events?council_district=16&severity=loud&cursor=zzz&limit=0").await;
+    let (status, body) = s
+        .get("/events?council_district=16&severity=loud&cursor=zzz&limit=0")
+        .await;
     assert_eq!(status, 400);
-    let paths: Vec<&str> = body["problems"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["query.council_district", "query.severity", "query.cursor", "query.limit"]);
+    let paths: Vec<&str> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "query.council_district",
+            "query.severity",
+            "query.cursor",
+            "query.limit"
+        ]
+    );
     assert_eq!(s.get("/stakeholders/seven").await.0, 400);
 }
 
@@ -237,7 +369,11 @@ async fn writes_need_the_token_401() {
     let ro = start(WriteAuth::ReadOnly, 50, 64 * 1024).await;
     let body = json!({ "events": [event("la311", "t", 1, "x", "info", 0)] }).to_string();
     assert_eq!(ro.post_raw(body, Some(TOKEN)).await.0, 403);
-    assert_eq!(ro.get("/events").await.0, 200, "reads stay open on a read-only server");
+    assert_eq!(
+        ro.get("/events").await.0,
+        200,
+        "reads stay open on a read-only server"
+    );
 }
 
 #[tokio::test]
@@ -247,7 +383,11 @@ async fn unknown_things_are_404_and_big_bodies_413() {
     assert_eq!(status, 404);
     assert!(body["error"].as_str().unwrap().contains("no event"));
     assert_eq!(s.get("/events/not-an-id").await.0, 404);
-    assert_eq!(s.get("/stakeholders/15").await.0, 404, "no data and no file: nothing known");
+    assert_eq!(
+        s.get("/stakeholders/15").await.0,
+        404,
+        "no data and no file: nothing known"
+    );
     assert_eq!(s.get("/no/such/route").await.0, 404);
 
     let huge = json!({ "events": [], "padding": "x".repeat(100 * 1024) }).to_string();
@@ -268,11 +408,16 @@ async fn openapi_document_matches_the_routes() {
             documented.insert((method.clone(), path.clone()));
         }
     }
-    let routed: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let routed: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     assert_eq!(documented, routed);
     // Every documented route is served (no 404/405 from the router itself for a well-formed request).
     for (method, path) in ROUTES {
-        let concrete = path.replace("{id}", &"0".repeat(64)).replace("{district}", "1");
+        let concrete = path
+            .replace("{id}", &"0".repeat(64))
+            .replace("{district}", "1");
         let url = format!("{}{concrete}", s.base);
         let resp = match *method {
             "get" => s.client.get(&url).send().await.unwrap(),
@@ -280,12 +425,25 @@ async fn openapi_document_matches_the_routes() {
         };
         assert_ne!(resp.status().as_u16(), 405, "{method} {path}");
         let body: Value = resp.json_value().await;
-        assert!(!(body["error"].as_str().unwrap_or("").contains("no such route")), "{method} {path} not routed");
+        assert!(
+            !(body["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("no such route")),
+            "{method} {path} not routed"
+        );
     }
     // Every schema reference resolves.
     let text = doc.to_string();
-    for name in text.split("#/components/schemas/").skip(1).map(|s| s.split('"').next().unwrap()) {
-        assert!(doc["components"]["schemas"][name].is_object(), "dangling $ref {name}");
+    for name in text
+        .split("#/components/schemas/")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap())
+    {
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "dangling $ref {name}"
+        );
     }
 }
 

@@ -11,7 +11,8 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 fn input(cd: u8, week: i64, value: f64) -> EventInput {
-    let start: DateTime<Utc> = "2018-01-22T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::weeks(week);
+    let start: DateTime<Utc> =
+        "2018-01-22T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::weeks(week);
     EventInput {
         event_id: None,
         schema_version: None,
@@ -20,7 +21,11 @@ fn input(cd: u8, week: i64, value: f64) -> EventInput {
         event_type: "weekly_count_spike".into(),
         window_start: start,
         window_end: start + Duration::weeks(1),
-        dimensions: Dimensions { council_district: cd, request_type: Some("Bulky Items".into()), ..Default::default() },
+        dimensions: Dimensions {
+            council_district: cd,
+            request_type: Some("Bulky Items".into()),
+            ..Default::default()
+        },
         metric: "requests".into(),
         value,
         baseline: Some(10.0),
@@ -32,28 +37,50 @@ fn input(cd: u8, week: i64, value: f64) -> EventInput {
     }
 }
 
-fn backends() -> Vec<(&'static str, Arc<dyn ObjectStore>, Option<tempfile::TempDir>)> {
+fn backends() -> Vec<(
+    &'static str,
+    Arc<dyn ObjectStore>,
+    Option<tempfile::TempDir>,
+)> {
     let dir = tempfile::tempdir().unwrap();
     let fs = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
-    vec![("memory", Arc::new(InMemory::new()), None), ("filesystem", Arc::new(fs), Some(dir))]
+    vec![
+        ("memory", Arc::new(InMemory::new()), None),
+        ("filesystem", Arc::new(fs), Some(dir)),
+    ]
 }
 
 #[tokio::test]
 async fn append_is_idempotent_and_conflicts_are_detected() {
     for (name, store, _dir) in backends() {
         let ledger = Ledger::new(store);
-        let first = ledger.append(input(7, 0, 40.0).into_event(Utc::now())).await.unwrap();
+        let first = ledger
+            .append(input(7, 0, 40.0).into_event(Utc::now()))
+            .await
+            .unwrap();
         assert!(matches!(first, Appended::Created(_)), "{name}");
         let mut rerun = input(7, 0, 40.0);
         rerun.run_id = "run-2".into();
-        let second = ledger.append(rerun.into_event(Utc::now() + Duration::hours(1))).await.unwrap();
+        let second = ledger
+            .append(rerun.into_event(Utc::now() + Duration::hours(1)))
+            .await
+            .unwrap();
         match second {
-            Appended::Duplicate(stored) => assert_eq!(&stored, first.event(), "{name}: the first write is kept"),
+            Appended::Duplicate(stored) => {
+                assert_eq!(&stored, first.event(), "{name}: the first write is kept")
+            }
             other => panic!("{name}: expected duplicate, got {other:?}"),
         }
-        let err = ledger.append(input(7, 0, 41.0).into_event(Utc::now())).await.unwrap_err();
+        let err = ledger
+            .append(input(7, 0, 41.0).into_event(Utc::now()))
+            .await
+            .unwrap_err();
         assert!(matches!(err, LedgerError::Conflict { .. }), "{name}: {err}");
-        assert_eq!(ledger.get(&first.event().event_id).await.unwrap().as_ref(), Some(first.event()), "{name}");
+        assert_eq!(
+            ledger.get(&first.event().event_id).await.unwrap().as_ref(),
+            Some(first.event()),
+            "{name}"
+        );
         assert_eq!(ledger.all(None).await.unwrap().len(), 1, "{name}");
     }
 }
@@ -64,7 +91,12 @@ async fn concurrent_duplicates_store_one_event() {
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let ledger = ledger.clone();
-            tokio::spawn(async move { ledger.append(input(3, 1, 12.0).into_event(Utc::now())).await.unwrap() })
+            tokio::spawn(async move {
+                ledger
+                    .append(input(3, 1, 12.0).into_event(Utc::now()))
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut created = 0;
@@ -84,7 +116,10 @@ async fn compaction_writes_one_parquet_per_month_with_every_event() {
     // weeks 0..8 from 2018-01-22 span January, February and March.
     for week in 0..8 {
         for cd in [1, 7] {
-            ledger.append(input(cd, week, 20.0 + week as f64).into_event(Utc::now())).await.unwrap();
+            ledger
+                .append(input(cd, week, 20.0 + week as f64).into_event(Utc::now()))
+                .await
+                .unwrap();
         }
     }
     let report = ledger.compact("la311").await.unwrap();
@@ -93,15 +128,33 @@ async fn compaction_writes_one_parquet_per_month_with_every_event() {
     assert_eq!(
         months,
         [
-            ("compacted/dataset=la311/month=2018-01/part-00000.parquet", 4),
-            ("compacted/dataset=la311/month=2018-02/part-00000.parquet", 8),
-            ("compacted/dataset=la311/month=2018-03/part-00000.parquet", 4),
+            (
+                "compacted/dataset=la311/month=2018-01/part-00000.parquet",
+                4
+            ),
+            (
+                "compacted/dataset=la311/month=2018-02/part-00000.parquet",
+                8
+            ),
+            (
+                "compacted/dataset=la311/month=2018-03/part-00000.parquet",
+                4
+            ),
         ]
     );
     let mut rows = 0;
     for (key, n) in &report.files {
-        let bytes = store.get(&key.as_str().into()).await.unwrap().bytes().await.unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap();
+        let bytes = store
+            .get(&key.as_str().into())
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap();
         let batches: Vec<_> = reader.collect::<Result<_, _>>().unwrap();
         let count: usize = batches.iter().map(|b| b.num_rows()).sum();
         assert_eq!(count, *n, "{key}");
@@ -112,6 +165,10 @@ async fn compaction_writes_one_parquet_per_month_with_every_event() {
     // Compacting again rewrites the same files.
     let again = ledger.compact("la311").await.unwrap();
     assert_eq!(again, report);
-    let listed: Vec<_> = store.list(Some(&"compacted".into())).try_collect().await.unwrap();
+    let listed: Vec<_> = store
+        .list(Some(&"compacted".into()))
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 3);
 }

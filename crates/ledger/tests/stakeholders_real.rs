@@ -27,22 +27,30 @@ const MEMBERS_2017_2018: [(u8, &str); 15] = [
 ];
 
 fn sample(name: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/la311").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/la311")
+        .join(name);
     if path.exists() {
         Some(path)
     } else {
-        eprintln!("SKIP: {} is absent (shared real-data samples not available)", path.display());
+        eprintln!(
+            "SKIP: {} is absent (shared real-data samples not available)",
+            path.display()
+        );
         None
     }
 }
 
 fn derive(path: &Path) -> BTreeMap<u8, DerivedDistrict> {
     let file = std::fs::File::open(path).unwrap();
-    derive_from_csv(&path.display().to_string(), file).unwrap().0
+    derive_from_csv(&path.display().to_string(), file)
+        .unwrap()
+        .0
 }
 
 fn example_file() -> StakeholderFile {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../datasets/la311/stakeholders.yaml");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../datasets/la311/stakeholders.yaml");
     StakeholderFile::load(&path).unwrap()
 }
 
@@ -54,22 +62,36 @@ fn samples_2017_and_2018_name_their_members() {
         assert_eq!(derived.len(), 15, "{name}: all 15 districts appear");
         let stakeholders = merge(&derived, None);
         for (cd, member) in MEMBERS_2017_2018 {
-            let s = stakeholders.iter().find(|s| s.council_district == cd).unwrap();
+            let s = stakeholders
+                .iter()
+                .find(|s| s.council_district == cd)
+                .unwrap();
             let m = s.council_member.as_ref().unwrap();
-            assert_eq!((m.value.as_str(), m.provenance), (member, Provenance::Data), "{name} CD{cd}");
+            assert_eq!(
+                (m.value.as_str(), m.provenance),
+                (member, Provenance::Data),
+                "{name} CD{cd}"
+            );
             assert_eq!(s.id, format!("cd-{cd}"));
             let since = s.member_since.as_ref().unwrap();
             let last = s.member_last_seen.as_ref().unwrap();
             assert!(since.value <= last.value);
-            assert!(s.neighborhood_councils.as_ref().is_some_and(|n| !n.value.is_empty()), "{name} CD{cd}");
+            assert!(
+                s.neighborhood_councils
+                    .as_ref()
+                    .is_some_and(|n| !n.value.is_empty()),
+                "{name} CD{cd}"
+            );
         }
     }
 }
 
 #[test]
 fn member_change_in_cd12_between_2018_and_2020_latest_wins() {
-    let (Some(p2018), Some(p2020)) = (sample("myla311_2018_sample.csv"), sample("myla311_2020_api_fieldnames_sample.csv"))
-    else {
+    let (Some(p2018), Some(p2020)) = (
+        sample("myla311_2018_sample.csv"),
+        sample("myla311_2020_api_fieldnames_sample.csv"),
+    ) else {
         return;
     };
     let mut derivation = ledger::stakeholders::Derivation::default();
@@ -77,8 +99,19 @@ fn member_change_in_cd12_between_2018_and_2020_latest_wins() {
         // Observing the newer file first: order of input must not matter.
         let mut csv = csv::Reader::from_path(&path).unwrap();
         let headers = csv.headers().unwrap().clone();
-        let col = |n: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(n)).unwrap();
-        let (cd, member, nc, ncname, created) = (col("CD"), col("CDMember"), col("NC"), col("NCName"), col("CreatedDate"));
+        let col = |n: &str| {
+            headers
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(n))
+                .unwrap()
+        };
+        let (cd, member, nc, ncname, created) = (
+            col("CD"),
+            col("CDMember"),
+            col("NC"),
+            col("NCName"),
+            col("CreatedDate"),
+        );
         for record in csv.records() {
             let r = record.unwrap();
             derivation.observe(&r[cd], &r[member], &r[nc], &r[ncname], &r[created]);
@@ -95,31 +128,55 @@ fn member_change_in_cd12_between_2018_and_2020_latest_wins() {
 
 #[test]
 fn override_file_wins_field_by_field_with_provenance() {
-    let Some(path) = sample("myla311_2018_sample.csv") else { return };
+    let Some(path) = sample("myla311_2018_sample.csv") else {
+        return;
+    };
     let derived = derive(&path);
     let file = example_file();
     let merged = merge(&derived, Some(&file));
     let cd1 = merged.iter().find(|s| s.council_district == 1).unwrap();
     let member = cd1.council_member.as_ref().unwrap();
-    assert_eq!((member.value.as_str(), member.provenance), ("Eunisses Hernandez", Provenance::File));
-    assert_eq!(cd1.member_since.as_ref().unwrap().provenance, Provenance::File);
-    assert_eq!(cd1.member_last_seen, None, "the data never names the file's member");
+    assert_eq!(
+        (member.value.as_str(), member.provenance),
+        ("Eunisses Hernandez", Provenance::File)
+    );
+    assert_eq!(
+        cd1.member_since.as_ref().unwrap().provenance,
+        Provenance::File
+    );
+    assert_eq!(
+        cd1.member_last_seen, None,
+        "the data never names the file's member"
+    );
     assert_eq!(cd1.website.as_ref().unwrap().provenance, Provenance::File);
     // Not overridden: neighborhood councils still come from the data, and the history stays.
-    assert_eq!(cd1.neighborhood_councils.as_ref().unwrap().provenance, Provenance::Data);
+    assert_eq!(
+        cd1.neighborhood_councils.as_ref().unwrap().provenance,
+        Provenance::Data
+    );
     assert_eq!(cd1.history[0].member, "Gilbert Cedillo");
     // CD7's member is the same in file and data: the data's first/last seen still apply.
     let cd7 = merged.iter().find(|s| s.council_district == 7).unwrap();
-    assert_eq!(cd7.council_member.as_ref().unwrap().provenance, Provenance::File);
-    assert_eq!(cd7.member_since.as_ref().unwrap().provenance, Provenance::Data);
+    assert_eq!(
+        cd7.council_member.as_ref().unwrap().provenance,
+        Provenance::File
+    );
+    assert_eq!(
+        cd7.member_since.as_ref().unwrap().provenance,
+        Provenance::Data
+    );
     assert!(cd7.member_last_seen.is_some());
 }
 
 #[tokio::test]
 async fn api_serves_merged_stakeholders_from_the_ledger_bucket() {
-    let Some(path) = sample("myla311_2017_sample.csv") else { return };
+    let Some(path) = sample("myla311_2017_sample.csv") else {
+        return;
+    };
     let store: Arc<dyn object_store::ObjectStore> = Arc::new(object_store::memory::InMemory::new());
-    ledger::stakeholders::save_derived(store.as_ref(), "la311", &derive(&path)).await.unwrap();
+    ledger::stakeholders::save_derived(store.as_ref(), "la311", &derive(&path))
+        .await
+        .unwrap();
     let mut config = ledger::api::ApiConfig::new(ledger::api::WriteAuth::ReadOnly, "la311");
     config.stakeholder_file = Some(Arc::new(example_file()));
     let app = ledger::api::router(ledger::Ledger::new(store), config);
@@ -130,7 +187,10 @@ async fn api_serves_merged_stakeholders_from_the_ledger_bucket() {
         let url = format!("{base}{p}");
         async move {
             let resp = reqwest::get(url).await.unwrap();
-            (resp.status().as_u16(), serde_json::from_slice::<serde_json::Value>(&resp.bytes().await.unwrap()).unwrap())
+            (
+                resp.status().as_u16(),
+                serde_json::from_slice::<serde_json::Value>(&resp.bytes().await.unwrap()).unwrap(),
+            )
         }
     };
     let (status, all) = get("/stakeholders").await;

@@ -30,15 +30,23 @@ impl WriteAuth {
     pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         match self {
             WriteAuth::Platform => Ok(()),
-            WriteAuth::ReadOnly => Err(ApiError::new(StatusCode::FORBIDDEN, "this ledger server is read-only")),
+            WriteAuth::ReadOnly => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "this ledger server is read-only",
+            )),
             WriteAuth::Bearer(expected) => {
                 let given = headers
                     .get(header::AUTHORIZATION)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.strip_prefix("Bearer "));
                 match given {
-                    Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
-                    Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong bearer token")),
+                    Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => {
+                        Ok(())
+                    }
+                    Some(_) => Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "wrong bearer token",
+                    )),
                     None => Err(ApiError::new(
                         StatusCode::UNAUTHORIZED,
                         "writes need `Authorization: Bearer <token>`",
@@ -71,10 +79,29 @@ mod tests {
     fn bearer_token_is_checked() {
         let auth = WriteAuth::Bearer("s3cret".into());
         assert!(auth.check(&headers(Some("Bearer s3cret"))).is_ok());
-        assert_eq!(auth.check(&headers(Some("Bearer s3cre"))).unwrap_err().status, StatusCode::UNAUTHORIZED);
-        assert_eq!(auth.check(&headers(Some("Basic s3cret"))).unwrap_err().status, StatusCode::UNAUTHORIZED);
-        assert_eq!(auth.check(&headers(None)).unwrap_err().status, StatusCode::UNAUTHORIZED);
-        assert_eq!(WriteAuth::ReadOnly.check(&headers(None)).unwrap_err().status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            auth.check(&headers(Some("Bearer s3cre")))
+                .unwrap_err()
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            auth.check(&headers(Some("Basic s3cret")))
+                .unwrap_err()
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            auth.check(&headers(None)).unwrap_err().status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            WriteAuth::ReadOnly
+                .check(&headers(None))
+                .unwrap_err()
+                .status,
+            StatusCode::FORBIDDEN
+        );
         assert!(WriteAuth::Platform.check(&headers(None)).is_ok());
         assert_eq!(format!("{auth:?}"), "Bearer(<redacted>)");
     }

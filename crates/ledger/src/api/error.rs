@@ -30,18 +30,30 @@ pub struct ApiError {
 impl ApiError {
     /// An error without field problems.
     pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
-        ApiError { status, body: ErrorBody { error: error.into(), problems: Vec::new() } }
+        ApiError {
+            status,
+            body: ErrorBody {
+                error: error.into(),
+                problems: Vec::new(),
+            },
+        }
     }
 
     /// 400 with field problems.
     pub fn invalid(problems: Vec<Problem>) -> Self {
         let error = format!("{} problem(s) in the request", problems.len());
-        ApiError { status: StatusCode::BAD_REQUEST, body: ErrorBody { error, problems } }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            body: ErrorBody { error, problems },
+        }
     }
 
     /// 400 with one problem at `path`.
     pub fn invalid_field(path: &str, message: impl Into<String>) -> Self {
-        Self::invalid(vec![Problem { path: path.to_owned(), message: message.into() }])
+        Self::invalid(vec![Problem {
+            path: path.to_owned(),
+            message: message.into(),
+        }])
     }
 
     /// 404.
@@ -52,7 +64,10 @@ impl ApiError {
     /// 500, logging the cause.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "ledger API internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {err}"))
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal error: {err}"),
+        )
     }
 }
 

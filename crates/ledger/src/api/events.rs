@@ -105,7 +105,8 @@ pub async fn post_events(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PostEventsResponse>), ApiError> {
     state.config.auth.check(&headers)?;
-    let body = body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+    let body =
+        body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
     let inputs = parse_batch(&body, state.config.max_batch).map_err(ApiError::invalid)?;
     let now = chrono::Utc::now();
     let mut results = Vec::with_capacity(inputs.len());
@@ -149,44 +150,71 @@ pub async fn list_events(
 ) -> Result<Json<ListEventsResponse>, ApiError> {
     let Query(params) = params.map_err(|r| ApiError::invalid_field("query", r.body_text()))?;
     let (filter, cursor, limit) = parse_list_params(&params).map_err(ApiError::invalid)?;
-    let page = state.ledger.list(&filter, cursor.as_ref(), limit).await.map_err(ApiError::internal)?;
-    Ok(Json(ListEventsResponse { events: page.events, next_cursor: page.next_cursor.map(|c| c.encode()) }))
+    let page = state
+        .ledger
+        .list(&filter, cursor.as_ref(), limit)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(ListEventsResponse {
+        events: page.events,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
 }
 
 /// Turns query text into a filter, cursor and limit, reporting every bad parameter.
-pub fn parse_list_params(p: &ListParams) -> Result<(EventFilter, Option<Cursor>, usize), Vec<Problem>> {
+pub fn parse_list_params(
+    p: &ListParams,
+) -> Result<(EventFilter, Option<Cursor>, usize), Vec<Problem>> {
     let mut problems = Vec::new();
-    let mut bad = |path: &str, message: String| problems.push(Problem { path: format!("query.{path}"), message });
+    let mut bad = |path: &str, message: String| {
+        problems.push(Problem {
+            path: format!("query.{path}"),
+            message,
+        })
+    };
     let mut slug = |name: &str, v: &Option<String>| match v {
         Some(s) if !is_slug(s) => {
-            bad(name, format!("{s:?} must be 1-64 characters of a-z, 0-9, '_' or '-'"));
+            bad(
+                name,
+                format!("{s:?} must be 1-64 characters of a-z, 0-9, '_' or '-'"),
+            );
             None
         }
         other => other.clone(),
     };
     let dataset = slug("dataset", &p.dataset);
     let event_type = slug("event_type", &p.event_type);
-    let council_district = p.council_district.as_deref().and_then(|s| match s.parse::<u8>() {
-        Ok(cd) if (1..=15).contains(&cd) => Some(cd),
-        _ => {
-            bad("council_district", format!("{s:?} is not a council district (1..=15)"));
-            None
-        }
-    });
+    let council_district = p
+        .council_district
+        .as_deref()
+        .and_then(|s| match s.parse::<u8>() {
+            Ok(cd) if (1..=15).contains(&cd) => Some(cd),
+            _ => {
+                bad(
+                    "council_district",
+                    format!("{s:?} is not a council district (1..=15)"),
+                );
+                None
+            }
+        });
     let severity = p.severity.as_deref().and_then(|s| {
         Severity::parse(s).or_else(|| {
-            bad("severity", format!("{s:?} is not one of info, warning, critical"));
+            bad(
+                "severity",
+                format!("{s:?} is not one of info, warning, critical"),
+            );
             None
         })
     });
     let mut time = |name: &str, v: &Option<String>| {
-        v.as_deref().and_then(|s| match chrono::DateTime::parse_from_rfc3339(s) {
-            Ok(t) => Some(t.with_timezone(&chrono::Utc)),
-            Err(e) => {
-                bad(name, format!("{s:?} is not an RFC 3339 instant: {e}"));
-                None
-            }
-        })
+        v.as_deref()
+            .and_then(|s| match chrono::DateTime::parse_from_rfc3339(s) {
+                Ok(t) => Some(t.with_timezone(&chrono::Utc)),
+                Err(e) => {
+                    bad(name, format!("{s:?} is not an RFC 3339 instant: {e}"));
+                    None
+                }
+            })
     };
     let from = time("from", &p.from);
     let to = time("to", &p.to);
@@ -201,7 +229,10 @@ pub fn parse_list_params(p: &ListParams) -> Result<(EventFilter, Option<Cursor>,
         Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             _ => {
-                bad("limit", format!("{s:?} is not a page size in 1..={MAX_LIMIT}"));
+                bad(
+                    "limit",
+                    format!("{s:?} is not a page size in 1..={MAX_LIMIT}"),
+                );
                 DEFAULT_LIMIT
             }
         },
@@ -215,7 +246,11 @@ pub fn parse_list_params(p: &ListParams) -> Result<(EventFilter, Option<Cursor>,
         from,
         to,
     };
-    if problems.is_empty() { Ok((filter, cursor, limit)) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok((filter, cursor, limit))
+    } else {
+        Err(problems)
+    }
 }
 
 /// One event by id.
@@ -227,7 +262,10 @@ pub fn parse_list_params(p: &ListParams) -> Result<(EventFilter, Option<Cursor>,
         (status = 404, description = "No event with that id", body = ErrorBody),
     )
 )]
-pub async fn get_event(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Event>, ApiError> {
+pub async fn get_event(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Event>, ApiError> {
     let missing = || ApiError::not_found(format!("no event with id {id:?}"));
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(missing());

@@ -72,12 +72,21 @@ pub struct AppState {
 /// The API router over `ledger`. Works under `axum::serve` and `lambda_http::run` alike.
 pub fn router(ledger: Ledger, config: ApiConfig) -> Router {
     let body_limit = config.body_limit;
-    let state = AppState { ledger, config: Arc::new(config) };
+    let state = AppState {
+        ledger,
+        config: Arc::new(config),
+    };
     Router::new()
-        .route("/events", get(events::list_events).post(events::post_events))
+        .route(
+            "/events",
+            get(events::list_events).post(events::post_events),
+        )
         .route("/events/{id}", get(events::get_event))
         .route("/stakeholders", get(stakeholders::list_stakeholders))
-        .route("/stakeholders/{district}", get(stakeholders::get_stakeholder))
+        .route(
+            "/stakeholders/{district}",
+            get(stakeholders::get_stakeholder),
+        )
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(error::fallback)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -86,7 +95,9 @@ pub fn router(ledger: Ledger, config: ApiConfig) -> Router {
 
 /// Serves `app` on `listener` until Ctrl-C (or SIGTERM on Unix).
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 async fn shutdown_signal() {

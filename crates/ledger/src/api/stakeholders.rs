@@ -20,7 +20,10 @@ async fn merged(state: &AppState) -> Result<Vec<Stakeholder>, ApiError> {
     let derived = stakeholders::load_derived(state.ledger.store().as_ref(), &state.config.dataset)
         .await
         .map_err(ApiError::internal)?;
-    Ok(stakeholders::merge(&derived, state.config.stakeholder_file.as_deref()))
+    Ok(stakeholders::merge(
+        &derived,
+        state.config.stakeholder_file.as_deref(),
+    ))
 }
 
 /// Every district's stakeholder; each field says whether it came from the data or the maintained file.
@@ -28,8 +31,12 @@ async fn merged(state: &AppState) -> Result<Vec<Stakeholder>, ApiError> {
     get, path = "/stakeholders", tag = "stakeholders",
     responses((status = 200, description = "All stakeholders", body = StakeholdersResponse))
 )]
-pub async fn list_stakeholders(State(state): State<AppState>) -> Result<Json<StakeholdersResponse>, ApiError> {
-    Ok(Json(StakeholdersResponse { stakeholders: merged(&state).await? }))
+pub async fn list_stakeholders(
+    State(state): State<AppState>,
+) -> Result<Json<StakeholdersResponse>, ApiError> {
+    Ok(Json(StakeholdersResponse {
+        stakeholders: merged(&state).await?,
+    }))
 }
 
 /// The stakeholder of one council district.
@@ -47,7 +54,10 @@ pub async fn get_stakeholder(
     Path(district): Path<String>,
 ) -> Result<Json<Stakeholder>, ApiError> {
     let Ok(cd) = district.parse::<u8>() else {
-        return Err(ApiError::invalid_field("path.district", format!("{district:?} is not a district number")));
+        return Err(ApiError::invalid_field(
+            "path.district",
+            format!("{district:?} is not a district number"),
+        ));
     };
     merged(&state)
         .await?

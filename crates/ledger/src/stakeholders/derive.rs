@@ -46,7 +46,11 @@ impl DerivedDistrict {
     /// The current member: latest `last_seen` wins (ties: more rows, then name).
     pub fn current(&self) -> Option<&Term> {
         self.terms.iter().max_by(|a, b| {
-            (a.last_seen, a.rows, std::cmp::Reverse(&a.member)).cmp(&(b.last_seen, b.rows, std::cmp::Reverse(&b.member)))
+            (a.last_seen, a.rows, std::cmp::Reverse(&a.member)).cmp(&(
+                b.last_seen,
+                b.rows,
+                std::cmp::Reverse(&b.member),
+            ))
         })
     }
 }
@@ -66,7 +70,14 @@ pub struct Derivation {
 
 impl Derivation {
     /// Observes one row. `district` and `created` are raw text; empty `member`/`nc_code` are ignored.
-    pub fn observe(&mut self, district: &str, member: &str, nc_code: &str, nc_name: &str, created: &str) {
+    pub fn observe(
+        &mut self,
+        district: &str,
+        member: &str,
+        nc_code: &str,
+        nc_name: &str,
+        created: &str,
+    ) {
         self.rows += 1;
         let Some(cd) = parse_district(district) else {
             self.rows_without_district += 1;
@@ -78,14 +89,20 @@ impl Derivation {
         };
         let member = member.trim();
         if !member.is_empty() {
-            let entry = self.members.entry((cd, member.to_owned())).or_insert((day, day, 0));
+            let entry = self
+                .members
+                .entry((cd, member.to_owned()))
+                .or_insert((day, day, 0));
             entry.0 = entry.0.min(day);
             entry.1 = entry.1.max(day);
             entry.2 += 1;
         }
         let nc_code = nc_code.trim();
         if !nc_code.is_empty() && nc_code != "0" {
-            let entry = self.councils.entry((cd, nc_code.to_owned())).or_insert((nc_name.trim().to_owned(), 0));
+            let entry = self
+                .councils
+                .entry((cd, nc_code.to_owned()))
+                .or_insert((nc_name.trim().to_owned(), 0));
             entry.1 += 1;
         }
     }
@@ -103,13 +120,23 @@ impl Derivation {
     pub fn finish(self) -> BTreeMap<u8, DerivedDistrict> {
         let mut out: BTreeMap<u8, DerivedDistrict> = BTreeMap::new();
         for ((cd, member), (first_seen, last_seen, rows)) in self.members {
-            out.entry(cd).or_default().terms.push(Term { member, first_seen, last_seen, rows });
+            out.entry(cd).or_default().terms.push(Term {
+                member,
+                first_seen,
+                last_seen,
+                rows,
+            });
         }
         for ((cd, code), (name, rows)) in self.councils {
-            out.entry(cd).or_default().neighborhood_councils.push(NeighborhoodCouncil { code, name, rows });
+            out.entry(cd)
+                .or_default()
+                .neighborhood_councils
+                .push(NeighborhoodCouncil { code, name, rows });
         }
         for district in out.values_mut() {
-            district.terms.sort_by(|a, b| (a.first_seen, &a.member).cmp(&(b.first_seen, &b.member)));
+            district
+                .terms
+                .sort_by(|a, b| (a.first_seen, &a.member).cmp(&(b.first_seen, &b.member)));
         }
         out
     }
@@ -140,22 +167,41 @@ pub enum DeriveError {
 
 impl Derivation {
     /// Observes every row of a MyLA311 CSV (export or API field names; header matched case-insensitively).
-    pub fn observe_csv<R: std::io::Read>(&mut self, source_name: &str, reader: R) -> Result<(), DeriveError> {
-        let csv_err = |row, error| DeriveError::Csv { source_name: source_name.to_owned(), row, error };
-        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+    pub fn observe_csv<R: std::io::Read>(
+        &mut self,
+        source_name: &str,
+        reader: R,
+    ) -> Result<(), DeriveError> {
+        let csv_err = |row, error| DeriveError::Csv {
+            source_name: source_name.to_owned(),
+            row,
+            error,
+        };
+        let mut csv = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(reader);
         let headers = csv.headers().map_err(|e| csv_err(0, e))?.clone();
         let column = |name: &'static str| {
-            headers.iter().position(|h| h.eq_ignore_ascii_case(name)).ok_or(DeriveError::MissingColumn {
-                source_name: source_name.to_owned(),
-                column: name,
-            })
+            headers
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(name))
+                .ok_or(DeriveError::MissingColumn {
+                    source_name: source_name.to_owned(),
+                    column: name,
+                })
         };
         let (cd, member, created) = (column("CD")?, column("CDMember")?, column("CreatedDate")?);
         let (nc, nc_name) = (column("NC")?, column("NCName")?);
         for (i, record) in csv.records().enumerate() {
             let record = record.map_err(|e| csv_err(i as u64 + 1, e))?;
             let field = |idx: usize| record.get(idx).unwrap_or("");
-            self.observe(field(cd), field(member), field(nc), field(nc_name), field(created));
+            self.observe(
+                field(cd),
+                field(member),
+                field(nc),
+                field(nc_name),
+                field(created),
+            );
         }
         Ok(())
     }
@@ -193,8 +239,12 @@ fn parse_district(s: &str) -> Option<u8> {
 /// The day of a MyLA311 timestamp in any of the known formats.
 fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
-    const FORMATS: [&str; 4] =
-        ["%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"];
+    const FORMATS: [&str; 4] = [
+        "%m/%d/%Y %I:%M:%S %p",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+    ];
     FORMATS
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
@@ -220,16 +270,35 @@ mod tests {
         let cd12 = &districts[&12];
         let current = cd12.current().unwrap();
         assert_eq!(current.member, "John Lee");
-        assert_eq!(current.first_seen, NaiveDate::from_ymd_opt(2020, 1, 2).unwrap());
+        assert_eq!(
+            current.first_seen,
+            NaiveDate::from_ymd_opt(2020, 1, 2).unwrap()
+        );
         let old = &cd12.terms[0];
         assert_eq!(old.member, "Mitchell Englander");
-        assert_eq!((old.first_seen.to_string(), old.last_seen.to_string(), old.rows), ("2017-12-20".into(), "2017-12-31".into(), 2));
-        assert_eq!(cd12.neighborhood_councils.iter().map(|n| n.rows).collect::<Vec<_>>(), [3, 1]);
+        assert_eq!(
+            (
+                old.first_seen.to_string(),
+                old.last_seen.to_string(),
+                old.rows
+            ),
+            ("2017-12-20".into(), "2017-12-31".into(), 2)
+        );
+        assert_eq!(
+            cd12.neighborhood_councils
+                .iter()
+                .map(|n| n.rows)
+                .collect::<Vec<_>>(),
+            [3, 1]
+        );
     }
 
     #[test]
     fn missing_column_is_named() {
         let err = derive_from_csv("f.csv", "CD,CreatedDate\n1,x\n".as_bytes()).unwrap_err();
-        assert_eq!(err.to_string(), "f.csv: header has no column CDMember (case-insensitive)");
+        assert_eq!(
+            err.to_string(),
+            "f.csv: header has no column CDMember (case-insensitive)"
+        );
     }
 }

@@ -69,18 +69,28 @@ pub enum FileError {
 impl StakeholderFile {
     /// Reads and validates the file at `path`.
     pub fn load(path: &std::path::Path) -> Result<Self, FileError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| FileError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::parse(&path.display().to_string(), &text)
     }
 
     /// Parses and validates `text`; `path` is used in messages.
     pub fn parse(path: &str, text: &str) -> Result<Self, FileError> {
-        let file: StakeholderFile = serde_saphyr::from_str(text)
-            .map_err(|e| FileError::Parse { path: path.to_owned(), message: e.to_string() })?;
-        let invalid = |message: String| FileError::Invalid { path: path.to_owned(), message };
+        let file: StakeholderFile = serde_saphyr::from_str(text).map_err(|e| FileError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let invalid = |message: String| FileError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
         if file.version != 1 {
-            return Err(invalid(format!("version {} is not supported (expected 1)", file.version)));
+            return Err(invalid(format!(
+                "version {} is not supported (expected 1)",
+                file.version
+            )));
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, d) in file.districts.iter().enumerate() {
@@ -102,7 +112,9 @@ impl StakeholderFile {
 
     /// The entry of `district`, if any.
     pub fn district(&self, district: u8) -> Option<&DistrictEntry> {
-        self.districts.iter().find(|d| d.council_district == district)
+        self.districts
+            .iter()
+            .find(|d| d.council_district == district)
     }
 }
 
@@ -112,9 +124,12 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_located() {
-        let err = StakeholderFile::parse("s.yaml", "version: 1\ndistricts:\n  - council_district: 1\n    mayor: x\n")
-            .unwrap_err()
-            .to_string();
+        let err = StakeholderFile::parse(
+            "s.yaml",
+            "version: 1\ndistricts:\n  - council_district: 1\n    mayor: x\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("s.yaml: "), "{err}");
         assert!(err.contains("mayor"), "{err}");
         assert!(err.contains('4'), "line number expected: {err}");
@@ -123,8 +138,18 @@ mod tests {
     #[test]
     fn duplicates_and_range_are_rejected() {
         let dup = "version: 1\ndistricts:\n  - council_district: 1\n  - council_district: 1\n";
-        assert!(StakeholderFile::parse("s.yaml", dup).unwrap_err().to_string().contains("listed twice"));
+        assert!(
+            StakeholderFile::parse("s.yaml", dup)
+                .unwrap_err()
+                .to_string()
+                .contains("listed twice")
+        );
         let range = "version: 1\ndistricts:\n  - council_district: 16\n";
-        assert!(StakeholderFile::parse("s.yaml", range).unwrap_err().to_string().contains("districts[0]"));
+        assert!(
+            StakeholderFile::parse("s.yaml", range)
+                .unwrap_err()
+                .to_string()
+                .contains("districts[0]")
+        );
     }
 }

@@ -12,7 +12,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use derive::{DeriveCounts, Derivation, DerivedDistrict, NeighborhoodCouncil, Term, derive_from_csv};
+pub use derive::{
+    Derivation, DeriveCounts, DerivedDistrict, NeighborhoodCouncil, Term, derive_from_csv,
+};
 pub use file::{DistrictEntry, StakeholderFile};
 
 use crate::layout;
@@ -88,11 +90,17 @@ pub fn stakeholder_id(council_district: u8) -> String {
 }
 
 fn text(value: &str, provenance: Provenance) -> SourcedText {
-    SourcedText { value: value.to_owned(), provenance }
+    SourcedText {
+        value: value.to_owned(),
+        provenance,
+    }
 }
 
 /// Merges derived districts with the optional file: each file field that is set wins over the data.
-pub fn merge(derived: &BTreeMap<u8, DerivedDistrict>, file: Option<&StakeholderFile>) -> Vec<Stakeholder> {
+pub fn merge(
+    derived: &BTreeMap<u8, DerivedDistrict>,
+    file: Option<&StakeholderFile>,
+) -> Vec<Stakeholder> {
     let mut districts: BTreeSet<u8> = derived.keys().copied().collect();
     if let Some(f) = file {
         districts.extend(f.districts.iter().map(|d| d.council_district));
@@ -121,15 +129,31 @@ fn merge_one(cd: u8, data: &DerivedDistrict, entry: &DistrictEntry) -> Stakehold
         .as_ref()
         .and_then(|m| data.terms.iter().find(|t| t.member == m.value));
     let member_since = match (entry.member_since, member_term) {
-        (Some(day), _) => Some(SourcedDate { value: day, provenance: File }),
-        (None, Some(t)) => Some(SourcedDate { value: t.first_seen, provenance: Data }),
+        (Some(day), _) => Some(SourcedDate {
+            value: day,
+            provenance: File,
+        }),
+        (None, Some(t)) => Some(SourcedDate {
+            value: t.first_seen,
+            provenance: Data,
+        }),
         (None, None) => None,
     };
-    let member_last_seen = member_term.map(|t| SourcedDate { value: t.last_seen, provenance: Data });
+    let member_last_seen = member_term.map(|t| SourcedDate {
+        value: t.last_seen,
+        provenance: Data,
+    });
     let neighborhood_councils = match &entry.neighborhood_councils {
-        Some(names) => Some(SourcedList { value: names.clone(), provenance: File }),
+        Some(names) => Some(SourcedList {
+            value: names.clone(),
+            provenance: File,
+        }),
         None if !data.neighborhood_councils.is_empty() => Some(SourcedList {
-            value: data.neighborhood_councils.iter().map(|n| n.name.clone()).collect(),
+            value: data
+                .neighborhood_councils
+                .iter()
+                .map(|n| n.name.clone())
+                .collect(),
             provenance: Data,
         }),
         None => None,
@@ -185,7 +209,10 @@ pub async fn save_derived(
         .put(&key, PutPayload::from(body))
         .await
         .map(|_| ())
-        .map_err(|source| StakeholderStoreError::Store { key: key.to_string(), source })
+        .map_err(|source| StakeholderStoreError::Store {
+            key: key.to_string(),
+            source,
+        })
 }
 
 /// Reads the districts derived from `dataset`; an absent document is an empty map.
@@ -199,6 +226,12 @@ pub async fn load_derived(
         Err(object_store::Error::NotFound { .. }) => return Ok(BTreeMap::new()),
         Err(e) => Err(e),
     }
-    .map_err(|source| StakeholderStoreError::Store { key: key.to_string(), source })?;
-    serde_json::from_slice(&bytes).map_err(|source| StakeholderStoreError::Corrupt { key: key.to_string(), source })
+    .map_err(|source| StakeholderStoreError::Store {
+        key: key.to_string(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| StakeholderStoreError::Corrupt {
+        key: key.to_string(),
+        source,
+    })
 }
