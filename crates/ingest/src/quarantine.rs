@@ -93,7 +93,7 @@ impl Quarantine {
 
     /// Record one bad row.
     pub fn add(&mut self, row: &QuarantinedRow) -> Result<()> {
-        tracing::warn!(line = row.line, row = row.row, reason = %row.reason, "row quarantined");
+        tracing::debug!(line = row.line, row = row.row, reason = %row.reason, "row quarantined");
         serde_json::to_writer(&mut self.buf, row).expect("serialising a plain struct");
         self.buf.push(b'\n');
         self.rows += 1;
