@@ -1,10 +1,56 @@
-//! `civic schema-drift` (not built yet: its issue owns this module).
+//! `civic schema-drift`: compare a source's header and sampled values with the dataset's era mapping.
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use harmonize::drift;
 
 /// Arguments of `civic schema-drift`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Dataset id.
+    #[arg(long, default_value = "la311")]
+    pub dataset: String,
+    /// Source CSV file (a local path; download URLs first).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Canonical catalog to use instead of the built-in datasets/<dataset>/canonical.yaml.
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// Compare with the era of this source year (default: the era that best fits the header).
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Compare with the era of this Socrata dataset id (takes precedence over --year).
+    #[arg(long)]
+    pub dataset_id: Option<String>,
+    /// Compare with this era by name (takes precedence over --dataset-id and --year).
+    #[arg(long)]
+    pub era: Option<String>,
+    /// Number of data rows to sample for value checks.
+    #[arg(long, default_value_t = 5000)]
+    pub sample_rows: usize,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`civic schema-drift` is not implemented yet")
+/// Exit 0 when the mapping covers the source, 1 when it does not.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let catalog = match &args.catalog {
+        Some(p) => harmonize::load(p)?,
+        None => harmonize::builtin(&args.dataset)?,
+    };
+    let file = std::fs::File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
+    let (header, rows) = drift::sample_csv(file, args.sample_rows).with_context(|| format!("reading {}", args.input.display()))?;
+    let era = match &args.era {
+        Some(name) => catalog.era(name).with_context(|| format!("no era '{name}' in the catalog"))?,
+        None => drift::era_for(&catalog, &header, args.dataset_id.as_deref(), args.year).context("the catalog has no eras")?,
+    };
+    let report = drift::check(&catalog, era, &header, &rows);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(if report.covered { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -18,6 +18,9 @@ pub struct Catalog {
     pub timezone: Spanned<String>,
     /// Which canonical columns hold the coordinates, and the box they must fall in.
     pub geo: Geo,
+    /// Timestamp column whose local year places a partition under `year=` when the run manifest
+    /// names neither a year nor a known dataset id (e.g. a plain file ingest).
+    pub year_column: Spanned<String>,
     /// Canonical columns, in Arrow schema order.
     pub columns: Vec<CanonicalColumn>,
     /// Value normalization tables, referenced by name from era mappings.

@@ -17,6 +17,11 @@ pub fn canonical_part(dataset: &str, year: i32, partition: &str, part: usize) ->
     Path::from(format!("canonical/{dataset}/year={year}/cd={partition}/part-{part:05}.parquet"))
 }
 
+/// `canonical/{dataset}/year={year}/cd={partition}` (the folder of one partition's part files).
+pub fn canonical_partition_dir(dataset: &str, year: i32, partition: &str) -> Path {
+    Path::from(format!("canonical/{dataset}/year={year}/cd={partition}"))
+}
+
 /// `quarantine/{dataset}/run={run_id}/transform/cd={partition}.jsonl`.
 pub fn transform_quarantine(dataset: &str, run_id: &str, partition: &str) -> Path {
     Path::from(format!("quarantine/{dataset}/run={run_id}/transform/cd={partition}.jsonl"))

@@ -126,6 +126,10 @@ pub fn validate(c: &Catalog) -> Vec<Issue> {
             None => out.push(issue(geo, format!("geo column '{}' is not a canonical column", geo.value))),
         }
     }
+    match c.column(&c.year_column.value) {
+        Some(col) if col.ty == ColumnType::Timestamp && col.required => {}
+        _ => out.push(issue(&c.year_column, format!("year_column '{}' must be a required timestamp canonical column", c.year_column.value))),
+    }
     for era in &c.eras {
         let era_name = &era.name.value;
         for (canon, m) in &era.columns {

@@ -28,7 +28,9 @@ use crate::canonical::{self, BatchBuilder};
 use crate::catalog::Catalog;
 use crate::layout;
 use crate::manifest::RunManifest;
-use crate::plan::{self, LineageValues, Plan, PlanError};
+use crate::datetime;
+use crate::plan::{self, LineageValues, Plan, PlanError, Source};
+use chrono::Datelike;
 use crate::report::PartitionReport;
 use crate::row::Problem;
 
@@ -50,8 +52,6 @@ pub enum TransformError {
     ManifestJson { key: String, source: serde_json::Error },
     #[error("run {run_id} has no partition '{partition}' (known: {known})")]
     UnknownPartition { run_id: String, partition: String, known: String },
-    #[error("run {run_id}: the manifest has neither source.year nor a dataset_id the catalog knows; cannot place canonical/.../year=")]
-    UnknownYear { run_id: String },
     #[error("{key}: {source}")]
     Store { key: String, source: object_store::Error },
     #[error("{key}: {source}")]
@@ -114,7 +114,7 @@ struct PartWriter {
     store: Arc<dyn ObjectStore>,
     schema: arrow::datatypes::SchemaRef,
     dataset: String,
-    year: i32,
+    year: Option<i32>,
     partition: String,
     current: Option<(AsyncArrowWriter<BufWriter>, u64)>,
     keys: Vec<Path>,
@@ -126,7 +126,8 @@ impl PartWriter {
             self.close_current().await?;
         }
         if self.current.is_none() {
-            let key = layout::canonical_part(&self.dataset, self.year, &self.partition, self.keys.len());
+            let year = self.year.expect("a canonical row implies a known year");
+            let key = layout::canonical_part(&self.dataset, year, &self.partition, self.keys.len());
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -155,7 +156,8 @@ impl PartWriter {
     /// Close the last file and delete part files a previous attempt left beyond the ones written now.
     async fn finish(mut self) -> Result<Vec<String>, TransformError> {
         self.close_current().await?;
-        let prefix = Path::from(format!("canonical/{}/year={}/cd={}", self.dataset, self.year, self.partition));
+        let Some(year) = self.year else { return Ok(Vec::new()) };
+        let prefix = layout::canonical_partition_dir(&self.dataset, year, &self.partition);
         let existing: Vec<_> = self
             .store
             .list(Some(&prefix))
@@ -174,21 +176,28 @@ impl PartWriter {
     }
 }
 
-/// Year and dataset lineage of a run.
-fn lineage(catalog: &Catalog, m: &RunManifest) -> Result<(i32, String), TransformError> {
+/// Year (when the manifest knows it) and dataset lineage of a run.
+fn lineage(catalog: &Catalog, m: &RunManifest) -> (Option<i32>, String) {
     let by_id = m.source.dataset_id.as_deref().and_then(|id| catalog.year_for_dataset_id(id));
-    let year = m
-        .source
-        .year
-        .or(by_id.map(|(y, _)| y))
-        .ok_or_else(|| TransformError::UnknownYear { run_id: m.run_id.clone() })?;
+    let year = m.source.year.or(by_id.map(|(y, _)| y));
     let dataset = m
         .source
         .dataset_id
         .clone()
-        .or_else(|| catalog.era_for_year(year).map(|(_, id)| id.to_string()))
+        .or_else(|| year.and_then(|y| catalog.era_for_year(y)).map(|(_, id)| id.to_string()))
         .unwrap_or_else(|| m.source.uri.clone());
-    Ok((year, dataset))
+    (year, dataset)
+}
+
+/// The local year of the first value of `column` in `cols` that parses (see `Catalog::year_column`).
+fn infer_year(plan: &Plan, column: &str, cols: &[StringArray]) -> Option<i32> {
+    let c = plan.columns.iter().find(|c| c.name == column)?;
+    let Source::Column(i) = c.source else { return None };
+    cols[i]
+        .iter()
+        .flatten()
+        .find_map(|v| datetime::parse_any(plan.tz, &c.formats, v))
+        .map(|t| t.with_timezone(&plan.tz).year())
 }
 
 /// Raw column texts of one batch, plus `_source_row`.
@@ -229,7 +238,8 @@ pub async fn transform_partition_with(
     })?;
     let dataset = manifest.dataset.as_str();
     let run_id = manifest.run_id.as_str();
-    let (year, source_dataset) = lineage(catalog, manifest)?;
+    let (mut year, source_dataset) = lineage(catalog, manifest);
+    let year_inferred = year.is_none();
     let schema = canonical::schema(catalog);
     let mut builder = BatchBuilder::new(schema.clone());
     let mut out = PartWriter {
@@ -248,6 +258,7 @@ pub async fn transform_partition_with(
         run_id: run_id.into(),
         partition: partition.into(),
         year,
+        year_inferred,
         quarantine_key: qkey.to_string(),
         ..Default::default()
     };
@@ -264,14 +275,24 @@ pub async fn transform_partition_with(
         while let Some(batch) = stream.try_next().await.map_err(|source| TransformError::Parquet { key: key.clone(), source })? {
             let (header, cols, rows) = raw_columns(key, &batch)?;
             if plan.as_ref().is_none_or(|p| p.header != header) {
-                let era = plan::choose_era(catalog, manifest.source.dataset_id.as_deref(), Some(year), &header)
+                let era = plan::choose_era(catalog, manifest.source.dataset_id.as_deref(), year, &header)
                     .map_err(|source| TransformError::Plan { key: key.clone(), source })?;
-                let lineage = LineageValues { year: year as i16, dataset: source_dataset.clone(), run: run_id.into() };
+                let lineage = LineageValues { year: year.unwrap_or(0) as i16, dataset: source_dataset.clone(), run: run_id.into() };
                 let p = Plan::new(catalog, era, &header, lineage).map_err(|source| TransformError::Plan { key: key.clone(), source })?;
                 report.era = p.era.clone();
                 plan = Some(p);
             }
-            let plan = plan.as_ref().expect("set above");
+            let plan = plan.as_mut().expect("set above");
+            if year.is_none() {
+                // Rows whose year column does not parse are quarantined, so every output row comes after this.
+                year = infer_year(plan, &catalog.year_column.value, &cols);
+                if let Some(y) = year {
+                    plan.lineage.year = y as i16;
+                    out.year = Some(y);
+                    report.year = Some(y);
+                }
+            }
+            let plan = &*plan;
             for (r, &source_row) in rows.iter().enumerate() {
                 report.rows_in += 1;
                 match plan.transform_row(|i| cols[i].value(r), source_row) {

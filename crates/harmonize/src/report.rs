@@ -12,8 +12,11 @@ pub struct PartitionReport {
     pub partition: String,
     /// Catalog era used for the mapping.
     pub era: String,
-    /// Source year written to `canonical/.../year=`.
-    pub year: i32,
+    /// Source year written to `canonical/.../year=` (None when the partition produced no row and the
+    /// manifest has no year).
+    pub year: Option<i32>,
+    /// The year came from the rows' `year_column` because the manifest names no year or known dataset id.
+    pub year_inferred: bool,
     pub rows_in: u64,
     pub rows_out: u64,
     pub rows_quarantined: u64,

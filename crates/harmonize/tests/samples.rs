@@ -187,3 +187,30 @@ async fn canonical_parquet_of_different_years_has_one_schema() {
         assert_eq!(s.fields(), expected.fields(), "{year}");
     }
 }
+
+#[tokio::test]
+async fn a_file_run_without_year_infers_it_from_created_at() {
+    let Some(path) = sample("myla311_2018_sample.csv") else { return };
+    let store = memory_store();
+    let manifest = ingest(&store, "noyear", &path, None, None).await;
+    let reports = transform_all(&store, &manifest).await;
+    assert!(reports.iter().all(|r| r.year == Some(2018) && r.year_inferred && r.era == "A"), "{reports:?}");
+    let batches = read_parquet_under(&store, "canonical/la311/year=2018/cd=5").await;
+    let b = &batches[0].1;
+    assert_eq!(b.num_rows(), 549);
+    assert_eq!(b.column_by_name("source_year").unwrap().as_primitive::<Int16Type>().value(0), 2018);
+    assert!(b.column_by_name("source_dataset").unwrap().as_string::<i32>().value(0).ends_with("myla311_2018_sample.csv"));
+}
+
+#[tokio::test]
+async fn rerunning_a_partition_is_idempotent() {
+    let Some(path) = sample("myla311_2017_sample.csv") else { return };
+    let store = memory_store();
+    let manifest = ingest(&store, "again", &path, Some(2017), None).await;
+    let catalog = harmonize::builtin("la311").unwrap();
+    let first = transform_partition_with(store.clone(), &catalog, &manifest, "7").await.unwrap();
+    let second = transform_partition_with(store.clone(), &catalog, &manifest, "7").await.unwrap();
+    assert_eq!(first, second);
+    let rows: usize = read_parquet_under(&store, "canonical/la311/year=2017/cd=7").await.iter().map(|(_, b)| b.num_rows()).sum();
+    assert_eq!(rows, 694);
+}
