@@ -42,7 +42,7 @@ lint-templates: tools
 	rm -rf $(OUT)
 	$(CARGO) run -q -p infra-gen -- synth --stage $(STAGE) --out $(OUT)
 	$(VENV)/bin/cfn-lint $(OUT)/$(STAGE)/*.template.json
-	$(CHECKOV_VENV)/bin/checkov -d $(OUT)/$(STAGE) --framework cloudformation --compact --quiet
+	$(CHECKOV_VENV)/bin/checkov -d $(OUT)/$(STAGE) --framework cloudformation --compact --quiet --skip-download
 	@echo "templates: cfn-lint and checkov clean"
 
 ## lint-workflows: actionlint on .github/workflows.

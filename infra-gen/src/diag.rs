@@ -13,7 +13,11 @@ pub struct Loc {
 
 impl Loc {
     pub fn new(file: &Path, line: u64, col: u64) -> Self {
-        Loc { file: file.to_path_buf(), line, col }
+        Loc {
+            file: file.to_path_buf(),
+            line,
+            col,
+        }
     }
 }
 
@@ -33,7 +37,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(loc: Loc, message: impl Into<String>) -> Self {
-        Diagnostic { loc, message: message.into(), hint: None }
+        Diagnostic {
+            loc,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -72,7 +80,12 @@ impl Diagnostics {
     /// Sort by file, line, column so output is stable and reads top to bottom.
     pub fn sorted(mut self) -> Self {
         self.0.sort_by(|a, b| {
-            (&a.loc.file, a.loc.line, a.loc.col, &a.message).cmp(&(&b.loc.file, b.loc.line, b.loc.col, &b.message))
+            (&a.loc.file, a.loc.line, a.loc.col, &a.message).cmp(&(
+                &b.loc.file,
+                b.loc.line,
+                b.loc.col,
+                &b.message,
+            ))
         });
         self.0.dedup();
         self

@@ -63,7 +63,10 @@ impl fmt::Display for TemplateError {
 }
 
 fn err(offset: usize, message: impl Into<String>) -> TemplateError {
-    TemplateError { offset, message: message.into() }
+    TemplateError {
+        offset,
+        message: message.into(),
+    }
 }
 
 fn valid_literal_char(c: char) -> bool {
@@ -72,7 +75,8 @@ fn valid_literal_char(c: char) -> bool {
 
 fn valid_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some('a'..='z')) && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 impl KeyTemplate {
@@ -87,7 +91,10 @@ impl KeyTemplate {
             return Err(err(0, "a key template must not start with '/'"));
         }
         if !source.ends_with('/') {
-            return Err(err(source.len().saturating_sub(1), "a key template must end with '/' (it names a folder of keys)"));
+            return Err(err(
+                source.len().saturating_sub(1),
+                "a key template must end with '/' (it names a folder of keys)",
+            ));
         }
         if let Some(i) = source.find("//") {
             return Err(err(i, "empty path segment ('//')"));
@@ -101,29 +108,49 @@ impl KeyTemplate {
             let c = chars[i];
             match c {
                 '{' => {
-                    let close = chars[i + 1..].iter().position(|&c| c == '}' || c == '{' || c == '/');
+                    let close = chars[i + 1..]
+                        .iter()
+                        .position(|&c| c == '}' || c == '{' || c == '/');
                     let end = match close {
                         Some(off) if chars[i + 1 + off] == '}' => i + 1 + off,
-                        _ => return Err(err(i, "unclosed '{': a placeholder looks like {name} or {name:u16}")),
+                        _ => {
+                            return Err(err(
+                                i,
+                                "unclosed '{': a placeholder looks like {name} or {name:u16}",
+                            ));
+                        }
                     };
                     let inner: String = chars[i + 1..end].iter().collect();
                     let (name, ty) = match inner.split_once(':') {
                         Some((n, t)) => match PlaceholderType::parse(t) {
                             Some(ty) => (n.to_string(), ty),
                             None => {
-                                return Err(err(i, format!("unknown placeholder type '{t}' in '{{{inner}}}' (known: str, u16, u32, u64)")));
+                                return Err(err(
+                                    i,
+                                    format!(
+                                        "unknown placeholder type '{t}' in '{{{inner}}}' (known: str, u16, u32, u64)"
+                                    ),
+                                ));
                             }
                         },
                         None => (inner.clone(), PlaceholderType::Str),
                     };
                     if !valid_ident(&name) {
-                        return Err(err(i, format!("placeholder name '{name}' must be snake_case ([a-z][a-z0-9_]*)")));
+                        return Err(err(
+                            i,
+                            format!(
+                                "placeholder name '{name}' must be snake_case ([a-z][a-z0-9_]*)"
+                            ),
+                        ));
                     }
                     if names.contains(&name) {
                         return Err(err(i, format!("placeholder '{name}' appears twice")));
                     }
                     if lit.is_empty() && matches!(parts.last(), Some(Part::Placeholder { .. })) {
-                        return Err(err(i, "two placeholders touch; separate them with literal text or '/'"));
+                        return Err(err(
+                            i,
+                            "two placeholders touch; separate them with literal text or '/'",
+                        ));
                     }
                     if !lit.is_empty() {
                         parts.push(Part::Lit(std::mem::take(&mut lit)));
@@ -137,13 +164,23 @@ impl KeyTemplate {
                     lit.push(c);
                     i += 1;
                 }
-                c => return Err(err(i, format!("character '{c}' is not allowed in a key (use letters, digits, / = . _ -)"))),
+                c => {
+                    return Err(err(
+                        i,
+                        format!(
+                            "character '{c}' is not allowed in a key (use letters, digits, / = . _ -)"
+                        ),
+                    ));
+                }
             }
         }
         if !lit.is_empty() {
             parts.push(Part::Lit(lit));
         }
-        Ok(KeyTemplate { source: source.to_string(), parts })
+        Ok(KeyTemplate {
+            source: source.to_string(),
+            parts,
+        })
     }
 
     /// The literal text before the first placeholder, e.g. `raw/` for `raw/{dataset}/...`.
@@ -178,7 +215,9 @@ impl KeyTemplate {
     pub fn overlaps(&self, other: &KeyTemplate) -> bool {
         let a = segments(&self.source);
         let b = segments(&other.source);
-        a.iter().zip(b.iter()).all(|(x, y)| segments_compatible(x, y))
+        a.iter()
+            .zip(b.iter())
+            .all(|(x, y)| segments_compatible(x, y))
     }
 }
 
@@ -195,8 +234,12 @@ fn split_segment(seg: &str) -> Option<(&str, &str)> {
 fn segments_compatible(x: &str, y: &str) -> bool {
     match (split_segment(x), split_segment(y)) {
         (None, None) => x == y,
-        (Some((head, tail)), None) => y.len() > head.len() + tail.len() && y.starts_with(head) && y.ends_with(tail),
-        (None, Some((head, tail))) => x.len() > head.len() + tail.len() && x.starts_with(head) && x.ends_with(tail),
+        (Some((head, tail)), None) => {
+            y.len() > head.len() + tail.len() && y.starts_with(head) && y.ends_with(tail)
+        }
+        (None, Some((head, tail))) => {
+            x.len() > head.len() + tail.len() && x.starts_with(head) && x.ends_with(tail)
+        }
         (Some((h1, t1)), Some((h2, t2))) => {
             (h1.starts_with(h2) || h2.starts_with(h1)) && (t1.ends_with(t2) || t2.ends_with(t1))
         }
@@ -218,7 +261,12 @@ mod tests {
         assert_eq!(k.static_head(), "raw/");
         let names: Vec<_> = k.placeholders().map(|(n, _)| n).collect();
         assert_eq!(names, ["dataset", "run_id", "partition"]);
-        assert_eq!(t("canonical/{dataset}/year={year:u16}/").placeholders().nth(1), Some(("year", PlaceholderType::U16)));
+        assert_eq!(
+            t("canonical/{dataset}/year={year:u16}/")
+                .placeholders()
+                .nth(1),
+            Some(("year", PlaceholderType::U16))
+        );
     }
 
     #[test]

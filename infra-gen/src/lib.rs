@@ -2,16 +2,16 @@
 //! templates (one stack per feature) and the generated `prefixes` crate.
 //!
 //! Pipeline: [`manifest::load`] (I/O) -> [`validate::validate`] -> [`emit`] (pure) -> [`synth`] (writes).
+pub mod cfn;
+pub mod codegen;
 pub mod diag;
-pub mod manifest;
+pub mod emit;
 pub mod keytemplate;
+pub mod manifest;
 pub mod model;
 pub mod naming;
-pub mod validate;
-pub mod cfn;
-pub mod emit;
-pub mod codegen;
 pub mod synth;
+pub mod validate;
 
 /// Load and validate the manifests under `root`.
 pub fn load_valid(root: &std::path::Path) -> Result<manifest::Manifests, diag::Diagnostics> {

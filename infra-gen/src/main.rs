@@ -70,11 +70,19 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Check => {
             let functions = m.functions().count();
-            println!("ok: {} features, {functions} functions, {} prefixes", m.features.len(), m.prefixes().count());
+            println!(
+                "ok: {} features, {functions} functions, {} prefixes",
+                m.features.len(),
+                m.prefixes().count()
+            );
         }
         Command::Synth(a) => {
             if !m.stage_names().contains(&a.stage.as_str()) {
-                eprintln!("error: unknown stage '{}' (declared in prefixes.yaml: {})", a.stage, m.stage_names().join(", "));
+                eprintln!(
+                    "error: unknown stage '{}' (declared in prefixes.yaml: {})",
+                    a.stage,
+                    m.stage_names().join(", ")
+                );
                 return Ok(ExitCode::from(2));
             }
             let stacks = synth::synth(&m, &a.stage);
@@ -89,7 +97,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn codegen_cmd(root: &Path, m: &infra_gen::manifest::Manifests, check: bool) -> anyhow::Result<ExitCode> {
+fn codegen_cmd(
+    root: &Path,
+    m: &infra_gen::manifest::Manifests,
+    check: bool,
+) -> anyhow::Result<ExitCode> {
     let path = root.join(codegen::GENERATED_PATH);
     let fresh = codegen::generate(m);
     let current = std::fs::read_to_string(&path).unwrap_or_default();
@@ -98,13 +110,17 @@ fn codegen_cmd(root: &Path, m: &infra_gen::manifest::Manifests, check: bool) -> 
             println!("{} is up to date", path.display());
             return Ok(ExitCode::SUCCESS);
         }
-        eprintln!("{} is stale; run `cargo run -p infra-gen -- codegen`", path.display());
+        eprintln!(
+            "{} is stale; run `cargo run -p infra-gen -- codegen`",
+            path.display()
+        );
         return Ok(ExitCode::FAILURE);
     }
     if current == fresh {
         println!("{} is up to date", path.display());
     } else {
-        std::fs::write(&path, fresh).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+        std::fs::write(&path, fresh)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

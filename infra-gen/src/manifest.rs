@@ -7,8 +7,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
 pub use serde_saphyr::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics, Loc};
@@ -251,10 +251,18 @@ pub struct Manifests {
 }
 
 fn yaml_error(file: &Path, err: &serde_saphyr::Error) -> Diagnostic {
-    let (line, col) = err.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+    let (line, col) = err
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
     // serde-saphyr renders a snippet; keep its first line as the message.
     let text = err.to_string();
-    let first = text.lines().next().unwrap_or("invalid YAML").trim().to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_string();
     Diagnostic::new(Loc::new(file, line, col), first)
         .hint("see the comments at the top of prefixes.yaml and the existing features/*/feature.yaml for the accepted keys")
 }
@@ -275,20 +283,30 @@ pub fn load(root: &Path) -> Result<Manifests, Diagnostics> {
     let mut diags = Diagnostics::default();
     let prefixes_file = root.join("prefixes.yaml");
     let prefixes = match std::fs::read_to_string(&prefixes_file) {
-        Ok(text) => parse_prefixes(&prefixes_file, &text).map_err(|d| diags.push(d)).ok(),
+        Ok(text) => parse_prefixes(&prefixes_file, &text)
+            .map_err(|d| diags.push(d))
+            .ok(),
         Err(e) => {
             diags.push(
-                Diagnostic::new(Loc::new(&prefixes_file, 1, 1), format!("cannot read: {e}"))
-                    .hint("pass --root DIR naming the folder that holds prefixes.yaml and features/"),
+                Diagnostic::new(Loc::new(&prefixes_file, 1, 1), format!("cannot read: {e}")).hint(
+                    "pass --root DIR naming the folder that holds prefixes.yaml and features/",
+                ),
             );
             None
         }
     };
     let features_dir = root.join("features");
     let mut feature_dirs: Vec<PathBuf> = match std::fs::read_dir(&features_dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect(),
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect(),
         Err(e) => {
-            diags.push(Diagnostic::new(Loc::new(&features_dir, 1, 1), format!("cannot read the features folder: {e}")));
+            diags.push(Diagnostic::new(
+                Loc::new(&features_dir, 1, 1),
+                format!("cannot read the features folder: {e}"),
+            ));
             Vec::new()
         }
     };
@@ -296,20 +314,30 @@ pub fn load(root: &Path) -> Result<Manifests, Diagnostics> {
     let mut features = Vec::new();
     for dir in feature_dirs {
         let file = dir.join("feature.yaml");
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match std::fs::read_to_string(&file) {
             Ok(text) => match parse_feature(&file, &text) {
                 Ok(doc) => features.push(Feature { name, file, doc }),
                 Err(d) => diags.push(d),
             },
             Err(e) => diags.push(
-                Diagnostic::new(Loc::new(&file, 1, 1), format!("cannot read feature manifest: {e}"))
-                    .hint("every folder under features/ holds one feature.yaml"),
+                Diagnostic::new(
+                    Loc::new(&file, 1, 1),
+                    format!("cannot read feature manifest: {e}"),
+                )
+                .hint("every folder under features/ holds one feature.yaml"),
             ),
         }
     }
     match prefixes {
-        Some(prefixes) if diags.is_empty() => Ok(Manifests { prefixes_file, prefixes, features }),
+        Some(prefixes) if diags.is_empty() => Ok(Manifests {
+            prefixes_file,
+            prefixes,
+            features,
+        }),
         _ => Err(diags.sorted()),
     }
 }
@@ -324,19 +352,29 @@ pub fn loc<T>(file: &Path, s: &Spanned<T>) -> Loc {
 pub fn from_texts(prefixes: &str, features: &[(&str, &str)]) -> Result<Manifests, Diagnostics> {
     let mut diags = Diagnostics::default();
     let prefixes_file = PathBuf::from("prefixes.yaml");
-    let parsed = parse_prefixes(&prefixes_file, prefixes).map_err(|d| diags.push(d)).ok();
+    let parsed = parse_prefixes(&prefixes_file, prefixes)
+        .map_err(|d| diags.push(d))
+        .ok();
     let mut out = Vec::new();
     let mut sorted: Vec<&(&str, &str)> = features.iter().collect();
     sorted.sort_by_key(|(n, _)| *n);
     for (name, text) in sorted {
         let file = PathBuf::from(format!("features/{name}/feature.yaml"));
         match parse_feature(&file, text) {
-            Ok(doc) => out.push(Feature { name: name.to_string(), file, doc }),
+            Ok(doc) => out.push(Feature {
+                name: name.to_string(),
+                file,
+                doc,
+            }),
             Err(d) => diags.push(d),
         }
     }
     match parsed {
-        Some(prefixes) if diags.is_empty() => Ok(Manifests { prefixes_file, prefixes, features: out }),
+        Some(prefixes) if diags.is_empty() => Ok(Manifests {
+            prefixes_file,
+            prefixes,
+            features: out,
+        }),
         _ => Err(diags.sorted()),
     }
 }

@@ -98,9 +98,13 @@ impl Manifests {
     }
 
     pub fn functions(&self) -> impl Iterator<Item = FunctionRef<'_>> {
-        self.features
-            .iter()
-            .flat_map(|feature| feature.doc.functions.iter().map(move |(name, doc)| FunctionRef { name, feature, doc }))
+        self.features.iter().flat_map(|feature| {
+            feature
+                .doc
+                .functions
+                .iter()
+                .map(move |(name, doc)| FunctionRef { name, feature, doc })
+        })
     }
 
     pub fn function(&self, name: &str) -> Option<FunctionRef<'_>> {
@@ -108,9 +112,13 @@ impl Manifests {
     }
 
     pub fn queues(&self) -> impl Iterator<Item = QueueRef<'_>> {
-        self.features
-            .iter()
-            .flat_map(|feature| feature.doc.queues.iter().map(move |(name, doc)| QueueRef { name, feature, doc }))
+        self.features.iter().flat_map(|feature| {
+            feature
+                .doc
+                .queues
+                .iter()
+                .map(move |(name, doc)| QueueRef { name, feature, doc })
+        })
     }
 
     pub fn queue(&self, name: &str) -> Option<QueueRef<'_>> {
@@ -118,9 +126,20 @@ impl Manifests {
     }
 
     pub fn prefixes(&self) -> impl Iterator<Item = PrefixRef<'_>> {
-        self.prefixes.buckets.iter().flat_map(|(bucket, bucket_doc)| {
-            bucket_doc.prefixes.iter().map(move |(name, doc)| PrefixRef { name, bucket, bucket_doc, doc })
-        })
+        self.prefixes
+            .buckets
+            .iter()
+            .flat_map(|(bucket, bucket_doc)| {
+                bucket_doc
+                    .prefixes
+                    .iter()
+                    .map(move |(name, doc)| PrefixRef {
+                        name,
+                        bucket,
+                        bucket_doc,
+                        doc,
+                    })
+            })
     }
 
     pub fn prefix(&self, name: &str) -> Option<PrefixRef<'_>> {
@@ -182,17 +201,27 @@ impl Manifests {
         let deps: BTreeMap<&str, Vec<&str>> = self
             .features
             .iter()
-            .map(|f| (f.name.as_str(), f.doc.depends_on.iter().map(|d| d.value.as_str()).collect()))
+            .map(|f| {
+                (
+                    f.name.as_str(),
+                    f.doc.depends_on.iter().map(|d| d.value.as_str()).collect(),
+                )
+            })
             .collect();
         while out.len() < self.features.len() {
             let before = out.len();
             for f in &self.features {
-                if !done.contains(&f.name.as_str()) && deps[f.name.as_str()].iter().all(|d| done.contains(d)) {
+                if !done.contains(&f.name.as_str())
+                    && deps[f.name.as_str()].iter().all(|d| done.contains(d))
+                {
                     done.push(&f.name);
                     out.push(f);
                 }
             }
-            assert!(out.len() > before, "dependency cycle in validated manifests");
+            assert!(
+                out.len() > before,
+                "dependency cycle in validated manifests"
+            );
         }
         out
     }

@@ -69,10 +69,16 @@ impl<'a> Names<'a> {
         format!("{}-trigger", self.base(function))
     }
     pub fn queue_url_sub(&self, queue: &str) -> String {
-        format!("https://sqs.${{AWS::Region}}.${{AWS::URLSuffix}}/${{AWS::AccountId}}/{}", self.queue(queue))
+        format!(
+            "https://sqs.${{AWS::Region}}.${{AWS::URLSuffix}}/${{AWS::AccountId}}/{}",
+            self.queue(queue)
+        )
     }
     pub fn queue_arn_sub(&self, queue: &str) -> String {
-        format!("arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{}", self.queue(queue))
+        format!(
+            "arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{}",
+            self.queue(queue)
+        )
     }
     pub fn bucket_arn_sub(&self, bucket: &str) -> String {
         format!("arn:${{AWS::Partition}}:s3:::{}", self.bucket_sub(bucket))
@@ -126,10 +132,19 @@ mod tests {
         let n = Names::new("civic", "dev");
         assert_eq!(n.function("ledger-api"), "civic-dev-ledger-api");
         assert_eq!(n.dlq("worklist"), "civic-dev-worklist-dlq");
-        assert_eq!(n.bucket_sub("data"), "civic-dev-data-${AWS::AccountId}-${AWS::Region}");
-        assert_eq!(n.bucket_max_len("data"), "civic-dev-data-123456789012-ap-southeast-3".len());
+        assert_eq!(
+            n.bucket_sub("data"),
+            "civic-dev-data-${AWS::AccountId}-${AWS::Region}"
+        );
+        assert_eq!(
+            n.bucket_max_len("data"),
+            "civic-dev-data-123456789012-ap-southeast-3".len()
+        );
         assert_eq!(env_bucket("civic", "data"), "CIVIC_BUCKET_DATA");
-        assert_eq!(env_queue_url("civic", "work-list"), "CIVIC_QUEUE_WORK_LIST_URL");
+        assert_eq!(
+            env_queue_url("civic", "work-list"),
+            "CIVIC_QUEUE_WORK_LIST_URL"
+        );
         assert_eq!(logical("ledger-api"), "LedgerApi");
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::diag::{Diagnostic, Diagnostics, Loc};
 use crate::keytemplate::KeyTemplate;
-use crate::manifest::{loc, Manifests, Spanned, Trigger};
+use crate::manifest::{Manifests, Spanned, Trigger, loc};
 use crate::model::MAX_MESSAGE_SIZE;
 use crate::naming::{self, Names};
 
@@ -16,20 +16,27 @@ pub const MAX_TIMEOUT_S: u32 = 900;
 /// SQS's maximum visibility timeout, in seconds.
 pub const MAX_VISIBILITY_S: u32 = 43_200;
 /// Retention values CloudWatch Logs accepts.
-pub const LOG_RETENTION_DAYS: &[u32] =
-    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
 
 fn valid_name(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some('a'..='z'))
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.ends_with('-')
         && !s.contains("--")
 }
 
 fn known(names: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     let v: Vec<String> = names.into_iter().map(|s| s.as_ref().to_string()).collect();
-    if v.is_empty() { "none declared".into() } else { format!("known: {}", v.join(", ")) }
+    if v.is_empty() {
+        "none declared".into()
+    } else {
+        format!("known: {}", v.join(", "))
+    }
 }
 
 struct Ctx<'m> {
@@ -38,7 +45,13 @@ struct Ctx<'m> {
 }
 
 impl Ctx<'_> {
-    fn err<T>(&mut self, file: &Path, at: &Spanned<T>, msg: impl Into<String>, hint: impl Into<String>) {
+    fn err<T>(
+        &mut self,
+        file: &Path,
+        at: &Spanned<T>,
+        msg: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         let hint = hint.into();
         let mut d = Diagnostic::new(loc(file, at), msg);
         if !hint.is_empty() {
@@ -50,14 +63,21 @@ impl Ctx<'_> {
 
 /// Check every rule. Returns all problems, sorted by file and line.
 pub fn validate(m: &Manifests) -> Result<(), Diagnostics> {
-    let mut cx = Ctx { m, diags: Diagnostics::default() };
+    let mut cx = Ctx {
+        m,
+        diags: Diagnostics::default(),
+    };
     check_project(&mut cx);
     check_buckets(&mut cx);
     check_features(&mut cx);
     check_functions(&mut cx);
     check_queues(&mut cx);
     check_name_lengths(&mut cx);
-    if cx.diags.is_empty() { Ok(()) } else { Err(cx.diags.sorted()) }
+    if cx.diags.is_empty() {
+        Ok(())
+    } else {
+        Err(cx.diags.sorted())
+    }
 }
 
 fn check_project(cx: &mut Ctx) {
@@ -75,11 +95,27 @@ fn check_project(cx: &mut Ctx) {
     }
     for (name, stage) in &m.prefixes.stages.0 {
         if !valid_name(&name.value) {
-            cx.err(file, name, format!("stage name '{}' must be lower-case letters, digits and '-'", name.value), "");
+            cx.err(
+                file,
+                name,
+                format!(
+                    "stage name '{}' must be lower-case letters, digits and '-'",
+                    name.value
+                ),
+                "",
+            );
         }
         if let Some(cap) = &stage.memory_cap_mb {
             if cap.value < 128 {
-                cx.err(file, cap, format!("memory_cap_mb {} is below Lambda's minimum of 128", cap.value), "");
+                cx.err(
+                    file,
+                    cap,
+                    format!(
+                        "memory_cap_mb {} is below Lambda's minimum of 128",
+                        cap.value
+                    ),
+                    "",
+                );
             }
         }
     }
@@ -93,26 +129,51 @@ fn check_buckets(cx: &mut Ctx) {
     let mut seen_prefixes: BTreeMap<&str, &Spanned<String>> = BTreeMap::new();
     for (bname, bucket) in &m.prefixes.buckets.0 {
         if !valid_name(&bname.value) {
-            cx.err(&file, bname, format!("bucket name '{}' must be lower-case letters, digits and '-'", bname.value), "");
+            cx.err(
+                &file,
+                bname,
+                format!(
+                    "bucket name '{}' must be lower-case letters, digits and '-'",
+                    bname.value
+                ),
+                "",
+            );
         }
         if !features.contains(&bucket.owner.value.as_str()) {
             cx.err(
                 &file,
                 &bucket.owner,
-                format!("unknown feature '{}' as owner of bucket '{}' ({})", bucket.owner.value, bname.value, known(&features)),
+                format!(
+                    "unknown feature '{}' as owner of bucket '{}' ({})",
+                    bucket.owner.value,
+                    bname.value,
+                    known(&features)
+                ),
                 "the owner is the feature whose stack creates the bucket: a folder under features/",
             );
         }
         let mut parsed: Vec<(&Spanned<String>, &Spanned<String>, KeyTemplate, bool)> = Vec::new();
         for (pname, prefix) in &bucket.prefixes.0 {
             if !valid_name(&pname.value) {
-                cx.err(&file, pname, format!("prefix name '{}' must be lower-case letters, digits and '-'", pname.value), "");
+                cx.err(
+                    &file,
+                    pname,
+                    format!(
+                        "prefix name '{}' must be lower-case letters, digits and '-'",
+                        pname.value
+                    ),
+                    "",
+                );
             }
             if let Some(first) = seen_prefixes.insert(&pname.value, pname) {
                 cx.err(
                     &file,
                     pname,
-                    format!("duplicate prefix name '{}' (first declared on line {})", pname.value, first.referenced.line()),
+                    format!(
+                        "duplicate prefix name '{}' (first declared on line {})",
+                        pname.value,
+                        first.referenced.line()
+                    ),
                     "prefix names are unique across all buckets; rename one",
                 );
             }
@@ -132,12 +193,25 @@ fn check_buckets(cx: &mut Ctx) {
                         cx.err(
                             &file,
                             f,
-                            format!("unknown function '{}' in {role} of prefix '{}' ({})", f.value, pname.value, known(&functions)),
+                            format!(
+                                "unknown function '{}' in {role} of prefix '{}' ({})",
+                                f.value,
+                                pname.value,
+                                known(&functions)
+                            ),
                             "functions are declared under `functions:` in features/*/feature.yaml",
                         );
                     }
                     if !seen.insert(&f.value) {
-                        cx.err(&file, f, format!("function '{}' is listed twice in {role} of prefix '{}'", f.value, pname.value), "");
+                        cx.err(
+                            &file,
+                            f,
+                            format!(
+                                "function '{}' is listed twice in {role} of prefix '{}'",
+                                f.value, pname.value
+                            ),
+                            "",
+                        );
                     }
                 }
             }
@@ -167,14 +241,31 @@ fn check_features(cx: &mut Ctx) {
         if !valid_name(&f.name) {
             cx.diags.push(Diagnostic::new(
                 Loc::new(&f.file, 1, 1),
-                format!("feature folder name '{}' must be lower-case letters, digits and '-'", f.name),
+                format!(
+                    "feature folder name '{}' must be lower-case letters, digits and '-'",
+                    f.name
+                ),
             ));
         }
         for d in &f.doc.depends_on {
             if d.value == f.name {
-                cx.err(&f.file, d, format!("feature '{}' depends on itself", f.name), "");
+                cx.err(
+                    &f.file,
+                    d,
+                    format!("feature '{}' depends on itself", f.name),
+                    "",
+                );
             } else if !names.contains(&d.value.as_str()) {
-                cx.err(&f.file, d, format!("unknown feature '{}' in depends_on ({})", d.value, known(&names)), "");
+                cx.err(
+                    &f.file,
+                    d,
+                    format!(
+                        "unknown feature '{}' in depends_on ({})",
+                        d.value,
+                        known(&names)
+                    ),
+                    "",
+                );
             }
         }
     }
@@ -226,19 +317,34 @@ fn check_functions(cx: &mut Ctx) {
         let file = f.file.as_path();
         for (name, func) in &f.doc.functions.0 {
             if !valid_name(&name.value) {
-                cx.err(file, name, format!("function name '{}' must be lower-case letters, digits and '-'", name.value), "");
+                cx.err(
+                    file,
+                    name,
+                    format!(
+                        "function name '{}' must be lower-case letters, digits and '-'",
+                        name.value
+                    ),
+                    "",
+                );
             }
             if let Some((other, line)) = seen.insert(&name.value, (file, name.referenced.line())) {
                 cx.err(
                     file,
                     name,
-                    format!("duplicate function name '{}' (also declared at {}:{line})", name.value, other.display()),
+                    format!(
+                        "duplicate function name '{}' (also declared at {}:{line})",
+                        name.value,
+                        other.display()
+                    ),
                     "function names are unique across features",
                 );
             }
             let mem = &func.memory_mb;
-            let over: Vec<String> =
-                stages.iter().filter(|s| mem.value > m.memory_cap(s)).map(|s| format!("{s} ({} MB)", m.memory_cap(s))).collect();
+            let over: Vec<String> = stages
+                .iter()
+                .filter(|s| mem.value > m.memory_cap(s))
+                .map(|s| format!("{s} ({} MB)", m.memory_cap(s)))
+                .collect();
             if !over.is_empty() {
                 cx.err(
                     file,
@@ -247,30 +353,61 @@ fn check_functions(cx: &mut Ctx) {
                     "lower memory_mb, or raise `memory_cap_mb` of the stage in prefixes.yaml after a quota increase",
                 );
             } else if mem.value < 128 {
-                cx.err(file, mem, format!("memory_mb {} is below Lambda's minimum of 128", mem.value), "");
+                cx.err(
+                    file,
+                    mem,
+                    format!("memory_mb {} is below Lambda's minimum of 128", mem.value),
+                    "",
+                );
             }
             let t = &func.timeout_s;
             if t.value == 0 || t.value > MAX_TIMEOUT_S {
                 cx.err(
                     file,
                     t,
-                    format!("timeout_s {} is outside Lambda's range of 1 to {MAX_TIMEOUT_S} seconds", t.value),
+                    format!(
+                        "timeout_s {} is outside Lambda's range of 1 to {MAX_TIMEOUT_S} seconds",
+                        t.value
+                    ),
                     "work that needs longer must checkpoint and continue in a new invocation",
                 );
             }
             if let Some(c) = &func.concurrency {
                 if c.value == 0 {
-                    cx.err(file, c, "concurrency 0 would throttle every invocation", "use at least 1");
+                    cx.err(
+                        file,
+                        c,
+                        "concurrency 0 would throttle every invocation",
+                        "use at least 1",
+                    );
                 }
             }
             if let Some(r) = &func.log_retention_days {
                 if !LOG_RETENTION_DAYS.contains(&r.value) {
-                    cx.err(file, r, format!("log_retention_days {} is not a value CloudWatch Logs accepts", r.value), format!("use one of {LOG_RETENTION_DAYS:?}"));
+                    cx.err(
+                        file,
+                        r,
+                        format!(
+                            "log_retention_days {} is not a value CloudWatch Logs accepts",
+                            r.value
+                        ),
+                        format!("use one of {LOG_RETENTION_DAYS:?}"),
+                    );
                 }
             }
             for s in &func.sends_to {
                 if !queues.contains(&s.value.as_str()) {
-                    cx.err(file, s, format!("unknown queue '{}' in sends_to of function '{}' ({})", s.value, name.value, known(&queues)), "queues are declared under `queues:` in a feature.yaml");
+                    cx.err(
+                        file,
+                        s,
+                        format!(
+                            "unknown queue '{}' in sends_to of function '{}' ({})",
+                            s.value,
+                            name.value,
+                            known(&queues)
+                        ),
+                        "queues are declared under `queues:` in a feature.yaml",
+                    );
                 }
             }
             check_trigger(cx, f.name.as_str(), file, name, func, &queues, &prefixes);
@@ -290,22 +427,52 @@ fn check_trigger(
     let m = cx.m;
     if let Some(rec) = &func.recursive {
         if rec.value && !matches!(func.trigger, Some(Trigger::Queue(_))) {
-            cx.err(file, rec, format!("function '{}' is recursive but not triggered by a queue", name.value), "recursive: true is for worklist consumers (trigger: { queue: ... })");
+            cx.err(
+                file,
+                rec,
+                format!(
+                    "function '{}' is recursive but not triggered by a queue",
+                    name.value
+                ),
+                "recursive: true is for worklist consumers (trigger: { queue: ... })",
+            );
         }
     }
     match &func.trigger {
         Some(Trigger::Queue(q)) => {
             match m.queue(&q.name.value) {
-                None => cx.err(file, &q.name, format!("unknown queue '{}' in trigger of function '{}' ({})", q.name.value, name.value, known(queues)), ""),
+                None => cx.err(
+                    file,
+                    &q.name,
+                    format!(
+                        "unknown queue '{}' in trigger of function '{}' ({})",
+                        q.name.value,
+                        name.value,
+                        known(queues)
+                    ),
+                    "",
+                ),
                 Some(queue) if queue.feature.name != feature => cx.err(
                     file,
                     &q.name,
-                    format!("function '{}' is triggered by queue '{}' of feature '{}'", name.value, q.name.value, queue.feature.name),
+                    format!(
+                        "function '{}' is triggered by queue '{}' of feature '{}'",
+                        name.value, q.name.value, queue.feature.name
+                    ),
                     "a queue and its consumer live in one feature; move the queue",
                 ),
                 Some(queue) => {
-                    if let Some(other) = m.consumer_of(queue.name).filter(|c| c.name != name.value) {
-                        cx.err(file, &q.name, format!("queue '{}' already has consumer '{}'", q.name.value, other.name), "one consumer per queue; declare a second queue");
+                    if let Some(other) = m.consumer_of(queue.name).filter(|c| c.name != name.value)
+                    {
+                        cx.err(
+                            file,
+                            &q.name,
+                            format!(
+                                "queue '{}' already has consumer '{}'",
+                                q.name.value, other.name
+                            ),
+                            "one consumer per queue; declare a second queue",
+                        );
                     }
                     if func.is_recursive() {
                         if queue.doc.dlq.is_none() {
@@ -324,23 +491,48 @@ fn check_trigger(
             }
             if let Some(b) = &q.batch_size {
                 if b.value == 0 || b.value > 10 {
-                    cx.err(file, b, format!("batch_size {} is outside 1 to 10", b.value), "");
+                    cx.err(
+                        file,
+                        b,
+                        format!("batch_size {} is outside 1 to 10", b.value),
+                        "",
+                    );
                 }
             }
         }
         Some(Trigger::Schedule(s)) => {
             let e = &s.expression.value;
             if !((e.starts_with("rate(") || e.starts_with("cron(")) && e.ends_with(')')) {
-                cx.err(file, &s.expression, format!("schedule expression '{e}' is neither rate(...) nor cron(...)"), "");
+                cx.err(
+                    file,
+                    &s.expression,
+                    format!("schedule expression '{e}' is neither rate(...) nor cron(...)"),
+                    "",
+                );
             }
             if let Some(input) = &s.input {
                 if let Err(err) = serde_json::from_str::<serde_json::Value>(&input.value) {
-                    cx.err(file, input, format!("schedule input is not valid JSON: {err}"), "");
+                    cx.err(
+                        file,
+                        input,
+                        format!("schedule input is not valid JSON: {err}"),
+                        "",
+                    );
                 }
             }
         }
         Some(Trigger::S3(s)) => match m.prefix(&s.prefix.value) {
-            None => cx.err(file, &s.prefix, format!("unknown prefix '{}' in trigger of function '{}' ({})", s.prefix.value, name.value, known(prefixes)), ""),
+            None => cx.err(
+                file,
+                &s.prefix,
+                format!(
+                    "unknown prefix '{}' in trigger of function '{}' ({})",
+                    s.prefix.value,
+                    name.value,
+                    known(prefixes)
+                ),
+                "",
+            ),
             Some(_) => {
                 let grants = m.grants(&name.value);
                 let g = grants.iter().find(|g| g.prefix.name == s.prefix.value);
@@ -370,16 +562,47 @@ fn check_queues(cx: &mut Ctx) {
     let mut seen: BTreeMap<&str, (&Path, u64)> = BTreeMap::new();
     for q in m.queues() {
         let file = q.feature.file.as_path();
-        let name = q.feature.doc.queues.names().find(|n| n.value == q.name).expect("queue from its own map");
+        let name = q
+            .feature
+            .doc
+            .queues
+            .names()
+            .find(|n| n.value == q.name)
+            .expect("queue from its own map");
         if !valid_name(q.name) {
-            cx.err(file, name, format!("queue name '{}' must be lower-case letters, digits and '-'", q.name), "");
+            cx.err(
+                file,
+                name,
+                format!(
+                    "queue name '{}' must be lower-case letters, digits and '-'",
+                    q.name
+                ),
+                "",
+            );
         }
         if let Some((other, line)) = seen.insert(q.name, (file, name.referenced.line())) {
-            cx.err(file, name, format!("duplicate queue name '{}' (also declared at {}:{line})", q.name, other.display()), "queue names are unique across features");
+            cx.err(
+                file,
+                name,
+                format!(
+                    "duplicate queue name '{}' (also declared at {}:{line})",
+                    q.name,
+                    other.display()
+                ),
+                "queue names are unique across features",
+            );
         }
         let vis = &q.doc.visibility_timeout_s;
         if vis.value > MAX_VISIBILITY_S {
-            cx.err(file, vis, format!("visibility_timeout_s {} is above the SQS maximum of {MAX_VISIBILITY_S}", vis.value), "");
+            cx.err(
+                file,
+                vis,
+                format!(
+                    "visibility_timeout_s {} is above the SQS maximum of {MAX_VISIBILITY_S}",
+                    vis.value
+                ),
+                "",
+            );
         }
         match m.consumer_of(q.name) {
             Some(c) => {
@@ -400,12 +623,22 @@ fn check_queues(cx: &mut Ctx) {
         }
         if let Some(r) = &q.doc.retention_days {
             if r.value == 0 || r.value > 14 {
-                cx.err(file, r, format!("retention_days {} is outside SQS's 1 to 14 days", r.value), "");
+                cx.err(
+                    file,
+                    r,
+                    format!("retention_days {} is outside SQS's 1 to 14 days", r.value),
+                    "",
+                );
             }
         }
         if let Some(d) = &q.doc.dlq {
             if d.max_receives.value == 0 || d.max_receives.value > 1000 {
-                cx.err(file, &d.max_receives, format!("max_receives {} is outside 1 to 1000", d.max_receives.value), "");
+                cx.err(
+                    file,
+                    &d.max_receives,
+                    format!("max_receives {} is outside 1 to 1000", d.max_receives.value),
+                    "",
+                );
             }
         }
         if let Some(l) = &q.doc.lanes {
@@ -429,7 +662,9 @@ fn check_name_lengths(cx: &mut Ctx) {
     let stages: Vec<String> = m.stage_names().into_iter().map(String::from).collect();
     let pfile = m.prefixes_file.clone();
     let too_long = |kind: &str, stage: &str, example: String, len: usize, max: usize| {
-        format!("{kind} name '{example}' for stage '{stage}' is {len} characters, over the AWS limit of {max}")
+        format!(
+            "{kind} name '{example}' for stage '{stage}' is {len} characters, over the AWS limit of {max}"
+        )
     };
     for stage in &stages {
         let n = Names::new(&project, stage);
@@ -437,29 +672,66 @@ fn check_name_lengths(cx: &mut Ctx) {
             let len = n.bucket_max_len(&bname.value);
             if len > naming::MAX_BUCKET {
                 let example = format!("{}-123456789012-ap-southeast-3", n.stack(&bname.value));
-                cx.err(&pfile, bname, too_long("bucket", stage, example, len, naming::MAX_BUCKET), "shorten the project, stage or bucket name");
+                cx.err(
+                    &pfile,
+                    bname,
+                    too_long("bucket", stage, example, len, naming::MAX_BUCKET),
+                    "shorten the project, stage or bucket name",
+                );
             }
         }
         for f in &m.features {
             for (fname, _) in &f.doc.functions.0 {
                 let func = n.function(&fname.value);
                 if func.len() > naming::MAX_FUNCTION {
-                    cx.err(&f.file, fname, too_long("function", stage, func.clone(), func.len(), naming::MAX_FUNCTION), "shorten the function, project or stage name");
+                    cx.err(
+                        &f.file,
+                        fname,
+                        too_long(
+                            "function",
+                            stage,
+                            func.clone(),
+                            func.len(),
+                            naming::MAX_FUNCTION,
+                        ),
+                        "shorten the function, project or stage name",
+                    );
                 }
                 let role = n.role_max_len(&fname.value);
                 if role > naming::MAX_ROLE {
                     let example = format!("{func}-ap-southeast-3");
-                    cx.err(&f.file, fname, too_long("IAM role", stage, example, role, naming::MAX_ROLE), "shorten the function, project or stage name");
+                    cx.err(
+                        &f.file,
+                        fname,
+                        too_long("IAM role", stage, example, role, naming::MAX_ROLE),
+                        "shorten the function, project or stage name",
+                    );
                 }
                 let rule = n.rule(&fname.value);
                 if rule.len() > naming::MAX_RULE {
-                    cx.err(&f.file, fname, too_long("EventBridge rule", stage, rule.clone(), rule.len(), naming::MAX_RULE), "shorten the function, project or stage name");
+                    cx.err(
+                        &f.file,
+                        fname,
+                        too_long(
+                            "EventBridge rule",
+                            stage,
+                            rule.clone(),
+                            rule.len(),
+                            naming::MAX_RULE,
+                        ),
+                        "shorten the function, project or stage name",
+                    );
                 }
             }
             for (qname, _) in &f.doc.queues.0 {
                 let dlq = n.dlq(&qname.value);
                 if dlq.len() > naming::MAX_QUEUE {
-                    cx.err(&f.file, qname, too_long("queue", stage, dlq.clone(), dlq.len(), naming::MAX_QUEUE), "shorten the queue, project or stage name");
+                    cx.err(
+                        &f.file,
+                        qname,
+                        too_long("queue", stage, dlq.clone(), dlq.len(), naming::MAX_QUEUE),
+                        "shorten the queue, project or stage name",
+                    );
                 }
             }
         }

@@ -47,13 +47,24 @@ functions:
 
 /// Validate the given texts and return the rendered diagnostics (empty when valid).
 fn problems(prefixes: &str, ingestion: &str, processing: &str) -> Vec<String> {
-    let m = match from_texts(prefixes, &[("ingestion", ingestion), ("processing", processing)]) {
+    let m = match from_texts(
+        prefixes,
+        &[("ingestion", ingestion), ("processing", processing)],
+    ) {
         Ok(m) => m,
-        Err(d) => return d.iter().map(|d| format!("{}: {}", d.loc, d.message)).collect(),
+        Err(d) => {
+            return d
+                .iter()
+                .map(|d| format!("{}: {}", d.loc, d.message))
+                .collect();
+        }
     };
     match validate(&m) {
         Ok(()) => Vec::new(),
-        Err(d) => d.iter().map(|d| format!("{}: {}", d.loc, d.message)).collect(),
+        Err(d) => d
+            .iter()
+            .map(|d| format!("{}: {}", d.loc, d.message))
+            .collect(),
     }
 }
 
@@ -61,21 +72,35 @@ fn problems(prefixes: &str, ingestion: &str, processing: &str) -> Vec<String> {
 fn check(prefixes: &str, ingestion: &str, processing: &str, at: &str, msg: &str) {
     let p = problems(prefixes, ingestion, processing);
     assert_eq!(p.len(), 1, "expected one problem, got {p:#?}");
-    assert!(p[0].starts_with(&format!("{at}: ")), "expected location {at}, got {}", p[0]);
+    assert!(
+        p[0].starts_with(&format!("{at}: ")),
+        "expected location {at}, got {}",
+        p[0]
+    );
     assert!(p[0].contains(msg), "expected {msg:?} in {}", p[0]);
 }
 
 #[test]
 fn the_base_manifests_are_valid() {
-    assert_eq!(problems(PREFIXES, INGESTION, PROCESSING), Vec::<String>::new());
+    assert_eq!(
+        problems(PREFIXES, INGESTION, PROCESSING),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
 fn unknown_key_is_reported_with_location() {
-    let bad = INGESTION.replace("    timeout_s: 900\n", "    timeout_s: 900\n    memroy: 3\n");
+    let bad = INGESTION.replace(
+        "    timeout_s: 900\n",
+        "    timeout_s: 900\n    memroy: 3\n",
+    );
     let p = problems(PREFIXES, &bad, PROCESSING);
     assert_eq!(p.len(), 1, "{p:#?}");
-    assert!(p[0].starts_with("features/ingestion/feature.yaml:5:5: "), "{}", p[0]);
+    assert!(
+        p[0].starts_with("features/ingestion/feature.yaml:5:5: "),
+        "{}",
+        p[0]
+    );
     assert!(p[0].contains("memroy"), "{}", p[0]);
 }
 
@@ -84,7 +109,11 @@ fn wrong_type_is_reported_with_location() {
     let bad = INGESTION.replace("memory_mb: 1024", "memory_mb: lots");
     let p = problems(PREFIXES, &bad, PROCESSING);
     assert_eq!(p.len(), 1, "{p:#?}");
-    assert!(p[0].starts_with("features/ingestion/feature.yaml:3:16: "), "{}", p[0]);
+    assert!(
+        p[0].starts_with("features/ingestion/feature.yaml:3:16: "),
+        "{}",
+        p[0]
+    );
 }
 
 #[test]
@@ -97,32 +126,64 @@ fn malformed_yaml_is_reported_with_location() {
 #[test]
 fn unknown_function_in_grant() {
     let bad = PREFIXES.replace("writers: [ingest]", "writers: [ingset]");
-    check(&bad, INGESTION, PROCESSING, "prefixes.yaml:11:19", "unknown function 'ingset' in writers of prefix 'raw' (known: ingest, process)");
+    check(
+        &bad,
+        INGESTION,
+        PROCESSING,
+        "prefixes.yaml:11:19",
+        "unknown function 'ingset' in writers of prefix 'raw' (known: ingest, process)",
+    );
 }
 
 #[test]
 fn unknown_queue_in_sends_to() {
     let bad = INGESTION.replace("sends_to: [worklist]", "sends_to: [worklst]");
-    check(PREFIXES, &bad, PROCESSING, "features/ingestion/feature.yaml:5:16", "unknown queue 'worklst'");
+    check(
+        PREFIXES,
+        &bad,
+        PROCESSING,
+        "features/ingestion/feature.yaml:5:16",
+        "unknown queue 'worklst'",
+    );
 }
 
 #[test]
 fn unknown_bucket_owner() {
     let bad = PREFIXES.replace("owner: ingestion", "owner: ingest");
-    check(&bad, INGESTION, PROCESSING, "prefixes.yaml:6:12", "unknown feature 'ingest' as owner of bucket 'data'");
+    check(
+        &bad,
+        INGESTION,
+        PROCESSING,
+        "prefixes.yaml:6:12",
+        "unknown feature 'ingest' as owner of bucket 'data'",
+    );
 }
 
 #[test]
 fn duplicate_function_name_across_features() {
     let bad = INGESTION.replace("  ingest:", "  process:");
     let bad_prefixes = PREFIXES.replace("writers: [ingest]", "writers: [process]");
-    check(&bad_prefixes, &bad, PROCESSING, "features/processing/feature.yaml:8:3", "duplicate function name 'process'");
+    check(
+        &bad_prefixes,
+        &bad,
+        PROCESSING,
+        "features/processing/feature.yaml:8:3",
+        "duplicate function name 'process'",
+    );
 }
 
 #[test]
 fn duplicate_prefix_name_across_buckets() {
-    let bad = format!("{PREFIXES}  other:\n    owner: ingestion\n    prefixes:\n      raw:\n        key: \"x/\"\n");
-    check(&bad, INGESTION, PROCESSING, "prefixes.yaml:19:7", "duplicate prefix name 'raw' (first declared on line 9)");
+    let bad = format!(
+        "{PREFIXES}  other:\n    owner: ingestion\n    prefixes:\n      raw:\n        key: \"x/\"\n"
+    );
+    check(
+        &bad,
+        INGESTION,
+        PROCESSING,
+        "prefixes.yaml:19:7",
+        "duplicate prefix name 'raw' (first declared on line 9)",
+    );
 }
 
 #[test]
@@ -136,7 +197,11 @@ fn duplicate_key_in_one_map() {
 
 #[test]
 fn ungranted_prefix_use() {
-    let bad = PROCESSING.replace("      queue:\n        name: worklist\n        batch_size: 1\n", "      s3:\n        prefix: canonical\n")
+    let bad = PROCESSING
+        .replace(
+            "      queue:\n        name: worklist\n        batch_size: 1\n",
+            "      s3:\n        prefix: canonical\n",
+        )
         .replace("    recursive: true\n", "");
     let bad_prefixes = PREFIXES.replace("writers: [process]", "writers: [ingest]");
     let p = problems(&bad_prefixes, INGESTION, &bad);
@@ -150,12 +215,22 @@ fn ungranted_prefix_use() {
 
 #[test]
 fn s3_trigger_on_a_prefix_the_function_writes_is_a_loop() {
-    let bad = PROCESSING.replace("      queue:\n        name: worklist\n        batch_size: 1\n", "      s3:\n        prefix: canonical\n")
+    let bad = PROCESSING
+        .replace(
+            "      queue:\n        name: worklist\n        batch_size: 1\n",
+            "      s3:\n        prefix: canonical\n",
+        )
         .replace("    recursive: true\n", "");
-    let bad_prefixes = PREFIXES.replace("writers: [process]", "writers: [process]\n        readers: [process]");
+    let bad_prefixes = PREFIXES.replace(
+        "writers: [process]",
+        "writers: [process]\n        readers: [process]",
+    );
     let p = problems(&bad_prefixes, INGESTION, &bad);
     assert!(
-        p.iter().any(|p| p.starts_with("features/processing/feature.yaml:13:17: ") && p.contains("also writes: an S3 event loop")),
+        p.iter().any(
+            |p| p.starts_with("features/processing/feature.yaml:13:17: ")
+                && p.contains("also writes: an S3 event loop")
+        ),
         "{p:#?}"
     );
 }
@@ -163,25 +238,49 @@ fn s3_trigger_on_a_prefix_the_function_writes_is_a_loop() {
 #[test]
 fn overlapping_writer_prefixes() {
     let bad = PREFIXES.replace("key: \"canonical/{dataset}/\"", "key: \"raw/la311/\"");
-    check(&bad, INGESTION, PROCESSING, "prefixes.yaml:14:14", "prefix 'canonical' (raw/la311/) overlaps prefix 'raw' (raw/{dataset}/run={run_id}/) in bucket 'data'");
+    check(
+        &bad,
+        INGESTION,
+        PROCESSING,
+        "prefixes.yaml:14:14",
+        "prefix 'canonical' (raw/la311/) overlaps prefix 'raw' (raw/{dataset}/run={run_id}/) in bucket 'data'",
+    );
 }
 
 #[test]
 fn bad_placeholder_syntax() {
     let bad = PREFIXES.replace("run={run_id}/", "run={run_id/");
-    check(&bad, INGESTION, PROCESSING, "prefixes.yaml:10:14", "bad key template 'raw/{dataset}/run={run_id/' at character 19: unclosed '{'");
+    check(
+        &bad,
+        INGESTION,
+        PROCESSING,
+        "prefixes.yaml:10:14",
+        "bad key template 'raw/{dataset}/run={run_id/' at character 19: unclosed '{'",
+    );
 }
 
 #[test]
 fn visibility_below_six_times_consumer_timeout() {
     let bad = PROCESSING.replace("visibility_timeout_s: 5400", "visibility_timeout_s: 900");
-    check(PREFIXES, INGESTION, &bad, "features/processing/feature.yaml:4:27", "visibility_timeout_s 900 of queue 'worklist' is less than 6 x the timeout of its consumer 'process' (900 s)");
+    check(
+        PREFIXES,
+        INGESTION,
+        &bad,
+        "features/processing/feature.yaml:4:27",
+        "visibility_timeout_s 900 of queue 'worklist' is less than 6 x the timeout of its consumer 'process' (900 s)",
+    );
 }
 
 #[test]
 fn memory_above_account_cap() {
     let bad = INGESTION.replace("memory_mb: 1024", "memory_mb: 4096");
-    check(PREFIXES, &bad, PROCESSING, "features/ingestion/feature.yaml:3:16", "memory_mb 4096 is above the account's Lambda memory cap for stage dev (3008 MB)");
+    check(
+        PREFIXES,
+        &bad,
+        PROCESSING,
+        "features/ingestion/feature.yaml:3:16",
+        "memory_mb 4096 is above the account's Lambda memory cap for stage dev (3008 MB)",
+    );
 }
 
 #[test]
@@ -194,7 +293,13 @@ fn memory_cap_is_overridable_per_stage() {
 #[test]
 fn timeout_above_900() {
     let bad = INGESTION.replace("timeout_s: 900", "timeout_s: 1200");
-    check(PREFIXES, &bad, PROCESSING, "features/ingestion/feature.yaml:4:16", "timeout_s 1200 is outside Lambda's range of 1 to 900 seconds");
+    check(
+        PREFIXES,
+        &bad,
+        PROCESSING,
+        "features/ingestion/feature.yaml:4:16",
+        "timeout_s 1200 is outside Lambda's range of 1 to 900 seconds",
+    );
 }
 
 #[test]
@@ -202,13 +307,30 @@ fn physical_names_too_long_after_stage_expansion() {
     let long = "a-very-long-stage-name-for-testing-123456";
     let bad = PREFIXES.replace("  dev: {}", &format!("  {long}: {{}}"));
     let p = problems(&bad, INGESTION, PROCESSING);
-    assert!(p.iter().any(|p| p.starts_with("prefixes.yaml:5:3: ") && p.contains("bucket name") && p.contains("over the AWS limit of 63")), "{p:#?}");
-    assert!(p.iter().any(|p| p.starts_with("features/processing/feature.yaml:8:3: ") && p.contains("IAM role name") && p.contains("over the AWS limit of 64")), "{p:#?}");
+    assert!(
+        p.iter().any(|p| p.starts_with("prefixes.yaml:5:3: ")
+            && p.contains("bucket name")
+            && p.contains("over the AWS limit of 63")),
+        "{p:#?}"
+    );
+    assert!(
+        p.iter()
+            .any(|p| p.starts_with("features/processing/feature.yaml:8:3: ")
+                && p.contains("IAM role name")
+                && p.contains("over the AWS limit of 64")),
+        "{p:#?}"
+    );
     let queue = "q".repeat(70);
     let bad_q = PROCESSING.replace("worklist", &queue);
     let bad_i = INGESTION.replace("worklist", &queue);
     let p = problems(&bad.replace(long, "dev"), &bad_i, &bad_q);
-    assert!(p.iter().any(|p| p.starts_with("features/processing/feature.yaml:3:3: ") && p.contains("queue name") && p.contains("over the AWS limit of 80")), "{p:#?}");
+    assert!(
+        p.iter()
+            .any(|p| p.starts_with("features/processing/feature.yaml:3:3: ")
+                && p.contains("queue name")
+                && p.contains("over the AWS limit of 80")),
+        "{p:#?}"
+    );
 }
 
 #[test]
@@ -217,31 +339,59 @@ fn function_name_too_long() {
     let bad = INGESTION.replace("  ingest:", &format!("  {name}:"));
     let bad_prefixes = PREFIXES.replace("writers: [ingest]", &format!("writers: [{name}]"));
     let p = problems(&bad_prefixes, &bad, PROCESSING);
-    assert!(p.iter().any(|p| p.starts_with("features/ingestion/feature.yaml:2:3: ") && p.contains("function name") && p.contains("over the AWS limit of 64")), "{p:#?}");
+    assert!(
+        p.iter()
+            .any(|p| p.starts_with("features/ingestion/feature.yaml:2:3: ")
+                && p.contains("function name")
+                && p.contains("over the AWS limit of 64")),
+        "{p:#?}"
+    );
 }
 
 #[test]
 fn recursive_consumer_without_dlq() {
     let bad = PROCESSING.replace("    dlq:\n      max_receives: 5\n", "");
-    check(PREFIXES, INGESTION, &bad, "features/processing/feature.yaml:12:15", "recursive consumer 'process' reads queue 'worklist', which has no dlq");
+    check(
+        PREFIXES,
+        INGESTION,
+        &bad,
+        "features/processing/feature.yaml:12:15",
+        "recursive consumer 'process' reads queue 'worklist', which has no dlq",
+    );
 }
 
 #[test]
 fn depends_on_cycle() {
     let bad = format!("depends_on: [processing]\n{INGESTION}");
-    check(PREFIXES, &bad, PROCESSING, "features/processing/feature.yaml:1:14", "depends_on cycle: ingestion -> processing -> ingestion");
+    check(
+        PREFIXES,
+        &bad,
+        PROCESSING,
+        "features/processing/feature.yaml:1:14",
+        "depends_on cycle: ingestion -> processing -> ingestion",
+    );
 }
 
 #[test]
 fn unknown_dependency() {
     let bad = PROCESSING.replace("depends_on: [ingestion]", "depends_on: [ingestoin]");
-    check(PREFIXES, INGESTION, &bad, "features/processing/feature.yaml:1:14", "unknown feature 'ingestoin' in depends_on");
+    check(
+        PREFIXES,
+        INGESTION,
+        &bad,
+        "features/processing/feature.yaml:1:14",
+        "unknown feature 'ingestoin' in depends_on",
+    );
 }
 
 #[test]
 fn several_mistakes_are_all_reported_in_file_order() {
-    let p = PREFIXES.replace("writers: [ingest]", "writers: [nobody]").replace("run={run_id}/", "run={run_id/");
-    let i = INGESTION.replace("timeout_s: 900", "timeout_s: 901").replace("memory_mb: 1024", "memory_mb: 9000");
+    let p = PREFIXES
+        .replace("writers: [ingest]", "writers: [nobody]")
+        .replace("run={run_id}/", "run={run_id/");
+    let i = INGESTION
+        .replace("timeout_s: 900", "timeout_s: 901")
+        .replace("memory_mb: 1024", "memory_mb: 9000");
     let q = PROCESSING.replace("visibility_timeout_s: 5400", "visibility_timeout_s: 60");
     let got = problems(&p, &i, &q);
     let at: Vec<&str> = got.iter().map(|s| s.split(": ").next().unwrap()).collect();

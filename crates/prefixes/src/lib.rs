@@ -63,13 +63,20 @@ pub struct MissingEnv(pub &'static str);
 
 impl fmt::Display for MissingEnv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "environment variable {} is not set (the deployed templates set it; locally `civic` does)", self.0)
+        write!(
+            f,
+            "environment variable {} is not set (the deployed templates set it; locally `civic` does)",
+            self.0
+        )
     }
 }
 impl std::error::Error for MissingEnv {}
 
 fn env(name: &'static str) -> Result<String, MissingEnv> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or(MissingEnv(name))
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(MissingEnv(name))
 }
 
 impl Bucket {
@@ -96,7 +103,11 @@ pub struct KeyError {
 
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid value {:?} for {{{}}}: {}", self.value, self.placeholder, self.reason)
+        write!(
+            f,
+            "invalid value {:?} for {{{}}}: {}",
+            self.value, self.placeholder, self.reason
+        )
     }
 }
 impl std::error::Error for KeyError {}
@@ -115,7 +126,13 @@ pub trait KeySpec {
 
 /// Check one placeholder value: a single, non-empty path segment. Used by the generated code.
 pub fn segment<'v>(placeholder: &'static str, value: &'v str) -> Result<&'v str, KeyError> {
-    let bad = |reason| Err(KeyError { placeholder, value: value.to_string(), reason });
+    let bad = |reason| {
+        Err(KeyError {
+            placeholder,
+            value: value.to_string(),
+            reason,
+        })
+    };
     if value.is_empty() {
         return bad("empty");
     }
@@ -132,11 +149,20 @@ pub fn segment<'v>(placeholder: &'static str, value: &'v str) -> Result<&'v str,
 }
 
 fn object_name(name: &str) -> Result<&str, KeyError> {
-    let bad = |reason| Err(KeyError { placeholder: "name", value: name.to_string(), reason });
+    let bad = |reason| {
+        Err(KeyError {
+            placeholder: "name",
+            value: name.to_string(),
+            reason,
+        })
+    };
     if name.is_empty() || name.starts_with('/') || name.ends_with('/') {
         return bad("an object name is a relative path that does not start or end with '/'");
     }
-    if name.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+    if name
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
         return bad("empty, '.' or '..' path segment");
     }
     if name.chars().any(char::is_control) {
@@ -185,14 +211,23 @@ impl<K, A> Copy for Prefix<K, A> {}
 
 impl<K: KeySpec, A> fmt::Debug for Prefix<K, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Prefix({} in {}: {})", K::NAME, self.bucket.name, K::TEMPLATE)
+        write!(
+            f,
+            "Prefix({} in {}: {})",
+            K::NAME,
+            self.bucket.name,
+            K::TEMPLATE
+        )
     }
 }
 
 impl<K: KeySpec, A> Prefix<K, A> {
     #[doc(hidden)]
     pub const fn new(bucket: Bucket) -> Self {
-        Prefix { bucket, _spec: PhantomData }
+        Prefix {
+            bucket,
+            _spec: PhantomData,
+        }
     }
     pub fn bucket(&self) -> Bucket {
         self.bucket
@@ -206,7 +241,10 @@ impl<K: KeySpec, A> Prefix<K, A> {
     fn key(&self, parts: &K::Parts<'_>, name: &str) -> Result<ObjectKey, KeyError> {
         let mut key = K::render(parts)?;
         key.push_str(object_name(name)?);
-        Ok(ObjectKey { bucket: self.bucket, key })
+        Ok(ObjectKey {
+            bucket: self.bucket,
+            key,
+        })
     }
 }
 
@@ -217,11 +255,17 @@ impl<K: KeySpec, A: CanRead> Prefix<K, A> {
     }
     /// The folder to list for these placeholder values (ends with `/`).
     pub fn list_prefix(&self, parts: &K::Parts<'_>) -> Result<ObjectKey, KeyError> {
-        Ok(ObjectKey { bucket: self.bucket, key: K::render(parts)? })
+        Ok(ObjectKey {
+            bucket: self.bucket,
+            key: K::render(parts)?,
+        })
     }
     /// The literal folder every key of this prefix starts with, for listing across placeholder values.
     pub fn root(&self) -> ObjectKey {
-        ObjectKey { bucket: self.bucket, key: K::ROOT.to_string() }
+        ObjectKey {
+            bucket: self.bucket,
+            key: K::ROOT.to_string(),
+        }
     }
 }
 
@@ -240,10 +284,26 @@ mod tests {
     #[test]
     fn builds_hive_keys_from_typed_parts() {
         let k = process::canonical()
-            .write_key(&CanonicalKey { dataset: "la311", year: 2017, partition: "13" }, "part-00001.parquet")
+            .write_key(
+                &CanonicalKey {
+                    dataset: "la311",
+                    year: 2017,
+                    partition: "13",
+                },
+                "part-00001.parquet",
+            )
             .unwrap();
-        assert_eq!(k.as_str(), "canonical/la311/year=2017/cd=13/part-00001.parquet");
-        let dir = process::raw().list_prefix(&RawKey { dataset: "la311", run_id: "r", partition: "1" }).unwrap();
+        assert_eq!(
+            k.as_str(),
+            "canonical/la311/year=2017/cd=13/part-00001.parquet"
+        );
+        let dir = process::raw()
+            .list_prefix(&RawKey {
+                dataset: "la311",
+                run_id: "r",
+                partition: "1",
+            })
+            .unwrap();
         assert_eq!(dir.as_str(), "raw/la311/run=r/cd=1/");
         assert_eq!(process::raw().root().as_str(), "raw/");
     }
@@ -252,11 +312,29 @@ mod tests {
     fn rejects_values_that_would_escape_their_segment() {
         let p = ingest::raw();
         for bad in ["", "..", "a/b", "x\ny"] {
-            let e = p.write_key(&RawKey { dataset: "la311", run_id: bad, partition: "1" }, "f").unwrap_err();
+            let e = p
+                .write_key(
+                    &RawKey {
+                        dataset: "la311",
+                        run_id: bad,
+                        partition: "1",
+                    },
+                    "f",
+                )
+                .unwrap_err();
             assert_eq!(e.placeholder, "run_id", "{bad:?}");
         }
         for bad in ["", "/abs", "dir/", "a//b", "../up"] {
-            let e = p.write_key(&RawKey { dataset: "la311", run_id: "r", partition: "1" }, bad).unwrap_err();
+            let e = p
+                .write_key(
+                    &RawKey {
+                        dataset: "la311",
+                        run_id: "r",
+                        partition: "1",
+                    },
+                    bad,
+                )
+                .unwrap_err();
             assert_eq!(e.placeholder, "name", "{bad:?}");
         }
     }

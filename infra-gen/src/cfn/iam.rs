@@ -16,7 +16,10 @@ pub struct PolicyDocument {
 
 impl PolicyDocument {
     pub fn new(statements: Vec<Statement>) -> Self {
-        PolicyDocument { version: "2012-10-17", statements }
+        PolicyDocument {
+            version: "2012-10-17",
+            statements,
+        }
     }
 }
 
@@ -47,12 +50,27 @@ pub struct Statement {
 
 impl Statement {
     pub fn allow(sid: impl Into<String>, action: Vec<&'static str>, resource: Vec<Expr>) -> Self {
-        assert!(action.iter().all(|a| !a.contains('*')), "Allow statements name their actions");
-        Statement { sid: sid.into(), effect: Effect::Allow, principal: None, action, resource, condition: None, wildcard_reason: None }
+        assert!(
+            action.iter().all(|a| !a.contains('*')),
+            "Allow statements name their actions"
+        );
+        Statement {
+            sid: sid.into(),
+            effect: Effect::Allow,
+            principal: None,
+            action,
+            resource,
+            condition: None,
+            wildcard_reason: None,
+        }
     }
 
     /// An Allow on `*` for actions without resource-level permissions; the reason is mandatory.
-    pub fn any_resource(sid: impl Into<String>, action: Vec<&'static str>, reason: &'static str) -> Self {
+    pub fn any_resource(
+        sid: impl Into<String>,
+        action: Vec<&'static str>,
+        reason: &'static str,
+    ) -> Self {
         let mut s = Statement::allow(sid, action, vec![Expr::str("*")]);
         s.wildcard_reason = Some(reason);
         s

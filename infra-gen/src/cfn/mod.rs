@@ -39,10 +39,16 @@ impl Expr {
     /// `Fn::Sub` when the text has `${...}` variables, a plain string otherwise.
     pub fn sub(text: impl Into<String>) -> Self {
         let text = text.into();
-        if text.contains("${") { Expr::Sub { text } } else { Expr::Str(text) }
+        if text.contains("${") {
+            Expr::Sub { text }
+        } else {
+            Expr::Str(text)
+        }
     }
     pub fn get_att(resource: impl Into<String>, attribute: impl Into<String>) -> Self {
-        Expr::GetAtt { target: [resource.into(), attribute.into()] }
+        Expr::GetAtt {
+            target: [resource.into(), attribute.into()],
+        }
     }
 }
 
@@ -111,7 +117,11 @@ impl Resource {
             .as_ref()
             .and_then(|m| m.pointer("/checkov/skip"))
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|s| s["id"].as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s["id"].as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -172,11 +182,20 @@ impl Template {
     /// Add a resource under a logical id. Panics on a duplicate id: that is a bug in an emitter.
     pub fn add(&mut self, logical_id: impl Into<String>, resource: Resource) {
         let id = logical_id.into();
-        assert!(self.resources.insert(id.clone(), resource).is_none(), "duplicate logical id {id}");
+        assert!(
+            self.resources.insert(id.clone(), resource).is_none(),
+            "duplicate logical id {id}"
+        );
     }
 
     pub fn output(&mut self, id: impl Into<String>, description: impl Into<String>, value: Expr) {
-        self.outputs.insert(id.into(), Output { description: description.into(), value });
+        self.outputs.insert(
+            id.into(),
+            Output {
+                description: description.into(),
+                value,
+            },
+        );
     }
 
     /// Pretty JSON with a trailing newline; byte-identical for identical input.

@@ -36,7 +36,8 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &BucketDoc) {
             { "Id": "expire-noncurrent-versions", "Status": "Enabled",
               "NoncurrentVersionExpiration": { "NoncurrentDays": 30 } }
         ]}),
-        notification_configuration: triggered.then(|| json!({ "EventBridgeConfiguration": { "EventBridgeEnabled": true } })),
+        notification_configuration: triggered
+            .then(|| json!({ "EventBridgeConfiguration": { "EventBridgeEnabled": true } })),
         tags: cx.tags(),
     };
     let mut resource = Resource::new(&props).checkov_skips(SKIPS);
@@ -48,10 +49,17 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &BucketDoc) {
         bucket: Expr::reference(&id),
         policy_document: PolicyDocument::new(vec![Statement::deny_insecure_transport(
             "s3:*",
-            vec![Expr::get_att(&id, "Arn"), Expr::sub(format!("${{{id}.Arn}}/*"))],
+            vec![
+                Expr::get_att(&id, "Arn"),
+                Expr::sub(format!("${{{id}.Arn}}/*")),
+            ],
         )]),
     };
     t.add(format!("{id}Policy"), Resource::new(&policy));
     let what = doc.description.as_deref().unwrap_or("bucket");
-    t.output(format!("{id}Name"), format!("Bucket '{name}': {what}"), Expr::reference(&id));
+    t.output(
+        format!("{id}Name"),
+        format!("Bucket '{name}': {what}"),
+        Expr::reference(&id),
+    );
 }

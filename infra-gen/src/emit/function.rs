@@ -1,12 +1,14 @@
 //! Functions: provided.al2023 `bootstrap` from the assets bucket, env vars named by the generated crate,
 //! an explicit log group, a concurrency bound, `RecursiveLoop: Allow` only where declared, and the trigger.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
+use super::Cx;
 use super::queue::queue_id;
 use super::role::role_id;
-use super::Cx;
-use crate::cfn::resources::{EventRule, EventSourceMapping, Function, FunctionUrl, LogGroup, Permission};
+use crate::cfn::resources::{
+    EventRule, EventSourceMapping, Function, FunctionUrl, LogGroup, Permission,
+};
 use crate::cfn::{CheckovSkip, Expr, Parameter, Resource, Template};
 use crate::manifest::{FunctionDoc, Trigger};
 use crate::model::DEFAULT_LOG_RETENTION_DAYS;
@@ -42,10 +44,16 @@ pub(crate) fn environment(cx: &Cx, name: &str, doc: &FunctionDoc) -> Vec<(String
     let project = cx.m.project();
     let mut vars = vec![(env_stage(project), Expr::str(cx.names.stage))];
     for bucket in cx.m.buckets_of(name) {
-        vars.push((env_bucket(project, bucket), Expr::sub(cx.names.bucket_sub(bucket))));
+        vars.push((
+            env_bucket(project, bucket),
+            Expr::sub(cx.names.bucket_sub(bucket)),
+        ));
     }
     for queue in cx.m.queues_of(doc) {
-        vars.push((env_queue_url(project, queue), Expr::sub(cx.names.queue_url_sub(queue))));
+        vars.push((
+            env_queue_url(project, queue),
+            Expr::sub(cx.names.queue_url_sub(queue)),
+        ));
     }
     vars
 }
@@ -64,14 +72,23 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &FunctionDoc) {
             constraint_description: Some("functions/<crate>/<64 hex digits>.zip, as `infra-gen deploy` uploads it".into()),
         },
     );
-    let retention = doc.log_retention_days.as_ref().map_or(DEFAULT_LOG_RETENTION_DAYS, |r| r.value);
+    let retention = doc
+        .log_retention_days
+        .as_ref()
+        .map_or(DEFAULT_LOG_RETENTION_DAYS, |r| r.value);
     t.add(
         &log_id,
-        Resource::new(&LogGroup { log_group_name: cx.names.log_group(name), retention_in_days: retention, tags: cx.tags() })
-            .checkov_skips(LOG_SKIPS),
+        Resource::new(&LogGroup {
+            log_group_name: cx.names.log_group(name),
+            retention_in_days: retention,
+            tags: cx.tags(),
+        })
+        .checkov_skips(LOG_SKIPS),
     );
-    let variables: Map<String, Value> =
-        environment(cx, name, doc).into_iter().map(|(k, v)| (k, serde_json::to_value(v).expect("expr"))).collect();
+    let variables: Map<String, Value> = environment(cx, name, doc)
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::to_value(v).expect("expr")))
+        .collect();
     let props = Function {
         function_name: cx.names.function(name),
         description: format!("{name} ({} / {})", cx.names.stage, cx.feature.name),
@@ -92,7 +109,11 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &FunctionDoc) {
         tags: cx.tags(),
     };
     t.add(&id, Resource::new(&props).checkov_skips(SKIPS));
-    t.output(format!("{id}Name"), format!("Function '{name}'"), Expr::reference(&id));
+    t.output(
+        format!("{id}Name"),
+        format!("Function '{name}'"),
+        Expr::reference(&id),
+    );
     match &doc.trigger {
         Some(Trigger::Queue(q)) => {
             let esm = EventSourceMapping {
@@ -108,8 +129,18 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &FunctionDoc) {
         Some(Trigger::Http(_)) => {
             let url_id = format!("{}Url", logical(name));
             // AWS_IAM: every request must be SigV4-signed by a principal allowed lambda:InvokeFunctionUrl.
-            t.add(&url_id, Resource::new(&FunctionUrl { target_function_arn: Expr::get_att(&id, "Arn"), auth_type: "AWS_IAM" }));
-            t.output(format!("{url_id}"), format!("HTTPS endpoint of '{name}' (SigV4)"), Expr::get_att(&url_id, "FunctionUrl"));
+            t.add(
+                &url_id,
+                Resource::new(&FunctionUrl {
+                    target_function_arn: Expr::get_att(&id, "Arn"),
+                    auth_type: "AWS_IAM",
+                }),
+            );
+            t.output(
+                format!("{url_id}"),
+                format!("HTTPS endpoint of '{name}' (SigV4)"),
+                Expr::get_att(&url_id, "FunctionUrl"),
+            );
         }
         Some(Trigger::Schedule(s)) => {
             let mut target = json!({ "Arn": Expr::get_att(&id, "Arn"), "Id": "function" });
@@ -130,7 +161,10 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &FunctionDoc) {
             let prefix = cx.m.prefix(&s.prefix.value).expect("validated prefix");
             let rule = EventRule {
                 name: cx.names.rule(name),
-                description: format!("Invokes '{name}' when an object is created under '{}'", prefix.doc.key.value),
+                description: format!(
+                    "Invokes '{name}' when an object is created under '{}'",
+                    prefix.doc.key.value
+                ),
                 state: "ENABLED",
                 schedule_expression: None,
                 event_pattern: Some(json!({
@@ -159,5 +193,8 @@ fn add_rule(t: &mut Template, name: &str, function_id: &str, rule: EventRule) {
         source_arn: Expr::get_att(&rule_id, "Arn"),
         source_account: Expr::reference("AWS::AccountId"),
     };
-    t.add(format!("{}RulePermission", logical(name)), Resource::new(&permission));
+    t.add(
+        format!("{}RulePermission", logical(name)),
+        Resource::new(&permission),
+    );
 }

@@ -32,13 +32,25 @@ pub(crate) fn statements(cx: &Cx, name: &str, doc: &FunctionDoc) -> Vec<Statemen
     )];
     let grants = cx.m.grants(name);
     for g in &grants {
-        let arn = Expr::sub(format!("{}/{}*", n.bucket_arn_sub(g.prefix.bucket), g.prefix.template().wildcard()));
+        let arn = Expr::sub(format!(
+            "{}/{}*",
+            n.bucket_arn_sub(g.prefix.bucket),
+            g.prefix.template().wildcard()
+        ));
         let sid = logical(g.prefix.name);
         if g.access.reads() {
-            out.push(Statement::allow(format!("Read{sid}"), vec!["s3:GetObject"], vec![arn.clone()]));
+            out.push(Statement::allow(
+                format!("Read{sid}"),
+                vec!["s3:GetObject"],
+                vec![arn.clone()],
+            ));
         }
         if g.access.writes() {
-            out.push(Statement::allow(format!("Write{sid}"), vec!["s3:PutObject", "s3:AbortMultipartUpload"], vec![arn]));
+            out.push(Statement::allow(
+                format!("Write{sid}"),
+                vec!["s3:PutObject", "s3:AbortMultipartUpload"],
+                vec![arn],
+            ));
         }
     }
     for bucket in cx.m.buckets_of(name) {
@@ -65,7 +77,12 @@ pub(crate) fn statements(cx: &Cx, name: &str, doc: &FunctionDoc) -> Vec<Statemen
     if let Some(Trigger::Queue(q)) = &doc.trigger {
         out.push(Statement::allow(
             format!("Consume{}", logical(&q.name.value)),
-            vec!["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+            vec![
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
             vec![Expr::sub(n.queue_arn_sub(&q.name.value))],
         ));
     }
@@ -73,7 +90,10 @@ pub(crate) fn statements(cx: &Cx, name: &str, doc: &FunctionDoc) -> Vec<Statemen
         out.push(Statement::allow(
             "SendToDeclaredQueues",
             vec!["sqs:SendMessage"],
-            doc.sends_to.iter().map(|q| Expr::sub(n.queue_arn_sub(&q.value))).collect(),
+            doc.sends_to
+                .iter()
+                .map(|q| Expr::sub(n.queue_arn_sub(&q.value)))
+                .collect(),
         ));
     }
     out
@@ -83,7 +103,10 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &FunctionDoc) {
     let assume = PolicyDocument::new(vec![Statement::trust_service("lambda.amazonaws.com")]);
     let props = Role {
         role_name: Expr::sub(cx.names.role_sub(name)),
-        description: format!("Role of function '{name}' ({}); least privilege derived from prefixes.yaml", cx.names.stage),
+        description: format!(
+            "Role of function '{name}' ({}); least privilege derived from prefixes.yaml",
+            cx.names.stage
+        ),
         assume_role_policy_document: assume,
         policies: vec![InlinePolicy {
             policy_name: "least-privilege".into(),

