@@ -1,0 +1,155 @@
+//! The analysis thresholds (`datasets/<dataset>/analysis.yaml`): typed loader with located errors.
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisConfig {
+    /// File format version; must be 1.
+    pub version: u32,
+    /// Trailing baseline of the weekly comparison.
+    pub baseline: Baseline,
+    /// Weekly spike and drop detection.
+    pub spike: Spike,
+    /// Time to close far above the city-wide median.
+    pub slow_close: SlowClose,
+}
+
+/// Trailing baseline window.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// Fewest trailing weeks needed before a week is judged.
+    pub min_weeks: usize,
+    /// Most trailing weeks used.
+    pub max_weeks: usize,
+}
+
+/// Weekly count departures.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spike {
+    /// Robust z-score from which a departure is a warning.
+    pub z_warning: f64,
+    /// Robust z-score from which a departure is critical.
+    pub z_critical: f64,
+    /// Lower bound of the MAD (avoids infinite scores on flat baselines).
+    pub mad_floor: f64,
+    /// The week must also be at least this factor above (or below) the baseline median.
+    pub min_ratio: f64,
+    /// Fewest requests in a spike week, and smallest baseline median for a drop.
+    pub min_count: f64,
+}
+
+/// Slow-close comparison.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowClose {
+    /// District median / city-wide median from which it is a warning.
+    pub ratio_warning: f64,
+    /// ... and critical.
+    pub ratio_critical: f64,
+    /// Fewest closed requests of the district and type.
+    pub min_closed: u64,
+    /// Smallest city-wide median (hours) compared with.
+    pub min_city_median_hours: f64,
+}
+
+/// Errors loading the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Malformed YAML or a field that does not fit (message has line and column).
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The located error.
+        message: String,
+    },
+    /// Well-formed but inconsistent values.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+}
+
+impl AnalysisConfig {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses and validates `text`; `path` names it in messages.
+    pub fn parse(path: &str, text: &str) -> Result<Self, ConfigError> {
+        let config: AnalysisConfig = serde_saphyr::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
+        let problems = config.problems();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid { path: path.to_owned(), message: problems.join("; ") })
+        }
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.version != 1 {
+            p.push(format!("version: {} is not supported (expected 1)", self.version));
+        }
+        if self.baseline.min_weeks < 3 || self.baseline.max_weeks < self.baseline.min_weeks {
+            p.push("baseline: need 3 <= min_weeks <= max_weeks".into());
+        }
+        if !(self.spike.z_warning > 0.0 && self.spike.z_critical >= self.spike.z_warning) {
+            p.push("spike: need 0 < z_warning <= z_critical".into());
+        }
+        if !(self.spike.mad_floor > 0.0) {
+            p.push("spike.mad_floor: must be > 0".into());
+        }
+        if !(self.spike.min_ratio >= 1.0) {
+            p.push("spike.min_ratio: must be >= 1".into());
+        }
+        if !(self.slow_close.ratio_warning > 1.0 && self.slow_close.ratio_critical >= self.slow_close.ratio_warning) {
+            p.push("slow_close: need 1 < ratio_warning <= ratio_critical".into());
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_file_loads() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/la311/analysis.yaml");
+        let config = AnalysisConfig::load(&path).unwrap();
+        assert_eq!((config.baseline.min_weeks, config.baseline.max_weeks), (8, 12));
+    }
+
+    #[test]
+    fn bad_files_are_reported_with_place() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/la311/analysis.yaml");
+        let good = std::fs::read_to_string(path).unwrap();
+        let unknown = good.replace("  z_critical: 6.0", "  z_critical: 6.0\n  z_extreme: 9");
+        let err = AnalysisConfig::parse("a.yaml", &unknown).unwrap_err().to_string();
+        assert!(err.starts_with("a.yaml: ") && err.contains("z_extreme"), "{err}");
+        let inconsistent = good.replace("max_weeks: 12", "max_weeks: 4");
+        let err = AnalysisConfig::parse("a.yaml", &inconsistent).unwrap_err().to_string();
+        assert!(err.contains("baseline"), "{err}");
+    }
+}

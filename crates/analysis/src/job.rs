@@ -1,0 +1,191 @@
+//! The analyze-layer jobs over the object store: one per council-district partition (weekly table + weekly
+//! findings), and one city-wide pass (time to close against the city-wide median). Findings go to the ledger.
+
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use ledger::{Appended, Ledger, LedgerError};
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use object_store::ObjectStore;
+// ParquetObjectReader is deprecated in parquet 60 (arrow-rs#10308); used as in `harmonize` until the workspace
+// moves to a hand-written `AsyncFileReader`.
+#[allow(deprecated)]
+use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
+use parquet::arrow::{AsyncArrowWriter, ProjectionMask};
+
+use crate::aggregate::{AggregateError, Aggregator, RowCounts, WeeklyTable};
+use crate::config::AnalysisConfig;
+use crate::findings::{Finding, slow_close_findings, to_events, weekly_findings};
+use crate::layout;
+use crate::output::{weekly_batch, weekly_schema};
+
+/// Columns the analysis reads from canonical Parquet.
+pub const COLUMNS: [&str; 4] = ["council_district", "request_type", "created_at", "closed_at"];
+
+/// Errors of an analyze job.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Object store failure.
+    #[error("object store error at {key}: {source}")]
+    Store {
+        /// The key.
+        key: String,
+        /// The error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// Parquet read or write failure.
+    #[error("parquet error at {key}: {source}")]
+    Parquet {
+        /// The key.
+        key: String,
+        /// The error.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// A canonical file does not have the expected columns.
+    #[error("{key}: {source}")]
+    Canonical {
+        /// The key.
+        key: String,
+        /// The error.
+        #[source]
+        source: AggregateError,
+    },
+    /// The ledger failed (other than a conflict, which is counted).
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// What a job did.
+#[derive(Debug, Clone, Default)]
+pub struct JobReport {
+    /// Canonical keys read.
+    pub canonical_keys: Vec<String>,
+    /// Row accounting.
+    pub rows: RowCounts,
+    /// Processed table key written (partition jobs).
+    pub table_key: Option<String>,
+    /// Weekly rows written.
+    pub weekly_rows: usize,
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Events newly appended.
+    pub events_created: usize,
+    /// Events already in the ledger with the same finding.
+    pub events_duplicate: usize,
+    /// Events whose id holds a different finding (e.g. after a data correction); left unchanged.
+    pub events_conflicting: usize,
+}
+
+/// Aggregates the canonical files `keys`.
+#[allow(deprecated)]
+pub async fn aggregate(data: &Arc<dyn ObjectStore>, keys: &[Path]) -> Result<WeeklyTable, JobError> {
+    let mut agg = Aggregator::default();
+    for key in keys {
+        let pq = |source| JobError::Parquet { key: key.to_string(), source };
+        let reader = ParquetObjectReader::new(data.clone(), key.clone());
+        let builder = ParquetRecordBatchStreamBuilder::new(reader).await.map_err(pq)?;
+        let mask = ProjectionMask::columns(builder.parquet_schema(), COLUMNS);
+        let mut stream = builder.with_projection(mask).build().map_err(pq)?;
+        while let Some(batch) = stream.try_next().await.map_err(pq)? {
+            agg.add_batch(&batch).map_err(|source| JobError::Canonical { key: key.to_string(), source })?;
+        }
+    }
+    Ok(agg.finish())
+}
+
+/// Canonical keys of `dataset`, of one partition or all, sorted.
+pub async fn canonical_keys(
+    data: &Arc<dyn ObjectStore>,
+    dataset: &str,
+    partition: Option<&str>,
+) -> Result<Vec<Path>, JobError> {
+    let prefix = layout::canonical_prefix(dataset);
+    let metas: Vec<_> = data
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|source| JobError::Store { key: prefix.to_string(), source })?;
+    let mut keys: Vec<Path> = metas
+        .into_iter()
+        .map(|m| m.location)
+        .filter(|k| match partition {
+            Some(p) => layout::is_canonical_part_of(k, p),
+            None => k.as_ref().ends_with(".parquet"),
+        })
+        .collect();
+    keys.sort();
+    Ok(keys)
+}
+
+async fn emit(
+    ledger: &Ledger,
+    findings: &[Finding],
+    dataset: &str,
+    run_id: &str,
+    report: &mut JobReport,
+) -> Result<(), JobError> {
+    let now = chrono::Utc::now();
+    for input in to_events(findings, dataset, run_id, &report.canonical_keys) {
+        match ledger.append(input.into_event(now)).await {
+            Ok(Appended::Created(_)) => report.events_created += 1,
+            Ok(Appended::Duplicate(_)) => report.events_duplicate += 1,
+            Err(LedgerError::Conflict { .. }) => report.events_conflicting += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// The partition job: weekly table to `processed/`, weekly findings to the ledger. Idempotent.
+pub async fn analyze_partition(
+    data: &Arc<dyn ObjectStore>,
+    ledger: &Ledger,
+    config: &AnalysisConfig,
+    dataset: &str,
+    run_id: &str,
+    partition: &str,
+) -> Result<JobReport, JobError> {
+    let keys = canonical_keys(data, dataset, Some(partition)).await?;
+    let table = aggregate(data, &keys).await?;
+    let key = layout::weekly_table_key(dataset, partition);
+    let pq = |source| JobError::Parquet { key: key.to_string(), source };
+    let mut writer =
+        AsyncArrowWriter::try_new(BufWriter::new(data.clone(), key.clone()), weekly_schema(), None).map_err(pq)?;
+    writer.write(&weekly_batch(&table.rows)).await.map_err(pq)?;
+    writer.close().await.map_err(pq)?;
+    let mut report = JobReport {
+        canonical_keys: keys.iter().map(|k| k.to_string()).collect(),
+        rows: table.counts,
+        table_key: Some(key.to_string()),
+        weekly_rows: table.rows.len(),
+        findings: weekly_findings(&table, config),
+        ..Default::default()
+    };
+    let findings = report.findings.clone();
+    emit(ledger, &findings, dataset, run_id, &mut report).await?;
+    Ok(report)
+}
+
+/// The city-wide job (after every partition): slow-to-close findings against the city-wide median.
+pub async fn analyze_citywide(
+    data: &Arc<dyn ObjectStore>,
+    ledger: &Ledger,
+    config: &AnalysisConfig,
+    dataset: &str,
+    run_id: &str,
+) -> Result<JobReport, JobError> {
+    let keys = canonical_keys(data, dataset, None).await?;
+    let table = aggregate(data, &keys).await?;
+    let mut report = JobReport {
+        canonical_keys: keys.iter().map(|k| k.to_string()).collect(),
+        rows: table.counts,
+        findings: slow_close_findings(&table, config),
+        ..Default::default()
+    };
+    let findings = report.findings.clone();
+    emit(ledger, &findings, dataset, run_id, &mut report).await?;
+    Ok(report)
+}
