@@ -41,15 +41,15 @@ impl QuarantinedRow {
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(Vec::new());
-        let bytes = match w.write_byte_record(record).and_then(|_| Ok(w.into_inner())) {
-            Ok(Ok(mut b)) => {
-                if b.last() == Some(&b'\n') {
-                    b.pop();
-                }
-                b
-            }
-            _ => record.as_slice().to_vec(),
+        let encoded = w.write_byte_record(record).is_ok() && w.flush().is_ok();
+        let mut bytes = if encoded {
+            w.get_ref().clone()
+        } else {
+            record.as_slice().to_vec()
         };
+        if bytes.last() == Some(&b'\n') {
+            bytes.pop();
+        }
         let (raw, raw_escaped) = match String::from_utf8(bytes) {
             Ok(s) => (Some(s), None),
             Err(e) => (None, Some(e.into_bytes().escape_ascii().to_string())),

@@ -176,7 +176,7 @@ fn run_blocking(
                 }
             }
         }
-        if row % PROGRESS_EVERY == 0
+        if row.is_multiple_of(PROGRESS_EVERY)
             && let Some(p) = &opts.progress
         {
             p.update(row, src.bytes_read());
