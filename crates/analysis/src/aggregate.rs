@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Int16Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType, UInt8Type};
+use arrow::datatypes::{
+    DataType, Int16Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType, UInt8Type,
+};
 use chrono::{DateTime, Utc};
 
 use crate::stats::quantile;
@@ -115,14 +117,20 @@ pub struct WeeklyTable {
 impl Aggregator {
     /// Adds one canonical batch (columns `council_district`, `request_type`, `created_at`, `closed_at`).
     pub fn add_batch(&mut self, batch: &RecordBatch) -> Result<(), AggregateError> {
-        let column = |name: &'static str| batch.column_by_name(name).ok_or(AggregateError::MissingColumn(name));
+        let column = |name: &'static str| {
+            batch
+                .column_by_name(name)
+                .ok_or(AggregateError::MissingColumn(name))
+        };
         let district = districts(column("council_district")?)?;
         let types = column("request_type")?;
-        let types = types.as_string_opt::<i32>().ok_or_else(|| AggregateError::ColumnType {
-            column: "request_type",
-            found: types.data_type().clone(),
-            expected: "Utf8",
-        })?;
+        let types = types
+            .as_string_opt::<i32>()
+            .ok_or_else(|| AggregateError::ColumnType {
+                column: "request_type",
+                found: types.data_type().clone(),
+                expected: "Utf8",
+            })?;
         let created = timestamps("created_at", column("created_at")?)?;
         let closed = timestamps("closed_at", column("closed_at")?)?;
         for i in 0..batch.num_rows() {
@@ -138,10 +146,17 @@ impl Aggregator {
             self.counts.used += 1;
             self.min_created = Some(self.min_created.map_or(created_us, |m| m.min(created_us)));
             self.max_created = Some(self.max_created.map_or(created_us, |m| m.max(created_us)));
-            let request_type = if types.is_null(i) { UNKNOWN_TYPE } else { types.value(i) };
+            let request_type = if types.is_null(i) {
+                UNKNOWN_TYPE
+            } else {
+                types.value(i)
+            };
             let weeks = match self.groups.get_mut(&(cd, request_type.to_owned())) {
                 Some(w) => w,
-                None => self.groups.entry((cd, request_type.to_owned())).or_default(),
+                None => self
+                    .groups
+                    .entry((cd, request_type.to_owned()))
+                    .or_default(),
             };
             let wc = week_of(created_us);
             let acc = weeks.entry(wc).or_default();
@@ -164,12 +179,24 @@ impl Aggregator {
     /// The weekly table.
     pub fn finish(self) -> WeeklyTable {
         let (Some(min), Some(max)) = (self.min_created, self.max_created) else {
-            return WeeklyTable { counts: self.counts, ..Default::default() };
+            return WeeklyTable {
+                counts: self.counts,
+                ..Default::default()
+            };
         };
         let (first, last) = (week_of(min), week_of(max));
-        let first_complete = if min <= week_start(first).timestamp_micros() + DAY_US { first } else { first + 1 };
-        let last_complete = if max >= week_start(last + 1).timestamp_micros() - DAY_US { last } else { last - 1 };
-        let complete_weeks = (first_complete <= last_complete).then_some((first_complete, last_complete));
+        let first_complete = if min <= week_start(first).timestamp_micros() + DAY_US {
+            first
+        } else {
+            first + 1
+        };
+        let last_complete = if max >= week_start(last + 1).timestamp_micros() - DAY_US {
+            last
+        } else {
+            last - 1
+        };
+        let complete_weeks =
+            (first_complete <= last_complete).then_some((first_complete, last_complete));
         let mut rows = Vec::new();
         let mut hours = BTreeMap::new();
         for ((cd, request_type), weeks) in self.groups {
@@ -197,7 +224,12 @@ impl Aggregator {
             all_hours.sort_by(f64::total_cmp);
             hours.insert((cd, request_type), all_hours);
         }
-        WeeklyTable { rows, hours, complete_weeks, counts: self.counts }
+        WeeklyTable {
+            rows,
+            hours,
+            complete_weeks,
+            counts: self.counts,
+        }
     }
 }
 
@@ -205,9 +237,21 @@ impl Aggregator {
 fn districts(col: &dyn Array) -> Result<Vec<Option<i16>>, AggregateError> {
     let out = match col.data_type() {
         DataType::Int16 => col.as_primitive::<Int16Type>().iter().collect(),
-        DataType::UInt8 => col.as_primitive::<UInt8Type>().iter().map(|v| v.map(i16::from)).collect(),
-        DataType::Int32 => col.as_primitive::<Int32Type>().iter().map(|v| v.and_then(|v| i16::try_from(v).ok())).collect(),
-        DataType::Int64 => col.as_primitive::<Int64Type>().iter().map(|v| v.and_then(|v| i16::try_from(v).ok())).collect(),
+        DataType::UInt8 => col
+            .as_primitive::<UInt8Type>()
+            .iter()
+            .map(|v| v.map(i16::from))
+            .collect(),
+        DataType::Int32 => col
+            .as_primitive::<Int32Type>()
+            .iter()
+            .map(|v| v.and_then(|v| i16::try_from(v).ok()))
+            .collect(),
+        DataType::Int64 => col
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|v| v.and_then(|v| i16::try_from(v).ok()))
+            .collect(),
         other => {
             return Err(AggregateError::ColumnType {
                 column: "council_district",
@@ -221,9 +265,10 @@ fn districts(col: &dyn Array) -> Result<Vec<Option<i16>>, AggregateError> {
 
 fn timestamps(name: &'static str, col: &dyn Array) -> Result<Vec<Option<i64>>, AggregateError> {
     match col.data_type() {
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            Ok(col.as_primitive::<TimestampMicrosecondType>().iter().collect())
-        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => Ok(col
+            .as_primitive::<TimestampMicrosecondType>()
+            .iter()
+            .collect()),
         other => Err(AggregateError::ColumnType {
             column: name,
             found: other.clone(),

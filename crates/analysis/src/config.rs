@@ -89,27 +89,38 @@ pub enum ConfigError {
 impl AnalysisConfig {
     /// Reads and validates the file at `path`.
     pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::parse(&path.display().to_string(), &text)
     }
 
     /// Parses and validates `text`; `path` names it in messages.
     pub fn parse(path: &str, text: &str) -> Result<Self, ConfigError> {
-        let config: AnalysisConfig = serde_saphyr::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
+        let config: AnalysisConfig =
+            serde_saphyr::from_str(text).map_err(|e| ConfigError::Parse {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
         let problems = config.problems();
         if problems.is_empty() {
             Ok(config)
         } else {
-            Err(ConfigError::Invalid { path: path.to_owned(), message: problems.join("; ") })
+            Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                message: problems.join("; "),
+            })
         }
     }
 
     fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
         if self.version != 1 {
-            p.push(format!("version: {} is not supported (expected 1)", self.version));
+            p.push(format!(
+                "version: {} is not supported (expected 1)",
+                self.version
+            ));
         }
         if self.baseline.min_weeks < 3 || self.baseline.max_weeks < self.baseline.min_weeks {
             p.push("baseline: need 3 <= min_weeks <= max_weeks".into());
@@ -117,17 +128,24 @@ impl AnalysisConfig {
         if !(self.spike.z_warning > 0.0 && self.spike.z_critical >= self.spike.z_warning) {
             p.push("spike: need 0 < z_warning <= z_critical".into());
         }
-        if !(self.spike.mad_floor > 0.0) {
+        if !is_at_least(self.spike.mad_floor, f64::MIN_POSITIVE) {
             p.push("spike.mad_floor: must be > 0".into());
         }
-        if !(self.spike.min_ratio >= 1.0) {
+        if !is_at_least(self.spike.min_ratio, 1.0) {
             p.push("spike.min_ratio: must be >= 1".into());
         }
-        if !(self.slow_close.ratio_warning > 1.0 && self.slow_close.ratio_critical >= self.slow_close.ratio_warning) {
+        if !(self.slow_close.ratio_warning > 1.0
+            && self.slow_close.ratio_critical >= self.slow_close.ratio_warning)
+        {
             p.push("slow_close: need 1 < ratio_warning <= ratio_critical".into());
         }
         p
     }
+}
+
+/// `x >= min`, false for NaN.
+fn is_at_least(x: f64, min: f64) -> bool {
+    x >= min
 }
 
 #[cfg(test)]
@@ -136,20 +154,32 @@ mod tests {
 
     #[test]
     fn the_catalog_file_loads() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/la311/analysis.yaml");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../datasets/la311/analysis.yaml");
         let config = AnalysisConfig::load(&path).unwrap();
-        assert_eq!((config.baseline.min_weeks, config.baseline.max_weeks), (8, 12));
+        assert_eq!(
+            (config.baseline.min_weeks, config.baseline.max_weeks),
+            (8, 12)
+        );
     }
 
     #[test]
     fn bad_files_are_reported_with_place() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/la311/analysis.yaml");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../datasets/la311/analysis.yaml");
         let good = std::fs::read_to_string(path).unwrap();
         let unknown = good.replace("  z_critical: 6.0", "  z_critical: 6.0\n  z_extreme: 9");
-        let err = AnalysisConfig::parse("a.yaml", &unknown).unwrap_err().to_string();
-        assert!(err.starts_with("a.yaml: ") && err.contains("z_extreme"), "{err}");
+        let err = AnalysisConfig::parse("a.yaml", &unknown)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("a.yaml: ") && err.contains("z_extreme"),
+            "{err}"
+        );
         let inconsistent = good.replace("max_weeks: 12", "max_weeks: 4");
-        let err = AnalysisConfig::parse("a.yaml", &inconsistent).unwrap_err().to_string();
+        let err = AnalysisConfig::parse("a.yaml", &inconsistent)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("baseline"), "{err}");
     }
 }

@@ -61,11 +61,20 @@ pub struct Finding {
 
 /// Weekly spikes and drops against each (district, type)'s own trailing baseline of complete weeks.
 pub fn weekly_findings(table: &WeeklyTable, config: &AnalysisConfig) -> Vec<Finding> {
-    let Some((first, last)) = table.complete_weeks else { return Vec::new() };
+    let Some((first, last)) = table.complete_weeks else {
+        return Vec::new();
+    };
     let s = &config.spike;
     let mut series: BTreeMap<(i16, &str), Vec<(i64, f64)>> = BTreeMap::new();
-    for row in table.rows.iter().filter(|r| (first..=last).contains(&r.week)) {
-        series.entry((row.council_district, &row.request_type)).or_default().push((row.week, row.requests as f64));
+    for row in table
+        .rows
+        .iter()
+        .filter(|r| (first..=last).contains(&r.week))
+    {
+        series
+            .entry((row.council_district, &row.request_type))
+            .or_default()
+            .push((row.week, row.requests as f64));
     }
     let mut out = Vec::new();
     for ((cd, request_type), weeks) in series {
@@ -73,7 +82,9 @@ pub fn weekly_findings(table: &WeeklyTable, config: &AnalysisConfig) -> Vec<Find
             let from = t.saturating_sub(config.baseline.max_weeks);
             let baseline: Vec<f64> = weeks[from..t].iter().map(|(_, c)| *c).collect();
             let (week, x) = weeks[t];
-            let Some((z, m)) = robust_z(x, &baseline, s.mad_floor) else { continue };
+            let Some((z, m)) = robust_z(x, &baseline, s.mad_floor) else {
+                continue;
+            };
             let kind = if z >= s.z_warning && x >= s.min_count && x >= m * s.min_ratio {
                 FindingKind::WeeklyCountSpike
             } else if z <= -s.z_warning && m >= s.min_count && x * s.min_ratio <= m {
@@ -81,7 +92,11 @@ pub fn weekly_findings(table: &WeeklyTable, config: &AnalysisConfig) -> Vec<Find
             } else {
                 continue;
             };
-            let severity = if z.abs() >= s.z_critical { Severity::Critical } else { Severity::Warning };
+            let severity = if z.abs() >= s.z_critical {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            };
             out.push(Finding {
                 kind,
                 council_district: cd,
@@ -103,9 +118,14 @@ pub fn weekly_findings(table: &WeeklyTable, config: &AnalysisConfig) -> Vec<Find
 /// Districts whose median hours to close for a type, over the analyzed period, is far above the city-wide
 /// median of that type. The city-wide median pools every district in `table`, so give it all districts.
 pub fn slow_close_findings(table: &WeeklyTable, config: &AnalysisConfig) -> Vec<Finding> {
-    let Some((first, last)) = table.rows.iter().map(|r| r.week).fold(None, |acc: Option<(i64, i64)>, w| {
-        Some(acc.map_or((w, w), |(a, b)| (a.min(w), b.max(w))))
-    }) else {
+    let Some((first, last)) = table
+        .rows
+        .iter()
+        .map(|r| r.week)
+        .fold(None, |acc: Option<(i64, i64)>, w| {
+            Some(acc.map_or((w, w), |(a, b)| (a.min(w), b.max(w))))
+        })
+    else {
         return Vec::new();
     };
     let c = &config.slow_close;
@@ -113,14 +133,21 @@ pub fn slow_close_findings(table: &WeeklyTable, config: &AnalysisConfig) -> Vec<
     for ((_, request_type), hours) in &table.hours {
         city.entry(request_type).or_default().extend(hours);
     }
-    let city_median: BTreeMap<&str, f64> = city.into_iter().filter_map(|(t, h)| Some((t, median(&h)?))).collect();
+    let city_median: BTreeMap<&str, f64> = city
+        .into_iter()
+        .filter_map(|(t, h)| Some((t, median(&h)?)))
+        .collect();
     let mut out = Vec::new();
     for ((cd, request_type), hours) in &table.hours {
         if (hours.len() as u64) < c.min_closed {
             continue;
         }
-        let Some(&city) = city_median.get(request_type.as_str()) else { continue };
-        let Some(district) = quantile(hours, 0.5) else { continue };
+        let Some(&city) = city_median.get(request_type.as_str()) else {
+            continue;
+        };
+        let Some(district) = quantile(hours, 0.5) else {
+            continue;
+        };
         if city < c.min_city_median_hours {
             continue;
         }
@@ -139,14 +166,23 @@ pub fn slow_close_findings(table: &WeeklyTable, config: &AnalysisConfig) -> Vec<
             baseline: city,
             unit: "hours",
             score: ratio,
-            severity: if ratio >= c.ratio_critical { Severity::Critical } else { Severity::Warning },
+            severity: if ratio >= c.ratio_critical {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
         });
     }
     out
 }
 
 /// Ledger events of `findings` (layer `analyze`), citing `source` keys; each carries its district's stakeholder.
-pub fn to_events(findings: &[Finding], dataset: &str, run_id: &str, source: &[String]) -> Vec<EventInput> {
+pub fn to_events(
+    findings: &[Finding],
+    dataset: &str,
+    run_id: &str,
+    source: &[String],
+) -> Vec<EventInput> {
     findings
         .iter()
         .filter_map(|f| {

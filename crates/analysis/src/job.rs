@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use futures::TryStreamExt;
 use ledger::{Appended, Ledger, LedgerError};
+use object_store::ObjectStore;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
-use object_store::ObjectStore;
 // ParquetObjectReader is deprecated in parquet 60 (arrow-rs#10308); used as in `harmonize` until the workspace
 // moves to a hand-written `AsyncFileReader`.
 #[allow(deprecated)]
@@ -21,7 +21,12 @@ use crate::layout;
 use crate::output::{weekly_batch, weekly_schema};
 
 /// Columns the analysis reads from canonical Parquet.
-pub const COLUMNS: [&str; 4] = ["council_district", "request_type", "created_at", "closed_at"];
+pub const COLUMNS: [&str; 4] = [
+    "council_district",
+    "request_type",
+    "created_at",
+    "closed_at",
+];
 
 /// Errors of an analyze job.
 #[derive(Debug, thiserror::Error)]
@@ -81,16 +86,28 @@ pub struct JobReport {
 
 /// Aggregates the canonical files `keys`.
 #[allow(deprecated)]
-pub async fn aggregate(data: &Arc<dyn ObjectStore>, keys: &[Path]) -> Result<WeeklyTable, JobError> {
+pub async fn aggregate(
+    data: &Arc<dyn ObjectStore>,
+    keys: &[Path],
+) -> Result<WeeklyTable, JobError> {
     let mut agg = Aggregator::default();
     for key in keys {
-        let pq = |source| JobError::Parquet { key: key.to_string(), source };
+        let pq = |source| JobError::Parquet {
+            key: key.to_string(),
+            source,
+        };
         let reader = ParquetObjectReader::new(data.clone(), key.clone());
-        let builder = ParquetRecordBatchStreamBuilder::new(reader).await.map_err(pq)?;
+        let builder = ParquetRecordBatchStreamBuilder::new(reader)
+            .await
+            .map_err(pq)?;
         let mask = ProjectionMask::columns(builder.parquet_schema(), COLUMNS);
         let mut stream = builder.with_projection(mask).build().map_err(pq)?;
         while let Some(batch) = stream.try_next().await.map_err(pq)? {
-            agg.add_batch(&batch).map_err(|source| JobError::Canonical { key: key.to_string(), source })?;
+            agg.add_batch(&batch)
+                .map_err(|source| JobError::Canonical {
+                    key: key.to_string(),
+                    source,
+                })?;
         }
     }
     Ok(agg.finish())
@@ -107,7 +124,10 @@ pub async fn canonical_keys(
         .list(Some(&prefix))
         .try_collect()
         .await
-        .map_err(|source| JobError::Store { key: prefix.to_string(), source })?;
+        .map_err(|source| JobError::Store {
+            key: prefix.to_string(),
+            source,
+        })?;
     let mut keys: Vec<Path> = metas
         .into_iter()
         .map(|m| m.location)
@@ -151,9 +171,16 @@ pub async fn analyze_partition(
     let keys = canonical_keys(data, dataset, Some(partition)).await?;
     let table = aggregate(data, &keys).await?;
     let key = layout::weekly_table_key(dataset, partition);
-    let pq = |source| JobError::Parquet { key: key.to_string(), source };
-    let mut writer =
-        AsyncArrowWriter::try_new(BufWriter::new(data.clone(), key.clone()), weekly_schema(), None).map_err(pq)?;
+    let pq = |source| JobError::Parquet {
+        key: key.to_string(),
+        source,
+    };
+    let mut writer = AsyncArrowWriter::try_new(
+        BufWriter::new(data.clone(), key.clone()),
+        weekly_schema(),
+        None,
+    )
+    .map_err(pq)?;
     writer.write(&weekly_batch(&table.rows)).await.map_err(pq)?;
     writer.close().await.map_err(pq)?;
     let mut report = JobReport {

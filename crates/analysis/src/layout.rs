@@ -22,7 +22,9 @@ pub fn is_canonical_part_of(key: &Path, partition: &str) -> bool {
 
 /// Key of the processed weekly table of one partition.
 pub fn weekly_table_key(dataset: &str, partition: &str) -> Path {
-    Path::from(format!("processed/{dataset}/{WEEKLY_TABLE}/cd={partition}/part-00000.parquet"))
+    Path::from(format!(
+        "processed/{dataset}/{WEEKLY_TABLE}/cd={partition}/part-00000.parquet"
+    ))
 }
 
 #[cfg(test)]
@@ -31,8 +33,17 @@ mod tests {
 
     #[test]
     fn keys() {
-        assert!(is_canonical_part_of(&Path::from("canonical/la311/year=2018/cd=7/part-00000.parquet"), "7"));
-        assert!(!is_canonical_part_of(&Path::from("canonical/la311/year=2018/cd=17/part-00000.parquet"), "7"));
-        assert_eq!(weekly_table_key("la311", "7").as_ref(), "processed/la311/weekly_by_type/cd=7/part-00000.parquet");
+        assert!(is_canonical_part_of(
+            &Path::from("canonical/la311/year=2018/cd=7/part-00000.parquet"),
+            "7"
+        ));
+        assert!(!is_canonical_part_of(
+            &Path::from("canonical/la311/year=2018/cd=17/part-00000.parquet"),
+            "7"
+        ));
+        assert_eq!(
+            weekly_table_key("la311", "7").as_ref(),
+            "processed/la311/weekly_by_type/cd=7/part-00000.parquet"
+        );
     }
 }

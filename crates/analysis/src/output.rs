@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Builder, Int16Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder};
+use arrow::array::{
+    ArrayRef, Float64Builder, Int16Builder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder, UInt64Builder,
+};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::aggregate::{WeeklyRow, week_start};
@@ -12,7 +15,11 @@ pub fn weekly_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("council_district", DataType::Int16, false),
         Field::new("request_type", DataType::Utf8, false),
-        Field::new("week_start", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+        Field::new(
+            "week_start",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
         Field::new("requests", DataType::UInt64, false),
         Field::new("closed", DataType::UInt64, false),
         Field::new("median_hours_to_close", DataType::Float64, true),
@@ -26,7 +33,11 @@ pub fn weekly_batch(rows: &[WeeklyRow]) -> RecordBatch {
     let mut cd = Int16Builder::new();
     let mut ty = StringBuilder::new();
     let mut week = TimestampMicrosecondBuilder::new().with_timezone("UTC");
-    let (mut requests, mut closed, mut backlog) = (UInt64Builder::new(), UInt64Builder::new(), UInt64Builder::new());
+    let (mut requests, mut closed, mut backlog) = (
+        UInt64Builder::new(),
+        UInt64Builder::new(),
+        UInt64Builder::new(),
+    );
     let (mut median, mut p90) = (Float64Builder::new(), Float64Builder::new());
     for r in rows {
         cd.append_value(r.council_district);

@@ -13,17 +13,25 @@ use object_store::memory::InMemory;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-const TYPES: [(&str, f64); 3] = [("Bulky Items", 60.0), ("Graffiti Removal", 30.0), ("Illegal Dumping Pickup", 100.0)];
+const TYPES: [(&str, f64); 3] = [
+    ("Bulky Items", 60.0),
+    ("Graffiti Removal", 30.0),
+    ("Illegal Dumping Pickup", 100.0),
+];
 const WEEKS: i64 = 20;
 const HOUR_US: i64 = 3_600_000_000;
 
 fn config() -> AnalysisConfig {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/la311/analysis.yaml");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/la311/analysis.yaml");
     AnalysisConfig::load(&path).unwrap()
 }
 
 fn first_monday_us() -> i64 {
-    "2018-01-01T00:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap().timestamp_micros()
+    "2018-01-01T00:00:00Z"
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap()
+        .timestamp_micros()
 }
 
 #[derive(Default)]
@@ -53,10 +61,22 @@ impl Rows {
             Field::new("closed_at", ts, true),
         ]));
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(Int16Array::from_iter_values(idx.iter().map(|&i| self.cd[i]))),
-            Arc::new(StringArray::from_iter_values(idx.iter().map(|&i| self.ty[i]))),
-            Arc::new(TimestampMicrosecondArray::from_iter_values(idx.iter().map(|&i| self.created[i])).with_timezone("UTC")),
-            Arc::new(TimestampMicrosecondArray::from(idx.iter().map(|&i| self.closed[i]).collect::<Vec<_>>()).with_timezone("UTC")),
+            Arc::new(Int16Array::from_iter_values(
+                idx.iter().map(|&i| self.cd[i]),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                idx.iter().map(|&i| self.ty[i]),
+            )),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(idx.iter().map(|&i| self.created[i]))
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(
+                TimestampMicrosecondArray::from(
+                    idx.iter().map(|&i| self.closed[i]).collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
+            ),
         ];
         RecordBatch::try_new(schema, columns).unwrap()
     }
@@ -78,14 +98,17 @@ fn generate(seed: u64, plant: &Plant) -> Rows {
                     n += extra;
                 }
                 for _ in 0..n {
-                    let created = first_monday_us() + week * 7 * 24 * HOUR_US + rng.random_range(0..7 * 24 * HOUR_US);
+                    let created = first_monday_us()
+                        + week * 7 * 24 * HOUR_US
+                        + rng.random_range(0..7 * 24 * HOUR_US);
                     let mut hours = base_hours * rng.random_range(0.5..1.5);
                     if let Some((scd, sty, factor)) = plant.slow
                         && (scd, sty) == (cd, ty)
                     {
                         hours *= factor;
                     }
-                    let closed = (!rng.random_bool(0.1)).then_some(created + (hours * HOUR_US as f64) as i64);
+                    let closed = (!rng.random_bool(0.1))
+                        .then_some(created + (hours * HOUR_US as f64) as i64);
                     rows.cd.push(cd);
                     rows.ty.push(ty);
                     rows.created.push(created);
@@ -118,13 +141,22 @@ fn no_findings_without_anomalies() {
 #[test]
 fn a_planted_spike_is_found_for_its_district_type_and_week() {
     for seed in [1, 2, 3] {
-        let plant = Plant { spike: Some((7, "Graffiti Removal", 14, 120)), ..Default::default() };
+        let plant = Plant {
+            spike: Some((7, "Graffiti Removal", 14, 120)),
+            ..Default::default()
+        };
         let t = table(&generate(seed, &plant));
         let found = weekly_findings(&t, &config());
         assert_eq!(found.len(), 1, "seed {seed}: {found:#?}");
         let f = &found[0];
-        assert_eq!((f.kind, f.council_district, f.request_type.as_str()), (FindingKind::WeeklyCountSpike, 7, "Graffiti Removal"));
-        assert_eq!(week_of(f.window_start.timestamp_micros()), week_of(first_monday_us()) + 14);
+        assert_eq!(
+            (f.kind, f.council_district, f.request_type.as_str()),
+            (FindingKind::WeeklyCountSpike, 7, "Graffiti Removal")
+        );
+        assert_eq!(
+            week_of(f.window_start.timestamp_micros()),
+            week_of(first_monday_us()) + 14
+        );
         assert_eq!(f.window_end - f.window_start, chrono::Duration::weeks(1));
         assert!(f.value > f.baseline * 2.0, "{f:?}");
         assert!(slow_close_findings(&t, &config()).is_empty());
@@ -133,14 +165,26 @@ fn a_planted_spike_is_found_for_its_district_type_and_week() {
 
 #[test]
 fn a_planted_slow_district_is_found_against_the_city_median() {
-    let plant = Plant { slow: Some((4, "Bulky Items", 6.0)), ..Default::default() };
+    let plant = Plant {
+        slow: Some((4, "Bulky Items", 6.0)),
+        ..Default::default()
+    };
     let t = table(&generate(5, &plant));
     let found = slow_close_findings(&t, &config());
     assert_eq!(found.len(), 1, "{found:#?}");
     let f = &found[0];
-    assert_eq!((f.kind, f.council_district, f.request_type.as_str()), (FindingKind::SlowToClose, 4, "Bulky Items"));
-    assert!(f.score > 4.0 && f.severity == ledger::Severity::Critical, "{f:?}");
-    assert!((f.baseline - 60.0).abs() < 10.0, "city-wide median near the generated 60 h: {f:?}");
+    assert_eq!(
+        (f.kind, f.council_district, f.request_type.as_str()),
+        (FindingKind::SlowToClose, 4, "Bulky Items")
+    );
+    assert!(
+        f.score > 4.0 && f.severity == ledger::Severity::Critical,
+        "{f:?}"
+    );
+    assert!(
+        (f.baseline - 60.0).abs() < 10.0,
+        "city-wide median near the generated 60 h: {f:?}"
+    );
     assert!(weekly_findings(&t, &config()).is_empty());
 }
 
@@ -151,14 +195,32 @@ fn weekly_rows_backlog_and_time_to_close_by_hand() {
     let rows = Rows {
         cd: vec![1, 1, 1, 1, 2],
         ty: vec!["A", "A", "A", "A", "A"],
-        created: vec![w0 + HOUR_US, w0 + 2 * HOUR_US, w0 + 3 * HOUR_US, w0 + week + HOUR_US, w0 + 3 * week + 6 * 24 * HOUR_US],
-        closed: vec![Some(w0 + 3 * HOUR_US), Some(w0 + 12 * HOUR_US), None, Some(w0 + 3 * week + HOUR_US), None],
+        created: vec![
+            w0 + HOUR_US,
+            w0 + 2 * HOUR_US,
+            w0 + 3 * HOUR_US,
+            w0 + week + HOUR_US,
+            w0 + 3 * week + 6 * 24 * HOUR_US,
+        ],
+        closed: vec![
+            Some(w0 + 3 * HOUR_US),
+            Some(w0 + 12 * HOUR_US),
+            None,
+            Some(w0 + 3 * week + HOUR_US),
+            None,
+        ],
     };
     let t = table(&rows);
     let cd1: Vec<_> = t.rows.iter().filter(|r| r.council_district == 1).collect();
     assert_eq!(cd1.len(), 4, "weeks 0..=3");
-    assert_eq!(cd1.iter().map(|r| r.requests).collect::<Vec<_>>(), [3, 1, 0, 0]);
-    assert_eq!(cd1.iter().map(|r| r.open_backlog).collect::<Vec<_>>(), [1, 2, 2, 1]);
+    assert_eq!(
+        cd1.iter().map(|r| r.requests).collect::<Vec<_>>(),
+        [3, 1, 0, 0]
+    );
+    assert_eq!(
+        cd1.iter().map(|r| r.open_backlog).collect::<Vec<_>>(),
+        [1, 2, 2, 1]
+    );
     assert_eq!(cd1[0].closed, 2);
     assert_eq!(cd1[0].median_hours_to_close, Some(6.0));
     assert!((cd1[0].p90_hours_to_close.unwrap() - 9.2).abs() < 1e-9);
@@ -172,44 +234,91 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
     use parquet::arrow::AsyncArrowWriter;
     let data: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let ledger = ledger::Ledger::new(Arc::new(InMemory::new()));
-    let plant = Plant { spike: Some((7, "Graffiti Removal", 14, 120)), slow: Some((4, "Bulky Items", 6.0)) };
+    let plant = Plant {
+        spike: Some((7, "Graffiti Removal", 14, 120)),
+        slow: Some((4, "Bulky Items", 6.0)),
+    };
     let rows = generate(1, &plant);
     for cd in 1..=15i16 {
-        let key = object_store::path::Path::from(format!("canonical/la311/year=2018/cd={cd}/part-00000.parquet"));
+        let key = object_store::path::Path::from(format!(
+            "canonical/la311/year=2018/cd={cd}/part-00000.parquet"
+        ));
         let batch = rows.batch(|c| c == cd);
-        let mut w = AsyncArrowWriter::try_new(object_store::buffered::BufWriter::new(data.clone(), key), batch.schema(), None).unwrap();
+        let mut w = AsyncArrowWriter::try_new(
+            object_store::buffered::BufWriter::new(data.clone(), key),
+            batch.schema(),
+            None,
+        )
+        .unwrap();
         w.write(&batch).await.unwrap();
         w.close().await.unwrap();
     }
     let config = config();
     let mut created = 0;
     for cd in 1..=15 {
-        let report = analysis::analyze_partition(&data, &ledger, &config, "la311", "run-1", &cd.to_string()).await.unwrap();
+        let report =
+            analysis::analyze_partition(&data, &ledger, &config, "la311", "run-1", &cd.to_string())
+                .await
+                .unwrap();
         assert_eq!(report.weekly_rows, TYPES.len() * WEEKS as usize, "cd {cd}");
         assert_eq!(report.canonical_keys.len(), 1);
         created += report.events_created;
     }
     assert_eq!(created, 1, "one planted spike");
-    let city = analysis::analyze_citywide(&data, &ledger, &config, "la311", "run-1").await.unwrap();
-    assert_eq!((city.events_created, city.rows.used as usize), (1, rows.cd.len()));
+    let city = analysis::analyze_citywide(&data, &ledger, &config, "la311", "run-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        (city.events_created, city.rows.used as usize),
+        (1, rows.cd.len())
+    );
 
     let events = ledger.all(Some("la311")).await.unwrap();
-    let spike = events.iter().find(|e| e.event_type == "weekly_count_spike").unwrap();
+    let spike = events
+        .iter()
+        .find(|e| e.event_type == "weekly_count_spike")
+        .unwrap();
     assert_eq!(spike.dimensions.council_district, 7);
-    assert_eq!(spike.dimensions.request_type.as_deref(), Some("Graffiti Removal"));
+    assert_eq!(
+        spike.dimensions.request_type.as_deref(),
+        Some("Graffiti Removal")
+    );
     assert_eq!(spike.stakeholders, ["cd-7"]);
-    assert_eq!(spike.source, ["canonical/la311/year=2018/cd=7/part-00000.parquet"]);
-    let slow = events.iter().find(|e| e.event_type == "slow_to_close").unwrap();
-    assert_eq!((slow.dimensions.council_district, slow.unit.as_str()), (4, "hours"));
+    assert_eq!(
+        spike.source,
+        ["canonical/la311/year=2018/cd=7/part-00000.parquet"]
+    );
+    let slow = events
+        .iter()
+        .find(|e| e.event_type == "slow_to_close")
+        .unwrap();
+    assert_eq!(
+        (slow.dimensions.council_district, slow.unit.as_str()),
+        (4, "hours")
+    );
 
     // Re-running the same jobs (even under another run id) changes nothing in the ledger.
-    let again = analysis::analyze_partition(&data, &ledger, &config, "la311", "run-2", "7").await.unwrap();
+    let again = analysis::analyze_partition(&data, &ledger, &config, "la311", "run-2", "7")
+        .await
+        .unwrap();
     assert_eq!((again.events_created, again.events_duplicate), (0, 1));
     assert_eq!(ledger.all(Some("la311")).await.unwrap().len(), 2);
     use object_store::ObjectStoreExt;
-    let bytes = data.get(&analysis::layout::weekly_table_key("la311", "7")).await.unwrap().bytes().await.unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap();
+    let bytes = data
+        .get(&analysis::layout::weekly_table_key("la311", "7"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .unwrap()
+        .build()
+        .unwrap();
     let batches: Vec<_> = reader.collect::<Result<_, _>>().unwrap();
-    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), TYPES.len() * WEEKS as usize);
+    assert_eq!(
+        batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+        TYPES.len() * WEEKS as usize
+    );
     assert_eq!(batches[0].schema(), analysis::output::weekly_schema());
 }
