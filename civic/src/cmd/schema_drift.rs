@@ -40,11 +40,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(p) => harmonize::load(p)?,
         None => harmonize::builtin(&args.dataset)?,
     };
-    let file = std::fs::File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
-    let (header, rows) = drift::sample_csv(file, args.sample_rows).with_context(|| format!("reading {}", args.input.display()))?;
+    let file = std::fs::File::open(&args.input)
+        .with_context(|| format!("opening {}", args.input.display()))?;
+    let (header, rows) = drift::sample_csv(file, args.sample_rows)
+        .with_context(|| format!("reading {}", args.input.display()))?;
     let era = match &args.era {
-        Some(name) => catalog.era(name).with_context(|| format!("no era '{name}' in the catalog"))?,
-        None => drift::era_for(&catalog, &header, args.dataset_id.as_deref(), args.year).context("the catalog has no eras")?,
+        Some(name) => catalog
+            .era(name)
+            .with_context(|| format!("no era '{name}' in the catalog"))?,
+        None => drift::era_for(&catalog, &header, args.dataset_id.as_deref(), args.year)
+            .context("the catalog has no eras")?,
     };
     let report = drift::check(&catalog, era, &header, &rows);
     if args.json {
@@ -52,5 +57,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", report.render());
     }
-    Ok(if report.covered { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.covered {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -29,7 +29,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run_async(args))
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run_async(args))
 }
 
 async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
@@ -42,7 +45,11 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
     let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(&root)?);
     let manifest = partition::read_manifest(store.as_ref(), &args.dataset, &args.run).await?;
     let wanted: Vec<String> = if args.partitions.is_empty() {
-        manifest.partitions.iter().map(|p| p.value.clone()).collect()
+        manifest
+            .partitions
+            .iter()
+            .map(|p| p.value.clone())
+            .collect()
     } else {
         args.partitions.clone()
     };
@@ -53,7 +60,13 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("partition {p}"))?;
         eprintln!(
             "cd={:<12} era {} year {:?}: {} in, {} out, {} quarantined {:?}",
-            r.partition, r.era, r.year, r.rows_in, r.rows_out, r.rows_quarantined, r.quarantined_by_reason
+            r.partition,
+            r.era,
+            r.year,
+            r.rows_in,
+            r.rows_out,
+            r.rows_quarantined,
+            r.quarantined_by_reason
         );
         reports.push(r);
     }

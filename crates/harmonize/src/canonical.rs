@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int16Builder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt64Builder,
+    ArrayRef, BooleanBuilder, Float64Builder, Int16Builder, StringBuilder,
+    TimestampMicrosecondBuilder, UInt64Builder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
@@ -63,14 +63,24 @@ pub struct BatchBuilder {
 
 impl BatchBuilder {
     pub fn new(schema: SchemaRef) -> Self {
-        let cols = schema.fields().iter().map(|f| Self::col(f.data_type())).collect();
-        BatchBuilder { schema, cols, rows: 0 }
+        let cols = schema
+            .fields()
+            .iter()
+            .map(|f| Self::col(f.data_type()))
+            .collect();
+        BatchBuilder {
+            schema,
+            cols,
+            rows: 0,
+        }
     }
 
     fn col(dt: &DataType) -> Col {
         match dt {
             DataType::Utf8 => Col::Str(StringBuilder::new()),
-            DataType::Timestamp(..) => Col::Ts(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
+            DataType::Timestamp(..) => {
+                Col::Ts(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
+            }
             DataType::Int16 => Col::I16(Int16Builder::new()),
             DataType::Float64 => Col::F64(Float64Builder::new()),
             DataType::Boolean => Col::Bool(BooleanBuilder::new()),

@@ -53,8 +53,6 @@ pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     }
 }
 
-
-
 /// Parse `text` with one format; `None` when it does not match.
 pub fn parse_with(tz: Tz, format: &str, text: &str) -> Option<DateTime<Utc>> {
     if has_offset(format) {
@@ -95,28 +93,46 @@ mod tests {
     #[test]
     fn export_format_is_pacific_time() {
         let f = "%m/%d/%Y %I:%M:%S %p";
-        assert_eq!(parse_with(LA, f, "12/31/2017 11:59:58 PM"), Some(utc("2018-01-01T07:59:58Z")));
-        assert_eq!(parse_with(LA, f, "07/04/2018 12:00:00 AM"), Some(utc("2018-07-04T07:00:00Z")));
+        assert_eq!(
+            parse_with(LA, f, "12/31/2017 11:59:58 PM"),
+            Some(utc("2018-01-01T07:59:58Z"))
+        );
+        assert_eq!(
+            parse_with(LA, f, "07/04/2018 12:00:00 AM"),
+            Some(utc("2018-07-04T07:00:00Z"))
+        );
     }
 
     #[test]
     fn spreadsheet_format_accepts_unpadded_fields() {
-        assert_eq!(parse_with(LA, "%m/%d/%y %H:%M", "1/3/18 9:05"), Some(utc("2018-01-03T17:05:00Z")));
+        assert_eq!(
+            parse_with(LA, "%m/%d/%y %H:%M", "1/3/18 9:05"),
+            Some(utc("2018-01-03T17:05:00Z"))
+        );
     }
 
     #[test]
     fn soda_floating_timestamp() {
         let f = "%Y-%m-%dT%H:%M:%S%.f";
-        assert_eq!(parse_with(LA, f, "2017-12-31T23:59:58.000"), Some(utc("2018-01-01T07:59:58Z")));
+        assert_eq!(
+            parse_with(LA, f, "2017-12-31T23:59:58.000"),
+            Some(utc("2018-01-01T07:59:58Z"))
+        );
     }
 
     #[test]
     fn repeated_hour_takes_earlier_instant_and_gap_uses_standard_offset() {
         let f = "%Y-%m-%d %H:%M:%S";
         // 2018-11-04 01:30 happens twice: 08:30Z (PDT) and 09:30Z (PST).
-        assert_eq!(parse_with(LA, f, "2018-11-04 01:30:00"), Some(utc("2018-11-04T08:30:00Z")));
+        assert_eq!(
+            parse_with(LA, f, "2018-11-04 01:30:00"),
+            Some(utc("2018-11-04T08:30:00Z"))
+        );
         // 2018-03-11 02:30 does not exist; read as PST (-8).
-        assert_eq!(parse_with(LA, f, "2018-03-11 02:30:00"), Some(utc("2018-03-11T10:30:00Z")));
+        assert_eq!(
+            parse_with(LA, f, "2018-03-11 02:30:00"),
+            Some(utc("2018-03-11T10:30:00Z"))
+        );
     }
 
     #[test]

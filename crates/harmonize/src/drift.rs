@@ -96,9 +96,16 @@ pub struct DriftReport {
 }
 
 /// Header and up to `max_rows` records of a CSV source (short or long records are kept as they are).
-pub fn sample_csv(input: impl Read, max_rows: usize) -> Result<(Vec<String>, Vec<Vec<String>>), csv::Error> {
+pub fn sample_csv(
+    input: impl Read,
+    max_rows: usize,
+) -> Result<(Vec<String>, Vec<Vec<String>>), csv::Error> {
     let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let header = r.headers()?.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
+    let header = r
+        .headers()?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
     let mut rows = Vec::new();
     for rec in r.records().take(max_rows) {
         rows.push(rec?.iter().map(String::from).collect());
@@ -107,11 +114,18 @@ pub fn sample_csv(input: impl Read, max_rows: usize) -> Result<(Vec<String>, Vec
 }
 
 fn alnum(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_lowercase()
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// The dominant shape of non-empty values (dates judged with every format the catalog accepts).
-pub fn shape_of<'a>(values: impl Iterator<Item = &'a str>, catalog: &Catalog, all_formats: &[String]) -> Shape {
+pub fn shape_of<'a>(
+    values: impl Iterator<Item = &'a str>,
+    catalog: &Catalog,
+    all_formats: &[String],
+) -> Shape {
     let tz = catalog.timezone.value.parse().expect("validated time zone");
     let mut counts: BTreeMap<u8, (Shape, usize)> = BTreeMap::new();
     for v in values.map(str::trim).filter(|v| !v.is_empty()) {
@@ -128,7 +142,11 @@ pub fn shape_of<'a>(values: impl Iterator<Item = &'a str>, catalog: &Catalog, al
         };
         counts.entry(s as u8).or_insert((s, 0)).1 += 1;
     }
-    counts.values().max_by_key(|(_, n)| *n).map(|(s, _)| *s).unwrap_or(Shape::Empty)
+    counts
+        .values()
+        .max_by_key(|(_, n)| *n)
+        .map(|(s, _)| *s)
+        .unwrap_or(Shape::Empty)
 }
 
 fn expected_shape_fits(ty: Option<ColumnType>, shape: Shape) -> bool {
@@ -143,7 +161,12 @@ fn expected_shape_fits(ty: Option<ColumnType>, shape: Shape) -> bool {
 }
 
 /// The era to compare against: the declared one (dataset id, then year), else the best header fit.
-pub fn era_for<'c>(catalog: &'c Catalog, header: &[String], dataset_id: Option<&str>, year: Option<i32>) -> Option<&'c Era> {
+pub fn era_for<'c>(
+    catalog: &'c Catalog,
+    header: &[String],
+    dataset_id: Option<&str>,
+    year: Option<i32>,
+) -> Option<&'c Era> {
     dataset_id
         .and_then(|id| catalog.year_for_dataset_id(id).map(|(_, e)| e))
         .or_else(|| year.and_then(|y| catalog.era_for_year(y).map(|(e, _)| e)))
@@ -153,8 +176,15 @@ pub fn era_for<'c>(catalog: &'c Catalog, header: &[String], dataset_id: Option<&
 /// Compare `header` and sampled `rows` with `era` of `catalog`.
 pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String>]) -> DriftReport {
     let tz = catalog.timezone.value.parse().expect("validated time zone");
-    let all_formats: Vec<String> = catalog.eras.iter().flat_map(|e| e.columns.values().flat_map(|m| m.formats.clone())).collect();
-    let column_values = |i: usize| rows.iter().filter_map(move |r| r.get(i).map(String::as_str));
+    let all_formats: Vec<String> = catalog
+        .eras
+        .iter()
+        .flat_map(|e| e.columns.values().flat_map(|m| m.formats.clone()))
+        .collect();
+    let column_values = |i: usize| {
+        rows.iter()
+            .filter_map(move |r| r.get(i).map(String::as_str))
+    };
     let shape = |i: usize| shape_of(column_values(i), catalog, &all_formats);
 
     // Mapped source columns: (name as mapped, canonical, optional, canonical type or None for location).
@@ -176,7 +206,10 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
     let mut renamed = Vec::new();
     let mut ignored_columns = Vec::new();
     for (hi, h) in header.iter().enumerate() {
-        if let Some(mi) = mapped.iter().position(|(n, ..)| n.eq_ignore_ascii_case(h.trim())) {
+        if let Some(mi) = mapped
+            .iter()
+            .position(|(n, ..)| n.eq_ignore_ascii_case(h.trim()))
+        {
             matched_header[hi] = true;
             matched_mapping[mi] = true;
             if mapped[mi].0 != h.trim() {
@@ -205,7 +238,13 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
             .iter()
             .enumerate()
             .filter(|(mi, _)| !matched_mapping[*mi])
-            .map(|(mi, (n, _, _, ty))| (mi, strsim::normalized_levenshtein(&alnum(h), &alnum(n)), *ty))
+            .map(|(mi, (n, _, _, ty))| {
+                (
+                    mi,
+                    strsim::normalized_levenshtein(&alnum(h), &alnum(n)),
+                    *ty,
+                )
+            })
             .filter(|(_, sim, ty)| *sim >= 0.75 && expected_shape_fits(*ty, hs))
             .max_by(|a, b| a.1.total_cmp(&b.1));
         if let Some((mi, sim, _)) = best {
@@ -227,28 +266,48 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
         .enumerate()
         .filter(|(i, _)| !matched_header[*i])
         .map(|(i, h)| {
-            let mut examples: Vec<String> = column_values(i).filter(|v| !v.trim().is_empty()).map(String::from).collect();
+            let mut examples: Vec<String> = column_values(i)
+                .filter(|v| !v.trim().is_empty())
+                .map(String::from)
+                .collect();
             examples.sort();
             examples.dedup();
             examples.truncate(5);
-            NewColumn { name: h.clone(), shape: shape(i), examples }
+            NewColumn {
+                name: h.clone(),
+                shape: shape(i),
+                examples,
+            }
         })
         .collect();
     let missing_columns: Vec<MissingColumn> = mapped
         .iter()
         .enumerate()
         .filter(|(i, _)| !matched_mapping[*i])
-        .map(|(_, (n, c, optional, _))| MissingColumn { name: n.clone(), canonical: c.clone(), optional: *optional })
+        .map(|(_, (n, c, optional, _))| MissingColumn {
+            name: n.clone(),
+            canonical: c.clone(),
+            optional: *optional,
+        })
         .collect();
 
     // Values of columns present under their mapped name (case-insensitively).
-    let index_of = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let index_of = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let mut unparsed_dates = Vec::new();
     let mut new_values = Vec::new();
     for (canon, m) in &era.columns {
-        let Some(i) = m.from.as_deref().and_then(index_of) else { continue };
+        let Some(i) = m.from.as_deref().and_then(index_of) else {
+            continue;
+        };
         if !m.formats.is_empty() {
-            let bad: Vec<&str> = column_values(i).map(str::trim).filter(|v| !v.is_empty() && datetime::parse_any(tz, &m.formats, v).is_none()).collect();
+            let bad: Vec<&str> = column_values(i)
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && datetime::parse_any(tz, &m.formats, v).is_none())
+                .collect();
             if !bad.is_empty() {
                 let mut examples: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
                 examples.dedup();
@@ -265,11 +324,20 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
         if let (Some(t), None) = (&m.table, &m.key) {
             let table = CompiledTable::new(&t.value, &catalog.tables[&t.value]);
             let mut values = BTreeMap::new();
-            for v in column_values(i).map(str::trim).filter(|v| !v.is_empty() && table.get(v).is_none()) {
+            for v in column_values(i)
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && table.get(v).is_none())
+            {
                 *values.entry(v.to_string()).or_insert(0u64) += 1;
             }
             if !values.is_empty() {
-                new_values.push(ValueDrift { column: header[i].clone(), canonical: canon.value.clone(), table: t.value.clone(), strict: table.strict, values });
+                new_values.push(ValueDrift {
+                    column: header[i].clone(),
+                    canonical: canon.value.clone(),
+                    table: t.value.clone(),
+                    strict: table.strict,
+                    values,
+                });
             }
         }
     }
@@ -295,28 +363,64 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
 impl DriftReport {
     /// A human-readable rendering for the CLI.
     pub fn render(&self) -> String {
-        let mut s = format!("schema drift: dataset {} vs era {} ({} sampled rows)\n", self.dataset, self.era, self.sampled_rows);
+        let mut s = format!(
+            "schema drift: dataset {} vs era {} ({} sampled rows)\n",
+            self.dataset, self.era, self.sampled_rows
+        );
         for c in &self.new_columns {
-            s += &format!("  NEW      {} ({:?}; e.g. {})\n", c.name, c.shape, c.examples.join(" | "));
+            s += &format!(
+                "  NEW      {} ({:?}; e.g. {})\n",
+                c.name,
+                c.shape,
+                c.examples.join(" | ")
+            );
         }
         for m in &self.missing_columns {
-            s += &format!("  MISSING  {} (-> {}){}\n", m.name, m.canonical, if m.optional { " [optional]" } else { "" });
+            s += &format!(
+                "  MISSING  {} (-> {}){}\n",
+                m.name,
+                m.canonical,
+                if m.optional { " [optional]" } else { "" }
+            );
         }
         for r in &self.renamed {
-            let note = if r.covered { "covered: mapping is case-insensitive" } else { "NOT covered" };
-            s += &format!("  RENAMED  {} <- {} ({}, similarity {:.2}; {note})\n", r.source, r.mapped, r.kind, r.similarity);
+            let note = if r.covered {
+                "covered: mapping is case-insensitive"
+            } else {
+                "NOT covered"
+            };
+            s += &format!(
+                "  RENAMED  {} <- {} ({}, similarity {:.2}; {note})\n",
+                r.source, r.mapped, r.kind, r.similarity
+            );
         }
         for c in &self.ignored_columns {
             s += &format!("  ignored  {c}\n");
         }
         for d in &self.unparsed_dates {
-            s += &format!("  DATES    {}: {} values match no accepted format, e.g. {} (accepted: {})\n", d.column, d.unparsed, d.examples.join(" | "), d.accepted_formats.join(" | "));
+            s += &format!(
+                "  DATES    {}: {} values match no accepted format, e.g. {} (accepted: {})\n",
+                d.column,
+                d.unparsed,
+                d.examples.join(" | "),
+                d.accepted_formats.join(" | ")
+            );
         }
         for v in &self.new_values {
             let vals: Vec<String> = v.values.iter().map(|(k, n)| format!("{k:?}x{n}")).collect();
-            s += &format!("  VALUES   {} (table {}{}): {}\n", v.column, v.table, if v.strict { ", strict" } else { "" }, vals.join(", "));
+            s += &format!(
+                "  VALUES   {} (table {}{}): {}\n",
+                v.column,
+                v.table,
+                if v.strict { ", strict" } else { "" },
+                vals.join(", ")
+            );
         }
-        s += if self.covered { "covered: yes\n" } else { "covered: NO (update datasets/<dataset>/canonical.yaml)\n" };
+        s += if self.covered {
+            "covered: yes\n"
+        } else {
+            "covered: NO (update datasets/<dataset>/canonical.yaml)\n"
+        };
         s
     }
 }

@@ -110,25 +110,47 @@ pub fn validate(c: &Catalog) -> Vec<Issue> {
     for (i, col) in c.columns.iter().enumerate() {
         let name = &col.name.value;
         if names[..i].contains(&name.as_str()) {
-            out.push(issue(&col.name, format!("duplicate canonical column '{name}'")));
+            out.push(issue(
+                &col.name,
+                format!("duplicate canonical column '{name}'"),
+            ));
         }
         if col.range.is_some() && col.ty != ColumnType::Int16 {
-            out.push(issue(&col.name, format!("'{name}': range is only allowed on int16 columns")));
+            out.push(issue(
+                &col.name,
+                format!("'{name}': range is only allowed on int16 columns"),
+            ));
         }
-        if col.ty == ColumnType::Bool && (col.true_values.is_empty() || col.false_values.is_empty()) {
-            out.push(issue(&col.name, format!("'{name}': bool columns need true_values and false_values")));
+        if col.ty == ColumnType::Bool && (col.true_values.is_empty() || col.false_values.is_empty())
+        {
+            out.push(issue(
+                &col.name,
+                format!("'{name}': bool columns need true_values and false_values"),
+            ));
         }
     }
     for geo in [&c.geo.latitude, &c.geo.longitude] {
         match c.column(&geo.value) {
             Some(col) if col.ty == ColumnType::Float64 => {}
-            Some(_) => out.push(issue(geo, format!("geo column '{}' must be float64", geo.value))),
-            None => out.push(issue(geo, format!("geo column '{}' is not a canonical column", geo.value))),
+            Some(_) => out.push(issue(
+                geo,
+                format!("geo column '{}' must be float64", geo.value),
+            )),
+            None => out.push(issue(
+                geo,
+                format!("geo column '{}' is not a canonical column", geo.value),
+            )),
         }
     }
     match c.column(&c.year_column.value) {
         Some(col) if col.ty == ColumnType::Timestamp && col.required => {}
-        _ => out.push(issue(&c.year_column, format!("year_column '{}' must be a required timestamp canonical column", c.year_column.value))),
+        _ => out.push(issue(
+            &c.year_column,
+            format!(
+                "year_column '{}' must be a required timestamp canonical column",
+                c.year_column.value
+            ),
+        )),
     }
     for era in &c.eras {
         let era_name = &era.name.value;
@@ -136,35 +158,75 @@ pub fn validate(c: &Catalog) -> Vec<Issue> {
             let Some(col) = c.column(&canon.value) else {
                 out.push(issue(
                     canon,
-                    format!("era {era_name}: unknown canonical column '{}' (known: {})", canon.value, names.join(", ")),
+                    format!(
+                        "era {era_name}: unknown canonical column '{}' (known: {})",
+                        canon.value,
+                        names.join(", ")
+                    ),
                 ));
                 continue;
             };
             if col.lineage.is_some() {
-                out.push(issue(canon, format!("era {era_name}: '{}' is a lineage column, filled from the run", canon.value)));
+                out.push(issue(
+                    canon,
+                    format!(
+                        "era {era_name}: '{}' is a lineage column, filled from the run",
+                        canon.value
+                    ),
+                ));
             }
             if m.from.is_none() && m.default.is_none() {
-                out.push(issue(canon, format!("era {era_name}: '{}' needs `from` or `default`", canon.value)));
+                out.push(issue(
+                    canon,
+                    format!(
+                        "era {era_name}: '{}' needs `from` or `default`",
+                        canon.value
+                    ),
+                ));
             }
             if col.ty == ColumnType::Timestamp && m.from.is_some() && m.formats.is_empty() {
-                out.push(issue(canon, format!("era {era_name}: timestamp '{}' needs at least one format", canon.value)));
+                out.push(issue(
+                    canon,
+                    format!(
+                        "era {era_name}: timestamp '{}' needs at least one format",
+                        canon.value
+                    ),
+                ));
             }
             if col.ty != ColumnType::Timestamp && !m.formats.is_empty() {
-                out.push(issue(canon, format!("era {era_name}: formats on non-timestamp column '{}'", canon.value)));
+                out.push(issue(
+                    canon,
+                    format!(
+                        "era {era_name}: formats on non-timestamp column '{}'",
+                        canon.value
+                    ),
+                ));
             }
             if m.key.is_some() && m.table.is_none() {
-                out.push(issue(canon, format!("era {era_name}: '{}' has `key` but no `table`", canon.value)));
+                out.push(issue(
+                    canon,
+                    format!("era {era_name}: '{}' has `key` but no `table`", canon.value),
+                ));
             }
             if let Some(t) = &m.table
                 && !c.tables.contains_key(&t.value)
             {
                 let known: Vec<&str> = c.tables.keys().map(String::as_str).collect();
-                out.push(issue(t, format!("unknown table '{}' (known: {})", t.value, known.join(", "))));
+                out.push(issue(
+                    t,
+                    format!("unknown table '{}' (known: {})", t.value, known.join(", ")),
+                ));
             }
         }
         for col in &c.columns {
             if col.required && col.lineage.is_none() && era.mapping(&col.name.value).is_none() {
-                out.push(issue(&era.name, format!("era {era_name}: required column '{}' is not mapped", col.name.value)));
+                out.push(issue(
+                    &era.name,
+                    format!(
+                        "era {era_name}: required column '{}' is not mapped",
+                        col.name.value
+                    ),
+                ));
             }
         }
     }
@@ -196,9 +258,26 @@ mod tests {
             .replacen("table: agency", "table: agencies_typo", 1)
             .replacen("      sr_number:", "      sr_numbr:", 1);
         let err = parse("c.yaml", &bad).unwrap_err();
-        let CatalogError::Invalid { issues, .. } = &err else { panic!("{err}") };
-        assert!(issues.iter().any(|i| i.message.contains("unknown table 'agencies_typo'") && i.line > 0), "{err}");
-        assert!(issues.iter().any(|i| i.message.contains("unknown canonical column 'sr_numbr'")), "{err}");
-        assert!(issues.iter().any(|i| i.message.contains("required column 'sr_number' is not mapped")), "{err}");
+        let CatalogError::Invalid { issues, .. } = &err else {
+            panic!("{err}")
+        };
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.message.contains("unknown table 'agencies_typo'") && i.line > 0),
+            "{err}"
+        );
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.message.contains("unknown canonical column 'sr_numbr'")),
+            "{err}"
+        );
+        assert!(
+            issues.iter().any(|i| i
+                .message
+                .contains("required column 'sr_number' is not mapped")),
+            "{err}"
+        );
     }
 }

@@ -60,9 +60,17 @@ impl BBox {
     /// Check a pair claimed to be (lat, lon): keep it, un-swap it, or reject it.
     pub fn check(&self, lat: f64, lon: f64) -> Result<LatLon, GeoError> {
         if self.contains(lat, lon) {
-            Ok(LatLon { lat, lon, swapped: false })
+            Ok(LatLon {
+                lat,
+                lon,
+                swapped: false,
+            })
         } else if self.contains(lon, lat) {
-            Ok(LatLon { lat: lon, lon: lat, swapped: true })
+            Ok(LatLon {
+                lat: lon,
+                lon: lat,
+                swapped: true,
+            })
         } else {
             Err(GeoError::OutsideBox)
         }
@@ -79,20 +87,34 @@ pub fn parse_location(text: &str, bbox: &BBox) -> Result<LatLon, GeoError> {
 mod tests {
     use super::*;
 
-    const LA: BBox = BBox { min_lat: 33.65, max_lat: 34.40, min_lon: -118.72, max_lon: -118.10 };
+    const LA: BBox = BBox {
+        min_lat: 33.65,
+        max_lat: 34.40,
+        min_lon: -118.72,
+        max_lon: -118.10,
+    };
 
     #[test]
     fn parses_both_syntaxes_of_the_samples() {
         let a = parse_location("(34.073216645, -118.266861909)", &LA).unwrap();
-        assert_eq!((a.lat, a.lon, a.swapped), (34.073216645, -118.266861909, false));
+        assert_eq!(
+            (a.lat, a.lon, a.swapped),
+            (34.073216645, -118.266861909, false)
+        );
         let b = parse_location("POINT (-118.294017712 34.0676390557)", &LA).unwrap();
-        assert_eq!((b.lat, b.lon, b.swapped), (34.0676390557, -118.294017712, false));
+        assert_eq!(
+            (b.lat, b.lon, b.swapped),
+            (34.0676390557, -118.294017712, false)
+        );
     }
 
     #[test]
     fn swapped_pairs_are_detected_and_fixed() {
         let a = parse_location("(-118.266861909, 34.073216645)", &LA).unwrap();
-        assert_eq!((a.lat, a.lon, a.swapped), (34.073216645, -118.266861909, true));
+        assert_eq!(
+            (a.lat, a.lon, a.swapped),
+            (34.073216645, -118.266861909, true)
+        );
         let b = parse_location("POINT (34.0676390557 -118.294017712)", &LA).unwrap();
         assert!(b.swapped);
     }
@@ -100,8 +122,17 @@ mod tests {
     #[test]
     fn outside_and_garbage_are_rejected() {
         assert_eq!(parse_location("(0, 0)", &LA), Err(GeoError::OutsideBox));
-        assert_eq!(parse_location("(40.7, -74.0)", &LA), Err(GeoError::OutsideBox));
-        assert_eq!(parse_location("POINT (x y)", &LA), Err(GeoError::Unparsable));
-        assert_eq!(parse_location("Monica Rodriguez", &LA), Err(GeoError::Unparsable));
+        assert_eq!(
+            parse_location("(40.7, -74.0)", &LA),
+            Err(GeoError::OutsideBox)
+        );
+        assert_eq!(
+            parse_location("POINT (x y)", &LA),
+            Err(GeoError::Unparsable)
+        );
+        assert_eq!(
+            parse_location("Monica Rodriguez", &LA),
+            Err(GeoError::Unparsable)
+        );
     }
 }

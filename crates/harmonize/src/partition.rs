@@ -26,13 +26,13 @@ use tokio::io::AsyncWriteExt;
 
 use crate::canonical::{self, BatchBuilder};
 use crate::catalog::Catalog;
+use crate::datetime;
 use crate::layout;
 use crate::manifest::RunManifest;
-use crate::datetime;
 use crate::plan::{self, LineageValues, Plan, PlanError, Source};
-use chrono::Datelike;
 use crate::report::PartitionReport;
 use crate::row::Problem;
+use chrono::Datelike;
 
 /// Name of the raw layer's row-number column.
 pub const SOURCE_ROW: &str = "_source_row";
@@ -47,17 +47,36 @@ pub const FILE_ROWS: u64 = 2_000_000;
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
     #[error("run manifest {key}: {source}")]
-    Manifest { key: String, source: object_store::Error },
+    Manifest {
+        key: String,
+        source: object_store::Error,
+    },
     #[error("run manifest {key} is not valid JSON: {source}")]
-    ManifestJson { key: String, source: serde_json::Error },
+    ManifestJson {
+        key: String,
+        source: serde_json::Error,
+    },
     #[error("run {run_id} has no partition '{partition}' (known: {known})")]
-    UnknownPartition { run_id: String, partition: String, known: String },
+    UnknownPartition {
+        run_id: String,
+        partition: String,
+        known: String,
+    },
     #[error("{key}: {source}")]
-    Store { key: String, source: object_store::Error },
+    Store {
+        key: String,
+        source: object_store::Error,
+    },
     #[error("{key}: {source}")]
-    Parquet { key: String, source: parquet::errors::ParquetError },
+    Parquet {
+        key: String,
+        source: parquet::errors::ParquetError,
+    },
     #[error("{key}: {source}")]
-    Arrow { key: String, source: arrow::error::ArrowError },
+    Arrow {
+        key: String,
+        source: arrow::error::ArrowError,
+    },
     #[error("{key}: {message}")]
     RawContract { key: String, message: String },
     #[error("{key}: {source}")]
@@ -66,8 +85,15 @@ pub enum TransformError {
     Io { key: String, source: std::io::Error },
     #[error("catalog: {0}")]
     Catalog(#[from] crate::load::CatalogError),
-    #[error("partition {partition}: counts do not add up: {rows_in} in, {rows_out} out, {rows_quarantined} quarantined")]
-    Unbalanced { partition: String, rows_in: u64, rows_out: u64, rows_quarantined: u64 },
+    #[error(
+        "partition {partition}: counts do not add up: {rows_in} in, {rows_out} out, {rows_quarantined} quarantined"
+    )]
+    Unbalanced {
+        partition: String,
+        rows_in: u64,
+        rows_out: u64,
+        rows_quarantined: u64,
+    },
 }
 
 /// Transform one partition of a run with the dataset's built-in catalog (the worklist job entry point).
@@ -83,12 +109,22 @@ pub async fn transform_partition(
 }
 
 /// Read `runs/{dataset}/run={run_id}/manifest.json`.
-pub async fn read_manifest(store: &dyn ObjectStore, dataset: &str, run_id: &str) -> Result<RunManifest, TransformError> {
+pub async fn read_manifest(
+    store: &dyn ObjectStore,
+    dataset: &str,
+    run_id: &str,
+) -> Result<RunManifest, TransformError> {
     let key = layout::run_manifest(dataset, run_id);
     let bytes = async { store.get(&key).await?.bytes().await }
         .await
-        .map_err(|source| TransformError::Manifest { key: key.to_string(), source })?;
-    serde_json::from_slice(&bytes).map_err(|source| TransformError::ManifestJson { key: key.to_string(), source })
+        .map_err(|source| TransformError::Manifest {
+            key: key.to_string(),
+            source,
+        })?;
+    serde_json::from_slice(&bytes).map_err(|source| TransformError::ManifestJson {
+        key: key.to_string(),
+        source,
+    })
 }
 
 /// One quarantined raw row, as written to the quarantine JSON lines.
@@ -122,7 +158,11 @@ struct PartWriter {
 
 impl PartWriter {
     async fn write(&mut self, batch: &RecordBatch) -> Result<(), TransformError> {
-        if self.current.as_ref().is_some_and(|(_, rows)| *rows >= FILE_ROWS) {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|(_, rows)| *rows >= FILE_ROWS)
+        {
             self.close_current().await?;
         }
         if self.current.is_none() {
@@ -133,14 +173,20 @@ impl PartWriter {
                 .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                 .build();
             let sink = BufWriter::new(self.store.clone(), key.clone());
-            let w = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(props))
-                .map_err(|source| TransformError::Parquet { key: key.to_string(), source })?;
+            let w = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(props)).map_err(
+                |source| TransformError::Parquet {
+                    key: key.to_string(),
+                    source,
+                },
+            )?;
             self.keys.push(key);
             self.current = Some((w, 0));
         }
         let key = self.keys.last().expect("opened above").to_string();
         let (w, rows) = self.current.as_mut().expect("opened above");
-        w.write(batch).await.map_err(|source| TransformError::Parquet { key, source })?;
+        w.write(batch)
+            .await
+            .map_err(|source| TransformError::Parquet { key, source })?;
         *rows += batch.num_rows() as u64;
         Ok(())
     }
@@ -148,7 +194,9 @@ impl PartWriter {
     async fn close_current(&mut self) -> Result<(), TransformError> {
         if let Some((w, _)) = self.current.take() {
             let key = self.keys.last().expect("open writer has a key").to_string();
-            w.close().await.map_err(|source| TransformError::Parquet { key, source })?;
+            w.close()
+                .await
+                .map_err(|source| TransformError::Parquet { key, source })?;
         }
         Ok(())
     }
@@ -156,20 +204,27 @@ impl PartWriter {
     /// Close the last file and delete part files a previous attempt left beyond the ones written now.
     async fn finish(mut self) -> Result<Vec<String>, TransformError> {
         self.close_current().await?;
-        let Some(year) = self.year else { return Ok(Vec::new()) };
+        let Some(year) = self.year else {
+            return Ok(Vec::new());
+        };
         let prefix = layout::canonical_partition_dir(&self.dataset, year, &self.partition);
-        let existing: Vec<_> = self
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(|source| TransformError::Store { key: prefix.to_string(), source })?;
+        let existing: Vec<_> =
+            self.store
+                .list(Some(&prefix))
+                .try_collect()
+                .await
+                .map_err(|source| TransformError::Store {
+                    key: prefix.to_string(),
+                    source,
+                })?;
         for meta in existing {
             if !self.keys.contains(&meta.location) {
-                self.store
-                    .delete(&meta.location)
-                    .await
-                    .map_err(|source| TransformError::Store { key: meta.location.to_string(), source })?;
+                self.store.delete(&meta.location).await.map_err(|source| {
+                    TransformError::Store {
+                        key: meta.location.to_string(),
+                        source,
+                    }
+                })?;
             }
         }
         Ok(self.keys.iter().map(|k| k.to_string()).collect())
@@ -178,13 +233,20 @@ impl PartWriter {
 
 /// Year (when the manifest knows it) and dataset lineage of a run.
 fn lineage(catalog: &Catalog, m: &RunManifest) -> (Option<i32>, String) {
-    let by_id = m.source.dataset_id.as_deref().and_then(|id| catalog.year_for_dataset_id(id));
+    let by_id = m
+        .source
+        .dataset_id
+        .as_deref()
+        .and_then(|id| catalog.year_for_dataset_id(id));
     let year = m.source.year.or(by_id.map(|(y, _)| y));
     let dataset = m
         .source
         .dataset_id
         .clone()
-        .or_else(|| year.and_then(|y| catalog.era_for_year(y)).map(|(_, id)| id.to_string()))
+        .or_else(|| {
+            year.and_then(|y| catalog.era_for_year(y))
+                .map(|(_, id)| id.to_string())
+        })
         .unwrap_or_else(|| m.source.uri.clone());
     (year, dataset)
 }
@@ -192,7 +254,9 @@ fn lineage(catalog: &Catalog, m: &RunManifest) -> (Option<i32>, String) {
 /// The local year of the first value of `column` in `cols` that parses (see `Catalog::year_column`).
 fn infer_year(plan: &Plan, column: &str, cols: &[StringArray]) -> Option<i32> {
     let c = plan.columns.iter().find(|c| c.name == column)?;
-    let Source::Column(i) = c.source else { return None };
+    let Source::Column(i) = c.source else {
+        return None;
+    };
     cols[i]
         .iter()
         .flatten()
@@ -200,28 +264,47 @@ fn infer_year(plan: &Plan, column: &str, cols: &[StringArray]) -> Option<i32> {
         .map(|t| t.with_timezone(&plan.tz).year())
 }
 
+/// One raw batch split per the raw contract: header names, their Utf8 columns, and `_source_row`.
+struct RawColumns {
+    header: Vec<String>,
+    cols: Vec<StringArray>,
+    rows: Vec<u64>,
+}
+
 /// Raw column texts of one batch, plus `_source_row`.
-fn raw_columns(key: &str, batch: &RecordBatch) -> Result<(Vec<String>, Vec<StringArray>, Vec<u64>), TransformError> {
+fn raw_columns(key: &str, batch: &RecordBatch) -> Result<RawColumns, TransformError> {
     let schema = batch.schema();
     let mut header = Vec::new();
     let mut cols = Vec::new();
     let mut rows = None;
     for (field, array) in schema.fields().iter().zip(batch.columns()) {
         if field.name() == SOURCE_ROW {
-            let a = cast(array, &DataType::UInt64).map_err(|source| TransformError::Arrow { key: key.into(), source })?;
+            let a = cast(array, &DataType::UInt64).map_err(|source| TransformError::Arrow {
+                key: key.into(),
+                source,
+            })?;
             let a = a.as_primitive::<UInt64Type>();
             if a.null_count() > 0 {
-                return Err(TransformError::RawContract { key: key.into(), message: format!("{SOURCE_ROW} has nulls") });
+                return Err(TransformError::RawContract {
+                    key: key.into(),
+                    message: format!("{SOURCE_ROW} has nulls"),
+                });
             }
             rows = Some(a.values().to_vec());
         } else {
-            let a = cast(array, &DataType::Utf8).map_err(|source| TransformError::Arrow { key: key.into(), source })?;
+            let a = cast(array, &DataType::Utf8).map_err(|source| TransformError::Arrow {
+                key: key.into(),
+                source,
+            })?;
             header.push(field.name().clone());
             cols.push(a.as_string::<i32>().clone());
         }
     }
-    let rows = rows.ok_or_else(|| TransformError::RawContract { key: key.into(), message: format!("no {SOURCE_ROW} column") })?;
-    Ok((header, cols, rows))
+    let rows = rows.ok_or_else(|| TransformError::RawContract {
+        key: key.into(),
+        message: format!("no {SOURCE_ROW} column"),
+    })?;
+    Ok(RawColumns { header, cols, rows })
 }
 
 /// Transform one partition of `manifest`'s run with `catalog`.
@@ -231,11 +314,18 @@ pub async fn transform_partition_with(
     manifest: &RunManifest,
     partition: &str,
 ) -> Result<PartitionReport, TransformError> {
-    let part = manifest.partition(partition).ok_or_else(|| TransformError::UnknownPartition {
-        run_id: manifest.run_id.clone(),
-        partition: partition.into(),
-        known: manifest.partitions.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(", "),
-    })?;
+    let part = manifest
+        .partition(partition)
+        .ok_or_else(|| TransformError::UnknownPartition {
+            run_id: manifest.run_id.clone(),
+            partition: partition.into(),
+            known: manifest
+                .partitions
+                .iter()
+                .map(|p| p.value.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
     let dataset = manifest.dataset.as_str();
     let run_id = manifest.run_id.as_str();
     let (mut year, source_dataset) = lineage(catalog, manifest);
@@ -252,33 +342,68 @@ pub async fn transform_partition_with(
         keys: Vec::new(),
     };
     let qkey = layout::transform_quarantine(dataset, run_id, partition);
-    let mut quarantine = BufWriter::new(store.clone(), qkey.clone());
+    // Opened at the first quarantined row, so clean partitions leave no empty quarantine object.
+    let mut quarantine: Option<BufWriter> = None;
     let mut report = PartitionReport {
         dataset: dataset.into(),
         run_id: run_id.into(),
         partition: partition.into(),
         year,
         year_inferred,
-        quarantine_key: qkey.to_string(),
+        quarantine_key: None,
         ..Default::default()
     };
     let mut plan: Option<Plan> = None;
     for key in &part.keys {
         let path = Path::from(key.as_str());
-        let meta = store.head(&path).await.map_err(|source| TransformError::Store { key: key.clone(), source })?;
+        let meta = store
+            .head(&path)
+            .await
+            .map_err(|source| TransformError::Store {
+                key: key.clone(),
+                source,
+            })?;
         #[allow(deprecated)]
         let reader = ParquetObjectReader::new(store.clone(), path).with_file_size(meta.size);
         let mut stream = ParquetRecordBatchStreamBuilder::new(reader)
             .await
             .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-            .map_err(|source| TransformError::Parquet { key: key.clone(), source })?;
-        while let Some(batch) = stream.try_next().await.map_err(|source| TransformError::Parquet { key: key.clone(), source })? {
-            let (header, cols, rows) = raw_columns(key, &batch)?;
+            .map_err(|source| TransformError::Parquet {
+                key: key.clone(),
+                source,
+            })?;
+        while let Some(batch) =
+            stream
+                .try_next()
+                .await
+                .map_err(|source| TransformError::Parquet {
+                    key: key.clone(),
+                    source,
+                })?
+        {
+            let RawColumns { header, cols, rows } = raw_columns(key, &batch)?;
             if plan.as_ref().is_none_or(|p| p.header != header) {
-                let era = plan::choose_era(catalog, manifest.source.dataset_id.as_deref(), year, &header)
-                    .map_err(|source| TransformError::Plan { key: key.clone(), source })?;
-                let lineage = LineageValues { year: year.unwrap_or(0) as i16, dataset: source_dataset.clone(), run: run_id.into() };
-                let p = Plan::new(catalog, era, &header, lineage).map_err(|source| TransformError::Plan { key: key.clone(), source })?;
+                let era = plan::choose_era(
+                    catalog,
+                    manifest.source.dataset_id.as_deref(),
+                    year,
+                    &header,
+                )
+                .map_err(|source| TransformError::Plan {
+                    key: key.clone(),
+                    source,
+                })?;
+                let lineage = LineageValues {
+                    year: year.unwrap_or(0) as i16,
+                    dataset: source_dataset.clone(),
+                    run: run_id.into(),
+                };
+                let p = Plan::new(catalog, era, &header, lineage).map_err(|source| {
+                    TransformError::Plan {
+                        key: key.clone(),
+                        source,
+                    }
+                })?;
                 report.era = p.era.clone();
                 plan = Some(p);
             }
@@ -298,7 +423,10 @@ pub async fn transform_partition_with(
                 match plan.transform_row(|i| cols[i].value(r), source_row) {
                     Ok(row) => {
                         if row.swapped_coordinates {
-                            *report.corrections.entry("coordinates_unswapped".into()).or_default() += 1;
+                            *report
+                                .corrections
+                                .entry("coordinates_unswapped".into())
+                                .or_default() += 1;
                         }
                         builder.push(&row.values);
                         report.rows_out += 1;
@@ -306,8 +434,14 @@ pub async fn transform_partition_with(
                     Err(problems) => {
                         let first = &problems[0];
                         report.rows_quarantined += 1;
-                        *report.quarantined_by_reason.entry(first.reason.code().into()).or_default() += 1;
-                        *report.quarantined_by_column.entry(first.column.clone()).or_default() += 1;
+                        *report
+                            .quarantined_by_reason
+                            .entry(first.reason.code().into())
+                            .or_default() += 1;
+                        *report
+                            .quarantined_by_column
+                            .entry(first.column.clone())
+                            .or_default() += 1;
                         let line = QuarantineLine {
                             dataset,
                             run_id,
@@ -321,24 +455,54 @@ pub async fn transform_partition_with(
                             reason: first.reason.code(),
                             detail: &first.detail,
                             problems: &problems,
-                            raw: header.iter().map(String::as_str).zip(cols.iter().map(|c| c.value(r))).collect(),
+                            raw: header
+                                .iter()
+                                .map(String::as_str)
+                                .zip(cols.iter().map(|c| c.value(r)))
+                                .collect(),
                         };
-                        let mut text = serde_json::to_vec(&line).expect("quarantine line serializes");
+                        let mut text =
+                            serde_json::to_vec(&line).expect("quarantine line serializes");
                         text.push(b'\n');
                         quarantine
+                            .get_or_insert_with(|| BufWriter::new(store.clone(), qkey.clone()))
                             .write_all(&text)
                             .await
-                            .map_err(|source| TransformError::Io { key: qkey.to_string(), source })?;
+                            .map_err(|source| TransformError::Io {
+                                key: qkey.to_string(),
+                                source,
+                            })?;
                     }
                 }
             }
             if !builder.is_empty() {
-                let out_batch = builder.finish().map_err(|source| TransformError::Arrow { key: key.clone(), source })?;
+                let out_batch = builder.finish().map_err(|source| TransformError::Arrow {
+                    key: key.clone(),
+                    source,
+                })?;
                 out.write(&out_batch).await?;
             }
         }
     }
-    quarantine.shutdown().await.map_err(|source| TransformError::Io { key: qkey.to_string(), source })?;
+    match quarantine {
+        Some(mut q) => {
+            q.shutdown().await.map_err(|source| TransformError::Io {
+                key: qkey.to_string(),
+                source,
+            })?;
+            report.quarantine_key = Some(qkey.to_string());
+        }
+        // A retried job that now quarantines nothing must not leave an earlier attempt's lines behind.
+        None => match store.delete(&qkey).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(source) => {
+                return Err(TransformError::Store {
+                    key: qkey.to_string(),
+                    source,
+                });
+            }
+        },
+    }
     report.canonical_keys = out.finish().await?;
     if !report.balanced() {
         return Err(TransformError::Unbalanced {

@@ -23,7 +23,11 @@ impl CompiledTable {
         CompiledTable {
             name: name.to_string(),
             strict: t.strict,
-            values: t.values.iter().map(|(k, v)| (k.trim().to_lowercase(), v.clone())).collect(),
+            values: t
+                .values
+                .iter()
+                .map(|(k, v)| (k.trim().to_lowercase(), v.clone()))
+                .collect(),
             strip_prefixes: t.strip_prefixes.iter().map(|s| s.to_lowercase()).collect(),
             strip_suffixes: t.strip_suffixes.iter().map(|s| s.to_lowercase()).collect(),
         }
@@ -31,7 +35,9 @@ impl CompiledTable {
 
     /// The canonical value of a known source value.
     pub fn get(&self, value: &str) -> Option<&str> {
-        self.values.get(&value.trim().to_lowercase()).map(String::as_str)
+        self.values
+            .get(&value.trim().to_lowercase())
+            .map(String::as_str)
     }
 
     /// `value` with the table's decorations (prefixes/suffixes) removed and whitespace collapsed.
@@ -107,14 +113,22 @@ pub struct Plan {
 /// The mapping cannot be applied to this header.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PlanError {
-    #[error("era {era}: source column '{column}' (for canonical '{canonical}') is not in the header; run `civic schema-drift` on this source")]
-    MissingColumn { era: String, column: String, canonical: String },
+    #[error(
+        "era {era}: source column '{column}' (for canonical '{canonical}') is not in the header; run `civic schema-drift` on this source"
+    )]
+    MissingColumn {
+        era: String,
+        column: String,
+        canonical: String,
+    },
     #[error("no era of the catalog matches header [{0}]")]
     NoEra(String),
 }
 
 fn find(header: &[String], name: &str) -> Option<usize> {
-    header.iter().position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
+    header
+        .iter()
+        .position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
 }
 
 /// How well `era` fits `header`: (all non-optional sources present, present - missing).
@@ -163,7 +177,12 @@ pub fn choose_era<'c>(
 
 impl Plan {
     /// Resolve `era` against `header` (raw column names, without `_source_row`).
-    pub fn new(catalog: &Catalog, era: &Era, header: &[String], lineage: LineageValues) -> Result<Plan, PlanError> {
+    pub fn new(
+        catalog: &Catalog,
+        era: &Era,
+        header: &[String],
+        lineage: LineageValues,
+    ) -> Result<Plan, PlanError> {
         let era_name = era.name.value.clone();
         let mut columns = Vec::with_capacity(catalog.columns.len());
         for col in &catalog.columns {
@@ -177,12 +196,20 @@ impl Plan {
                 (None, Some(m)) => {
                     let idx = m.from.as_deref().and_then(|f| find(header, f));
                     if let (Some(from), None, false) = (&m.from, idx, m.optional) {
-                        return Err(PlanError::MissingColumn { era: era_name, column: from.clone(), canonical: name });
+                        return Err(PlanError::MissingColumn {
+                            era: era_name,
+                            column: from.clone(),
+                            canonical: name,
+                        });
                     }
                     if let Some(k) = &m.key {
                         key = find(header, k);
                         if key.is_none() && !m.optional {
-                            return Err(PlanError::MissingColumn { era: era_name, column: k.clone(), canonical: name });
+                            return Err(PlanError::MissingColumn {
+                                era: era_name,
+                                column: k.clone(),
+                                canonical: name,
+                            });
                         }
                     }
                     source_name = idx.map(|i| header[i].clone());
@@ -204,11 +231,19 @@ impl Plan {
                 source,
                 source_name,
                 formats: m.formats.clone(),
-                table: m.table.as_ref().map(|t| CompiledTable::new(&t.value, &catalog.tables[&t.value])),
+                table: m
+                    .table
+                    .as_ref()
+                    .map(|t| CompiledTable::new(&t.value, &catalog.tables[&t.value])),
                 key,
             });
         }
-        let pos = |n: &str| columns.iter().position(|c| c.name == n).expect("validated geo column");
+        let pos = |n: &str| {
+            columns
+                .iter()
+                .position(|c| c.name == n)
+                .expect("validated geo column")
+        };
         Ok(Plan {
             era: era_name,
             tz: catalog.timezone.value.parse().expect("validated time zone"),

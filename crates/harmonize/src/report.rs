@@ -27,7 +27,8 @@ pub struct PartitionReport {
     /// Values changed for a stated reason (e.g. coordinates given lon-first and un-swapped).
     pub corrections: BTreeMap<String, u64>,
     pub canonical_keys: Vec<String>,
-    pub quarantine_key: String,
+    /// Quarantine JSON lines of this partition (None when no row was quarantined).
+    pub quarantine_key: Option<String>,
 }
 
 impl PartitionReport {
@@ -54,7 +55,12 @@ pub struct RunReport {
 impl RunReport {
     /// Sum of the partition reports.
     pub fn from_partitions(dataset: &str, run_id: &str, partitions: Vec<PartitionReport>) -> Self {
-        let mut r = RunReport { version: 1, dataset: dataset.into(), run_id: run_id.into(), ..Default::default() };
+        let mut r = RunReport {
+            version: 1,
+            dataset: dataset.into(),
+            run_id: run_id.into(),
+            ..Default::default()
+        };
         for p in &partitions {
             r.rows_in += p.rows_in;
             r.rows_out += p.rows_out;

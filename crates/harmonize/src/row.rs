@@ -134,28 +134,40 @@ impl Plan {
                     None => Value::Str(text.to_string()),
                     Some(t) => match key_text.and_then(|k| t.get(k)).or_else(|| t.get(text)) {
                         Some(canon) => Value::Str(canon.to_string()),
-                        None if t.strict => problem(Reason::UnknownValue, format!("not in table '{}'", t.name)),
+                        None if t.strict => {
+                            problem(Reason::UnknownValue, format!("not in table '{}'", t.name))
+                        }
                         None if text.is_empty() => Value::Null,
                         None => Value::Str(t.clean(text)),
                     },
                 },
                 ColumnType::Timestamp => match datetime::parse_any(self.tz, &col.formats, text) {
                     Some(t) => Value::Ts(t.timestamp_micros()),
-                    None => problem(Reason::UnparsableDate, format!("accepted formats: {}", col.formats.join(" | "))),
+                    None => problem(
+                        Reason::UnparsableDate,
+                        format!("accepted formats: {}", col.formats.join(" | ")),
+                    ),
                 },
                 ColumnType::Int16 => match text.parse::<i64>() {
                     Err(_) => problem(Reason::NotAnInteger, "expected an integer".into()),
                     Ok(n) => match col.range {
-                        Some([lo, hi]) if n < lo || n > hi => problem(Reason::OutOfRange, format!("expected {lo}..={hi}")),
+                        Some([lo, hi]) if n < lo || n > hi => {
+                            problem(Reason::OutOfRange, format!("expected {lo}..={hi}"))
+                        }
                         _ => match i16::try_from(n) {
                             Ok(n) => Value::I16(n),
-                            Err(_) => problem(Reason::OutOfRange, "expected a 16-bit integer".into()),
+                            Err(_) => {
+                                problem(Reason::OutOfRange, "expected a 16-bit integer".into())
+                            }
                         },
                     },
                 },
                 ColumnType::Uint64 => match text.parse::<u64>() {
                     Ok(n) => Value::U64(n),
-                    Err(_) => problem(Reason::NotAnInteger, "expected a non-negative integer".into()),
+                    Err(_) => problem(
+                        Reason::NotAnInteger,
+                        "expected a non-negative integer".into(),
+                    ),
                 },
                 ColumnType::Float64 => match text.parse::<f64>() {
                     Ok(x) if x.is_finite() => Value::F64(x),
@@ -168,7 +180,13 @@ impl Plan {
                     } else if col.false_values.contains(&l) {
                         Value::Bool(false)
                     } else {
-                        problem(Reason::NotAFlag, format!("expected one of {:?} / {:?}", col.true_values, col.false_values))
+                        problem(
+                            Reason::NotAFlag,
+                            format!(
+                                "expected one of {:?} / {:?}",
+                                col.true_values, col.false_values
+                            ),
+                        )
                     }
                 }
             };
@@ -176,7 +194,10 @@ impl Plan {
         }
         let swapped = self.resolve_coordinates(&raw, &mut values, &mut problems);
         if problems.is_empty() {
-            Ok(CanonicalRow { values, swapped_coordinates: swapped })
+            Ok(CanonicalRow {
+                values,
+                swapped_coordinates: swapped,
+            })
         } else {
             Err(problems)
         }
@@ -189,21 +210,34 @@ impl Plan {
         values: &mut [Value],
         problems: &mut Vec<Problem>,
     ) -> bool {
-        if problems.iter().any(|p| p.column == self.columns[self.lat].name || p.column == self.columns[self.lon].name) {
+        if problems.iter().any(|p| {
+            p.column == self.columns[self.lat].name || p.column == self.columns[self.lon].name
+        }) {
             return false;
         }
-        let geo_problem = |reason: Reason, value: String, detail: String, source_column: Option<String>| Problem {
-            column: format!("{}/{}", self.columns[self.lat].name, self.columns[self.lon].name),
+        let geo_problem = |reason: Reason,
+                           value: String,
+                           detail: String,
+                           source_column: Option<String>| Problem {
+            column: format!(
+                "{}/{}",
+                self.columns[self.lat].name, self.columns[self.lon].name
+            ),
             source_column,
             value,
             reason,
             detail,
         };
-        let bbox = format!("LA box lat {}..{}, lon {}..{}", self.bbox.min_lat, self.bbox.max_lat, self.bbox.min_lon, self.bbox.max_lon);
+        let bbox = format!(
+            "LA box lat {}..{}, lon {}..{}",
+            self.bbox.min_lat, self.bbox.max_lat, self.bbox.min_lon, self.bbox.max_lon
+        );
         let checked = match (&values[self.lat], &values[self.lon]) {
             (Value::F64(lat), Value::F64(lon)) => {
                 let shown = format!("{lat}, {lon}");
-                self.bbox.check(*lat, *lon).map_err(|_| geo_problem(Reason::OutsideLaBbox, shown, bbox.clone(), None))
+                self.bbox
+                    .check(*lat, *lon)
+                    .map_err(|_| geo_problem(Reason::OutsideLaBbox, shown, bbox.clone(), None))
             }
             (Value::Null, Value::Null) => {
                 let Some(i) = self.location else { return false };
@@ -213,10 +247,18 @@ impl Plan {
                 }
                 location::parse_location(text, &self.bbox).map_err(|e| {
                     let (reason, detail) = match e {
-                        GeoError::Unparsable => (Reason::UnparsableLocation, "expected (lat, lon) or POINT (lon lat)".to_string()),
+                        GeoError::Unparsable => (
+                            Reason::UnparsableLocation,
+                            "expected (lat, lon) or POINT (lon lat)".to_string(),
+                        ),
                         GeoError::OutsideBox => (Reason::OutsideLaBbox, bbox.clone()),
                     };
-                    geo_problem(reason, text.to_string(), detail, Some(self.header[i].clone()))
+                    geo_problem(
+                        reason,
+                        text.to_string(),
+                        detail,
+                        Some(self.header[i].clone()),
+                    )
                 })
             }
             (a, b) => Err(geo_problem(

@@ -21,14 +21,27 @@ fn drift_of_sample(catalog: &harmonize::Catalog, file: &str) -> Option<DriftRepo
 fn sample_2020_against_a_2017_only_mapping_names_the_new_column_and_the_case_renames() {
     let full = harmonize::builtin("la311").unwrap();
     let a_only = full.restricted_to(&["A"]);
-    let Some(r) = drift_of_sample(&a_only, "myla311_2020_api_fieldnames_sample.csv") else { return };
+    let Some(r) = drift_of_sample(&a_only, "myla311_2020_api_fieldnames_sample.csv") else {
+        return;
+    };
     assert_eq!(r.era, "A");
     let new: Vec<&str> = r.new_columns.iter().map(|c| c.name.as_str()).collect();
     assert!(new.contains(&"createdbyuserorganization"), "{}", r.render());
     assert!(new.contains(&"_daystoclose"), "{}", r.render());
-    let srn = r.renamed.iter().find(|x| x.source == "srnumber").expect("srnumber rename");
-    assert_eq!((srn.mapped.as_str(), srn.kind, srn.covered), ("SRNumber", "case", true));
-    assert!(r.renamed.iter().any(|x| x.source == "createddate" && x.mapped == "CreatedDate"));
+    let srn = r
+        .renamed
+        .iter()
+        .find(|x| x.source == "srnumber")
+        .expect("srnumber rename");
+    assert_eq!(
+        (srn.mapped.as_str(), srn.kind, srn.covered),
+        ("SRNumber", "case", true)
+    );
+    assert!(
+        r.renamed
+            .iter()
+            .any(|x| x.source == "createddate" && x.mapped == "CreatedDate")
+    );
     assert!(r.missing_columns.is_empty(), "{}", r.render());
     assert!(!r.covered);
 }
@@ -41,7 +54,9 @@ fn real_samples_are_covered_by_the_full_catalog() {
         ("myla311_2018_sample.csv", "A"),
         ("myla311_2020_api_fieldnames_sample.csv", "B"),
     ] {
-        let Some(r) = drift_of_sample(&full, file) else { return };
+        let Some(r) = drift_of_sample(&full, file) else {
+            return;
+        };
         assert_eq!(r.era, era, "{file}");
         assert!(r.covered, "{file}:\n{}", r.render());
     }
@@ -63,7 +78,16 @@ fn separator_renames_new_formats_and_strict_values_are_not_covered() {
             }
             v
         });
-    let header: Vec<String> = cols.iter().map(|c| if c == "CreatedByUserOrganization" { "created_by_user_organization".into() } else { c.clone() }).collect();
+    let header: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            if c == "CreatedByUserOrganization" {
+                "created_by_user_organization".into()
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
     let row: Vec<String> = cols
         .iter()
         .map(|c| match c.as_str() {
@@ -76,12 +100,28 @@ fn separator_renames_new_formats_and_strict_values_are_not_covered() {
         })
         .collect();
     let csv = format!("{}\n{}\n", header.join(","), row.join(","));
-    let r = drift::check(&full, b, &drift::sample_csv(csv.as_bytes(), 10).unwrap().0, &drift::sample_csv(csv.as_bytes(), 10).unwrap().1);
-    let ren = r.renamed.iter().find(|x| x.source == "created_by_user_organization").expect(&r.render());
+    let r = drift::check(
+        &full,
+        b,
+        &drift::sample_csv(csv.as_bytes(), 10).unwrap().0,
+        &drift::sample_csv(csv.as_bytes(), 10).unwrap().1,
+    );
+    let ren = r
+        .renamed
+        .iter()
+        .find(|x| x.source == "created_by_user_organization")
+        .unwrap_or_else(|| panic!("{}", r.render()));
     assert_eq!((ren.kind, ren.covered), ("separators", false));
     assert_eq!(r.unparsed_dates.len(), 1, "{}", r.render());
-    assert_eq!(r.unparsed_dates[0].examples, vec!["2025-03-28T10:00:00Z".to_string()]);
-    let status = r.new_values.iter().find(|v| v.canonical == "status").expect(&r.render());
+    assert_eq!(
+        r.unparsed_dates[0].examples,
+        vec!["2025-03-28T10:00:00Z".to_string()]
+    );
+    let status = r
+        .new_values
+        .iter()
+        .find(|v| v.canonical == "status")
+        .unwrap_or_else(|| panic!("{}", r.render()));
     assert!(status.strict && status.values.contains_key("Escalated"));
     assert!(!r.covered);
 }
@@ -94,7 +134,17 @@ fn an_era_c_cases_header_is_matched_to_era_c() {
         "casenumber,createddate,type,status,locator_council_district,brand_new_field\nC-1,2026-01-02T03:04:05.000,Graffiti Removal,Closed,4,x\n",
     );
     assert_eq!(r.era, "C");
-    assert_eq!(r.new_columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), vec!["brand_new_field"]);
-    assert!(r.missing_columns.iter().all(|m| m.optional), "{}", r.render());
+    assert_eq!(
+        r.new_columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["brand_new_field"]
+    );
+    assert!(
+        r.missing_columns.iter().all(|m| m.optional),
+        "{}",
+        r.render()
+    );
     assert!(!r.covered);
 }

@@ -24,7 +24,9 @@ fn format_lists() -> Vec<(String, String, Vec<String>)> {
 
 fn truncate(local: NaiveDateTime, r: Resolution) -> NaiveDateTime {
     match r {
-        Resolution::Subsecond => local.with_nanosecond(local.nanosecond() / 1_000_000 * 1_000_000).unwrap(),
+        Resolution::Subsecond => local
+            .with_nanosecond(local.nanosecond() / 1_000_000 * 1_000_000)
+            .unwrap(),
         Resolution::Second => local.with_nanosecond(0).unwrap(),
         Resolution::Minute => local.with_nanosecond(0).unwrap().with_second(0).unwrap(),
         Resolution::Day => local.date().and_hms_opt(0, 0, 0).unwrap(),
@@ -76,7 +78,9 @@ fn real_coordinates() -> Option<Vec<(f64, f64)>> {
 
 #[test]
 fn location_parsing_is_order_independent_on_real_la_coordinates() {
-    let Some(coords) = real_coordinates() else { return };
+    let Some(coords) = real_coordinates() else {
+        return;
+    };
     let bbox = harmonize::builtin("la311").unwrap().geo.bbox;
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(3000));
     runner
@@ -107,7 +111,10 @@ fn one_hour_before_and_after_dst_changes_round_trip() {
         let t = start + Duration::minutes(m);
         let text = t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
         let back = parse_any(tz, &formats, &text).unwrap();
-        let ambiguous = matches!(tz.from_local_datetime(&t.with_timezone(&tz).naive_local()), chrono::LocalResult::Ambiguous(..));
+        let ambiguous = matches!(
+            tz.from_local_datetime(&t.with_timezone(&tz).naive_local()),
+            chrono::LocalResult::Ambiguous(..)
+        );
         if ambiguous {
             assert!(back == t || back == t - Duration::hours(1), "{text}");
         } else {

@@ -27,7 +27,9 @@ async fn transform_all(
     let catalog = harmonize::builtin("la311").unwrap();
     let mut out = Vec::new();
     for p in &manifest.partitions {
-        let r = transform_partition_with(store.clone(), &catalog, manifest, &p.value).await.unwrap();
+        let r = transform_partition_with(store.clone(), &catalog, manifest, &p.value)
+            .await
+            .unwrap();
         assert!(r.balanced(), "{r:?}");
         out.push(r);
     }
@@ -35,23 +37,50 @@ async fn transform_all(
 }
 
 /// Transform a whole sample and check: no quarantine, per-district canonical counts equal the README.
-async fn check_sample(file: &str, year: i32, id: &str, era: &str, counts: &str) -> Option<std::sync::Arc<dyn object_store::ObjectStore>> {
+async fn check_sample(
+    file: &str,
+    year: i32,
+    id: &str,
+    era: &str,
+    counts: &str,
+) -> Option<std::sync::Arc<dyn object_store::ObjectStore>> {
     let path = sample(file)?;
     let store = memory_store();
     let manifest = ingest(&store, "r1", &path, Some(year), Some(id)).await;
     let reports = transform_all(&store, &manifest).await;
     let quarantined: u64 = reports.iter().map(|r| r.rows_quarantined).sum();
-    let by_reason: Vec<_> = reports.iter().flat_map(|r| r.quarantined_by_reason.clone()).collect();
+    let by_reason: Vec<_> = reports
+        .iter()
+        .flat_map(|r| r.quarantined_by_reason.clone())
+        .collect();
     assert_eq!(quarantined, 0, "{file}: quarantined {by_reason:?}");
-    assert!(reports.iter().all(|r| r.era == era), "{file}: eras {:?}", reports.iter().map(|r| &r.era).collect::<Vec<_>>());
+    assert!(
+        reports.iter().all(|r| r.quarantine_key.is_none()),
+        "{file}: clean partitions write no quarantine object"
+    );
+    assert!(
+        reports.iter().all(|r| r.era == era),
+        "{file}: eras {:?}",
+        reports.iter().map(|r| &r.era).collect::<Vec<_>>()
+    );
 
     // Count canonical rows per district from the written Parquet, and check they sit in their cd= folder.
     let mut got: BTreeMap<String, u64> = BTreeMap::new();
     for (key, batch) in read_parquet_under(&store, &format!("canonical/la311/year={year}")).await {
-        let cd = batch.column_by_name("council_district").unwrap().as_primitive::<Int16Type>();
+        let cd = batch
+            .column_by_name("council_district")
+            .unwrap()
+            .as_primitive::<Int16Type>();
         for i in 0..batch.num_rows() {
-            let part = if cd.is_null(i) { "__missing__".to_string() } else { cd.value(i).to_string() };
-            assert!(key.contains(&format!("/cd={part}/")), "{key} holds district {part}");
+            let part = if cd.is_null(i) {
+                "__missing__".to_string()
+            } else {
+                cd.value(i).to_string()
+            };
+            assert!(
+                key.contains(&format!("/cd={part}/")),
+                "{key} holds district {part}"
+            );
             *got.entry(part).or_default() += 1;
         }
     }
@@ -62,7 +91,10 @@ async fn check_sample(file: &str, year: i32, id: &str, era: &str, counts: &str) 
 #[tokio::test]
 async fn sample_2017_export_lat_lon_transforms_completely() {
     let counts = "1:698 2:548 3:669 4:495 5:540 6:584 7:694 8:598 9:831 10:721 11:463 12:673 13:1031 14:783 15:667 empty:4";
-    let Some(store) = check_sample("myla311_2017_sample.csv", 2017, "d4vt-q4t5", "A", counts).await else { return };
+    let Some(store) = check_sample("myla311_2017_sample.csv", 2017, "d4vt-q4t5", "A", counts).await
+    else {
+        return;
+    };
     // First data row: 1-870704831, 12/31/2017 11:59:58 PM (PST) in CD 13, owner BOS, NC 44.
     let batches = read_parquet_under(&store, "canonical/la311/year=2017/cd=13").await;
     let mut found = false;
@@ -73,15 +105,67 @@ async fn sample_2017_export_lat_lon_transforms_completely() {
                 continue;
             }
             found = true;
-            let created = b.column_by_name("created_at").unwrap().as_primitive::<TimestampMicrosecondType>().value(i);
-            assert_eq!(created, "2018-01-01T07:59:58Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap().timestamp_micros());
-            assert_eq!(b.column_by_name("owner_agency").unwrap().as_string::<i32>().value(i), "LASAN");
-            assert_eq!(b.column_by_name("owner_code").unwrap().as_string::<i32>().value(i), "BOS");
-            assert_eq!(b.column_by_name("nc_name").unwrap().as_string::<i32>().value(i), "Echo Park");
-            assert_eq!(b.column_by_name("latitude").unwrap().as_primitive::<Float64Type>().value(i), 34.073216645);
-            assert_eq!(b.column_by_name("source_year").unwrap().as_primitive::<Int16Type>().value(i), 2017);
-            assert_eq!(b.column_by_name("source_dataset").unwrap().as_string::<i32>().value(i), "d4vt-q4t5");
-            assert_eq!(b.column_by_name("source_row").unwrap().as_primitive::<arrow::datatypes::UInt64Type>().value(i), 1);
+            let created = b
+                .column_by_name("created_at")
+                .unwrap()
+                .as_primitive::<TimestampMicrosecondType>()
+                .value(i);
+            assert_eq!(
+                created,
+                "2018-01-01T07:59:58Z"
+                    .parse::<chrono::DateTime<chrono::Utc>>()
+                    .unwrap()
+                    .timestamp_micros()
+            );
+            assert_eq!(
+                b.column_by_name("owner_agency")
+                    .unwrap()
+                    .as_string::<i32>()
+                    .value(i),
+                "LASAN"
+            );
+            assert_eq!(
+                b.column_by_name("owner_code")
+                    .unwrap()
+                    .as_string::<i32>()
+                    .value(i),
+                "BOS"
+            );
+            assert_eq!(
+                b.column_by_name("nc_name")
+                    .unwrap()
+                    .as_string::<i32>()
+                    .value(i),
+                "Echo Park"
+            );
+            assert_eq!(
+                b.column_by_name("latitude")
+                    .unwrap()
+                    .as_primitive::<Float64Type>()
+                    .value(i),
+                34.073216645
+            );
+            assert_eq!(
+                b.column_by_name("source_year")
+                    .unwrap()
+                    .as_primitive::<Int16Type>()
+                    .value(i),
+                2017
+            );
+            assert_eq!(
+                b.column_by_name("source_dataset")
+                    .unwrap()
+                    .as_string::<i32>()
+                    .value(i),
+                "d4vt-q4t5"
+            );
+            assert_eq!(
+                b.column_by_name("source_row")
+                    .unwrap()
+                    .as_primitive::<arrow::datatypes::UInt64Type>()
+                    .value(i),
+                1
+            );
         }
     }
     assert!(found, "row 1-870704831 not in cd=13");
@@ -96,7 +180,17 @@ async fn sample_2018_export_wkt_transforms_completely() {
 #[tokio::test]
 async fn sample_2020_api_names_transforms_completely() {
     let counts = "1:448 2:572 3:657 4:553 5:577 6:655 7:1013 8:632 9:431 10:636 11:511 12:604 13:854 14:1025 15:821 empty:11";
-    let Some(store) = check_sample("myla311_2020_api_fieldnames_sample.csv", 2020, "rq3b-xjk8", "B", counts).await else { return };
+    let Some(store) = check_sample(
+        "myla311_2020_api_fieldnames_sample.csv",
+        2020,
+        "rq3b-xjk8",
+        "B",
+        counts,
+    )
+    .await
+    else {
+        return;
+    };
     // Both BOS and LASAN owners become one agency; created_by_org is filled in era B.
     let mut agencies = BTreeMap::<String, u64>::new();
     let mut orgs = 0;
@@ -126,8 +220,16 @@ async fn real_location_text_agrees_with_latitude_longitude_columns() {
         for r in rows.iter().filter(|r| !r[loc].is_empty()) {
             let p = harmonize::location::parse_location(&r[loc], &bbox).unwrap();
             assert!(!p.swapped, "{file}: {}", r[loc]);
-            assert!((p.lat - r[lat].parse::<f64>().unwrap()).abs() < 1e-9, "{file}: {}", r[loc]);
-            assert!((p.lon - r[lon].parse::<f64>().unwrap()).abs() < 1e-9, "{file}: {}", r[loc]);
+            assert!(
+                (p.lat - r[lat].parse::<f64>().unwrap()).abs() < 1e-9,
+                "{file}: {}",
+                r[loc]
+            );
+            assert!(
+                (p.lon - r[lon].parse::<f64>().unwrap()).abs() < 1e-9,
+                "{file}: {}",
+                r[loc]
+            );
             checked += 1;
         }
         assert!(checked > 8000, "{file}: only {checked} locations");
@@ -136,7 +238,9 @@ async fn real_location_text_agrees_with_latitude_longitude_columns() {
 
 #[tokio::test]
 async fn regression_2023_shifted_row_is_quarantined_not_a_council_member_district() {
-    let Some(path) = sample("myla311_2023_fixture.csv") else { return };
+    let Some(path) = sample("myla311_2023_fixture.csv") else {
+        return;
+    };
     let store = memory_store();
     let manifest = ingest(&store, "r23", &path, Some(2023), Some("4a4x-mna2")).await;
     let reports = transform_all(&store, &manifest).await;
@@ -144,41 +248,81 @@ async fn regression_2023_shifted_row_is_quarantined_not_a_council_member_distric
     let total_out: u64 = reports.iter().map(|r| r.rows_out).sum();
     assert_eq!((total_in, total_out), (2, 1), "{reports:?}");
 
-    let missing = reports.iter().find(|r| r.partition == "__missing__").expect("shifted row lands in __missing__");
+    let missing = reports
+        .iter()
+        .find(|r| r.partition == "__missing__")
+        .expect("shifted row lands in __missing__");
     assert_eq!(missing.rows_quarantined, 1);
-    let lines = read_jsonl(&store, &missing.quarantine_key).await;
+    let lines = read_jsonl(&store, missing.quarantine_key.as_deref().unwrap()).await;
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["source_row"], 1);
     let problems = lines[0]["problems"].as_array().unwrap();
     assert!(
-        problems.iter().any(|p| p["column"] == "council_district" && p["value"] == "Monica Rodriguez" && p["reason"] == "not_an_integer"),
+        problems.iter().any(|p| p["column"] == "council_district"
+            && p["value"] == "Monica Rodriguez"
+            && p["reason"] == "not_an_integer"),
         "{problems:?}"
     );
-    assert!(problems.iter().any(|p| p["column"] == "status" && p["reason"] == "unknown_value"), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["column"] == "status" && p["reason"] == "unknown_value"),
+        "{problems:?}"
+    );
 
     // The good row: CD 10, mixed-case NC name normalized by code, WKT era with lat/lon columns.
     let batches = read_parquet_under(&store, "canonical/la311/year=2023/cd=10").await;
     assert_eq!(batches.iter().map(|(_, b)| b.num_rows()).sum::<usize>(), 1);
     let b = &batches[0].1;
-    assert_eq!(b.column_by_name("council_district").unwrap().as_primitive::<Int16Type>().value(0), 10);
-    assert_eq!(b.column_by_name("nc_name").unwrap().as_string::<i32>().value(0), "Wilshire Center - Koreatown");
-    assert_eq!(b.column_by_name("cd_member").unwrap().as_string::<i32>().value(0), "Heather Hutt");
+    assert_eq!(
+        b.column_by_name("council_district")
+            .unwrap()
+            .as_primitive::<Int16Type>()
+            .value(0),
+        10
+    );
+    assert_eq!(
+        b.column_by_name("nc_name")
+            .unwrap()
+            .as_string::<i32>()
+            .value(0),
+        "Wilshire Center - Koreatown"
+    );
+    assert_eq!(
+        b.column_by_name("cd_member")
+            .unwrap()
+            .as_string::<i32>()
+            .value(0),
+        "Heather Hutt"
+    );
 }
 
 #[tokio::test]
 async fn canonical_parquet_of_different_years_has_one_schema() {
     let store = memory_store();
     let mut schemas = Vec::new();
-    for (i, (file, year)) in [("myla311_2017_sample.csv", 2017), ("myla311_2018_sample.csv", 2018), ("myla311_2020_api_fieldnames_sample.csv", 2020)]
-        .into_iter()
-        .enumerate()
+    for (i, (file, year)) in [
+        ("myla311_2017_sample.csv", 2017),
+        ("myla311_2018_sample.csv", 2018),
+        ("myla311_2020_api_fieldnames_sample.csv", 2020),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let Some(path) = sample(file) else { return };
         let manifest = ingest(&store, &format!("u{i}"), &path, Some(year), None).await;
         let catalog = harmonize::builtin("la311").unwrap();
-        let r = transform_partition_with(store.clone(), &catalog, &manifest, "1").await.unwrap();
-        assert_eq!(r.canonical_keys, vec![format!("canonical/la311/year={year}/cd=1/part-00000.parquet")]);
-        let batches = read_parquet_under(&store, &format!("canonical/la311/year={year}/cd=1")).await;
+        let r = transform_partition_with(store.clone(), &catalog, &manifest, "1")
+            .await
+            .unwrap();
+        assert_eq!(
+            r.canonical_keys,
+            vec![format!(
+                "canonical/la311/year={year}/cd=1/part-00000.parquet"
+            )]
+        );
+        let batches =
+            read_parquet_under(&store, &format!("canonical/la311/year={year}/cd=1")).await;
         schemas.push((year, batches[0].1.schema()));
     }
     let expected = harmonize::canonical::schema(&harmonize::builtin("la311").unwrap());
@@ -190,27 +334,56 @@ async fn canonical_parquet_of_different_years_has_one_schema() {
 
 #[tokio::test]
 async fn a_file_run_without_year_infers_it_from_created_at() {
-    let Some(path) = sample("myla311_2018_sample.csv") else { return };
+    let Some(path) = sample("myla311_2018_sample.csv") else {
+        return;
+    };
     let store = memory_store();
     let manifest = ingest(&store, "noyear", &path, None, None).await;
     let reports = transform_all(&store, &manifest).await;
-    assert!(reports.iter().all(|r| r.year == Some(2018) && r.year_inferred && r.era == "A"), "{reports:?}");
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.year == Some(2018) && r.year_inferred && r.era == "A"),
+        "{reports:?}"
+    );
     let batches = read_parquet_under(&store, "canonical/la311/year=2018/cd=5").await;
     let b = &batches[0].1;
     assert_eq!(b.num_rows(), 549);
-    assert_eq!(b.column_by_name("source_year").unwrap().as_primitive::<Int16Type>().value(0), 2018);
-    assert!(b.column_by_name("source_dataset").unwrap().as_string::<i32>().value(0).ends_with("myla311_2018_sample.csv"));
+    assert_eq!(
+        b.column_by_name("source_year")
+            .unwrap()
+            .as_primitive::<Int16Type>()
+            .value(0),
+        2018
+    );
+    assert!(
+        b.column_by_name("source_dataset")
+            .unwrap()
+            .as_string::<i32>()
+            .value(0)
+            .ends_with("myla311_2018_sample.csv")
+    );
 }
 
 #[tokio::test]
 async fn rerunning_a_partition_is_idempotent() {
-    let Some(path) = sample("myla311_2017_sample.csv") else { return };
+    let Some(path) = sample("myla311_2017_sample.csv") else {
+        return;
+    };
     let store = memory_store();
     let manifest = ingest(&store, "again", &path, Some(2017), None).await;
     let catalog = harmonize::builtin("la311").unwrap();
-    let first = transform_partition_with(store.clone(), &catalog, &manifest, "7").await.unwrap();
-    let second = transform_partition_with(store.clone(), &catalog, &manifest, "7").await.unwrap();
+    let first = transform_partition_with(store.clone(), &catalog, &manifest, "7")
+        .await
+        .unwrap();
+    let second = transform_partition_with(store.clone(), &catalog, &manifest, "7")
+        .await
+        .unwrap();
     assert_eq!(first, second);
-    let rows: usize = read_parquet_under(&store, "canonical/la311/year=2017/cd=7").await.iter().map(|(_, b)| b.num_rows()).sum();
+    let rows: usize = read_parquet_under(&store, "canonical/la311/year=2017/cd=7")
+        .await
+        .iter()
+        .map(|(_, b)| b.num_rows())
+        .sum();
     assert_eq!(rows, 694);
 }

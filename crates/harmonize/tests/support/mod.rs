@@ -19,7 +19,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// `../shared/data/la311/<name>` when the shared data folder exists.
 pub fn sample(name: &str) -> Option<PathBuf> {
-    let p = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/la311").join(name);
+    let p = FsPath::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/la311")
+        .join(name);
     if p.exists() {
         Some(p)
     } else {
@@ -38,7 +40,10 @@ pub fn partition_of(cd: &str) -> String {
 
 /// Header and records of a CSV file; short records are padded with "" (a lenient ingestion).
 pub fn read_csv(path: &FsPath) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::ReaderBuilder::new().flexible(true).from_path(path).unwrap();
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .unwrap();
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
     let rows = r
         .records()
@@ -53,12 +58,21 @@ pub fn read_csv(path: &FsPath) -> (Vec<String>, Vec<Vec<String>>) {
 
 /// Raw-contract batch: every header column Utf8 (non-null), then `_source_row` UInt64.
 pub fn raw_batch(header: &[String], rows: &[(u64, &Vec<String>)]) -> RecordBatch {
-    let mut fields: Vec<Field> = header.iter().map(|h| Field::new(h, DataType::Utf8, false)).collect();
+    let mut fields: Vec<Field> = header
+        .iter()
+        .map(|h| Field::new(h, DataType::Utf8, false))
+        .collect();
     fields.push(Field::new("_source_row", DataType::UInt64, false));
     let mut cols: Vec<ArrayRef> = (0..header.len())
-        .map(|i| Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, r)| r[i].as_str()))) as ArrayRef)
+        .map(|i| {
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|(_, r)| r[i].as_str()),
+            )) as ArrayRef
+        })
         .collect();
-    cols.push(Arc::new(UInt64Array::from_iter_values(rows.iter().map(|(n, _)| *n))));
+    cols.push(Arc::new(UInt64Array::from_iter_values(
+        rows.iter().map(|(n, _)| *n),
+    )));
     RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
 }
 
@@ -71,10 +85,16 @@ pub async fn ingest(
     dataset_id: Option<&str>,
 ) -> RunManifest {
     let (header, rows) = read_csv(csv);
-    let cd = header.iter().position(|h| h.eq_ignore_ascii_case("cd")).unwrap();
+    let cd = header
+        .iter()
+        .position(|h| h.eq_ignore_ascii_case("cd"))
+        .unwrap();
     let mut parts: BTreeMap<String, Vec<(u64, &Vec<String>)>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
-        parts.entry(partition_of(&r[cd])).or_default().push((i as u64 + 1, r));
+        parts
+            .entry(partition_of(&r[cd]))
+            .or_default()
+            .push((i as u64 + 1, r));
     }
     let mut partitions = Vec::new();
     for (value, rows) in &parts {
@@ -86,7 +106,12 @@ pub async fn ingest(
         w.close().unwrap();
         let bytes = buf.len() as u64;
         store.put(&key, PutPayload::from(buf)).await.unwrap();
-        partitions.push(ManifestPartition { value: value.clone(), rows: rows.len() as u64, bytes, keys: vec![key.to_string()] });
+        partitions.push(ManifestPartition {
+            value: value.clone(),
+            rows: rows.len() as u64,
+            bytes,
+            keys: vec![key.to_string()],
+        });
     }
     let manifest = RunManifest {
         version: 1,
@@ -102,7 +127,13 @@ pub async fn ingest(
         partitions,
     };
     let key = layout::run_manifest("la311", run_id);
-    store.put(&key, PutPayload::from(serde_json::to_vec(&manifest).unwrap())).await.unwrap();
+    store
+        .put(
+            &key,
+            PutPayload::from(serde_json::to_vec(&manifest).unwrap()),
+        )
+        .await
+        .unwrap();
     manifest
 }
 
@@ -111,15 +142,26 @@ pub fn memory_store() -> Arc<dyn ObjectStore> {
 }
 
 /// All record batches of the Parquet files under `prefix`.
-pub async fn read_parquet_under(store: &Arc<dyn ObjectStore>, prefix: &str) -> Vec<(String, RecordBatch)> {
-    let metas: Vec<_> = store.list(Some(&Path::from(prefix))).try_collect().await.unwrap();
+pub async fn read_parquet_under(
+    store: &Arc<dyn ObjectStore>,
+    prefix: &str,
+) -> Vec<(String, RecordBatch)> {
+    let metas: Vec<_> = store
+        .list(Some(&Path::from(prefix)))
+        .try_collect()
+        .await
+        .unwrap();
     let mut out = Vec::new();
     for m in metas {
         if !m.location.as_ref().ends_with(".parquet") {
             continue;
         }
         let bytes: Bytes = store.get(&m.location).await.unwrap().bytes().await.unwrap();
-        for b in ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap() {
+        for b in ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap()
+        {
             out.push((m.location.to_string(), b.unwrap()));
         }
     }
@@ -128,7 +170,13 @@ pub async fn read_parquet_under(store: &Arc<dyn ObjectStore>, prefix: &str) -> V
 
 /// The quarantine JSON lines at `key` (empty when the object is empty).
 pub async fn read_jsonl(store: &Arc<dyn ObjectStore>, key: &str) -> Vec<serde_json::Value> {
-    let bytes = store.get(&Path::from(key)).await.unwrap().bytes().await.unwrap();
+    let bytes = store
+        .get(&Path::from(key))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     String::from_utf8(bytes.to_vec())
         .unwrap()
         .lines()
