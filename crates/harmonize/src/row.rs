@@ -263,7 +263,7 @@ impl Plan {
             }
             (a, b) => Err(geo_problem(
                 Reason::IncompleteCoordinates,
-                format!("{a:?}, {b:?}"),
+                format!("{}, {}", show(a), show(b)),
                 "latitude and longitude must both be present or both be empty".into(),
                 None,
             )),
@@ -279,5 +279,13 @@ impl Plan {
                 false
             }
         }
+    }
+}
+
+/// A coordinate value as text for quarantine records ("" for null).
+fn show(v: &Value) -> String {
+    match v {
+        Value::F64(x) => x.to_string(),
+        _ => String::new(),
     }
 }
