@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::codec::{self, DecodeError, ListError};
 use crate::layout::RunKeys;
 use crate::manifest::{ManifestError, RunManifest};
-use crate::markers::{DoneMarker, FailedRecord, create_only, exists, now_rfc3339};
+use crate::markers::{JobRecord, JobStatus, create_only, now_rfc3339, read_json};
 use crate::message::{SQS_MAX_MESSAGE_BYTES, WorkMessage};
 use crate::probe::{Crashed, NoProbe, Point, Probe};
 use crate::queue::{Queue, QueueError};
@@ -24,7 +24,8 @@ use crate::step::{FanIn, JobOutcome, JobStep, StepReport};
 pub struct Config {
     /// Layer names in execution order; a completed layer starts the next one.
     pub layers: Vec<String>,
-    /// Largest message body sent inline; larger job lists are claim-checked into the store.
+    /// Largest message body sent inline; larger job lists are claim-checked into the store. (Bodies up to
+    /// SQS's 1 MiB are always accepted on receipt.)
     pub max_body_bytes: usize,
     /// Delay before retrying a failed attempt, multiplied by the attempt number (capped at 15 min).
     pub retry_delay: Duration,
@@ -136,7 +137,7 @@ impl Consumer {
         receive_count: u32,
         report: &mut StepReport,
     ) -> Result<(), StepError> {
-        let msg = match codec::decode(body, self.config.max_body_bytes) {
+        let msg = match codec::decode(body, SQS_MAX_MESSAGE_BYTES) {
             Ok(msg) => msg,
             Err(
                 e @ (DecodeError::Malformed(_)
@@ -218,23 +219,25 @@ impl Consumer {
     ) -> Result<(WorkMessage, Option<Duration>, JobStep), StepError> {
         let store = self.store.as_ref();
         let keys = RunKeys::new(&msg.dataset, &msg.run_id);
-        let done_key = keys.done_marker(&msg.layer, head);
-        let failed_key = keys.failed_record(&msg.layer, head);
+        let record_key = keys.job_record(&msg.layer, head);
         let attempt = msg.attempts_of(head) + 1;
         let mut step = JobStep::new(head, attempt);
-        if exists(store, &done_key).await? {
-            step.outcome = JobOutcome::Skipped;
-            return Ok((msg.advanced(head, false), None, step));
-        }
-        if exists(store, &failed_key).await? {
-            step.outcome = JobOutcome::AlreadyFailed;
-            return Ok((msg.advanced(head, true), None, step));
+        match read_json::<JobRecord>(store, &record_key).await? {
+            Some(r) if r.status == JobStatus::Done => {
+                step.outcome = JobOutcome::Skipped;
+                return Ok((msg.advanced(head, false), None, step));
+            }
+            Some(_) => {
+                step.outcome = JobOutcome::AlreadyFailed;
+                return Ok((msg.advanced(head, true), None, step));
+            }
+            None => {}
         }
         if !manifest.has_job(head) {
             let error = format!("job id {head:?} is not in the run manifest");
-            self.record_failure(msg, head, attempt, &error).await?;
-            step.outcome = JobOutcome::Failed { error };
-            return Ok((msg.advanced(head, true), None, step));
+            step.outcome = self.record_failure(msg, head, attempt, &error).await?;
+            let done = step.outcome == JobOutcome::Skipped;
+            return Ok((msg.advanced(head, !done), None, step));
         }
         self.probe.at(Point::BeforeRun).await?;
         let ctx = JobContext {
@@ -250,17 +253,20 @@ impl Consumer {
         match result {
             Ok(summary) => {
                 self.probe.at(Point::BeforeDoneMarker).await?;
-                let marker = DoneMarker {
+                let record = JobRecord {
                     job: head.to_owned(),
-                    attempt,
-                    duration_ms: step.duration_ms,
-                    finished_at: now_rfc3339(),
-                    summary,
+                    status: JobStatus::Done,
+                    attempts: attempt,
+                    duration_ms: Some(step.duration_ms),
+                    error: None,
+                    summary: Some(summary),
+                    at: now_rfc3339(),
                 };
-                create_only(store, &done_key, &marker).await?;
+                let outcome = self.settle(msg, head, &record).await?;
                 self.probe.at(Point::AfterDoneMarker).await?;
-                step.outcome = JobOutcome::Done;
-                Ok((msg.advanced(head, false), None, step))
+                step.outcome = outcome;
+                let failed = step.outcome == JobOutcome::AlreadyFailed;
+                Ok((msg.advanced(head, failed), None, step))
             }
             Err(JobError::Retryable(error)) if attempt < msg.max_attempts => {
                 let delay = (self.config.retry_delay * attempt).min(crate::queue::MAX_DELAY);
@@ -269,11 +275,45 @@ impl Consumer {
             }
             Err(e) => {
                 let error = e.to_string();
-                self.record_failure(msg, head, attempt, &error).await?;
-                step.outcome = JobOutcome::Failed { error };
-                Ok((msg.advanced(head, true), None, step))
+                let outcome = self.record_failure(msg, head, attempt, &error).await?;
+                step.outcome = outcome;
+                let done = step.outcome == JobOutcome::Skipped;
+                Ok((msg.advanced(head, !done), None, step))
             }
         }
+    }
+
+    /// Create the job's terminal record; when another delivery already settled the job, its record stands
+    /// (first writer wins) and the outcome says what it was.
+    async fn settle(
+        &self,
+        msg: &WorkMessage,
+        job: &str,
+        record: &JobRecord,
+    ) -> Result<JobOutcome, StepError> {
+        let key = RunKeys::new(&msg.dataset, &msg.run_id).job_record(&msg.layer, job);
+        if create_only(self.store.as_ref(), &key, record).await? {
+            return Ok(match record.status {
+                JobStatus::Done => JobOutcome::Done,
+                JobStatus::Failed => JobOutcome::Failed {
+                    error: record.error.clone().unwrap_or_default(),
+                },
+            });
+        }
+        let existing: Option<JobRecord> = read_json(self.store.as_ref(), &key).await?;
+        Ok(match existing.map(|r| r.status) {
+            Some(JobStatus::Failed) => {
+                if record.status == JobStatus::Done {
+                    tracing::warn!(
+                        target: "worklist",
+                        run = %msg.run_id, layer = %msg.layer, job,
+                        "a straggling duplicate succeeded after the job was recorded failed; the failure stands"
+                    );
+                }
+                JobOutcome::AlreadyFailed
+            }
+            _ => JobOutcome::Skipped,
+        })
     }
 
     async fn record_failure(
@@ -282,17 +322,18 @@ impl Consumer {
         job: &str,
         attempts: u32,
         error: &str,
-    ) -> Result<(), StepError> {
+    ) -> Result<JobOutcome, StepError> {
         self.probe.at(Point::BeforeFailedRecord).await?;
-        let key = RunKeys::new(&msg.dataset, &msg.run_id).failed_record(&msg.layer, job);
-        let record = FailedRecord {
+        let record = JobRecord {
             job: job.to_owned(),
+            status: JobStatus::Failed,
             attempts,
-            error: error.to_owned(),
-            failed_at: now_rfc3339(),
+            duration_ms: None,
+            error: Some(error.to_owned()),
+            summary: None,
+            at: now_rfc3339(),
         };
-        create_only(self.store.as_ref(), &key, &record).await?;
-        Ok(())
+        self.settle(msg, job, &record).await
     }
 
     async fn fan_in(

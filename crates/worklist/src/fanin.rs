@@ -5,7 +5,9 @@ use crate::codec;
 use crate::consumer::{Consumer, StepError, list_to_step};
 use crate::layout::RunKeys;
 use crate::manifest::RunManifest;
-use crate::markers::{LaneMarker, LayerMarker, create_only, exists, jobs_under, read_json};
+use crate::markers::{
+    JobRecord, JobStatus, LaneMarker, LayerMarker, create_only, exists, jobs_under, read_json,
+};
 use crate::message::WorkMessage;
 use crate::probe::Point;
 use crate::report;
@@ -84,8 +86,18 @@ async fn layer_marker(
 ) -> Result<LayerMarker, StepError> {
     let store = consumer.store.as_ref();
     let keys = RunKeys::new(&msg.dataset, &msg.run_id);
-    let done = jobs_under(store, &keys.done_prefix(&msg.layer)).await?;
-    let failed = jobs_under(store, &keys.failed_prefix(&msg.layer)).await?;
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    for job in jobs_under(store, &keys.jobs_prefix(&msg.layer)).await? {
+        let record: Option<JobRecord> =
+            read_json(store, &keys.job_record(&msg.layer, &job)).await?;
+        match record.map(|r| r.status) {
+            Some(JobStatus::Done) => done.push(job),
+            Some(JobStatus::Failed) => failed.push(job),
+            None => {}
+        }
+    }
+    // Both lists are sorted (jobs_under sorts); reorder them as the manifest lists the jobs.
     let in_manifest_order = |set: &[String]| -> Vec<String> {
         let mut ordered: Vec<String> = manifest
             .job_ids()
@@ -96,16 +108,11 @@ async fn layer_marker(
         ordered.extend(set.iter().filter(|j| !manifest.has_job(j)).cloned());
         ordered
     };
-    let failed_only: Vec<String> = failed
-        .iter()
-        .filter(|j| done.binary_search(j).is_err())
-        .cloned()
-        .collect();
     Ok(LayerMarker {
         layer: msg.layer.clone(),
         owner: token.to_owned(),
         done: in_manifest_order(&done),
-        failed: in_manifest_order(&failed_only),
+        failed: in_manifest_order(&failed),
         next_layer: consumer.config.next_layer(&msg.layer).map(str::to_owned),
     })
 }

@@ -3,8 +3,7 @@
 //! Bucket "data":
 //! - `runs/{dataset}/run={run}/manifest.json` (read: the run manifest ingestion wrote)
 //! - `runs/{dataset}/run={run}/{layer}-report.json` (write: layer report)
-//! - `worklist/{dataset}/run={run}/{layer}/done/{job}.json` (create-only done marker)
-//! - `worklist/{dataset}/run={run}/{layer}/failed/{job}.json` (create-only failure record)
+//! - `worklist/{dataset}/run={run}/{layer}/jobs/{job}.json` (create-only terminal record: done or failed)
 //! - `worklist/{dataset}/run={run}/{layer}/lanes/{lane}.json` (create-only lane-done marker)
 //! - `worklist/{dataset}/run={run}/{layer}/complete.json` (create-only layer completion marker)
 //! - `worklist/{dataset}/run={run}/{layer}/lists/{sha256}.json` (claim-check job lists, content addressed)
@@ -51,24 +50,14 @@ impl RunKeys {
         Path::from(self.worklist())
     }
 
-    /// Prefix under which the done markers of `layer` live.
-    pub fn done_prefix(&self, layer: &str) -> Path {
-        Path::from(format!("{}/{layer}/done", self.worklist()))
+    /// Prefix under which the terminal job records of `layer` live.
+    pub fn jobs_prefix(&self, layer: &str) -> Path {
+        Path::from(format!("{}/{layer}/jobs", self.worklist()))
     }
 
-    /// The done marker of one job.
-    pub fn done_marker(&self, layer: &str, job: &str) -> Path {
-        Path::from(format!("{}/{layer}/done/{job}.json", self.worklist()))
-    }
-
-    /// Prefix under which the failure records of `layer` live.
-    pub fn failed_prefix(&self, layer: &str) -> Path {
-        Path::from(format!("{}/{layer}/failed", self.worklist()))
-    }
-
-    /// The failure record of one job.
-    pub fn failed_record(&self, layer: &str, job: &str) -> Path {
-        Path::from(format!("{}/{layer}/failed/{job}.json", self.worklist()))
+    /// The terminal record (done or failed) of one job: created once, first writer wins.
+    pub fn job_record(&self, layer: &str, job: &str) -> Path {
+        Path::from(format!("{}/{layer}/jobs/{job}.json", self.worklist()))
     }
 
     /// The lane-done marker of one lane.
@@ -100,7 +89,7 @@ impl RunKeys {
     }
 }
 
-/// The job id encoded in a done/failed key (`.../done/{job}.json` -> `job`).
+/// The job id encoded in a job record key (`.../jobs/{job}.json` -> `job`).
 pub fn job_of_marker(key: &Path) -> Option<String> {
     key.filename()?.strip_suffix(".json").map(str::to_owned)
 }
@@ -118,8 +107,8 @@ mod tests {
             "runs/la311/run=R1/transform-report.json"
         );
         assert_eq!(
-            k.done_marker("transform", "__missing__").as_ref(),
-            "worklist/la311/run=R1/transform/done/__missing__.json"
+            k.job_record("transform", "__missing__").as_ref(),
+            "worklist/la311/run=R1/transform/jobs/__missing__.json"
         );
         assert_eq!(
             k.layer_complete("analyze").as_ref(),
@@ -130,7 +119,7 @@ mod tests {
             "worklist/la311/run=R1/analyze/lanes/2.json"
         );
         assert_eq!(
-            job_of_marker(&k.failed_record("t", "12")).as_deref(),
+            job_of_marker(&k.job_record("t", "12")).as_deref(),
             Some("12")
         );
     }

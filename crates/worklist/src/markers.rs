@@ -6,32 +6,34 @@ use serde::{Deserialize, Serialize};
 
 use object_store::path::Path;
 
-/// Written (create-only) when a job's output is complete.
+/// A job's terminal state, written once with a create-only put: the first writer wins, so duplicate chains
+/// racing on one job can never leave it both done and failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DoneMarker {
+pub struct JobRecord {
     /// Job id.
     pub job: String,
-    /// Attempt that succeeded (1-based).
-    pub attempt: u32,
+    /// Done or failed.
+    pub status: JobStatus,
+    /// Attempts made (the successful one included).
+    pub attempts: u32,
     /// Wall time of the successful attempt.
-    pub duration_ms: u64,
-    /// RFC 3339 time of completion.
-    pub finished_at: String,
-    /// The runner's summary.
-    pub summary: serde_json::Value,
+    pub duration_ms: Option<u64>,
+    /// The last error of a failed job.
+    pub error: Option<String>,
+    /// The runner's summary of a done job.
+    pub summary: Option<serde_json::Value>,
+    /// RFC 3339 time the record was written.
+    pub at: String,
 }
 
-/// Written (create-only) when a job is given up on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FailedRecord {
-    /// Job id.
-    pub job: String,
-    /// Attempts made.
-    pub attempts: u32,
-    /// The last error.
-    pub error: String,
-    /// RFC 3339 time it was recorded.
-    pub failed_at: String,
+/// Final state of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Output complete.
+    Done,
+    /// Given up on.
+    Failed,
 }
 
 /// Written (create-only) when a lane's list is empty.
@@ -50,9 +52,9 @@ pub struct LayerMarker {
     pub layer: String,
     /// Identity of the winning message (sha256 of its body); a redelivery of it resumes the fan-in.
     pub owner: String,
-    /// Jobs with a done marker, sorted.
+    /// Jobs recorded done, in manifest order.
     pub done: Vec<String>,
-    /// Jobs with a failure record and no done marker, sorted.
+    /// Jobs recorded failed, in manifest order.
     pub failed: Vec<String>,
     /// Layer started next, if any.
     pub next_layer: Option<String>,
@@ -103,7 +105,7 @@ pub async fn read_json<T: for<'de> Deserialize<'de>>(
         })
 }
 
-/// Job ids that have a record under `prefix` (done or failed), sorted.
+/// Job ids that have a record under `prefix`, sorted.
 pub async fn jobs_under(
     store: &dyn ObjectStore,
     prefix: &Path,

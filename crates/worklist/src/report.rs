@@ -5,7 +5,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 
 use crate::layout::RunKeys;
-use crate::markers::{DoneMarker, FailedRecord, LayerMarker, read_json};
+pub use crate::markers::JobStatus;
+use crate::markers::{JobRecord, LayerMarker, read_json};
 
 /// Version of the report format.
 pub const REPORT_VERSION: u32 = 1;
@@ -52,16 +53,6 @@ pub struct JobReport {
     pub summary: Option<serde_json::Value>,
 }
 
-/// Final state of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatus {
-    /// Output complete.
-    Done,
-    /// Given up on after its attempts.
-    Failed,
-}
-
 /// Build the report of the layer `marker` completed, reading each job's record.
 pub async fn build(
     store: &dyn ObjectStore,
@@ -71,29 +62,16 @@ pub async fn build(
 ) -> Result<LayerReport, object_store::Error> {
     let keys = RunKeys::new(dataset, run_id);
     let mut jobs = Vec::with_capacity(marker.done.len() + marker.failed.len());
-    for job in &marker.done {
-        let done: Option<DoneMarker> =
-            read_json(store, &keys.done_marker(&marker.layer, job)).await?;
-        let done = done.ok_or_else(|| missing(&keys.done_marker(&marker.layer, job)))?;
+    for job in marker.done.iter().chain(&marker.failed) {
+        let key = keys.job_record(&marker.layer, job);
+        let record: JobRecord = read_json(store, &key).await?.ok_or_else(|| missing(&key))?;
         jobs.push(JobReport {
             job: job.clone(),
-            status: JobStatus::Done,
-            attempts: done.attempt,
-            duration_ms: Some(done.duration_ms),
-            error: None,
-            summary: Some(done.summary),
-        });
-    }
-    for job in &marker.failed {
-        let key = keys.failed_record(&marker.layer, job);
-        let failed: FailedRecord = read_json(store, &key).await?.ok_or_else(|| missing(&key))?;
-        jobs.push(JobReport {
-            job: job.clone(),
-            status: JobStatus::Failed,
-            attempts: failed.attempts,
-            duration_ms: None,
-            error: Some(failed.error),
-            summary: None,
+            status: record.status,
+            attempts: record.attempts,
+            duration_ms: record.duration_ms,
+            error: record.error,
+            summary: record.summary,
         });
     }
     Ok(LayerReport {
