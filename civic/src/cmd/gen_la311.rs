@@ -24,14 +24,20 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!((2000..=2100).contains(&args.year), "--year {} is not a plausible year", args.year);
+    anyhow::ensure!(
+        (2000..=2100).contains(&args.year),
+        "--year {} is not a plausible year",
+        args.year
+    );
     let opts = GenOptions::new(args.rows, args.seed, args.year);
     let stats = match &args.out {
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
-            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
             let out = std::io::BufWriter::with_capacity(1 << 20, file);
             if path.extension().is_some_and(|e| e == "gz") {
                 let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
@@ -50,7 +56,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         stats.malformed,
         args.year,
         args.seed,
-        args.out.as_ref().map(|p| format!(" into {}", p.display())).unwrap_or_default()
+        args.out
+            .as_ref()
+            .map(|p| format!(" into {}", p.display()))
+            .unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
 }

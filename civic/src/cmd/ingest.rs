@@ -47,9 +47,13 @@ pub struct Args {
 /// Parse `128MiB`, `64MB`, `512KiB`, `1GiB`, `1000` (bytes).
 pub fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("{s:?}: expected a size like 128MiB"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a size like 128MiB"))?;
     let mult = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "kb" => 1e3,
@@ -58,7 +62,11 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         "k" | "kib" => 1024.0,
         "m" | "mib" => 1024.0 * 1024.0,
         "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        u => return Err(format!("{s:?}: unknown unit {u:?} (use B, KiB, MiB, GiB, KB, MB, GB)")),
+        u => {
+            return Err(format!(
+                "{s:?}: unknown unit {u:?} (use B, KiB, MiB, GiB, KB, MB, GB)"
+            ));
+        }
     };
     let bytes = (n * mult) as usize;
     if bytes < 64 * 1024 {
@@ -81,8 +89,10 @@ impl Progress for Bar {
             );
         } else {
             self.0.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bytes} read ({bytes_per_sec}, {msg})")
-                    .expect("valid template"),
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bytes} read ({bytes_per_sec}, {msg})",
+                )
+                .expect("valid template"),
             );
         }
     }
@@ -110,17 +120,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let spec = catalog.load(&args.dataset)?;
     let source = match (&args.input, args.socrata) {
         (_, Some(year)) => {
-            let entry = spec
-                .source_for_year(year)
-                .with_context(|| format!("dataset {} has no source for {year} in its catalog", spec.id))?;
-            let id = entry
-                .dataset_id
-                .clone()
-                .with_context(|| format!("the {year} source of {} is not a Socrata dataset", spec.id))?;
+            let entry = spec.source_for_year(year).with_context(|| {
+                format!(
+                    "dataset {} has no source for {year} in its catalog",
+                    spec.id
+                )
+            })?;
+            let id = entry.dataset_id.clone().with_context(|| {
+                format!("the {year} source of {} is not a Socrata dataset", spec.id)
+            })?;
             let base = match (&args.socrata_base_url, &spec.socrata_domain) {
                 (Some(b), _) => b.clone(),
                 (None, Some(d)) => format!("https://{d}"),
-                (None, None) => anyhow::bail!("no --socrata-base-url and no socrata_domain in the catalog"),
+                (None, None) => {
+                    anyhow::bail!("no --socrata-base-url and no socrata_domain in the catalog")
+                }
             };
             let mut s = SocrataSpec::new(&base, &id, Some(year));
             s.page_rows = args.page_rows;
@@ -130,24 +144,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give --input PATH_OR_URL or --socrata YEAR"),
     };
     let data_dir = args.store.join("data");
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let store: Arc<dyn object_store::ObjectStore> = Arc::new(
         object_store::local::LocalFileSystem::new_with_prefix(&data_dir)
             .with_context(|| format!("opening store {}", data_dir.display()))?,
     );
-    let progress: Option<Arc<dyn Progress>> = std::io::stderr()
-        .is_terminal()
-        .then(|| Arc::new(Bar(indicatif::ProgressBar::new(0))) as Arc<dyn Progress>);
+    let progress: Arc<dyn Progress> = if std::io::stderr().is_terminal() {
+        Arc::new(Bar(indicatif::ProgressBar::new(0)))
+    } else {
+        Arc::new(ingest_core::LogProgress::new(1_000_000))
+    };
     let opts = IngestOptions {
         run_id: args.run_id.clone(),
         partitioner: PartitionerConfig {
             memory_budget: args.memory_budget,
             ..Default::default()
         },
-        progress,
+        progress: Some(progress),
     };
     let started = Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let report = rt.block_on(ingest(store, &spec, source, opts))?;
     let secs = started.elapsed().as_secs_f64();
     let m = &report.manifest;

@@ -21,5 +21,5 @@ pub mod source;
 pub use catalog::{Catalog, DatasetSpec};
 pub use error::{Error, Result};
 pub use manifest::{RunManifest, job_ids};
-pub use run::{IngestOptions, IngestReport, Progress, ingest};
+pub use run::{IngestOptions, IngestReport, LogProgress, Progress, ingest};
 pub use source::SourceSpec;

@@ -29,6 +29,38 @@ pub trait Progress: Send + Sync {
     fn finish(&self);
 }
 
+/// Progress as structured log lines (for Lambda and non-terminal runs): one `info` event per
+/// `every_rows` rows.
+pub struct LogProgress {
+    pub every_rows: u64,
+    last: std::sync::atomic::AtomicU64,
+}
+
+impl LogProgress {
+    pub fn new(every_rows: u64) -> Self {
+        LogProgress {
+            every_rows: every_rows.max(1),
+            last: Default::default(),
+        }
+    }
+}
+
+impl Progress for LogProgress {
+    fn start(&self, total_bytes: Option<u64>) {
+        tracing::info!(?total_bytes, "source open");
+    }
+    fn update(&self, rows: u64, bytes: u64) {
+        use std::sync::atomic::Ordering;
+        if rows / self.every_rows > self.last.load(Ordering::Relaxed) {
+            self.last.store(rows / self.every_rows, Ordering::Relaxed);
+            tracing::info!(rows, bytes, "ingest progress");
+        }
+    }
+    fn finish(&self) {
+        tracing::info!("source read to the end");
+    }
+}
+
 /// Options of a run.
 #[derive(Clone, Default)]
 pub struct IngestOptions {
