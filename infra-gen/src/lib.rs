@@ -19,3 +19,5 @@ pub fn load_valid(root: &std::path::Path) -> Result<manifest::Manifests, diag::D
     validate::validate(&m)?;
     Ok(m)
 }
+pub mod ci_role;
+pub mod deploy;

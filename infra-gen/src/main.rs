@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use infra_gen::{codegen, load_valid, synth};
+use infra_gen::deploy::{self, Deployer, Options, Outcome, affected, aws::Aws};
+use infra_gen::manifest::Manifests;
+use infra_gen::{ci_role, codegen, load_valid, synth};
 
 /// Infrastructure from one source of truth: prefixes.yaml (where data lives and who may touch it) and
 /// features/*/feature.yaml (functions, queues, triggers) become one CloudFormation stack per feature,
@@ -29,6 +31,77 @@ enum Command {
     Synth(SynthArgs),
     /// Regenerate crates/prefixes/src/generated.rs from the manifests.
     Codegen(CodegenArgs),
+    /// Deploy the assets stack (function packages, large templates): run once per stage and account.
+    Bootstrap(AwsArgs),
+    /// Build (or take --artifacts), upload changed packages, and deploy feature stacks via change sets.
+    Deploy(DeployArgs),
+    /// Show what a deploy would change (change sets created, printed, then deleted).
+    Diff(DeployArgs),
+    /// Delete feature stacks in reverse dependency order (retained data buckets stay).
+    Destroy(DestroyArgs),
+    /// Print the features affected by changes since a git ref, one per line.
+    Affected(AffectedArgs),
+    /// Print the deployed names and URLs as JSON.
+    Outputs(AwsArgs),
+    /// Print the IAM trust and permissions policies of a GitHub Actions OIDC deploy role.
+    CiRole(CiRoleArgs),
+}
+
+#[derive(Debug, Args)]
+struct AwsArgs {
+    /// Stage to act on.
+    #[arg(long, default_value = "dev")]
+    stage: String,
+    /// AWS region (default: from the AWS config chain, e.g. AWS_REGION).
+    #[arg(long)]
+    region: Option<String>,
+    /// AWS profile (default: from the AWS config chain, e.g. AWS_PROFILE).
+    #[arg(long)]
+    profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct DeployArgs {
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Only these features (repeatable); refuses when a dependency's stack is missing.
+    #[arg(long = "feature", value_name = "F")]
+    features: Vec<String>,
+    /// Only the features affected by changes since this git ref.
+    #[arg(long, value_name = "GITREF", conflicts_with = "features")]
+    changed_since: Option<String>,
+    /// Use packages built earlier: DIR/<crate>/bootstrap.zip (cargo-lambda's target/lambda layout).
+    #[arg(long, value_name = "DIR")]
+    artifacts: Option<PathBuf>,
+    /// Do not ask before replacing or removing a bucket or queue.
+    #[arg(long)]
+    yes: bool,
+}
+
+#[derive(Debug, Args)]
+struct DestroyArgs {
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Only these features (repeatable).
+    #[arg(long = "feature", value_name = "F")]
+    features: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct AffectedArgs {
+    /// Git ref to compare the working tree with, e.g. HEAD~1 or origin/main.
+    #[arg(long, value_name = "GITREF")]
+    since: String,
+}
+
+#[derive(Debug, Args)]
+struct CiRoleArgs {
+    /// GitHub repository allowed to assume the role, as OWNER/NAME.
+    #[arg(long)]
+    repo: String,
+    /// AWS account id that holds the GitHub OIDC provider.
+    #[arg(long, default_value = "<ACCOUNT_ID>")]
+    account: String,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +166,41 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Codegen(a) => return codegen_cmd(&cli.root, &m, a.check),
+        Command::Affected(a) => {
+            for f in affected_features(&cli.root, &m, &a.since)? {
+                println!("{f}");
+            }
+        }
+        Command::CiRole(a) => {
+            println!("# Trust policy (who may assume the role):");
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&ci_role::trust_policy(&a.account, &a.repo))?
+            );
+            println!(
+                "# Permissions policy (what deploy needs; the stacks' own roles are created by CloudFormation):"
+            );
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&ci_role::permissions_policy(m.project()))?
+            );
+        }
+        Command::Bootstrap(_)
+        | Command::Deploy(_)
+        | Command::Diff(_)
+        | Command::Destroy(_)
+        | Command::Outputs(_) => {
+            let rt = tokio::runtime::Runtime::new()?;
+            return rt.block_on(async {
+                tokio::select! {
+                    r = aws_command(cli, &m) => r,
+                    _ = tokio::signal::ctrl_c() => {
+                        eprintln!("interrupted: CloudFormation finishes or rolls back the operation already started by itself; rerun the same command to converge");
+                        Ok(ExitCode::from(130))
+                    }
+                }
+            });
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -122,6 +230,91 @@ fn codegen_cmd(
         std::fs::write(&path, fresh)
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
         println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn affected_features(root: &Path, m: &Manifests, since: &str) -> anyhow::Result<Vec<String>> {
+    let changed = affected::changed_files(root, since)?;
+    let old = affected::prefixes_at(root, since);
+    let graph = affected::workspace_graph(root)?;
+    Ok(affected::affected(m, &changed, old.as_ref(), &graph))
+}
+
+fn check_stage(m: &Manifests, stage: &str) -> anyhow::Result<()> {
+    if !m.stage_names().contains(&stage) {
+        anyhow::bail!(
+            "unknown stage '{stage}' (declared in prefixes.yaml: {})",
+            m.stage_names().join(", ")
+        );
+    }
+    Ok(())
+}
+
+async fn aws_command(cli: &Cli, m: &Manifests) -> anyhow::Result<ExitCode> {
+    let (aws_args, yes, diff_only) = match &cli.command {
+        Command::Bootstrap(a) | Command::Outputs(a) => (a, true, false),
+        Command::Deploy(d) => (&d.aws, d.yes, false),
+        Command::Diff(d) => (&d.aws, true, true),
+        Command::Destroy(d) => (&d.aws, true, false),
+        _ => unreachable!("not an AWS command"),
+    };
+    check_stage(m, &aws_args.stage)?;
+    // Resolve everything that can fail locally before touching AWS.
+    let plan = match &cli.command {
+        Command::Deploy(d) | Command::Diff(d) => {
+            let names = match &d.changed_since {
+                Some(since) => affected_features(&cli.root, m, since)?,
+                None => d.features.clone(),
+            };
+            if d.changed_since.is_some() && names.is_empty() {
+                eprintln!(
+                    "no feature is affected by changes since {}; nothing to deploy",
+                    d.changed_since.as_deref().unwrap_or("")
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let only = !names.is_empty();
+            let features = deploy::select(m, &names)?;
+            let artifacts = deploy::artifacts(&cli.root, m, d.artifacts.as_deref())?;
+            Some((features, artifacts, only))
+        }
+        _ => None,
+    };
+    let aws = Aws::connect(aws_args.region.as_deref(), aws_args.profile.as_deref()).await?;
+    let d = Deployer {
+        m,
+        aws,
+        opts: Options {
+            stage: aws_args.stage.clone(),
+            yes,
+            diff_only,
+        },
+    };
+    match &cli.command {
+        Command::Bootstrap(_) => {
+            d.bootstrap().await?;
+            println!("assets bucket: {}", d.assets_bucket().await?);
+        }
+        Command::Deploy(_) | Command::Diff(_) => {
+            let (features, artifacts, only) = plan.expect("planned above");
+            let results = d.deploy(&features, &artifacts, only).await?;
+            for (stack, outcome) in results {
+                let what = match outcome {
+                    Outcome::NoChanges => "no changes".to_string(),
+                    Outcome::Created => "created".into(),
+                    Outcome::Updated => "updated".into(),
+                    Outcome::Diff(rows) => format!("{} change(s) (not executed)", rows.len()),
+                };
+                println!("{stack}: {what}");
+            }
+        }
+        Command::Destroy(a) => {
+            let features = deploy::select(m, &a.features)?;
+            d.destroy(&features).await?;
+        }
+        Command::Outputs(_) => println!("{}", serde_json::to_string_pretty(&d.outputs().await?)?),
+        _ => unreachable!(),
     }
     Ok(ExitCode::SUCCESS)
 }

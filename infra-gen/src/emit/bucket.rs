@@ -6,7 +6,7 @@ use super::Cx;
 use crate::cfn::iam::{PolicyDocument, Statement};
 use crate::cfn::resources::{Bucket, BucketPolicy};
 use crate::cfn::{CheckovSkip, Expr, Resource, Template};
-use crate::manifest::{BucketDoc, Trigger};
+use crate::manifest::Trigger;
 use crate::naming::logical;
 
 const SKIPS: &[CheckovSkip] = &[CheckovSkip {
@@ -14,7 +14,8 @@ const SKIPS: &[CheckovSkip] = &[CheckovSkip {
     comment: "Server access logging needs a separate log bucket per stage; audit object access with CloudTrail data events instead.",
 }];
 
-pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &BucketDoc) {
+/// A bucket named `name` (physical name from the stage), retained when `retain`.
+pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, retain: bool, description: Option<&str>) {
     let id = format!("{}Bucket", logical(name));
     // Functions triggered by a prefix of this bucket receive its events through EventBridge.
     let triggered = cx.m.functions().any(|f| {
@@ -41,7 +42,7 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &BucketDoc) {
         tags: cx.tags(),
     };
     let mut resource = Resource::new(&props).checkov_skips(SKIPS);
-    if doc.retain {
+    if retain {
         resource = resource.retain();
     }
     t.add(&id, resource);
@@ -56,7 +57,7 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &BucketDoc) {
         )]),
     };
     t.add(format!("{id}Policy"), Resource::new(&policy));
-    let what = doc.description.as_deref().unwrap_or("bucket");
+    let what = description.unwrap_or("bucket");
     t.output(
         format!("{id}Name"),
         format!("Bucket '{name}': {what}"),
