@@ -84,6 +84,9 @@ pub struct DriftReport {
     pub dataset: String,
     pub era: String,
     pub sampled_rows: usize,
+    /// Sampled records whose field count differs from the header's (malformed rows ingestion
+    /// quarantines); their values are not judged.
+    pub malformed_rows: usize,
     pub new_columns: Vec<NewColumn>,
     pub missing_columns: Vec<MissingColumn>,
     pub renamed: Vec<Rename>,
@@ -175,6 +178,9 @@ pub fn era_for<'c>(
 
 /// Compare `header` and sampled `rows` with `era` of `catalog`.
 pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String>]) -> DriftReport {
+    let sampled_rows = rows.len();
+    let rows: Vec<&Vec<String>> = rows.iter().filter(|r| r.len() == header.len()).collect();
+    let malformed_rows = sampled_rows - rows.len();
     let tz = catalog.timezone.value.parse().expect("validated time zone");
     let all_formats: Vec<String> = catalog
         .eras
@@ -349,7 +355,8 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
     DriftReport {
         dataset: catalog.dataset.clone(),
         era: era.name.value.clone(),
-        sampled_rows: rows.len(),
+        sampled_rows,
+        malformed_rows,
         new_columns,
         missing_columns,
         renamed,
@@ -364,8 +371,8 @@ impl DriftReport {
     /// A human-readable rendering for the CLI.
     pub fn render(&self) -> String {
         let mut s = format!(
-            "schema drift: dataset {} vs era {} ({} sampled rows)\n",
-            self.dataset, self.era, self.sampled_rows
+            "schema drift: dataset {} vs era {} ({} sampled rows, {} malformed and not judged)\n",
+            self.dataset, self.era, self.sampled_rows, self.malformed_rows
         );
         for c in &self.new_columns {
             s += &format!(

@@ -148,3 +148,21 @@ fn an_era_c_cases_header_is_matched_to_era_c() {
     );
     assert!(!r.covered);
 }
+
+#[test]
+fn malformed_rows_are_counted_not_judged() {
+    // The 2023 fixture's first row has 33 fields under a 34-field header.
+    let Some(path) = support::sample("myla311_2023_fixture.csv") else {
+        return;
+    };
+    let full = harmonize::builtin("la311").unwrap();
+    let Some(r) = drift_of_sample(&full, "myla311_2023_fixture.csv") else {
+        return;
+    };
+    let _ = path;
+    assert_eq!(
+        (r.era.as_str(), r.sampled_rows, r.malformed_rows),
+        ("B", 2, 1)
+    );
+    assert!(r.covered, "{}", r.render());
+}
