@@ -63,18 +63,28 @@ impl Severity {
 #[serde(deny_unknown_fields)]
 pub struct Dimensions {
     /// LA City council district, 1..=15.
+    #[schemars(range(min = 1, max = 15))]
+    #[schema(minimum = 1, maximum = 15)]
     pub council_district: u8,
     /// Neighborhood council code (MyLA311 `NC`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub nc_code: Option<String>,
     /// Five-digit ZIP code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]{5}$"))]
+    #[schema(pattern = r"^[0-9]{5}$")]
     pub zip_code: Option<String>,
     /// Canonical request type (e.g. `Bulky Items`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub request_type: Option<String>,
     /// Responsible agency (e.g. `BOS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub agency: Option<String>,
 }
 
@@ -90,10 +100,16 @@ pub struct EventInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_version: Option<u32>,
     /// Dataset id, e.g. `la311`.
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
     pub dataset: String,
     /// Pipeline layer that produced the event, e.g. `analyze`.
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
     pub layer: String,
     /// Kind of finding, e.g. `weekly_count_spike`.
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
     pub event_type: String,
     /// Start of the observed window (inclusive), RFC 3339.
     #[schema(value_type = String, format = DateTime)]
@@ -104,6 +120,8 @@ pub struct EventInput {
     /// Where and what the event is about.
     pub dimensions: Dimensions,
     /// Name of the measured quantity, e.g. `requests` or `median_hours_to_close`.
+    #[schemars(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub metric: String,
     /// Observed value.
     pub value: f64,
@@ -111,10 +129,14 @@ pub struct EventInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<f64>,
     /// Unit of `value` and `baseline`, e.g. `count` or `hours`.
+    #[schemars(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub unit: String,
     /// How much attention the finding deserves.
     pub severity: Severity,
     /// Pipeline run that produced the event.
+    #[schemars(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub run_id: String,
     /// Object keys the event was computed from.
     #[serde(default)]
@@ -133,10 +155,16 @@ pub struct Event {
     /// Event model version.
     pub schema_version: u32,
     /// Dataset id, e.g. `la311`.
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
     pub dataset: String,
     /// Pipeline layer that produced the event, e.g. `analyze`.
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
     pub layer: String,
     /// Kind of finding, e.g. `weekly_count_spike`.
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
     pub event_type: String,
     /// Start of the observed window (inclusive).
     #[schema(value_type = String, format = DateTime)]
@@ -147,6 +175,8 @@ pub struct Event {
     /// Where and what the event is about.
     pub dimensions: Dimensions,
     /// Name of the measured quantity.
+    #[schemars(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub metric: String,
     /// Observed value.
     pub value: f64,
@@ -154,10 +184,14 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<f64>,
     /// Unit of `value` and `baseline`.
+    #[schemars(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub unit: String,
     /// How much attention the finding deserves.
     pub severity: Severity,
     /// Pipeline run that first wrote the event.
+    #[schemars(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub run_id: String,
     /// Object keys the event was computed from.
     pub source: Vec<String>,

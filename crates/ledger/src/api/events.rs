@@ -20,6 +20,7 @@ use crate::validate::{Problem, is_slug, parse_batch};
 #[serde(deny_unknown_fields)]
 pub struct PostEvents {
     /// The events to append (at most the server's batch limit, 500 by default).
+    #[schema(min_items = 1)]
     pub events: Vec<EventInput>,
 }
 
@@ -56,22 +57,29 @@ pub struct PostEventsResponse {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only this dataset.
+    #[param(pattern = r"^[a-z0-9_-]{1,64}$")]
     pub dataset: Option<String>,
     /// Only this event type.
+    #[param(pattern = r"^[a-z0-9_-]{1,64}$")]
     pub event_type: Option<String>,
     /// Only this council district (1..=15).
+    #[param(value_type = Option<u8>, minimum = 1, maximum = 15)]
     pub council_district: Option<String>,
     /// Only this request type (exact).
     pub request_type: Option<String>,
     /// Only this severity (`info`, `warning`, `critical`).
+    #[param(value_type = Option<Severity>)]
     pub severity: Option<String>,
     /// Only windows ending after this instant (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<String>,
     /// Only windows starting before this instant (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1..=1000 (default 100).
+    #[param(value_type = Option<usize>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }
 

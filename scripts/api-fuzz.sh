@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Property-based fuzzing of the ledger HTTP API: starts `civic serve` on a free loopback port over a
+# throw-away store and runs schemathesis (from a project-local venv) against its /openapi.json.
+# Fails on any 5xx, on responses that do not match the documented status codes, content types and schemas.
+#
+#   scripts/api-fuzz.sh                  # default budget
+#   FUZZ_MAX_EXAMPLES=200 scripts/api-fuzz.sh
+#   CIVIC_BIN=path/to/civic scripts/api-fuzz.sh   # use a prebuilt binary
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="${FUZZ_VENV:-$ROOT/.venv-fuzz}"
+MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-60}"
+PYTHON="${PYTHON:-python3}"
+
+if [[ ! -x "$VENV/bin/schemathesis" ]]; then
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --upgrade pip
+  "$VENV/bin/pip" install --quiet 'schemathesis>=4.3,<5'
+fi
+
+if [[ -z "${CIVIC_BIN:-}" ]]; then
+  (cd "$ROOT" && cargo build -q -p civic)
+  CIVIC_BIN="$ROOT/target/debug/civic"
+fi
+
+PORT="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+WORK="$(mktemp -d)"
+SERVER_PID=""
+cleanup() {
+  if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+TOKEN="fuzz-$("$PYTHON" -c 'import secrets; print(secrets.token_hex(16))')"
+export CIVIC_LEDGER_TOKEN="$TOKEN"
+SERVE_ARGS=(serve --store "$WORK/store" --addr "127.0.0.1:$PORT" --stakeholders "$ROOT/datasets/la311/stakeholders.yaml")
+SAMPLE="$ROOT/../shared/data/la311/myla311_2018_sample.csv"
+if [[ -f "$SAMPLE" ]]; then SERVE_ARGS+=(--derive-stakeholders "$SAMPLE"); fi
+
+"$CIVIC_BIN" "${SERVE_ARGS[@]}" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+
+BASE="http://127.0.0.1:$PORT"
+for _ in $(seq 1 100); do
+  if "$PYTHON" -c "import urllib.request; urllib.request.urlopen('$BASE/openapi.json', timeout=1)" 2>/dev/null; then break; fi
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then cat "$WORK/server.log" >&2; echo "civic serve exited" >&2; exit 1; fi
+  sleep 0.1
+done
+
+status=0
+"$VENV/bin/schemathesis" run "$BASE/openapi.json" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --header "Authorization: Bearer $TOKEN" \
+  --max-examples "$MAX_EXAMPLES" \
+  --workers 1 \
+  --seed "${FUZZ_SEED:-1}" || status=$?
+
+if grep -q "panicked" "$WORK/server.log"; then
+  echo "server log shows a panic:" >&2
+  cat "$WORK/server.log" >&2
+  exit 1
+fi
+exit "$status"
