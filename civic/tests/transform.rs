@@ -1,0 +1,140 @@
+//! `civic ingest` -> `civic transform` on a real sample, and `civic schema-drift` exit codes, through the binary.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn sample(name: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/la311")
+        .join(name);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: real sample {} not present", p.display());
+        None
+    }
+}
+
+fn civic(args: &[&str]) -> std::process::Output {
+    let datasets = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../datasets");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_civic"));
+    cmd.args(args);
+    if args[0] == "ingest" {
+        cmd.arg("--datasets").arg(datasets);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn transform_writes_canonical_parquet_and_a_balanced_report_beside_the_manifest() {
+    let Some(csv) = sample("myla311_2017_sample.csv") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let out = civic(&[
+        "ingest",
+        "--input",
+        csv.to_str().unwrap(),
+        "--store",
+        store,
+        "--run-id",
+        "t17",
+    ]);
+    assert!(
+        out.status.success(),
+        "ingest: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = civic(&["transform", "--run", "t17", "--store", store]);
+    assert!(
+        out.status.success(),
+        "transform: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let report_path = dir
+        .path()
+        .join("data/runs/la311/run=t17/transform-report.json");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report_path).unwrap()).unwrap();
+    assert_eq!(report["rows_in"], 9999);
+    assert_eq!(report["rows_out"], 9999);
+    assert_eq!(report["rows_quarantined"], 0);
+    let parts = report["partitions"].as_array().unwrap();
+    assert_eq!(parts.len(), 16);
+    let cd13 = parts.iter().find(|p| p["partition"] == "13").unwrap();
+    assert_eq!(
+        (
+            cd13["rows_in"].as_u64(),
+            cd13["year"].as_i64(),
+            cd13["era"].as_str()
+        ),
+        (Some(1031), Some(2017), Some("A"))
+    );
+    assert!(
+        dir.path()
+            .join("data/canonical/la311/year=2017/cd=13/part-00000.parquet")
+            .exists()
+    );
+    assert!(
+        dir.path()
+            .join("data/canonical/la311/year=2017/cd=__missing__/part-00000.parquet")
+            .exists()
+    );
+}
+
+#[test]
+fn transform_of_an_unknown_run_fails_naming_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = civic(&[
+        "transform",
+        "--run",
+        "nope",
+        "--store",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("runs/la311/run=nope/manifest.json"));
+}
+
+#[test]
+fn schema_drift_exits_1_when_the_mapping_does_not_cover_the_source() {
+    let Some(csv) = sample("myla311_2020_api_fieldnames_sample.csv") else {
+        return;
+    };
+    let csv = csv.to_str().unwrap();
+    let covered = civic(&["schema-drift", "--dataset", "la311", "--input", csv]);
+    assert_eq!(
+        covered.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&covered.stdout)
+    );
+    let old = civic(&[
+        "schema-drift",
+        "--dataset",
+        "la311",
+        "--input",
+        csv,
+        "--era",
+        "A",
+        "--json",
+    ]);
+    assert_eq!(old.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&old.stdout).unwrap();
+    assert!(
+        report["new_columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "createdbyuserorganization")
+    );
+    assert!(
+        report["renamed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["source"] == "srnumber" && r["kind"] == "case")
+    );
+}
