@@ -5,6 +5,7 @@ pub mod clock;
 pub mod codec;
 pub mod consumer;
 mod fanin;
+pub mod lambda;
 pub mod layout;
 pub mod local;
 pub mod manifest;

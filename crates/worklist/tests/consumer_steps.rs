@@ -1,0 +1,220 @@
+//! Consumer behaviour on bad input (malformed, oversized, unknown layer or job, missing manifest), lanes, and the
+//! Lambda handler's partial batch response, over the embedded queue and an in-memory store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use object_store::memory::InMemory;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use worklist::layout::RunKeys;
+use worklist::local::{DrainOptions, drain};
+use worklist::probe::{Crashed, Point, Probe};
+use worklist::{
+    Config, Consumer, DeadLetter, EmbeddedQueue, JobContext, JobError, JobRunner, Queue, Registry,
+    WorkMessage,
+};
+
+struct Ok1;
+
+#[async_trait]
+impl JobRunner for Ok1 {
+    async fn run(&self, _job: &JobContext<'_>) -> Result<serde_json::Value, JobError> {
+        Ok(serde_json::json!({}))
+    }
+}
+
+struct World {
+    store: Arc<dyn ObjectStore>,
+    queue: Arc<EmbeddedQueue>,
+    dlq: Arc<EmbeddedQueue>,
+    consumer: Consumer,
+}
+
+async fn world(jobs: &[&str], manifest: bool) -> World {
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    if manifest {
+        let m = serde_json::json!({"dataset": "la311", "run_id": "R",
+            "partitions": jobs.iter().map(|j| serde_json::json!({"value": j})).collect::<Vec<_>>()});
+        store
+            .put(
+                &RunKeys::new("la311", "R").manifest(),
+                PutPayload::from(m.to_string()),
+            )
+            .await
+            .unwrap();
+    }
+    let queue = Arc::new(EmbeddedQueue::new("work"));
+    let dlq = Arc::new(EmbeddedQueue::new("dlq"));
+    let mut runners = Registry::new();
+    runners.register("transform", Arc::new(Ok1));
+    runners.register("analyze", Arc::new(Ok1));
+    let consumer = Consumer::new(
+        store.clone(),
+        queue.clone(),
+        dlq.clone(),
+        runners,
+        Config::new(vec!["transform".into(), "analyze".into()]),
+    );
+    World {
+        store,
+        queue,
+        dlq,
+        consumer,
+    }
+}
+
+fn first(jobs: &[&str], layer: &str) -> String {
+    let ids = jobs.iter().map(|j| j.to_string()).collect();
+    serde_json::to_string(&WorkMessage::first_of_layer("la311", "R", layer, ids, 1)[0]).unwrap()
+}
+
+fn dead_letters(w: &World) -> Vec<DeadLetter> {
+    w.dlq
+        .bodies()
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect()
+}
+
+/// `body` is dead-lettered with a reason containing `reason`, and nothing else is sent.
+async fn check_dead_lettered(w: &World, body: &str, reason: &str) {
+    let report = w.consumer.step(body, 1).await.unwrap();
+    assert!(
+        report.dead_letter.as_deref().unwrap().contains(reason),
+        "{report:?}"
+    );
+    let letters = dead_letters(w);
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].body, body);
+    assert!(letters[0].reason.contains(reason), "{}", letters[0].reason);
+    assert!(w.queue.bodies().is_empty());
+}
+
+#[tokio::test]
+async fn malformed_body_goes_to_the_dlq_with_the_parse_error() {
+    let w = world(&["1"], true).await;
+    check_dead_lettered(&w, "{\"version\":1,", "not a worklist message").await;
+}
+
+#[tokio::test]
+async fn oversized_body_goes_to_the_dlq() {
+    let w = world(&["1"], true).await;
+    let body = "x".repeat(worklist::message::SQS_MAX_MESSAGE_BYTES + 1);
+    check_dead_lettered(&w, &body, "over the 1048576-byte limit").await;
+}
+
+#[tokio::test]
+async fn missing_run_manifest_goes_to_the_dlq_naming_the_key() {
+    let w = world(&["1"], false).await;
+    check_dead_lettered(
+        &w,
+        &first(&["1"], "transform"),
+        "run manifest missing at runs/la311/run=R/manifest.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn job_ids_not_in_the_manifest_go_to_the_dlq() {
+    let w = world(&["1", "2"], true).await;
+    check_dead_lettered(
+        &w,
+        &first(&["1", "99"], "transform"),
+        "not in the run manifest: [\"99\"]",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn undeclared_layer_and_missing_runner_go_to_the_dlq() {
+    let w = world(&["1"], true).await;
+    check_dead_lettered(&w, &first(&["1"], "publish"), "not in the declared chain").await;
+    let mut w = world(&["1"], true).await;
+    w.consumer.runners = Registry::new();
+    check_dead_lettered(
+        &w,
+        &first(&["1"], "transform"),
+        "no job runner registered for layer \"transform\"",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn three_lanes_fan_in_once_and_start_the_next_layer() {
+    let jobs = ["1", "2", "3", "4", "5", "6", "7"];
+    let w = world(&jobs, true).await;
+    let ids = jobs.iter().map(|j| j.to_string()).collect();
+    for m in WorkMessage::first_of_layer("la311", "R", "transform", ids, 3) {
+        w.queue
+            .send(&serde_json::to_string(&m).unwrap(), None)
+            .await
+            .unwrap();
+    }
+    let summary = drain(&w.consumer, w.queue.as_ref(), &DrainOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.completed_layers, ["transform", "analyze"]);
+    assert_eq!(summary.outcomes["lane_done"], 4, "{summary:?}"); // 2 of 3 lanes wait, per layer
+    let report = worklist::report::read(w.store.as_ref(), "la311", "R", "analyze")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.jobs_done, 7);
+    let order: Vec<&str> = report.jobs.iter().map(|j| j.job.as_str()).collect();
+    assert_eq!(order, jobs, "report lists jobs in manifest order");
+    assert!(dead_letters(&w).is_empty());
+}
+
+struct CrashAt(Point);
+
+#[async_trait]
+impl Probe for CrashAt {
+    async fn at(&self, point: Point) -> Result<(), Crashed> {
+        if point == self.0 {
+            Err(Crashed(point))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn record(id: &str, body: &str) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(id.to_owned());
+    m.body = Some(body.to_owned());
+    m.attributes
+        .insert("ApproximateReceiveCount".into(), "1".into());
+    m
+}
+
+#[tokio::test]
+async fn lambda_reports_only_failed_steps_as_batch_item_failures() {
+    let mut w = world(&["1", "2"], true).await;
+    let mut event = SqsEvent::default();
+    event.records = vec![
+        record("good", &first(&["1", "2"], "transform")),
+        record("junk", "nope"),
+    ];
+    let response = worklist::lambda::handle_sqs_event(&w.consumer, event).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(w.queue.bodies().len(), 1, "continuation sent");
+    assert_eq!(dead_letters(&w).len(), 1, "junk dead-lettered");
+
+    w.consumer.probe = Arc::new(CrashAt(Point::BeforeRun));
+    let continuation = w
+        .queue
+        .receive(1, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    let mut event = SqsEvent::default();
+    event.records = vec![record("next", &continuation[0].body)];
+    let response = worklist::lambda::handle_sqs_event(&w.consumer, event).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["next"]);
+}
