@@ -1,5 +1,8 @@
 //! `civic schema-drift`: compare a source's header and sampled values with the dataset's era mapping.
 use std::path::PathBuf;
+
+use ingest_core::SourceSpec;
+use ingest_core::source::RecordSource;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -11,9 +14,9 @@ pub struct Args {
     /// Dataset id.
     #[arg(long, default_value = "la311")]
     pub dataset: String,
-    /// Source CSV file (a local path; download URLs first).
+    /// Source CSV: a local path (plain or gzip), `file:PATH`, or an http(s) URL (only the sample is read).
     #[arg(long)]
-    pub input: PathBuf,
+    pub input: String,
     /// Canonical catalog to use instead of the built-in datasets/<dataset>/canonical.yaml.
     #[arg(long)]
     pub catalog: Option<PathBuf>,
@@ -40,10 +43,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(p) => harmonize::load(p)?,
         None => harmonize::builtin(&args.dataset)?,
     };
-    let file = std::fs::File::open(&args.input)
-        .with_context(|| format!("opening {}", args.input.display()))?;
-    let (header, rows) = drift::sample_csv(file, args.sample_rows)
-        .with_context(|| format!("reading {}", args.input.display()))?;
+    let (header, rows) =
+        sample(&args.input, args.sample_rows).with_context(|| format!("reading {}", args.input))?;
     let era = match &args.era {
         Some(name) => catalog
             .era(name)
@@ -62,4 +63,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Header and the first `max_rows` records of a source, read through ingestion's source readers
+/// (the same decoding of files, gzip and URLs as `civic ingest`).
+fn sample(input: &str, max_rows: usize) -> anyhow::Result<(Vec<String>, Vec<Vec<String>>)> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let handle = rt.handle().clone();
+    let spec = SourceSpec::from_input(input);
+    rt.block_on(rt.spawn_blocking(move || -> anyhow::Result<_> {
+        let mut src: Box<dyn RecordSource> = ingest_core::source::open(&spec, &handle)?;
+        let text = |r: &csv::ByteRecord| {
+            r.iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect::<Vec<_>>()
+        };
+        let header = text(src.header())
+            .into_iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_string())
+            .collect();
+        let mut rows = Vec::new();
+        let mut rec = csv::ByteRecord::new();
+        while rows.len() < max_rows && src.next_record(&mut rec)?.is_some() {
+            rows.push(text(&rec));
+        }
+        Ok((header, rows))
+    }))?
 }
