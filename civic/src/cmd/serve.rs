@@ -98,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 counts.rows_without_district,
                 counts.rows_without_date
             );
-            stakeholders::save_derived(store.as_ref(), &args.dataset, &derivation.finish()).await?;
+            stakeholders::save_derived(store.as_ref(), &args.dataset, "all", &derivation.finish()).await?;
         }
         let mut config = ApiConfig::new(auth, &args.dataset);
         config.max_batch = args.max_batch;

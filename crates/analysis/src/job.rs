@@ -1,5 +1,5 @@
-//! The analyze-layer jobs over the object store: one per council-district partition (weekly table + weekly
-//! findings), and one city-wide pass (time to close against the city-wide median). Findings go to the ledger.
+//! The analyze-layer jobs over the object store: one per council-district partition (weekly table, weekly
+//! findings, stakeholders derived from the partition's rows), and one city-wide pass (time to close against the city-wide median). Findings go to the ledger.
 
 use std::sync::Arc;
 
@@ -19,6 +19,8 @@ use crate::config::AnalysisConfig;
 use crate::findings::{Finding, slow_close_findings, to_events, weekly_findings};
 use crate::layout;
 use crate::output::{weekly_batch, weekly_schema};
+use crate::stakeholders;
+use ledger::stakeholders::Derivation;
 
 /// Columns the analysis reads from canonical Parquet.
 pub const COLUMNS: [&str; 4] = [
@@ -58,6 +60,9 @@ pub enum JobError {
         #[source]
         source: AggregateError,
     },
+    /// Storing the derived stakeholders failed.
+    #[error("storing derived stakeholders: {0}")]
+    Stakeholders(String),
     /// The ledger failed (other than a conflict, which is counted).
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -84,13 +89,14 @@ pub struct JobReport {
     pub events_conflicting: usize,
 }
 
-/// Aggregates the canonical files `keys`.
+/// Aggregates the canonical files `keys`, and observes their stakeholder columns when present.
 #[allow(deprecated)]
 pub async fn aggregate(
     data: &Arc<dyn ObjectStore>,
     keys: &[Path],
-) -> Result<WeeklyTable, JobError> {
+) -> Result<(WeeklyTable, Derivation), JobError> {
     let mut agg = Aggregator::default();
+    let mut derivation = Derivation::default();
     for key in keys {
         let pq = |source| JobError::Parquet {
             key: key.to_string(),
@@ -100,7 +106,8 @@ pub async fn aggregate(
         let builder = ParquetRecordBatchStreamBuilder::new(reader)
             .await
             .map_err(pq)?;
-        let mask = ProjectionMask::columns(builder.parquet_schema(), COLUMNS);
+        let wanted = COLUMNS.iter().chain(stakeholders::COLUMNS.iter());
+        let mask = ProjectionMask::columns(builder.parquet_schema(), wanted.copied());
         let mut stream = builder.with_projection(mask).build().map_err(pq)?;
         while let Some(batch) = stream.try_next().await.map_err(pq)? {
             agg.add_batch(&batch)
@@ -108,9 +115,10 @@ pub async fn aggregate(
                     key: key.to_string(),
                     source,
                 })?;
+            stakeholders::observe_batch(&mut derivation, &batch);
         }
     }
-    Ok(agg.finish())
+    Ok((agg.finish(), derivation))
 }
 
 /// Canonical keys of `dataset`, of one partition or all, sorted.
@@ -169,7 +177,13 @@ pub async fn analyze_partition(
     partition: &str,
 ) -> Result<JobReport, JobError> {
     let keys = canonical_keys(data, dataset, Some(partition)).await?;
-    let table = aggregate(data, &keys).await?;
+    let (table, derivation) = aggregate(data, &keys).await?;
+    if derivation.rows > 0 {
+        let derived = derivation.finish();
+        ledger::stakeholders::save_derived(ledger.store().as_ref(), dataset, partition, &derived)
+            .await
+            .map_err(|e| JobError::Stakeholders(e.to_string()))?;
+    }
     let key = layout::weekly_table_key(dataset, partition);
     let pq = |source| JobError::Parquet {
         key: key.to_string(),
@@ -205,7 +219,7 @@ pub async fn analyze_citywide(
     run_id: &str,
 ) -> Result<JobReport, JobError> {
     let keys = canonical_keys(data, dataset, None).await?;
-    let table = aggregate(data, &keys).await?;
+    let (table, _) = aggregate(data, &keys).await?;
     let mut report = JobReport {
         canonical_keys: keys.iter().map(|k| k.to_string()).collect(),
         rows: table.counts,

@@ -8,6 +8,7 @@ pub mod findings;
 pub mod job;
 pub mod layout;
 pub mod output;
+pub mod stakeholders;
 pub mod stats;
 
 pub use aggregate::{Aggregator, WeeklyRow, WeeklyTable};

@@ -59,6 +59,9 @@ impl Rows {
             Field::new("request_type", DataType::Utf8, true),
             Field::new("created_at", ts.clone(), false),
             Field::new("closed_at", ts, true),
+            Field::new("cd_member", DataType::Utf8, true),
+            Field::new("nc_code", DataType::Int16, true),
+            Field::new("nc_name", DataType::Utf8, true),
         ]));
         let columns: Vec<ArrayRef> = vec![
             Arc::new(Int16Array::from_iter_values(
@@ -77,6 +80,21 @@ impl Rows {
                 )
                 .with_timezone("UTC"),
             ),
+            // The member's name changes at week 10 in every district; NC = district * 10.
+            Arc::new(StringArray::from_iter_values(idx.iter().map(|&i| {
+                let era = if self.created[i] < first_monday_us() + 10 * 7 * 24 * HOUR_US {
+                    "Old"
+                } else {
+                    "New"
+                };
+                format!("{era} Member {}", self.cd[i])
+            }))),
+            Arc::new(Int16Array::from_iter_values(
+                idx.iter().map(|&i| self.cd[i] * 10),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                idx.iter().map(|&i| format!("NC {}", self.cd[i] * 10)),
+            )),
         ];
         RecordBatch::try_new(schema, columns).unwrap()
     }
@@ -296,6 +314,26 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
         (slow.dimensions.council_district, slow.unit.as_str()),
         (4, "hours")
     );
+
+    // Each partition job derived its district's stakeholders from the rows (cd_member, nc_code, nc_name).
+    let derived = ledger::stakeholders::load_derived(ledger.store().as_ref(), "la311")
+        .await
+        .unwrap();
+    assert_eq!(derived.len(), 15);
+    let cd7 = &derived[&7];
+    assert_eq!(
+        cd7.terms
+            .iter()
+            .map(|t| t.member.as_str())
+            .collect::<Vec<_>>(),
+        ["Old Member 7", "New Member 7"]
+    );
+    assert_eq!(cd7.current().unwrap().member, "New Member 7");
+    assert_eq!(
+        cd7.terms[1].first_seen,
+        week_start(week_of(first_monday_us()) + 10).date_naive()
+    );
+    assert_eq!(cd7.neighborhood_councils[0].name, "NC 70");
 
     // Re-running the same jobs (even under another run id) changes nothing in the ledger.
     let again = analysis::analyze_partition(&data, &ledger, &config, "la311", "run-2", "7")

@@ -2,7 +2,8 @@
 //!
 //! - `events/{dataset}/{event_id}.json`                               one object per event (create-only)
 //! - `compacted/dataset={dataset}/month={YYYY-MM}/part-00000.parquet` analytics copy (rewritten by `compact`)
-//! - `stakeholders/{dataset}/derived.json`                            stakeholders derived from the data
+//! - `stakeholders/{dataset}/derived/cd={partition}.json`             stakeholders derived from the data
+//! - `stakeholders/{dataset}/stakeholders.yaml`                       the maintained file (optional)
 
 use object_store::path::Path;
 
@@ -43,9 +44,21 @@ pub fn compacted_prefix(dataset: &str) -> Path {
     Path::from(format!("compacted/dataset={dataset}"))
 }
 
-/// Key of the stakeholders derived from one dataset.
-pub fn derived_stakeholders_key(dataset: &str) -> Path {
-    Path::from(format!("stakeholders/{dataset}/derived.json"))
+/// Key of the stakeholders derived from one partition (or named slice) of a dataset.
+pub fn derived_stakeholders_key(dataset: &str, partition: &str) -> Path {
+    Path::from(format!(
+        "stakeholders/{dataset}/derived/cd={partition}.json"
+    ))
+}
+
+/// Prefix of every derived-stakeholder document of a dataset.
+pub fn derived_stakeholders_prefix(dataset: &str) -> Path {
+    Path::from(format!("stakeholders/{dataset}/derived"))
+}
+
+/// Key of the maintained stakeholder file as stored in the ledger bucket.
+pub fn stakeholder_file_key(dataset: &str) -> Path {
+    Path::from(format!("stakeholders/{dataset}/stakeholders.yaml"))
 }
 
 #[cfg(test)]

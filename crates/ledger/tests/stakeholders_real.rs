@@ -174,11 +174,24 @@ async fn api_serves_merged_stakeholders_from_the_ledger_bucket() {
         return;
     };
     let store: Arc<dyn object_store::ObjectStore> = Arc::new(object_store::memory::InMemory::new());
-    ledger::stakeholders::save_derived(store.as_ref(), "la311", &derive(&path))
+    // One derived document per district partition (as the analyze jobs write them), merged on read.
+    for (cd, district) in derive(&path) {
+        let one = BTreeMap::from([(cd, district)]);
+        ledger::stakeholders::save_derived(store.as_ref(), "la311", &cd.to_string(), &one)
+            .await
+            .unwrap();
+    }
+    // The maintained file as stored in the ledger bucket (how the Lambda gets it).
+    let yaml = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../datasets/la311/stakeholders.yaml"),
+    )
+    .unwrap();
+    use object_store::ObjectStoreExt;
+    store
+        .put(&ledger::layout::stakeholder_file_key("la311"), yaml.into())
         .await
         .unwrap();
-    let mut config = ledger::api::ApiConfig::new(ledger::api::WriteAuth::ReadOnly, "la311");
-    config.stakeholder_file = Some(Arc::new(example_file()));
+    let config = ledger::api::ApiConfig::new(ledger::api::WriteAuth::ReadOnly, "la311");
     let app = ledger::api::router(ledger::Ledger::new(store), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

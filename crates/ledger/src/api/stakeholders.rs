@@ -17,13 +17,19 @@ pub struct StakeholdersResponse {
 }
 
 async fn merged(state: &AppState) -> Result<Vec<Stakeholder>, ApiError> {
-    let derived = stakeholders::load_derived(state.ledger.store().as_ref(), &state.config.dataset)
+    let store = state.ledger.store().as_ref();
+    let derived = stakeholders::load_derived(store, &state.config.dataset)
         .await
         .map_err(ApiError::internal)?;
-    Ok(stakeholders::merge(
-        &derived,
-        state.config.stakeholder_file.as_deref(),
-    ))
+    // A configured file wins; otherwise the file stored in the ledger bucket, if any.
+    let stored = match &state.config.stakeholder_file {
+        Some(_) => None,
+        None => stakeholders::load_stored_file(store, &state.config.dataset)
+            .await
+            .map_err(ApiError::internal)?,
+    };
+    let file = state.config.stakeholder_file.as_deref().or(stored.as_ref());
+    Ok(stakeholders::merge(&derived, file))
 }
 
 /// Every district's stakeholder; each field says whether it came from the data or the maintained file.

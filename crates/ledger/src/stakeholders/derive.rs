@@ -55,6 +55,42 @@ impl DerivedDistrict {
     }
 }
 
+/// Merges `other` into `into`: terms of the same member widen their period and add rows; councils add rows.
+pub fn merge_derived(
+    into: &mut BTreeMap<u8, DerivedDistrict>,
+    other: BTreeMap<u8, DerivedDistrict>,
+) {
+    for (cd, district) in other {
+        let target = into.entry(cd).or_default();
+        for term in district.terms {
+            match target.terms.iter_mut().find(|t| t.member == term.member) {
+                Some(t) => {
+                    t.first_seen = t.first_seen.min(term.first_seen);
+                    t.last_seen = t.last_seen.max(term.last_seen);
+                    t.rows += term.rows;
+                }
+                None => target.terms.push(term),
+            }
+        }
+        for nc in district.neighborhood_councils {
+            match target
+                .neighborhood_councils
+                .iter_mut()
+                .find(|n| n.code == nc.code)
+            {
+                Some(n) => n.rows += nc.rows,
+                None => target.neighborhood_councils.push(nc),
+            }
+        }
+        target
+            .terms
+            .sort_by(|a, b| (a.first_seen, &a.member).cmp(&(b.first_seen, &b.member)));
+        target
+            .neighborhood_councils
+            .sort_by(|a, b| a.code.cmp(&b.code));
+    }
+}
+
 /// Accumulates observations row by row; memory is bounded by districts x members x councils.
 #[derive(Debug, Default)]
 pub struct Derivation {
@@ -78,12 +114,30 @@ impl Derivation {
         nc_name: &str,
         created: &str,
     ) {
+        self.observe_parsed(
+            parse_district(district),
+            member,
+            nc_code,
+            nc_name,
+            parse_date(created),
+        );
+    }
+
+    /// Observes one row whose district and date are already typed (e.g. from canonical data).
+    pub fn observe_parsed(
+        &mut self,
+        district: Option<u8>,
+        member: &str,
+        nc_code: &str,
+        nc_name: &str,
+        day: Option<NaiveDate>,
+    ) {
         self.rows += 1;
-        let Some(cd) = parse_district(district) else {
+        let Some(cd) = district.filter(|cd| (1..=99).contains(cd)) else {
             self.rows_without_district += 1;
             return;
         };
-        let Some(day) = parse_date(created) else {
+        let Some(day) = day else {
             self.rows_without_date += 1;
             return;
         };
@@ -291,6 +345,30 @@ mod tests {
                 .collect::<Vec<_>>(),
             [3, 1]
         );
+    }
+
+    #[test]
+    fn merged_documents_widen_periods_and_add_rows() {
+        let (a, _) = derive_from_csv(
+            "a",
+            "CD,CDMember,NC,NCName,CreatedDate\n7,M R,5,X,2018-01-02 00:00:00\n".as_bytes(),
+        )
+        .unwrap();
+        let (b, _) = derive_from_csv(
+            "b",
+            "CD,CDMember,NC,NCName,CreatedDate\n7,M R,5,X,2017-12-30 00:00:00\n8,H D,6,Y,2018-01-01 00:00:00\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        let mut merged = a;
+        merge_derived(&mut merged, b);
+        let t = &merged[&7].terms[0];
+        assert_eq!(
+            (t.first_seen.to_string(), t.last_seen.to_string(), t.rows),
+            ("2017-12-30".into(), "2018-01-02".into(), 2)
+        );
+        assert_eq!(merged[&7].neighborhood_councils[0].rows, 2);
+        assert_eq!(merged[&8].terms[0].member, "H D");
     }
 
     #[test]

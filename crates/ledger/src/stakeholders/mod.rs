@@ -7,6 +7,7 @@ pub mod file;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
+use futures::TryStreamExt;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use utoipa::ToSchema;
 
 pub use derive::{
     Derivation, DeriveCounts, DerivedDistrict, NeighborhoodCouncil, Term, derive_from_csv,
+    merge_derived,
 };
 pub use file::{DistrictEntry, StakeholderFile};
 
@@ -186,6 +188,14 @@ pub enum StakeholderStoreError {
         #[source]
         source: object_store::Error,
     },
+    /// The stored stakeholder file is not valid.
+    #[error("{message}")]
+    InvalidFile {
+        /// The key.
+        key: String,
+        /// The located error.
+        message: String,
+    },
     /// The stored document is not valid.
     #[error("{key} is not a valid derived-stakeholders document: {source}")]
     Corrupt {
@@ -197,13 +207,15 @@ pub enum StakeholderStoreError {
     },
 }
 
-/// Writes the districts derived from `dataset` to the ledger bucket (overwrites: derivation is deterministic).
+/// Writes the districts derived from one partition (or any named slice, e.g. `all`) of `dataset` to the ledger
+/// bucket. Overwrites: a derivation is deterministic for its input.
 pub async fn save_derived(
     store: &dyn ObjectStore,
     dataset: &str,
+    partition: &str,
     derived: &BTreeMap<u8, DerivedDistrict>,
 ) -> Result<(), StakeholderStoreError> {
-    let key = layout::derived_stakeholders_key(dataset);
+    let key = layout::derived_stakeholders_key(dataset, partition);
     let body = serde_json::to_vec_pretty(derived).expect("derived stakeholders serialize");
     store
         .put(&key, PutPayload::from(body))
@@ -215,23 +227,59 @@ pub async fn save_derived(
         })
 }
 
-/// Reads the districts derived from `dataset`; an absent document is an empty map.
+/// Reads and merges every derived-stakeholder document of `dataset`; none is an empty map.
 pub async fn load_derived(
     store: &dyn ObjectStore,
     dataset: &str,
 ) -> Result<BTreeMap<u8, DerivedDistrict>, StakeholderStoreError> {
-    let key = layout::derived_stakeholders_key(dataset);
+    let prefix = layout::derived_stakeholders_prefix(dataset);
+    let store_err = |key: String| move |source| StakeholderStoreError::Store { key, source };
+    let mut keys: Vec<_> = store
+        .list(Some(&prefix))
+        .map_ok(|m| m.location)
+        .try_collect()
+        .await
+        .map_err(store_err(prefix.to_string()))?;
+    keys.sort();
+    let mut merged = BTreeMap::new();
+    for key in keys {
+        let bytes = match store.get(&key).await {
+            Ok(r) => r.bytes().await.map_err(store_err(key.to_string()))?,
+            // Listed, then gone (overwritten concurrently): skip.
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(e) => return Err(store_err(key.to_string())(e)),
+        };
+        let doc =
+            serde_json::from_slice(&bytes).map_err(|source| StakeholderStoreError::Corrupt {
+                key: key.to_string(),
+                source,
+            })?;
+        merge_derived(&mut merged, doc);
+    }
+    Ok(merged)
+}
+
+/// Reads the maintained stakeholder file stored at `stakeholders/{dataset}/stakeholders.yaml`, if any
+/// (how the Lambda gets it; locally `civic serve --stakeholders FILE` takes precedence).
+pub async fn load_stored_file(
+    store: &dyn ObjectStore,
+    dataset: &str,
+) -> Result<Option<StakeholderFile>, StakeholderStoreError> {
+    let key = layout::stakeholder_file_key(dataset);
     let bytes = match store.get(&key).await {
         Ok(r) => r.bytes().await,
-        Err(object_store::Error::NotFound { .. }) => return Ok(BTreeMap::new()),
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
         Err(e) => Err(e),
     }
     .map_err(|source| StakeholderStoreError::Store {
         key: key.to_string(),
         source,
     })?;
-    serde_json::from_slice(&bytes).map_err(|source| StakeholderStoreError::Corrupt {
-        key: key.to_string(),
-        source,
-    })
+    let text = String::from_utf8_lossy(&bytes);
+    StakeholderFile::parse(key.as_ref(), &text)
+        .map(Some)
+        .map_err(|e| StakeholderStoreError::InvalidFile {
+            key: key.to_string(),
+            message: e.to_string(),
+        })
 }
