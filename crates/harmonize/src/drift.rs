@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, ColumnType, Era};
 use crate::datetime;
@@ -13,7 +13,7 @@ use crate::location;
 use crate::plan::{CompiledTable, header_fit};
 
 /// How a column's sampled values look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Shape {
     Empty,
@@ -24,8 +24,30 @@ pub enum Shape {
     Text,
 }
 
+/// How a header name differs from the mapped name it was matched to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenameKind {
+    /// Only letter case differs (covered: matching is case-insensitive).
+    Case,
+    /// The same letters and digits with other separators (not covered).
+    Separators,
+    /// A similar name with a fitting value shape (not covered).
+    Similar,
+}
+
+impl RenameKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RenameKind::Case => "case",
+            RenameKind::Separators => "separators",
+            RenameKind::Similar => "similar",
+        }
+    }
+}
+
 /// A header column that looks like a renamed mapped column.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rename {
     /// Name in the source header.
     pub source: String,
@@ -33,7 +55,7 @@ pub struct Rename {
     pub mapped: String,
     pub canonical: String,
     /// `case` (covered: matching is case-insensitive), `separators` or `similar` (not covered).
-    pub kind: &'static str,
+    pub kind: RenameKind,
     pub covered: bool,
     /// Normalized Levenshtein similarity of the alphanumeric, lower-cased names.
     pub similarity: f64,
@@ -41,7 +63,7 @@ pub struct Rename {
 }
 
 /// A header column the mapping does not know.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewColumn {
     pub name: String,
     pub shape: Shape,
@@ -49,7 +71,7 @@ pub struct NewColumn {
 }
 
 /// A mapped source column the header lacks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MissingColumn {
     pub name: String,
     pub canonical: String,
@@ -58,7 +80,7 @@ pub struct MissingColumn {
 }
 
 /// Sampled dates of a column that match none of the accepted formats.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DateDrift {
     pub column: String,
     pub canonical: String,
@@ -68,7 +90,7 @@ pub struct DateDrift {
 }
 
 /// Sampled values of a categorical column that its normalization table does not know.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValueDrift {
     pub column: String,
     pub canonical: String,
@@ -79,7 +101,7 @@ pub struct ValueDrift {
 }
 
 /// The drift report of one source against one era of the catalog.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftReport {
     pub dataset: String,
     pub era: String,
@@ -176,6 +198,18 @@ pub fn era_for<'c>(
         .or_else(|| catalog.eras.iter().max_by_key(|e| header_fit(e, header)))
 }
 
+/// Drift of a source against the era it declares (dataset id, then year) or best fits: the entry point
+/// for ingestion, which can store the serialized report in its run manifest.
+pub fn check_source(
+    catalog: &Catalog,
+    header: &[String],
+    rows: &[Vec<String>],
+    dataset_id: Option<&str>,
+    year: Option<i32>,
+) -> Option<DriftReport> {
+    era_for(catalog, header, dataset_id, year).map(|era| check(catalog, era, header, rows))
+}
+
 /// Compare `header` and sampled `rows` with `era` of `catalog`.
 pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String>]) -> DriftReport {
     let sampled_rows = rows.len();
@@ -223,7 +257,7 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
                     source: h.clone(),
                     mapped: mapped[mi].0.clone(),
                     canonical: mapped[mi].1.clone(),
-                    kind: "case",
+                    kind: RenameKind::Case,
                     covered: true,
                     similarity: 1.0,
                     shape: shape(hi),
@@ -260,7 +294,11 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
                 source: h.clone(),
                 mapped: mapped[mi].0.clone(),
                 canonical: mapped[mi].1.clone(),
-                kind: if sim == 1.0 { "separators" } else { "similar" },
+                kind: if sim == 1.0 {
+                    RenameKind::Separators
+                } else {
+                    RenameKind::Similar
+                },
                 covered: false,
                 similarity: sim,
                 shape: hs,
@@ -398,7 +436,10 @@ impl DriftReport {
             };
             s += &format!(
                 "  RENAMED  {} <- {} ({}, similarity {:.2}; {note})\n",
-                r.source, r.mapped, r.kind, r.similarity
+                r.source,
+                r.mapped,
+                r.kind.as_str(),
+                r.similarity
             );
         }
         for c in &self.ignored_columns {

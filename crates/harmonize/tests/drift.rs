@@ -2,7 +2,7 @@
 
 mod support;
 
-use harmonize::drift::{self, DriftReport};
+use harmonize::drift::{self, DriftReport, RenameKind};
 
 fn drift_of(catalog: &harmonize::Catalog, csv_text: &str) -> DriftReport {
     let (header, rows) = drift::sample_csv(csv_text.as_bytes(), 1000).unwrap();
@@ -35,7 +35,7 @@ fn sample_2020_against_a_2017_only_mapping_names_the_new_column_and_the_case_ren
         .expect("srnumber rename");
     assert_eq!(
         (srn.mapped.as_str(), srn.kind, srn.covered),
-        ("SRNumber", "case", true)
+        ("SRNumber", RenameKind::Case, true)
     );
     assert!(
         r.renamed
@@ -111,7 +111,7 @@ fn separator_renames_new_formats_and_strict_values_are_not_covered() {
         .iter()
         .find(|x| x.source == "created_by_user_organization")
         .unwrap_or_else(|| panic!("{}", r.render()));
-    assert_eq!((ren.kind, ren.covered), ("separators", false));
+    assert_eq!((ren.kind, ren.covered), (RenameKind::Separators, false));
     assert_eq!(r.unparsed_dates.len(), 1, "{}", r.render());
     assert_eq!(
         r.unparsed_dates[0].examples,
@@ -165,4 +165,24 @@ fn malformed_rows_are_counted_not_judged() {
         ("B", 2, 1)
     );
     assert!(r.covered, "{}", r.render());
+}
+
+#[test]
+fn report_round_trips_through_json_for_the_run_manifest() {
+    let full = harmonize::builtin("la311").unwrap();
+    let header: Vec<String> = ["SRNumber", "CreatedDate", "cd", "Extra"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let rows = vec![vec![
+        "1-1".to_string(),
+        "01/01/2017 12:00:00 AM".into(),
+        "3".into(),
+        "x".into(),
+    ]];
+    let r = drift::check_source(&full, &header, &rows, None, Some(2017)).unwrap();
+    assert_eq!(r.era, "A");
+    assert!(!r.covered);
+    let back: DriftReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(back, r);
 }
