@@ -139,6 +139,14 @@ fn check_buckets(cx: &mut Ctx) {
                 "",
             );
         }
+        if bname.value == "assets" {
+            cx.err(
+                &file,
+                bname,
+                "bucket name 'assets' is reserved for the bootstrap stack's package bucket",
+                "choose another name",
+            );
+        }
         if !features.contains(&bucket.owner.value.as_str()) {
             cx.err(
                 &file,

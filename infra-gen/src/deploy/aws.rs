@@ -272,9 +272,17 @@ pub async fn create_change_set(
     for (k, v) in &req.tags {
         call = call.tags(Tag::builder().key(k).value(v).build());
     }
-    call.send()
-        .await
-        .map_err(|e| explain(&format!("creating a change set for {}", req.stack), &e))?;
+    if let Err(e) = call.send().await {
+        // Some endpoints refuse an empty change set at creation instead of failing it later.
+        let text = format!("{}", aws_sdk_cloudformation::error::DisplayErrorContext(&e));
+        if super::plan::failed_change_set(&text) == super::plan::ChangeSetOutcome::NoChanges {
+            return Ok((name, "FAILED".into(), text, Vec::new()));
+        }
+        return Err(explain(
+            &format!("creating a change set for {}", req.stack),
+            &e,
+        ));
+    }
     loop {
         let out = aws
             .cfn

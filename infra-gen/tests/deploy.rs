@@ -1,0 +1,256 @@
+//! Deploys against a real AWS-compatible endpoint (`moto_server`, started per test on a free loopback
+//! port by `moto-harness`): bootstrap, create every stack, re-deploy as a no-op, update only the stack
+//! whose function changed, and destroy.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use infra_gen::deploy::{self, Deployer, Options, Outcome, aws::Aws};
+use infra_gen::load_valid;
+use moto_harness::Moto;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A package folder in cargo-lambda's layout with a `bootstrap` per crate; `tag` changes one crate's code.
+fn packages(dir: &Path, process_code: &str) {
+    for (krate, code) in [
+        ("ingest", "ingest v1"),
+        ("process", process_code),
+        ("ledger-api", "ledger v1"),
+    ] {
+        std::fs::create_dir_all(dir.join(krate)).unwrap();
+        let f = std::fs::File::create(dir.join(krate).join("bootstrap.zip")).unwrap();
+        let mut z = zip::ZipWriter::new(f);
+        z.start_file("bootstrap", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(code.as_bytes()).unwrap();
+        z.finish().unwrap();
+    }
+}
+
+async fn deployer<'m>(moto: &Moto, m: &'m infra_gen::manifest::Manifests) -> Deployer<'m> {
+    let mut aws = Aws::from_conf(&moto.sdk_config().await).unwrap();
+    aws.poll = Duration::from_millis(100);
+    Deployer {
+        m,
+        aws,
+        opts: Options {
+            stage: "ci".into(),
+            yes: true,
+            diff_only: false,
+        },
+    }
+}
+
+fn outcomes(r: &[(String, Outcome)]) -> Vec<(&str, &Outcome)> {
+    r.iter().map(|(s, o)| (s.as_str(), o)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bootstrap_deploy_noop_update_one_destroy() {
+    let Some(moto) = Moto::start_or_skip() else {
+        return;
+    };
+    let m = load_valid(&root()).unwrap();
+    let d = deployer(&moto, &m).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // Deploying before bootstrap stops with the command to run, before touching any stack.
+    packages(dir.path(), "process v1");
+    let arts = deploy::artifacts(&root(), &m, Some(dir.path())).unwrap();
+    let all = deploy::select(&m, &[]).unwrap();
+    let err = d.deploy(&all, &arts, false).await.unwrap_err().to_string();
+    assert!(
+        err.contains("run `infra-gen bootstrap --stage ci` first"),
+        "{err}"
+    );
+
+    assert_eq!(d.bootstrap().await.unwrap(), Outcome::Created);
+    let bucket = d.assets_bucket().await.unwrap();
+    assert_eq!(bucket, "civic-ci-assets-123456789012-us-east-1");
+
+    let r = d.deploy(&all, &arts, false).await.unwrap();
+    assert_eq!(
+        outcomes(&r),
+        [
+            ("civic-ci-ingestion", &Outcome::Created),
+            ("civic-ci-ledger", &Outcome::Created),
+            ("civic-ci-processing", &Outcome::Created)
+        ]
+    );
+
+    // What was synthesized exists: every logical resource, the queue's redrive, the buckets, the packages.
+    for s in infra_gen::synth::synth(&m, "ci") {
+        let res = d
+            .aws
+            .cfn
+            .describe_stack_resources()
+            .stack_name(&s.name)
+            .send()
+            .await
+            .unwrap();
+        let mut deployed: Vec<String> = res
+            .stack_resources()
+            .iter()
+            .map(|r| r.logical_resource_id().unwrap_or_default().to_string())
+            .collect();
+        let mut expected: Vec<String> = s.template.resources.keys().cloned().collect();
+        deployed.sort();
+        expected.sort();
+        // moto reports some resources (policies, function URLs) without a logical id; count them, match the rest by name.
+        assert_eq!(
+            deployed.len(),
+            expected.len(),
+            "{}: {deployed:?} vs {expected:?}",
+            s.name
+        );
+        for id in deployed.iter().filter(|id| !id.is_empty()) {
+            assert!(expected.contains(id), "{}: unexpected {id}", s.name);
+        }
+        let unnamed = deployed.iter().filter(|id| id.is_empty()).count();
+        let missing = expected.iter().filter(|id| !deployed.contains(id)).count();
+        assert_eq!(unnamed, missing, "{}: {deployed:?}", s.name);
+        let body = d
+            .aws
+            .cfn
+            .get_template()
+            .stack_name(&s.name)
+            .send()
+            .await
+            .unwrap()
+            .template_body()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(
+            body.contains("\"RecursiveLoop\": \"Allow\""),
+            s.feature == "processing",
+            "{}",
+            s.name
+        );
+    }
+    let sqs = moto.sqs().await;
+    let url = sqs
+        .get_queue_url()
+        .queue_name("civic-ci-worklist")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let redrive = attrs
+        .attributes()
+        .unwrap()
+        .get(&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        redrive.contains("civic-ci-worklist-dlq") && redrive.contains("5"),
+        "{redrive}"
+    );
+    let s3 = moto.s3().await;
+    for b in [
+        "civic-ci-data-123456789012-us-east-1",
+        "civic-ci-ledger-123456789012-us-east-1",
+    ] {
+        s3.head_bucket()
+            .bucket(b)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{b}: {e:?}"));
+    }
+    for a in &arts {
+        s3.head_object()
+            .bucket(&bucket)
+            .key(a.key())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // A second deploy changes nothing.
+    let r = d.deploy(&all, &arts, false).await.unwrap();
+    assert!(r.iter().all(|(_, o)| *o == Outcome::NoChanges), "{r:?}");
+
+    // New code in one function updates only its feature's stack.
+    packages(dir.path(), "process v2");
+    let arts2 = deploy::artifacts(&root(), &m, Some(dir.path())).unwrap();
+    let r = d.deploy(&all, &arts2, false).await.unwrap();
+    assert_eq!(
+        outcomes(&r),
+        [
+            ("civic-ci-ingestion", &Outcome::NoChanges),
+            ("civic-ci-ledger", &Outcome::NoChanges),
+            ("civic-ci-processing", &Outcome::Updated)
+        ]
+    );
+
+    // diff shows nothing to do now, and executes nothing.
+    let dd = Deployer {
+        m: &m,
+        aws: d.aws.clone(),
+        opts: Options {
+            stage: "ci".into(),
+            yes: true,
+            diff_only: true,
+        },
+    };
+    let r = dd.deploy(&all, &arts2, false).await.unwrap();
+    assert!(r.iter().all(|(_, o)| *o == Outcome::NoChanges), "{r:?}");
+
+    // Destroy removes the feature stacks.
+    d.destroy(&all).await.unwrap();
+    for stack in [
+        "civic-ci-ingestion",
+        "civic-ci-ledger",
+        "civic-ci-processing",
+    ] {
+        assert_eq!(
+            deploy::aws::stack_status(&d.aws, stack)
+                .await
+                .unwrap()
+                .map(|s| s.0)
+                .filter(|s| s != "DELETE_COMPLETE"),
+            None,
+            "{stack}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploying_one_feature_refuses_when_its_dependency_is_missing() {
+    let Some(moto) = Moto::start_or_skip() else {
+        return;
+    };
+    let m = load_valid(&root()).unwrap();
+    let d = deployer(&moto, &m).await;
+    let dir = tempfile::tempdir().unwrap();
+    packages(dir.path(), "process v1");
+    let arts = deploy::artifacts(&root(), &m, Some(dir.path())).unwrap();
+    d.bootstrap().await.unwrap();
+    let only = deploy::select(&m, &["processing".to_string()]).unwrap();
+    let err = d.deploy(&only, &arts, true).await.unwrap_err().to_string();
+    assert!(
+        err.contains("depends on 'ingestion', whose stack civic-ci-ingestion is not deployed"),
+        "{err}"
+    );
+    assert!(
+        deploy::aws::stack_status(&d.aws, "civic-ci-processing")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
