@@ -60,6 +60,11 @@ impl RunKeys {
         Path::from(format!("{}/{layer}/jobs/{job}.json", self.worklist()))
     }
 
+    /// Prefix under which the lane-done markers of `layer` live.
+    pub fn lanes_prefix(&self, layer: &str) -> Path {
+        Path::from(format!("{}/{layer}/lanes", self.worklist()))
+    }
+
     /// The lane-done marker of one lane.
     pub fn lane_done(&self, layer: &str, lane: u32) -> Path {
         Path::from(format!("{}/{layer}/lanes/{lane}.json", self.worklist()))

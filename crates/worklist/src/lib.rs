@@ -13,8 +13,10 @@ pub mod markers;
 pub mod message;
 pub mod probe;
 pub mod queue;
+pub mod redrive;
 pub mod report;
 pub mod runner;
+pub mod status;
 pub mod step;
 
 pub use consumer::{Config, Consumer, DeadLetter, StepError};
