@@ -60,9 +60,17 @@ fn good_row_is_typed_and_normalized() {
     assert_eq!(value(&p, &v, "source_row"), Value::U64(7));
 }
 
+/// (changes to the good row, expected column, value, reason).
+type Case = (
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+    Reason,
+);
+
 #[test]
 fn bad_values_are_quarantined_with_column_value_and_reason() {
-    let cases: &[(&[(&str, &str)], &str, &str, Reason)] = &[
+    let cases: &[Case] = &[
         (
             &[("CD", "16")],
             "council_district",
