@@ -92,6 +92,7 @@ echo "input: $CSV ($ROWS rows, $CSV_BYTES bytes)"
 report civic "$CIVIC_WALL" "$CIVIC_RSS" "$CIVIC_OUT"
 if [ -n "$DUCK" ]; then
   report duckdb "$DUCK_WALL" "$DUCK_RSS" "$DUCK_OUT"
-  awk -v cw="$CIVIC_WALL" -v dw="$DUCK_WALL" -v co="$CIVIC_OUT" -v do="$DUCK_OUT" 'BEGIN {
-    printf "civic/duckdb: wall %.2fx, output bytes %.2fx\n", cw / dw, co / do }'
+  awk -v cw="$CIVIC_WALL" -v dw="$DUCK_WALL" -v co="$CIVIC_OUT" -v dko="$DUCK_OUT" \
+      -v cr="$CIVIC_RSS" -v dr="$DUCK_RSS" 'BEGIN {
+    printf "civic/duckdb: wall %.2fx, peak RSS %.2fx, output bytes %.2fx\n", cw / dw, cr / dr, co / dko }'
 fi

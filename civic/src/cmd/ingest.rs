@@ -39,6 +39,9 @@ pub struct Args {
     /// Global memory budget of the partitioner, e.g. 128MiB, 64MB, 1GiB or plain bytes.
     #[arg(long, default_value = "128MiB", value_parser = parse_size)]
     pub memory_budget: usize,
+    /// zstd compression level of the Parquet files (1 = fastest).
+    #[arg(long, default_value_t = 1)]
+    pub zstd_level: i32,
     /// Dataset catalog directory (default: ./datasets when present, else the repository's).
     #[arg(long)]
     pub datasets: Option<PathBuf>,
@@ -159,6 +162,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         run_id: args.run_id.clone(),
         partitioner: PartitionerConfig {
             memory_budget: args.memory_budget,
+            zstd_level: args.zstd_level,
             ..Default::default()
         },
         progress: Some(progress),

@@ -11,8 +11,9 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use object_store::ObjectStore;
 use parquet::arrow::AsyncArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use tokio::runtime::Handle;
 
 use crate::error::{Error, Result};
@@ -139,6 +140,9 @@ impl Partitioner {
             // Encoder buffers per column scale with the budget (1 MiB each at 256 MiB and above).
             .set_data_page_size_limit((cfg.memory_budget / 256).clamp(4096, 1 << 20))
             .set_dictionary_page_size_limit((cfg.memory_budget / 256).clamp(4096, 1 << 20))
+            // Row numbers rise within a partition: delta encoding, no dictionary.
+            .set_column_dictionary_enabled(ColumnPath::from(SOURCE_ROW), false)
+            .set_column_encoding(ColumnPath::from(SOURCE_ROW), Encoding::DELTA_BINARY_PACKED)
             .build();
         Ok(Partitioner {
             store,
@@ -186,16 +190,17 @@ impl Partitioner {
         };
         let ncols = self.schema.fields().len() - 1;
         let st = &mut self.states[idx];
-        let mut bytes = 8;
+        let mut row_bytes = 8;
         for (i, b) in st.strings.iter_mut().enumerate().take(ncols) {
             let v = fields.get(i).unwrap_or("");
             b.append_value(v);
-            bytes += v.len() + 4;
+            row_bytes += v.len() + 4;
         }
         st.rows_col.append_value(source_row);
         st.buffered_rows += 1;
-        st.builder_bytes += bytes;
-        self.stats.max_row_bytes = self.stats.max_row_bytes.max(bytes);
+        // Account what the builders have allocated (capacity), not just what they hold.
+        st.builder_bytes = builder_capacity(&st.strings, &st.rows_col);
+        self.stats.max_row_bytes = self.stats.max_row_bytes.max(row_bytes);
         self.settle(idx);
         let st = &self.states[idx];
         if st.buffered_rows >= self.cfg.batch_rows
@@ -213,8 +218,10 @@ impl Partitioner {
         let ncols = self.schema.fields().len() - 1;
         self.states.push(PartitionState {
             value: value.to_string(),
-            strings: (0..ncols).map(|_| StringBuilder::new()).collect(),
-            rows_col: UInt64Builder::new(),
+            strings: (0..ncols)
+                .map(|_| StringBuilder::with_capacity(0, 0))
+                .collect(),
+            rows_col: UInt64Builder::with_capacity(0),
             buffered_rows: 0,
             builder_bytes: 0,
             open: None,
@@ -263,7 +270,7 @@ impl Partitioner {
             .map_err(|e| Error::parquet(&st.value, e))?;
         st.outcome.rows += st.buffered_rows as u64;
         st.buffered_rows = 0;
-        st.builder_bytes = 0;
+        st.builder_bytes = builder_capacity(&st.strings, &st.rows_col);
         let open = st.open.as_mut().expect("opened above");
         self.rt
             .block_on(open.writer.write(&batch))
@@ -349,6 +356,15 @@ impl Partitioner {
         out.sort_by(|a, b| partition_order(&a.value, &b.value));
         Ok((out, self.stats))
     }
+}
+
+/// Bytes allocated by a partition's builders (values, offsets, validity).
+fn builder_capacity(strings: &[StringBuilder], rows: &UInt64Builder) -> usize {
+    strings
+        .iter()
+        .map(|b| b.values_capacity() + b.offsets_capacity() * 4 + b.validity_capacity() / 8)
+        .sum::<usize>()
+        + rows.capacity() * 8
 }
 
 /// Order partition values: integers numerically first, then text.

@@ -96,6 +96,13 @@ fn external(e: object_store::Error) -> ParquetError {
 impl AsyncFileWriter for ObjectSink {
     fn write(&mut self, bs: Bytes) -> BoxFuture<'_, parquet::errors::Result<()>> {
         async move {
+            // The writer hands over its whole growth buffer (capacity can be twice the length);
+            // keep a compact copy so what is held is what is accounted.
+            let bs = if bs.len() < 64 * 1024 {
+                bs
+            } else {
+                Bytes::copy_from_slice(&bs)
+            };
             self.buffered += bs.len();
             self.chunks.push(bs);
             self.held.store(self.buffered, Ordering::Relaxed);

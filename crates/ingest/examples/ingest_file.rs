@@ -1,0 +1,39 @@
+//! Minimal driver for experiments: `ingest_file CSV STORE_DIR [BUDGET_MIB] [ZSTD_LEVEL]`
+//! (the operator CLI is `civic ingest`; this exists to tune the partitioner in isolation).
+use std::sync::Arc;
+
+use ingest_core::partitioner::PartitionerConfig;
+use ingest_core::{Catalog, IngestOptions, SourceSpec, ingest};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let (csv, dir) = (&args[1], &args[2]);
+    let budget: usize = args.get(3).map_or(Ok(128), |s| s.parse())?;
+    let level: i32 = args.get(4).map_or(Ok(1), |s| s.parse())?;
+    std::fs::create_dir_all(dir)?;
+    let store = Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir)?);
+    let spec = Catalog::in_repo().load("la311")?;
+    let opts = IngestOptions {
+        run_id: Some("x".into()),
+        partitioner: PartitionerConfig {
+            memory_budget: budget << 20,
+            zstd_level: level,
+            ..Default::default()
+        },
+        progress: None,
+    };
+    let t = std::time::Instant::now();
+    let r = ingest(store, &spec, SourceSpec::File { path: csv.into() }, opts).await?;
+    let bytes: u64 = r.manifest.partitions.iter().map(|p| p.bytes).sum();
+    let files: usize = r.manifest.partitions.iter().map(|p| p.keys.len()).sum();
+    eprintln!(
+        "{:.2}s rows {} out {} bytes in {} files; {:?}",
+        t.elapsed().as_secs_f64(),
+        r.manifest.rows_read,
+        bytes,
+        files,
+        r.budget
+    );
+    Ok(())
+}
