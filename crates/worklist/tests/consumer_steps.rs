@@ -218,3 +218,73 @@ async fn lambda_reports_only_failed_steps_as_batch_item_failures() {
         .collect();
     assert_eq!(failed, ["next"]);
 }
+
+/// Fails fatally on its first run of job "2" in `transform`, succeeds afterwards.
+struct FailOnce(std::sync::atomic::AtomicBool);
+
+#[async_trait]
+impl JobRunner for FailOnce {
+    async fn run(&self, job: &JobContext<'_>) -> Result<serde_json::Value, JobError> {
+        if job.layer == "transform"
+            && job.job == "2"
+            && !self.0.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(JobError::Fatal("raw part unreadable".into()));
+        }
+        Ok(serde_json::json!({}))
+    }
+}
+
+#[tokio::test]
+async fn status_counts_failures_and_redriving_them_completes_both_layers() {
+    let jobs = ["1", "2", "3"];
+    let mut w = world(&jobs, true).await;
+    let runner = Arc::new(FailOnce(Default::default()));
+    let mut runners = Registry::new();
+    runners.register("transform", runner.clone());
+    runners.register("analyze", runner);
+    w.consumer.runners = runners;
+    let chain = vec!["transform".to_owned(), "analyze".to_owned()];
+    w.queue
+        .send(&first(&jobs, "transform"), None)
+        .await
+        .unwrap();
+    drain(&w.consumer, w.queue.as_ref(), &DrainOptions::default())
+        .await
+        .unwrap();
+
+    let s = worklist::status::run_status(w.store.as_ref(), "la311", "R", &chain)
+        .await
+        .unwrap();
+    let row =
+        |l: &worklist::status::LayerStatus| (l.expected, l.done, l.failed, l.remaining, l.complete);
+    assert_eq!(row(&s.layers[0]), (Some(3), 2, 1, Some(0), true));
+    assert_eq!(row(&s.layers[1]), (Some(2), 2, 0, Some(0), true));
+
+    let again = worklist::redrive::redrive_failed(
+        w.store.as_ref(),
+        w.queue.as_ref(),
+        "la311",
+        "R",
+        &chain,
+        "transform",
+        3,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, ["2"]);
+    let summary = drain(&w.consumer, w.queue.as_ref(), &DrainOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.completed_layers, ["transform", "analyze"]);
+    let s = worklist::status::run_status(w.store.as_ref(), "la311", "R", &chain)
+        .await
+        .unwrap();
+    assert_eq!(row(&s.layers[0]), (Some(3), 3, 0, Some(0), true));
+    assert_eq!(row(&s.layers[1]), (Some(3), 3, 0, Some(0), true));
+    let analyze = worklist::report::read(w.store.as_ref(), "la311", "R", "analyze")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(analyze.jobs_done, 3);
+}
