@@ -9,35 +9,22 @@ pub const ENV_STAGE: &str = "CIVIC_STAGE";
 /// Every bucket, with the environment variable that carries its physical name.
 pub mod buckets {
     /// Pipeline data, raw to processed.
-    pub const DATA: crate::Bucket = crate::Bucket {
-        name: "data",
-        env: "CIVIC_BUCKET_DATA",
-    };
+    pub const DATA: crate::Bucket = crate::Bucket { name: "data", env: "CIVIC_BUCKET_DATA" };
     /// The event ledger and its stakeholders.
-    pub const LEDGER: crate::Bucket = crate::Bucket {
-        name: "ledger",
-        env: "CIVIC_BUCKET_LEDGER",
-    };
+    pub const LEDGER: crate::Bucket = crate::Bucket { name: "ledger", env: "CIVIC_BUCKET_LEDGER" };
 }
 
 /// Every queue, with the environment variable that carries its URL.
 pub mod queues {
     /// Queue `worklist` of feature `processing`.
-    pub const WORKLIST: crate::Queue = crate::Queue {
-        name: "worklist",
-        env: "CIVIC_QUEUE_WORKLIST_URL",
-    };
+    pub const WORKLIST: crate::Queue = crate::Queue { name: "worklist", env: "CIVIC_QUEUE_WORKLIST_URL" };
 }
 
 /// Key specifications: one marker type and one parts struct per prefix.
 pub mod keys {
     /// Placeholders of prefix `raw` in bucket `data`: `raw/{dataset}/run={run_id}/cd={partition}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct RawKey<'a> {
-        pub dataset: &'a str,
-        pub run_id: &'a str,
-        pub partition: &'a str,
-    }
+    pub struct RawKey<'a> { pub dataset: &'a str, pub run_id: &'a str, pub partition: &'a str }
     /// Prefix `raw`: Lossless source rows (every column as text plus its source row), partitioned at ingestion.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Raw {}
@@ -60,10 +47,7 @@ pub mod keys {
     }
     /// Placeholders of prefix `quarantine` in bucket `data`: `quarantine/{dataset}/run={run_id}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct QuarantineKey<'a> {
-        pub dataset: &'a str,
-        pub run_id: &'a str,
-    }
+    pub struct QuarantineKey<'a> { pub dataset: &'a str, pub run_id: &'a str }
     /// Prefix `quarantine`: Rows no layer could use, with line number, raw bytes and reason.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Quarantine {}
@@ -84,10 +68,7 @@ pub mod keys {
     }
     /// Placeholders of prefix `runs` in bucket `data`: `runs/{dataset}/run={run_id}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct RunsKey<'a> {
-        pub dataset: &'a str,
-        pub run_id: &'a str,
-    }
+    pub struct RunsKey<'a> { pub dataset: &'a str, pub run_id: &'a str }
     /// Prefix `runs`: Run manifests (written last by ingestion) and layer reports.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Runs {}
@@ -108,10 +89,7 @@ pub mod keys {
     }
     /// Placeholders of prefix `worklist` in bucket `data`: `worklist/{dataset}/run={run_id}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct WorklistKey<'a> {
-        pub dataset: &'a str,
-        pub run_id: &'a str,
-    }
+    pub struct WorklistKey<'a> { pub dataset: &'a str, pub run_id: &'a str }
     /// Prefix `worklist`: Done markers, layer completion markers and claim-check job lists of the recursive worklist.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Worklist {}
@@ -132,11 +110,7 @@ pub mod keys {
     }
     /// Placeholders of prefix `canonical` in bucket `data`: `canonical/{dataset}/year={year:u16}/cd={partition}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct CanonicalKey<'a> {
-        pub dataset: &'a str,
-        pub year: u16,
-        pub partition: &'a str,
-    }
+    pub struct CanonicalKey<'a> { pub dataset: &'a str, pub year: u16, pub partition: &'a str }
     /// Prefix `canonical`: Typed rows harmonized across years; one hive-partitioned dataset over all years.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Canonical {}
@@ -159,11 +133,7 @@ pub mod keys {
     }
     /// Placeholders of prefix `processed` in bucket `data`: `processed/{dataset}/{table}/cd={partition}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct ProcessedKey<'a> {
-        pub dataset: &'a str,
-        pub table: &'a str,
-        pub partition: &'a str,
-    }
+    pub struct ProcessedKey<'a> { pub dataset: &'a str, pub table: &'a str, pub partition: &'a str }
     /// Prefix `processed`: Analysis tables (weekly counts, time to close, backlog).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Processed {}
@@ -186,9 +156,7 @@ pub mod keys {
     }
     /// Placeholders of prefix `events` in bucket `ledger`: `events/{dataset}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct EventsKey<'a> {
-        pub dataset: &'a str,
-    }
+    pub struct EventsKey<'a> { pub dataset: &'a str }
     /// Prefix `events`: One object per event, keyed by its deterministic id (create-only).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Events {}
@@ -207,10 +175,7 @@ pub mod keys {
     }
     /// Placeholders of prefix `compacted` in bucket `ledger`: `compacted/dataset={dataset}/month={month}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct CompactedKey<'a> {
-        pub dataset: &'a str,
-        pub month: &'a str,
-    }
+    pub struct CompactedKey<'a> { pub dataset: &'a str, pub month: &'a str }
     /// Prefix `compacted`: Events rewritten as Parquet by dataset and month, for analytics.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Compacted {}
@@ -231,9 +196,7 @@ pub mod keys {
     }
     /// Placeholders of prefix `stakeholders` in bucket `ledger`: `stakeholders/{dataset}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct StakeholdersKey<'a> {
-        pub dataset: &'a str,
-    }
+    pub struct StakeholdersKey<'a> { pub dataset: &'a str }
     /// Prefix `stakeholders`: Stakeholders per district, derived from the data and merged with the maintained file.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Stakeholders {}
@@ -255,23 +218,13 @@ pub mod keys {
 /// What function `ingest` (feature `ingestion`) may use, and nothing else.
 pub mod ingest {
     /// Environment variables the deployed function receives (the templates set exactly these).
-    pub const ENV: &[&str] = &[
-        "CIVIC_STAGE",
-        "CIVIC_BUCKET_DATA",
-        "CIVIC_QUEUE_WORKLIST_URL",
-    ];
+    pub const ENV: &[&str] = &["CIVIC_STAGE", "CIVIC_BUCKET_DATA", "CIVIC_QUEUE_WORKLIST_URL"];
     /// `raw/{dataset}/run={run_id}/cd={partition}/` in bucket `data` (write).
-    pub const fn raw() -> crate::Prefix<crate::keys::Raw, crate::access::Write> {
-        crate::Prefix::new(crate::buckets::DATA)
-    }
+    pub const fn raw() -> crate::Prefix<crate::keys::Raw, crate::access::Write> { crate::Prefix::new(crate::buckets::DATA) }
     /// `quarantine/{dataset}/run={run_id}/` in bucket `data` (write).
-    pub const fn quarantine() -> crate::Prefix<crate::keys::Quarantine, crate::access::Write> {
-        crate::Prefix::new(crate::buckets::DATA)
-    }
+    pub const fn quarantine() -> crate::Prefix<crate::keys::Quarantine, crate::access::Write> { crate::Prefix::new(crate::buckets::DATA) }
     /// `runs/{dataset}/run={run_id}/` in bucket `data` (write).
-    pub const fn runs() -> crate::Prefix<crate::keys::Runs, crate::access::Write> {
-        crate::Prefix::new(crate::buckets::DATA)
-    }
+    pub const fn runs() -> crate::Prefix<crate::keys::Runs, crate::access::Write> { crate::Prefix::new(crate::buckets::DATA) }
     /// Queues this function consumes or sends to.
     pub mod queues {
         pub const WORKLIST: crate::Queue = crate::queues::WORKLIST;
@@ -283,66 +236,35 @@ pub mod ledger_api {
     /// Environment variables the deployed function receives (the templates set exactly these).
     pub const ENV: &[&str] = &["CIVIC_STAGE", "CIVIC_BUCKET_DATA", "CIVIC_BUCKET_LEDGER"];
     /// `processed/{dataset}/{table}/cd={partition}/` in bucket `data` (read).
-    pub const fn processed() -> crate::Prefix<crate::keys::Processed, crate::access::Read> {
-        crate::Prefix::new(crate::buckets::DATA)
-    }
+    pub const fn processed() -> crate::Prefix<crate::keys::Processed, crate::access::Read> { crate::Prefix::new(crate::buckets::DATA) }
     /// `events/{dataset}/` in bucket `ledger` (readwrite).
-    pub const fn events() -> crate::Prefix<crate::keys::Events, crate::access::ReadWrite> {
-        crate::Prefix::new(crate::buckets::LEDGER)
-    }
+    pub const fn events() -> crate::Prefix<crate::keys::Events, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::LEDGER) }
     /// `compacted/dataset={dataset}/month={month}/` in bucket `ledger` (readwrite).
-    pub const fn compacted() -> crate::Prefix<crate::keys::Compacted, crate::access::ReadWrite> {
-        crate::Prefix::new(crate::buckets::LEDGER)
-    }
+    pub const fn compacted() -> crate::Prefix<crate::keys::Compacted, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::LEDGER) }
     /// `stakeholders/{dataset}/` in bucket `ledger` (readwrite).
-    pub const fn stakeholders() -> crate::Prefix<crate::keys::Stakeholders, crate::access::ReadWrite>
-    {
-        crate::Prefix::new(crate::buckets::LEDGER)
-    }
+    pub const fn stakeholders() -> crate::Prefix<crate::keys::Stakeholders, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::LEDGER) }
 }
 
 /// What function `process` (feature `processing`) may use, and nothing else.
 pub mod process {
     /// Environment variables the deployed function receives (the templates set exactly these).
-    pub const ENV: &[&str] = &[
-        "CIVIC_STAGE",
-        "CIVIC_BUCKET_DATA",
-        "CIVIC_BUCKET_LEDGER",
-        "CIVIC_QUEUE_WORKLIST_URL",
-    ];
+    pub const ENV: &[&str] = &["CIVIC_STAGE", "CIVIC_BUCKET_DATA", "CIVIC_BUCKET_LEDGER", "CIVIC_QUEUE_WORKLIST_URL"];
     /// `raw/{dataset}/run={run_id}/cd={partition}/` in bucket `data` (read).
-    pub const fn raw() -> crate::Prefix<crate::keys::Raw, crate::access::Read> {
-        crate::Prefix::new(crate::buckets::DATA)
-    }
+    pub const fn raw() -> crate::Prefix<crate::keys::Raw, crate::access::Read> { crate::Prefix::new(crate::buckets::DATA) }
     /// `quarantine/{dataset}/run={run_id}/` in bucket `data` (readwrite).
-    pub const fn quarantine() -> crate::Prefix<crate::keys::Quarantine, crate::access::ReadWrite> {
-        crate::Prefix::new(crate::buckets::DATA)
-    }
+    pub const fn quarantine() -> crate::Prefix<crate::keys::Quarantine, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
     /// `runs/{dataset}/run={run_id}/` in bucket `data` (readwrite).
-    pub const fn runs() -> crate::Prefix<crate::keys::Runs, crate::access::ReadWrite> {
-        crate::Prefix::new(crate::buckets::DATA)
-    }
+    pub const fn runs() -> crate::Prefix<crate::keys::Runs, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
     /// `worklist/{dataset}/run={run_id}/` in bucket `data` (readwrite).
-    pub const fn worklist() -> crate::Prefix<crate::keys::Worklist, crate::access::ReadWrite> {
-        crate::Prefix::new(crate::buckets::DATA)
-    }
+    pub const fn worklist() -> crate::Prefix<crate::keys::Worklist, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
     /// `canonical/{dataset}/year={year:u16}/cd={partition}/` in bucket `data` (readwrite).
-    pub const fn canonical() -> crate::Prefix<crate::keys::Canonical, crate::access::ReadWrite> {
-        crate::Prefix::new(crate::buckets::DATA)
-    }
+    pub const fn canonical() -> crate::Prefix<crate::keys::Canonical, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
     /// `processed/{dataset}/{table}/cd={partition}/` in bucket `data` (readwrite).
-    pub const fn processed() -> crate::Prefix<crate::keys::Processed, crate::access::ReadWrite> {
-        crate::Prefix::new(crate::buckets::DATA)
-    }
+    pub const fn processed() -> crate::Prefix<crate::keys::Processed, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
     /// `events/{dataset}/` in bucket `ledger` (write).
-    pub const fn events() -> crate::Prefix<crate::keys::Events, crate::access::Write> {
-        crate::Prefix::new(crate::buckets::LEDGER)
-    }
+    pub const fn events() -> crate::Prefix<crate::keys::Events, crate::access::Write> { crate::Prefix::new(crate::buckets::LEDGER) }
     /// `stakeholders/{dataset}/` in bucket `ledger` (readwrite).
-    pub const fn stakeholders() -> crate::Prefix<crate::keys::Stakeholders, crate::access::ReadWrite>
-    {
-        crate::Prefix::new(crate::buckets::LEDGER)
-    }
+    pub const fn stakeholders() -> crate::Prefix<crate::keys::Stakeholders, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::LEDGER) }
     /// Queues this function consumes or sends to.
     pub mod queues {
         pub const WORKLIST: crate::Queue = crate::queues::WORKLIST;

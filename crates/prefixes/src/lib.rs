@@ -18,6 +18,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+#[rustfmt::skip]
 mod generated;
 pub use generated::*;
 
