@@ -209,3 +209,32 @@ fn nc_name_without_known_code_is_cleaned_of_decorations() {
         Value::Str("VALLEY VILLAGE".into())
     );
 }
+
+#[test]
+fn era_defaults_fill_columns_the_source_lacks() {
+    // A catalog change only: era A gets a default for a column its sources never had.
+    let text = harmonize::load::LA311_CANONICAL_YAML.replacen(
+        "      police_precinct: {from: PolicePrecinct}\n    location: {from: Location}\n    # Socrata",
+        "      police_precinct: {from: PolicePrecinct}\n      created_by_org: {default: \"Not recorded\"}\n    location: {from: Location}\n    # Socrata",
+        1,
+    );
+    assert_ne!(
+        text,
+        harmonize::load::LA311_CANONICAL_YAML,
+        "fixture edit applied"
+    );
+    let catalog = harmonize::load::parse("edited.yaml", &text).unwrap();
+    let header: Vec<String> = HEADER.split(',').map(String::from).collect();
+    let lineage = LineageValues {
+        year: 2017,
+        dataset: "d4vt-q4t5".into(),
+        run: "r".into(),
+    };
+    let p = Plan::new(&catalog, catalog.era("A").unwrap(), &header, lineage).unwrap();
+    let r = row(&[]);
+    let v = p.transform_row(|i| r[i].as_str(), 1).unwrap().values;
+    assert_eq!(
+        value(&p, &v, "created_by_org"),
+        Value::Str("Not recorded".into())
+    );
+}

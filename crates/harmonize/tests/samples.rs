@@ -387,3 +387,63 @@ async fn rerunning_a_partition_is_idempotent() {
         .sum();
     assert_eq!(rows, 694);
 }
+
+#[tokio::test]
+async fn a_partition_split_over_several_raw_files_is_streamed_in_order() {
+    let Some(path) = sample("myla311_2018_sample.csv") else {
+        return;
+    };
+    let store = memory_store();
+    let mut manifest = ingest(&store, "split", &path, Some(2018), None).await;
+    // Re-write partition 13 as three raw files of uneven size, as a memory-bounded ingestion would.
+    let (header, rows) = read_csv(&path);
+    let cd = header.iter().position(|h| h == "CD").unwrap();
+    let mine: Vec<(u64, &Vec<String>)> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r[cd] == "13")
+        .map(|(i, r)| (i as u64 + 1, r))
+        .collect();
+    let mut keys = Vec::new();
+    for (n, chunk) in [&mine[..10], &mine[10..600], &mine[600..]]
+        .into_iter()
+        .enumerate()
+    {
+        let key = harmonize::layout::raw_part("la311", "split", "13", n);
+        let batch = raw_batch(&header, chunk);
+        let mut buf = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        object_store::ObjectStoreExt::put(store.as_ref(), &key, buf.into())
+            .await
+            .unwrap();
+        keys.push(key.to_string());
+    }
+    manifest
+        .partitions
+        .iter_mut()
+        .find(|p| p.value == "13")
+        .unwrap()
+        .keys = keys;
+    let catalog = harmonize::builtin("la311").unwrap();
+    let r = transform_partition_with(store.clone(), &catalog, &manifest, "13")
+        .await
+        .unwrap();
+    assert_eq!((r.rows_in, r.rows_out), (1004, 1004));
+    let mut source_rows = Vec::new();
+    for (_, b) in read_parquet_under(&store, "canonical/la311/year=2018/cd=13").await {
+        source_rows.extend(
+            b.column_by_name("source_row")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::UInt64Type>()
+                .values()
+                .iter()
+                .copied(),
+        );
+    }
+    assert_eq!(
+        source_rows,
+        mine.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+    );
+}
