@@ -127,6 +127,70 @@ pub fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Dimensions, EventInput};
+    use proptest::prelude::*;
+
+    fn event(cd: u8, week: i64, severity: Severity, type_n: u8) -> Event {
+        let start = "2018-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+            + chrono::Duration::weeks(week);
+        EventInput {
+            event_id: None,
+            schema_version: None,
+            dataset: "la311".into(),
+            layer: "analyze".into(),
+            event_type: format!("type{type_n}"),
+            window_start: start,
+            window_end: start + chrono::Duration::weeks(1),
+            dimensions: Dimensions {
+                council_district: cd,
+                ..Default::default()
+            },
+            metric: "m".into(),
+            value: 1.0,
+            baseline: None,
+            unit: "count".into(),
+            severity,
+            run_id: "r".into(),
+            source: vec![],
+            stakeholders: vec![],
+        }
+        .into_event(start)
+    }
+
+    proptest! {
+        /// Following cursors visits exactly the filtered events, each once, in the stable order, for any limit.
+        #[test]
+        fn pages_partition_the_filtered_events(
+            specs in proptest::collection::vec((1u8..=4, 0i64..6, 0usize..3, 0u8..3), 0..60),
+            limit in 1usize..8,
+            cd_filter in proptest::option::of(1u8..=4),
+            sev_filter in proptest::option::of(0usize..3),
+        ) {
+            let sev = [Severity::Info, Severity::Warning, Severity::Critical];
+            let mut events: Vec<Event> = specs.iter().map(|&(cd, w, s, t)| event(cd, w, sev[s], t)).collect();
+            events.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+            events.dedup_by(|a, b| a.event_id == b.event_id);
+            let filter = EventFilter {
+                council_district: cd_filter,
+                severity: sev_filter.map(|s| sev[s]),
+                ..Default::default()
+            };
+            let mut expected: Vec<Event> = events.iter().filter(|e| filter.matches(e)).cloned().collect();
+            expected.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+            let mut seen = Vec::new();
+            let mut cursor: Option<Cursor> = None;
+            loop {
+                let p = page(events.clone(), &filter, cursor.as_ref(), limit);
+                prop_assert!(p.events.len() <= limit);
+                seen.extend(p.events);
+                match p.next_cursor {
+                    Some(c) => cursor = Some(Cursor::decode(&c.encode()).unwrap()),
+                    None => break,
+                }
+            }
+            prop_assert_eq!(seen, expected);
+        }
+    }
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
