@@ -20,5 +20,8 @@ pub mod row;
 
 pub use catalog::Catalog;
 pub use load::{CatalogError, builtin, load};
-pub use partition::{TransformError, transform_partition, transform_partition_with};
+pub use partition::{
+    TransformError, TransformOptions, transform_partition, transform_partition_opts,
+    transform_partition_with,
+};
 pub use report::{PartitionReport, RunReport};

@@ -36,12 +36,27 @@ use chrono::Datelike;
 
 /// Name of the raw layer's row-number column.
 pub const SOURCE_ROW: &str = "_source_row";
-/// Raw rows decoded per batch.
-pub const BATCH_ROWS: usize = 8192;
-/// Canonical rows per Parquet row group (bounds the writer's buffer).
-pub const ROW_GROUP_ROWS: usize = 65_536;
-/// Canonical rows per part file before rolling to the next one.
-pub const FILE_ROWS: u64 = 2_000_000;
+
+/// Sizes that bound the memory of one partition's transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransformOptions {
+    /// Raw rows decoded per batch.
+    pub batch_rows: usize,
+    /// Canonical rows per Parquet row group (bounds the writer's buffer).
+    pub row_group_rows: usize,
+    /// Canonical rows per part file before rolling to the next one.
+    pub file_rows: u64,
+}
+
+impl Default for TransformOptions {
+    fn default() -> Self {
+        TransformOptions {
+            batch_rows: 8192,
+            row_group_rows: 65_536,
+            file_rows: 2_000_000,
+        }
+    }
+}
 
 /// A partition that could not be transformed at all (row-level problems are quarantined instead).
 #[derive(Debug, thiserror::Error)]
@@ -145,8 +160,9 @@ struct QuarantineLine<'a> {
     raw: BTreeMap<&'a str, &'a str>,
 }
 
-/// The canonical part files of one partition, rolled every [`FILE_ROWS`] rows.
+/// The canonical part files of one partition, rolled every `file_rows` rows.
 struct PartWriter {
+    opts: TransformOptions,
     store: Arc<dyn ObjectStore>,
     schema: arrow::datatypes::SchemaRef,
     dataset: String,
@@ -161,7 +177,7 @@ impl PartWriter {
         if self
             .current
             .as_ref()
-            .is_some_and(|(_, rows)| *rows >= FILE_ROWS)
+            .is_some_and(|(_, rows)| *rows >= self.opts.file_rows)
         {
             self.close_current().await?;
         }
@@ -170,7 +186,7 @@ impl PartWriter {
             let key = layout::canonical_part(&self.dataset, year, &self.partition, self.keys.len());
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
-                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+                .set_max_row_group_row_count(Some(self.opts.row_group_rows))
                 .build();
             let sink = BufWriter::new(self.store.clone(), key.clone());
             let w = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(props)).map_err(
@@ -307,12 +323,30 @@ fn raw_columns(key: &str, batch: &RecordBatch) -> Result<RawColumns, TransformEr
     Ok(RawColumns { header, cols, rows })
 }
 
-/// Transform one partition of `manifest`'s run with `catalog`.
+/// Transform one partition of `manifest`'s run with `catalog` (default sizes).
 pub async fn transform_partition_with(
     store: Arc<dyn ObjectStore>,
     catalog: &Catalog,
     manifest: &RunManifest,
     partition: &str,
+) -> Result<PartitionReport, TransformError> {
+    transform_partition_opts(
+        store,
+        catalog,
+        manifest,
+        partition,
+        TransformOptions::default(),
+    )
+    .await
+}
+
+/// Transform one partition of `manifest`'s run with `catalog` and explicit sizes.
+pub async fn transform_partition_opts(
+    store: Arc<dyn ObjectStore>,
+    catalog: &Catalog,
+    manifest: &RunManifest,
+    partition: &str,
+    opts: TransformOptions,
 ) -> Result<PartitionReport, TransformError> {
     let part = manifest
         .partition(partition)
@@ -333,6 +367,7 @@ pub async fn transform_partition_with(
     let schema = canonical::schema(catalog);
     let mut builder = BatchBuilder::new(schema.clone());
     let mut out = PartWriter {
+        opts,
         store: store.clone(),
         schema,
         dataset: dataset.into(),
@@ -367,7 +402,7 @@ pub async fn transform_partition_with(
         let reader = ParquetObjectReader::new(store.clone(), path).with_file_size(meta.size);
         let mut stream = ParquetRecordBatchStreamBuilder::new(reader)
             .await
-            .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+            .and_then(|b| b.with_batch_size(opts.batch_rows).build())
             .map_err(|source| TransformError::Parquet {
                 key: key.clone(),
                 source,

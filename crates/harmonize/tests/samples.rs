@@ -447,3 +447,43 @@ async fn a_partition_split_over_several_raw_files_is_streamed_in_order() {
         mine.iter().map(|(n, _)| *n).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn part_files_roll_and_a_retry_with_fewer_parts_removes_stale_ones() {
+    let Some(path) = sample("myla311_2018_sample.csv") else {
+        return;
+    };
+    let store = memory_store();
+    let manifest = ingest(&store, "roll", &path, Some(2018), None).await;
+    let catalog = harmonize::builtin("la311").unwrap();
+    let small = harmonize::TransformOptions {
+        batch_rows: 100,
+        row_group_rows: 150,
+        file_rows: 300,
+    };
+    let r = harmonize::transform_partition_opts(store.clone(), &catalog, &manifest, "8", small)
+        .await
+        .unwrap();
+    // 832 rows in batches of 100, rolled once a file holds >= 300 rows: 300 | 300 | 232.
+    assert_eq!(r.canonical_keys.len(), 3, "{:?}", r.canonical_keys);
+    let rows: usize = read_parquet_under(&store, "canonical/la311/year=2018/cd=8")
+        .await
+        .iter()
+        .map(|(_, b)| b.num_rows())
+        .sum();
+    assert_eq!(rows, 832);
+
+    let r = transform_partition_with(store.clone(), &catalog, &manifest, "8")
+        .await
+        .unwrap();
+    assert_eq!(
+        r.canonical_keys,
+        vec!["canonical/la311/year=2018/cd=8/part-00000.parquet".to_string()]
+    );
+    let files = read_parquet_under(&store, "canonical/la311/year=2018/cd=8").await;
+    assert!(
+        files.iter().all(|(k, _)| k.ends_with("part-00000.parquet")),
+        "stale parts left"
+    );
+    assert_eq!(files.iter().map(|(_, b)| b.num_rows()).sum::<usize>(), 832);
+}
