@@ -22,7 +22,8 @@ use crate::step::{FanIn, JobOutcome, JobStep, StepReport};
 /// How the consumer behaves (the layer chain comes from the manifest / feature configuration).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Layer names in execution order; a completed layer starts the next one.
+    /// Layer names in execution order; a completed layer starts the next one. A run manifest that declares
+    /// `layers` overrides this chain for its run.
     pub layers: Vec<String>,
     /// Largest message body sent inline; larger job lists are claim-checked into the store. (Bodies up to
     /// SQS's 1 MiB are always accepted on receipt.)
@@ -41,10 +42,10 @@ impl Config {
         }
     }
 
-    /// The layer after `layer` in the chain.
-    pub fn next_layer(&self, layer: &str) -> Option<&str> {
-        let pos = self.layers.iter().position(|l| l == layer)?;
-        self.layers.get(pos + 1).map(String::as_str)
+    /// The layer after `layer` in `chain`.
+    pub fn next_layer<'a>(chain: &'a [String], layer: &str) -> Option<&'a str> {
+        let pos = chain.iter().position(|l| l == layer)?;
+        chain.get(pos + 1).map(String::as_str)
     }
 }
 
@@ -150,10 +151,21 @@ impl Consumer {
             }
         };
         report.set_message(&msg);
-        if !self.config.layers.contains(&msg.layer) {
+        let manifest = match RunManifest::load(self.store.as_ref(), &msg.dataset, &msg.run_id).await
+        {
+            Ok(m) => m,
+            Err(ManifestError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                return self
+                    .dead_letter(body, receive_count, e.to_string(), report)
+                    .await;
+            }
+        };
+        let chain = manifest.layers.as_ref().unwrap_or(&self.config.layers);
+        if !chain.contains(&msg.layer) {
             let reason = format!(
-                "layer {:?} is not in the declared chain {:?}",
-                msg.layer, self.config.layers
+                "layer {:?} is not in the declared chain {chain:?}",
+                msg.layer
             );
             return self.dead_letter(body, receive_count, reason, report).await;
         }
@@ -165,16 +177,6 @@ impl Consumer {
             Ok(jobs) => jobs,
             Err(ListError::Store(e)) => return Err(e.into()),
             Err(e @ ListError::Corrupt { .. }) => {
-                return self
-                    .dead_letter(body, receive_count, e.to_string(), report)
-                    .await;
-            }
-        };
-        let manifest = match RunManifest::load(self.store.as_ref(), &msg.dataset, &msg.run_id).await
-        {
-            Ok(m) => m,
-            Err(ManifestError::Store(e)) => return Err(e.into()),
-            Err(e) => {
                 return self
                     .dead_letter(body, receive_count, e.to_string(), report)
                     .await;

@@ -113,6 +113,10 @@ async fn layer_marker(
         owner: token.to_owned(),
         done: in_manifest_order(&done),
         failed: in_manifest_order(&failed),
-        next_layer: consumer.config.next_layer(&msg.layer).map(str::to_owned),
+        next_layer: crate::consumer::Config::next_layer(
+            manifest.layers.as_ref().unwrap_or(&consumer.config.layers),
+            &msg.layer,
+        )
+        .map(str::to_owned),
     })
 }

@@ -288,3 +288,40 @@ async fn status_counts_failures_and_redriving_them_completes_both_layers() {
         .unwrap();
     assert_eq!(analyze.jobs_done, 3);
 }
+
+#[tokio::test]
+async fn a_chain_declared_in_the_manifest_overrides_the_configured_one() {
+    let w = world(&["1"], true).await;
+    let m = serde_json::json!({"dataset": "la311", "run_id": "R", "layers": ["transform"],
+        "partitions": [{"value": "1"}]});
+    w.store
+        .put(
+            &RunKeys::new("la311", "R").manifest(),
+            PutPayload::from(m.to_string()),
+        )
+        .await
+        .unwrap();
+    w.queue
+        .send(&first(&["1"], "transform"), None)
+        .await
+        .unwrap();
+    let summary = drain(&w.consumer, w.queue.as_ref(), &DrainOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.completed_layers, ["transform"]);
+    let report = worklist::report::read(w.store.as_ref(), "la311", "R", "transform")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.next_layer, None);
+    // A message for a layer the manifest does not declare is refused.
+    w.queue.send(&first(&["1"], "analyze"), None).await.unwrap();
+    drain(&w.consumer, w.queue.as_ref(), &DrainOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        dead_letters(&w)[0]
+            .reason
+            .contains("not in the declared chain [\"transform\"]")
+    );
+}
