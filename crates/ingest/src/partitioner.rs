@@ -36,6 +36,10 @@ pub struct PartitionerConfig {
     pub part_bytes: usize,
     /// zstd level.
     pub zstd_level: i32,
+    /// A part file is closed (and `part-NNNNN+1` started) after this many row groups: the
+    /// writer keeps every row group's metadata and page indexes until the footer, which the
+    /// budget cannot see, so files are rolled to keep memory flat however long the input.
+    pub max_row_groups_per_file: usize,
 }
 
 impl Default for PartitionerConfig {
@@ -46,6 +50,7 @@ impl Default for PartitionerConfig {
             row_group_rows: 1 << 20,
             part_bytes: crate::sink::MIN_PART_BYTES,
             zstd_level: 1,
+            max_row_groups_per_file: 16,
         }
     }
 }
@@ -277,6 +282,17 @@ impl Partitioner {
             .map_err(|e| Error::parquet(&open.key, e))?;
         drop(batch);
         self.settle(idx);
+        self.roll_if_full(idx)
+    }
+
+    /// Close the part file of `idx` when it holds `max_row_groups_per_file` row groups.
+    fn roll_if_full(&mut self, idx: usize) -> Result<()> {
+        let full = self.states[idx].open.as_ref().is_some_and(|o| {
+            o.writer.flushed_row_groups().len() >= self.cfg.max_row_groups_per_file
+        });
+        if full {
+            self.close_part(idx)?;
+        }
         Ok(())
     }
 
@@ -300,7 +316,7 @@ impl Partitioner {
                 .map_err(|e| Error::parquet(&open.key, e))?;
         }
         self.settle(idx);
-        Ok(())
+        self.roll_if_full(idx)
     }
 
     /// Finish the current part file of `idx` (footer written, upload completed).
