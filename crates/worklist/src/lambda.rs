@@ -1,9 +1,25 @@
 //! The `process` Lambda's handler logic: run the consumer step on each record of an SQS event and report
 //! the records that must be redelivered as partial batch failures (`ReportBatchItemFailures`).
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+//!
+//! Wiring in `functions/process/src/main.rs` (sketch):
+//! ```ignore
+//! let env = LambdaEnv::from_lookup(|k| std::env::var(k).ok())?;
+//! let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
+//! let consumer = env.consumer(sqs, data_store, runners);
+//! lambda_runtime::run(service_fn(|e: LambdaEvent<SqsEvent>| async {
+//!     Ok::<_, Error>(handle_sqs_event(&consumer, e.payload).await)
+//! })).await
+//! ```
 
-use crate::consumer::Consumer;
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use object_store::ObjectStore;
+
+use crate::consumer::{Config, Consumer};
+use crate::queue::SqsQueue;
+use crate::runner::Registry;
 
 /// Environment the `process` function reads (set by the generated stack).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +62,20 @@ impl LambdaEnv {
             dlq_url,
             layers,
         })
+    }
+}
+
+impl LambdaEnv {
+    /// The consumer the handler runs: SQS work queue and DLQ from the URLs, the data store, the runners.
+    pub fn consumer(
+        &self,
+        sqs: aws_sdk_sqs::Client,
+        store: Arc<dyn ObjectStore>,
+        runners: Registry,
+    ) -> Consumer {
+        let queue = Arc::new(SqsQueue::new(sqs.clone(), &self.queue_url));
+        let dlq = Arc::new(SqsQueue::new(sqs, &self.dlq_url));
+        Consumer::new(store, queue, dlq, runners, Config::new(self.layers.clone()))
     }
 }
 

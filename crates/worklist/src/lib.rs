@@ -1,5 +1,17 @@
 //! The recursive SQS worklist: message protocol, queue trait (embedded + SQS), idempotent consumer step,
 //! fan-in across lanes and layers, local runner and Lambda handler logic.
+//!
+//! Invariants (checked by the `worklist_simulation` test under crashes, duplicates and redeliveries):
+//! - a step sends its continuation BEFORE its caller acknowledges the message; an `Err` step is never acked;
+//! - each job gets exactly one terminal record (`jobs/{job}.json`, create-only: done or failed, first wins);
+//!   a job is skipped when it has one, so redeliveries never redo finished work;
+//! - a failing job is retried in the chain (its attempts travel in the message) up to `max_attempts`;
+//! - hops never exceed `max_hops = lane jobs x max_attempts` (the loop guard that replaces AWS's 16-hop stop);
+//! - a layer completes exactly once: the message whose create-only put of `complete.json` succeeds (or a
+//!   redelivery of that same body) writes the report and starts the next layer;
+//! - messages that cannot be acted on go to the DLQ with a reason; they are never retried forever.
+//!
+//! All object keys are built in [`layout`].
 
 pub mod clock;
 pub mod codec;
