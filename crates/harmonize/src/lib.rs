@@ -14,6 +14,7 @@ pub mod load;
 pub mod location;
 pub mod manifest;
 pub mod partition;
+mod parts;
 pub mod plan;
 pub mod report;
 pub mod row;

@@ -14,13 +14,10 @@ use futures::TryStreamExt;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
-use parquet::arrow::AsyncArrowWriter;
 // ParquetObjectReader is deprecated in parquet 60 (arrow-rs#10308) but is the reader the team brief
 // prescribes; switch to a hand-written `AsyncFileReader` when the workspace moves off it.
 #[allow(deprecated)]
 use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 
@@ -29,6 +26,8 @@ use crate::catalog::Catalog;
 use crate::datetime;
 use crate::layout;
 use crate::manifest::RunManifest;
+use crate::parts::PartWriter;
+pub use crate::parts::TransformOptions;
 use crate::plan::{self, LineageValues, Plan, PlanError, Source};
 use crate::report::PartitionReport;
 use crate::row::Problem;
@@ -36,27 +35,6 @@ use chrono::Datelike;
 
 /// Name of the raw layer's row-number column.
 pub const SOURCE_ROW: &str = "_source_row";
-
-/// Sizes that bound the memory of one partition's transform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TransformOptions {
-    /// Raw rows decoded per batch.
-    pub batch_rows: usize,
-    /// Canonical rows per Parquet row group (bounds the writer's buffer).
-    pub row_group_rows: usize,
-    /// Canonical rows per part file before rolling to the next one.
-    pub file_rows: u64,
-}
-
-impl Default for TransformOptions {
-    fn default() -> Self {
-        TransformOptions {
-            batch_rows: 8192,
-            row_group_rows: 65_536,
-            file_rows: 2_000_000,
-        }
-    }
-}
 
 /// A partition that could not be transformed at all (row-level problems are quarantined instead).
 #[derive(Debug, thiserror::Error)]
@@ -158,93 +136,6 @@ struct QuarantineLine<'a> {
     detail: &'a str,
     problems: &'a [Problem],
     raw: BTreeMap<&'a str, &'a str>,
-}
-
-/// The canonical part files of one partition, rolled every `file_rows` rows.
-struct PartWriter {
-    opts: TransformOptions,
-    store: Arc<dyn ObjectStore>,
-    schema: arrow::datatypes::SchemaRef,
-    dataset: String,
-    year: Option<i32>,
-    partition: String,
-    current: Option<(AsyncArrowWriter<BufWriter>, u64)>,
-    keys: Vec<Path>,
-}
-
-impl PartWriter {
-    async fn write(&mut self, batch: &RecordBatch) -> Result<(), TransformError> {
-        if self
-            .current
-            .as_ref()
-            .is_some_and(|(_, rows)| *rows >= self.opts.file_rows)
-        {
-            self.close_current().await?;
-        }
-        if self.current.is_none() {
-            let year = self.year.expect("a canonical row implies a known year");
-            let key = layout::canonical_part(&self.dataset, year, &self.partition, self.keys.len());
-            let props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::default()))
-                .set_max_row_group_row_count(Some(self.opts.row_group_rows))
-                .build();
-            let sink = BufWriter::new(self.store.clone(), key.clone());
-            let w = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(props)).map_err(
-                |source| TransformError::Parquet {
-                    key: key.to_string(),
-                    source,
-                },
-            )?;
-            self.keys.push(key);
-            self.current = Some((w, 0));
-        }
-        let key = self.keys.last().expect("opened above").to_string();
-        let (w, rows) = self.current.as_mut().expect("opened above");
-        w.write(batch)
-            .await
-            .map_err(|source| TransformError::Parquet { key, source })?;
-        *rows += batch.num_rows() as u64;
-        Ok(())
-    }
-
-    async fn close_current(&mut self) -> Result<(), TransformError> {
-        if let Some((w, _)) = self.current.take() {
-            let key = self.keys.last().expect("open writer has a key").to_string();
-            w.close()
-                .await
-                .map_err(|source| TransformError::Parquet { key, source })?;
-        }
-        Ok(())
-    }
-
-    /// Close the last file and delete part files a previous attempt left beyond the ones written now.
-    async fn finish(mut self) -> Result<Vec<String>, TransformError> {
-        self.close_current().await?;
-        let Some(year) = self.year else {
-            return Ok(Vec::new());
-        };
-        let prefix = layout::canonical_partition_dir(&self.dataset, year, &self.partition);
-        let existing: Vec<_> =
-            self.store
-                .list(Some(&prefix))
-                .try_collect()
-                .await
-                .map_err(|source| TransformError::Store {
-                    key: prefix.to_string(),
-                    source,
-                })?;
-        for meta in existing {
-            if !self.keys.contains(&meta.location) {
-                self.store.delete(&meta.location).await.map_err(|source| {
-                    TransformError::Store {
-                        key: meta.location.to_string(),
-                        source,
-                    }
-                })?;
-            }
-        }
-        Ok(self.keys.iter().map(|k| k.to_string()).collect())
-    }
 }
 
 /// Year (when the manifest knows it) and dataset lineage of a run.
