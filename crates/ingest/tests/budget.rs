@@ -137,3 +137,40 @@ async fn generated_rows_round_trip_with_exact_counts() {
     );
     common::read_back(&store, m).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn part_files_roll_after_max_row_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gen.csv");
+    let stats = generate(
+        std::fs::File::create(&path).unwrap(),
+        GenOptions::new(6_000, 5, 2017),
+    )
+    .unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let spec = Catalog::in_repo().load("la311").unwrap();
+    let opts = IngestOptions {
+        run_id: Some("roll".into()),
+        partitioner: PartitionerConfig {
+            batch_rows: 50,
+            row_group_rows: 100,
+            max_row_groups_per_file: 2,
+            ..Default::default()
+        },
+        progress: None,
+    };
+    let m = ingest(store.clone(), &spec, SourceSpec::File { path }, opts)
+        .await
+        .unwrap()
+        .manifest;
+    let p13 = m.partitions.iter().find(|p| p.value == "13").unwrap();
+    // District 13 holds ~9% of 6,000 rows: 100-row groups, 2 per file -> several files.
+    assert!(p13.keys.len() >= 2, "{:?}", p13.keys);
+    assert_eq!(p13.keys[1], "raw/la311/run=roll/cd=13/part-00001.parquet");
+    assert_eq!(m.rows_written, 6_000 - stats.malformed);
+    let back = common::read_back(&store, &m).await;
+    let mut rows: Vec<u64> = back.values().flatten().map(|(_, r)| *r).collect();
+    rows.sort_unstable();
+    rows.dedup();
+    assert_eq!(rows.len() as u64, m.rows_written);
+}
