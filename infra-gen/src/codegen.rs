@@ -139,6 +139,13 @@ pub fn generate(m: &Manifests) -> String {
         );
         for part in &t.parts {
             match part {
+                Part::Lit(l) if l.chars().count() == 1 => {
+                    let _ = writeln!(
+                        w,
+                        "            key.push({:?});",
+                        l.chars().next().unwrap_or('/')
+                    );
+                }
                 Part::Lit(l) => {
                     let _ = writeln!(w, "            key.push_str({l:?});");
                 }

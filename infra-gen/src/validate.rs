@@ -8,7 +8,6 @@ use std::path::Path;
 use crate::diag::{Diagnostic, Diagnostics, Loc};
 use crate::keytemplate::KeyTemplate;
 use crate::manifest::{Manifests, Spanned, Trigger, loc};
-use crate::model::MAX_MESSAGE_SIZE;
 use crate::naming::{self, Names};
 
 /// Lambda's maximum timeout, in seconds.
@@ -105,18 +104,18 @@ fn check_project(cx: &mut Ctx) {
                 "",
             );
         }
-        if let Some(cap) = &stage.memory_cap_mb {
-            if cap.value < 128 {
-                cx.err(
-                    file,
-                    cap,
-                    format!(
-                        "memory_cap_mb {} is below Lambda's minimum of 128",
-                        cap.value
-                    ),
-                    "",
-                );
-            }
+        if let Some(cap) = &stage.memory_cap_mb
+            && cap.value < 128
+        {
+            cx.err(
+                file,
+                cap,
+                format!(
+                    "memory_cap_mb {} is below Lambda's minimum of 128",
+                    cap.value
+                ),
+                "",
+            );
         }
     }
 }
@@ -380,28 +379,28 @@ fn check_functions(cx: &mut Ctx) {
                     "work that needs longer must checkpoint and continue in a new invocation",
                 );
             }
-            if let Some(c) = &func.concurrency {
-                if c.value == 0 {
-                    cx.err(
-                        file,
-                        c,
-                        "concurrency 0 would throttle every invocation",
-                        "use at least 1",
-                    );
-                }
+            if let Some(c) = &func.concurrency
+                && c.value == 0
+            {
+                cx.err(
+                    file,
+                    c,
+                    "concurrency 0 would throttle every invocation",
+                    "use at least 1",
+                );
             }
-            if let Some(r) = &func.log_retention_days {
-                if !LOG_RETENTION_DAYS.contains(&r.value) {
-                    cx.err(
-                        file,
-                        r,
-                        format!(
-                            "log_retention_days {} is not a value CloudWatch Logs accepts",
-                            r.value
-                        ),
-                        format!("use one of {LOG_RETENTION_DAYS:?}"),
-                    );
-                }
+            if let Some(r) = &func.log_retention_days
+                && !LOG_RETENTION_DAYS.contains(&r.value)
+            {
+                cx.err(
+                    file,
+                    r,
+                    format!(
+                        "log_retention_days {} is not a value CloudWatch Logs accepts",
+                        r.value
+                    ),
+                    format!("use one of {LOG_RETENTION_DAYS:?}"),
+                );
             }
             for s in &func.sends_to {
                 if !queues.contains(&s.value.as_str()) {
@@ -433,18 +432,19 @@ fn check_trigger(
     prefixes: &[&str],
 ) {
     let m = cx.m;
-    if let Some(rec) = &func.recursive {
-        if rec.value && !matches!(func.trigger, Some(Trigger::Queue(_))) {
-            cx.err(
-                file,
-                rec,
-                format!(
-                    "function '{}' is recursive but not triggered by a queue",
-                    name.value
-                ),
-                "recursive: true is for worklist consumers (trigger: { queue: ... })",
-            );
-        }
+    if let Some(rec) = &func.recursive
+        && rec.value
+        && !matches!(func.trigger, Some(Trigger::Queue(_)))
+    {
+        cx.err(
+            file,
+            rec,
+            format!(
+                "function '{}' is recursive but not triggered by a queue",
+                name.value
+            ),
+            "recursive: true is for worklist consumers (trigger: { queue: ... })",
+        );
     }
     match &func.trigger {
         Some(Trigger::Queue(q)) => {
@@ -497,15 +497,15 @@ fn check_trigger(
                     }
                 }
             }
-            if let Some(b) = &q.batch_size {
-                if b.value == 0 || b.value > 10 {
-                    cx.err(
-                        file,
-                        b,
-                        format!("batch_size {} is outside 1 to 10", b.value),
-                        "",
-                    );
-                }
+            if let Some(b) = &q.batch_size
+                && (b.value == 0 || b.value > 10)
+            {
+                cx.err(
+                    file,
+                    b,
+                    format!("batch_size {} is outside 1 to 10", b.value),
+                    "",
+                );
             }
         }
         Some(Trigger::Schedule(s)) => {
@@ -518,15 +518,15 @@ fn check_trigger(
                     "",
                 );
             }
-            if let Some(input) = &s.input {
-                if let Err(err) = serde_json::from_str::<serde_json::Value>(&input.value) {
-                    cx.err(
-                        file,
-                        input,
-                        format!("schedule input is not valid JSON: {err}"),
-                        "",
-                    );
-                }
+            if let Some(input) = &s.input
+                && let Err(err) = serde_json::from_str::<serde_json::Value>(&input.value)
+            {
+                cx.err(
+                    file,
+                    input,
+                    format!("schedule input is not valid JSON: {err}"),
+                    "",
+                );
             }
         }
         Some(Trigger::S3(s)) => match m.prefix(&s.prefix.value) {
@@ -629,30 +629,30 @@ fn check_queues(cx: &mut Ctx) {
             }
             None => cx.err(file, name, format!("queue '{}' has no consumer", q.name), "add `trigger: { queue: { name: ... } }` to a function of this feature, or remove the queue"),
         }
-        if let Some(r) = &q.doc.retention_days {
-            if r.value == 0 || r.value > 14 {
-                cx.err(
-                    file,
-                    r,
-                    format!("retention_days {} is outside SQS's 1 to 14 days", r.value),
-                    "",
-                );
-            }
+        if let Some(r) = &q.doc.retention_days
+            && (r.value == 0 || r.value > 14)
+        {
+            cx.err(
+                file,
+                r,
+                format!("retention_days {} is outside SQS's 1 to 14 days", r.value),
+                "",
+            );
         }
-        if let Some(d) = &q.doc.dlq {
-            if d.max_receives.value == 0 || d.max_receives.value > 1000 {
-                cx.err(
-                    file,
-                    &d.max_receives,
-                    format!("max_receives {} is outside 1 to 1000", d.max_receives.value),
-                    "",
-                );
-            }
+        if let Some(d) = &q.doc.dlq
+            && (d.max_receives.value == 0 || d.max_receives.value > 1000)
+        {
+            cx.err(
+                file,
+                &d.max_receives,
+                format!("max_receives {} is outside 1 to 1000", d.max_receives.value),
+                "",
+            );
         }
-        if let Some(l) = &q.doc.lanes {
-            if l.value == 0 {
-                cx.err(file, l, "lanes must be at least 1", "");
-            }
+        if let Some(l) = &q.doc.lanes
+            && l.value == 0
+        {
+            cx.err(file, l, "lanes must be at least 1", "");
         }
         let mut layers = BTreeSet::new();
         for l in &q.doc.layers {
@@ -661,7 +661,6 @@ fn check_queues(cx: &mut Ctx) {
             }
         }
     }
-    debug_assert!(MAX_MESSAGE_SIZE == 1_048_576);
 }
 
 fn check_name_lengths(cx: &mut Ctx) {

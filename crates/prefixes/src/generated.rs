@@ -41,7 +41,7 @@ pub mod keys {
             key.push_str(crate::segment("run_id", parts.run_id)?);
             key.push_str("/cd=");
             key.push_str(crate::segment("partition", parts.partition)?);
-            key.push_str("/");
+            key.push('/');
             Ok(key)
         }
     }
@@ -62,7 +62,7 @@ pub mod keys {
             key.push_str(crate::segment("dataset", parts.dataset)?);
             key.push_str("/run=");
             key.push_str(crate::segment("run_id", parts.run_id)?);
-            key.push_str("/");
+            key.push('/');
             Ok(key)
         }
     }
@@ -83,7 +83,7 @@ pub mod keys {
             key.push_str(crate::segment("dataset", parts.dataset)?);
             key.push_str("/run=");
             key.push_str(crate::segment("run_id", parts.run_id)?);
-            key.push_str("/");
+            key.push('/');
             Ok(key)
         }
     }
@@ -104,7 +104,7 @@ pub mod keys {
             key.push_str(crate::segment("dataset", parts.dataset)?);
             key.push_str("/run=");
             key.push_str(crate::segment("run_id", parts.run_id)?);
-            key.push_str("/");
+            key.push('/');
             Ok(key)
         }
     }
@@ -127,7 +127,7 @@ pub mod keys {
             key.push_str(&parts.year.to_string());
             key.push_str("/cd=");
             key.push_str(crate::segment("partition", parts.partition)?);
-            key.push_str("/");
+            key.push('/');
             Ok(key)
         }
     }
@@ -146,11 +146,11 @@ pub mod keys {
             let mut key = String::with_capacity(75);
             key.push_str("processed/");
             key.push_str(crate::segment("dataset", parts.dataset)?);
-            key.push_str("/");
+            key.push('/');
             key.push_str(crate::segment("table", parts.table)?);
             key.push_str("/cd=");
             key.push_str(crate::segment("partition", parts.partition)?);
-            key.push_str("/");
+            key.push('/');
             Ok(key)
         }
     }
@@ -169,7 +169,7 @@ pub mod keys {
             let mut key = String::with_capacity(49);
             key.push_str("events/");
             key.push_str(crate::segment("dataset", parts.dataset)?);
-            key.push_str("/");
+            key.push('/');
             Ok(key)
         }
     }
@@ -190,7 +190,7 @@ pub mod keys {
             key.push_str(crate::segment("dataset", parts.dataset)?);
             key.push_str("/month=");
             key.push_str(crate::segment("month", parts.month)?);
-            key.push_str("/");
+            key.push('/');
             Ok(key)
         }
     }
@@ -209,7 +209,7 @@ pub mod keys {
             let mut key = String::with_capacity(55);
             key.push_str("stakeholders/");
             key.push_str(crate::segment("dataset", parts.dataset)?);
-            key.push_str("/");
+            key.push('/');
             Ok(key)
         }
     }

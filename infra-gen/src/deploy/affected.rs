@@ -116,10 +116,10 @@ fn closure(graph: &BTreeMap<String, (String, Vec<String>)>, start: &str) -> BTre
     let mut seen = BTreeSet::new();
     let mut todo = vec![start.to_string()];
     while let Some(c) = todo.pop() {
-        if seen.insert(c.clone()) {
-            if let Some((_, deps)) = graph.get(&c) {
-                todo.extend(deps.iter().cloned());
-            }
+        if seen.insert(c.clone())
+            && let Some((_, deps)) = graph.get(&c)
+        {
+            todo.extend(deps.iter().cloned());
         }
     }
     seen

@@ -137,7 +137,7 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &FunctionDoc) {
                 }),
             );
             t.output(
-                format!("{url_id}"),
+                url_id.to_string(),
                 format!("HTTPS endpoint of '{name}' (SigV4)"),
                 Expr::get_att(&url_id, "FunctionUrl"),
             );
