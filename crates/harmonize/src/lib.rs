@@ -18,6 +18,7 @@ mod parts;
 pub mod plan;
 pub mod report;
 pub mod row;
+pub mod shape;
 
 pub use catalog::Catalog;
 pub use load::{CatalogError, builtin, load};
