@@ -29,14 +29,15 @@ pub fn action_for(status: Option<&str>) -> StackAction {
     match s {
         "ROLLBACK_COMPLETE" => StackAction::DeleteThenCreate,
         "UPDATE_ROLLBACK_FAILED" => StackAction::ContinueRollbackThenUpdate,
-        "DELETE_COMPLETE" => StackAction::Create,
+        // A stack whose CREATE change set was never executed (or failed to execute) holds no
+        // resources; a new CREATE change set on it is allowed.
+        "DELETE_COMPLETE" | "REVIEW_IN_PROGRESS" => StackAction::Create,
         "CREATE_COMPLETE"
         | "UPDATE_COMPLETE"
         | "UPDATE_ROLLBACK_COMPLETE"
         | "IMPORT_COMPLETE"
         | "IMPORT_ROLLBACK_COMPLETE" => StackAction::Update,
         s if s.ends_with("_IN_PROGRESS") => StackAction::WaitThenRetry,
-        "REVIEW_IN_PROGRESS" => StackAction::WaitThenRetry,
         other => StackAction::Refuse(format!(
             "stack is in state {other}; fix it in the CloudFormation console (or `infra-gen destroy`) and deploy again"
         )),
@@ -45,7 +46,7 @@ pub fn action_for(status: Option<&str>) -> StackAction {
 
 /// Whether a stack status is final (no operation running).
 pub fn is_terminal(status: &str) -> bool {
-    !status.ends_with("_IN_PROGRESS")
+    status == "REVIEW_IN_PROGRESS" || !status.ends_with("_IN_PROGRESS")
 }
 
 /// Whether a final status means the last operation succeeded.
