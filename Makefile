@@ -12,7 +12,7 @@ OUT := $(CURDIR)/target/infra-test
 
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test tools lint-templates lint-workflows synth codegen-check fmt-check clippy bench-synth bench-ingest
+.PHONY: test tools lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest
 
 ## test: everything CI runs (installs the tools it needs first).
 test: tools
@@ -20,7 +20,7 @@ test: tools
 	$(CARGO) run -q -p infra-gen -- codegen --check
 	MOTO_SERVER=$(VENV)/bin/moto_server $(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc
-	$(MAKE) --no-print-directory lint-templates lint-workflows
+	$(MAKE) --no-print-directory lint-templates lint-workflows api-fuzz
 
 ## tools: Python tools in project-local virtualenvs (checkov pins an old boto3 that breaks moto: own venv).
 tools: $(VENV)/.installed $(CHECKOV_VENV)/.installed
@@ -62,3 +62,11 @@ clippy:
 ## bench-synth: release-mode synth timing of the project's manifests (target: under 100 ms).
 bench-synth:
 	$(CARGO) bench -p infra-gen --bench synth
+
+## api-fuzz: schemathesis (own venv) against `civic serve`'s OpenAPI document; fails on any 5xx.
+api-fuzz:
+	CIVIC_BIN=$(CURDIR)/target/debug/civic scripts/api-fuzz.sh
+
+## bench-ingest: 2,000,000 generated rows through a release build, side by side with DuckDB when importable.
+bench-ingest:
+	scripts/bench-ingest.sh

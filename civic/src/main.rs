@@ -31,6 +31,8 @@ enum Command {
     Process(cmd::process::Args),
     /// Inspect or redrive a run's worklist.
     Worklist(cmd::worklist::Args),
+    /// Serve the ledger HTTP API (events, stakeholders, OpenAPI) over a local store on loopback.
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +44,7 @@ fn main() -> std::process::ExitCode {
         Command::SchemaDrift(args) => cmd::schema_drift::run(args),
         Command::Process(args) => cmd::process::run(args),
         Command::Worklist(args) => cmd::worklist::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,10 +1,11 @@
-//! Thin Lambda shell for `ledger-api`: sets up tracing and starts the runtime.
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+//! Thin Lambda shell for `ledger-api`: the ledger's axum router behind a Lambda function URL.
+//!
+//! Writes are authorized in front of the app: the function URL uses AWS_IAM (SigV4), as infra-gen emits it.
 
-async fn handler(_event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Err("not implemented yet: the ledger-api handler arrives with its own issue".into())
-}
+use std::sync::Arc;
+
+use lambda_http::Error;
+use object_store::aws::AmazonS3Builder;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,5 +14,14 @@ async fn main() -> Result<(), Error> {
         .with_target(false)
         .without_time()
         .init();
-    lambda_runtime::run(service_fn(handler)).await
+    let bucket = ledger_api::Locations::granted()
+        .events
+        .bucket()
+        .physical_name()?;
+    let store = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .build()?;
+    let config = ledger::api::ApiConfig::new(ledger::api::WriteAuth::Platform, "la311");
+    let app = ledger::api::router(ledger::Ledger::new(Arc::new(store)), config);
+    lambda_http::run(app).await
 }
