@@ -1,12 +1,12 @@
 //! The `process` Lambda handler over moto: SQS records in, partial batch responses out, continuations sent to
-//! the real queue through `LambdaEnv::consumer`, until the layer completes.
+//! the real queue through `LambdaEnv::consumer` (job lists claim-checked into S3), until the layer completes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use worklist::lambda::{LambdaEnv, handle_sqs_event};
 use worklist::layout::RunKeys;
 use worklist::{JobContext, JobError, JobRunner, Queue, Registry, SqsQueue, WorkMessage};
@@ -43,7 +43,9 @@ async fn lambda_handler_walks_a_chain_over_moto_sqs() {
     .unwrap();
     let mut runners = Registry::new();
     runners.register("transform", Arc::new(Noop));
-    let consumer = env.consumer(sqs, store.clone(), runners);
+    let mut consumer = env.consumer(sqs, store.clone(), runners);
+    // Force the claim check: continuations carry a pointer to a job list in (moto's) S3.
+    consumer.config.max_body_bytes = 200;
 
     let jobs: Vec<String> = (1..=5).map(|i| i.to_string()).collect();
     let manifest = serde_json::json!({"dataset": "la311", "run_id": "L",
@@ -92,6 +94,16 @@ async fn lambda_handler_walks_a_chain_over_moto_sqs() {
         }
     }
     assert!(invocations >= 5, "one hop per job: {invocations}");
+    let lists: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(
+        store.list(Some(&"worklist/la311/run=L/transform/lists".into())),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        lists.len(),
+        1,
+        "one content-addressed list for the chain: {lists:?}"
+    );
     let report = worklist::report::read(store.as_ref(), "la311", "L", "transform")
         .await
         .unwrap()
