@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use ingest_core::partitioner::PartitionerConfig;
-use ingest_core::source::SocrataSpec;
 use ingest_core::{Catalog, IngestOptions, Progress, SourceSpec, ingest};
 
 /// Arguments of `civic ingest`.
@@ -123,25 +122,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let spec = catalog.load(&args.dataset)?;
     let source = match (&args.input, args.socrata) {
         (_, Some(year)) => {
-            let entry = spec.source_for_year(year).with_context(|| {
-                format!(
-                    "dataset {} has no source for {year} in its catalog",
-                    spec.id
-                )
-            })?;
-            let id = entry.dataset_id.clone().with_context(|| {
-                format!("the {year} source of {} is not a Socrata dataset", spec.id)
-            })?;
-            let base = match (&args.socrata_base_url, &spec.socrata_domain) {
-                (Some(b), _) => b.clone(),
-                (None, Some(d)) => format!("https://{d}"),
-                (None, None) => {
-                    anyhow::bail!("no --socrata-base-url and no socrata_domain in the catalog")
-                }
-            };
-            let mut s = SocrataSpec::new(&base, &id, Some(year));
-            s.page_rows = args.page_rows;
-            SourceSpec::Socrata(s)
+            let mut source =
+                SourceSpec::socrata_year(&spec, year, args.socrata_base_url.as_deref())?;
+            if let SourceSpec::Socrata(s) = &mut source {
+                s.page_rows = args.page_rows;
+            }
+            source
         }
         (Some(input), None) => SourceSpec::from_input(input),
         (None, None) => anyhow::bail!("give --input PATH_OR_URL or --socrata YEAR"),

@@ -62,6 +62,40 @@ impl SocrataSpec {
 }
 
 impl SourceSpec {
+    /// The catalogued Socrata source of `year` (`base_url` overrides `https://<socrata_domain>`).
+    /// Shared by the CLI and the Lambda so both resolve a year the same way.
+    pub fn socrata_year(
+        spec: &crate::catalog::DatasetSpec,
+        year: i32,
+        base_url: Option<&str>,
+    ) -> Result<Self> {
+        let entry = spec.source_for_year(year).ok_or_else(|| {
+            let years: Vec<String> = spec.sources.iter().map(|s| s.year.to_string()).collect();
+            Error::Invalid(format!(
+                "dataset {} has no source for {year} (catalogued: {})",
+                spec.id,
+                years.join(", ")
+            ))
+        })?;
+        let id = entry.dataset_id.as_deref().ok_or_else(|| {
+            Error::Invalid(format!(
+                "the {year} source of {} is not a Socrata dataset",
+                spec.id
+            ))
+        })?;
+        let base = match (base_url, &spec.socrata_domain) {
+            (Some(b), _) => b.to_string(),
+            (None, Some(d)) => format!("https://{d}"),
+            (None, None) => {
+                return Err(Error::Invalid(format!(
+                    "dataset {} has no socrata_domain and no base URL was given",
+                    spec.id
+                )));
+            }
+        };
+        Ok(SourceSpec::Socrata(SocrataSpec::new(&base, id, Some(year))))
+    }
+
     /// `https://...`/`http://...` is a URL, `file:PATH` or anything else a local path.
     pub fn from_input(input: &str) -> Self {
         if input.starts_with("https://") || input.starts_with("http://") {
@@ -137,4 +171,36 @@ pub fn open(spec: &SourceSpec, rt: &Handle) -> Result<Box<dyn RecordSource>> {
 fn is_gzip(r: &mut impl std::io::BufRead) -> std::io::Result<bool> {
     let head = r.fill_buf()?;
     Ok(head.starts_with(&[0x1f, 0x8b]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogued_year_resolves_to_its_socrata_id() {
+        let spec = crate::Catalog::in_repo().load("la311").unwrap();
+        let SourceSpec::Socrata(s) = SourceSpec::socrata_year(&spec, 2018, None).unwrap() else {
+            panic!("not socrata")
+        };
+        assert_eq!(
+            (s.base_url.as_str(), s.dataset_id.as_str(), s.year),
+            ("https://data.lacity.org", "h65r-yf5i", Some(2018))
+        );
+        let err = SourceSpec::socrata_year(&spec, 2014, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no source for 2014 (catalogued: 2015,"),
+            "{err}"
+        );
+        assert!(matches!(
+            SourceSpec::from_input("file:/x.csv"),
+            SourceSpec::File { .. }
+        ));
+        assert!(matches!(
+            SourceSpec::from_input("https://h/x.csv.gz"),
+            SourceSpec::Https { .. }
+        ));
+    }
 }
