@@ -41,7 +41,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    init_logs();
     tokio::runtime::Runtime::new()?.block_on(run_async(args))
+}
+
+/// One log line per worklist step on stderr with `RUST_LOG=worklist=info` (warnings only by default).
+pub(crate) fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn run_async(args: Args) -> anyhow::Result<ExitCode> {

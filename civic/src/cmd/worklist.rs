@@ -59,6 +59,7 @@ pub struct RedriveArgs {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    super::process::init_logs();
     tokio::runtime::Runtime::new()?.block_on(async {
         match args.command {
             Command::Status(t) => status(t).await,
