@@ -231,4 +231,41 @@ mod tests {
         std::thread::sleep(Duration::from_millis(200));
         assert!(!answers_http(port), "server still answers after drop");
     }
+
+    #[test]
+    fn create_only_puts_are_enforced_by_the_s3_endpoint() {
+        let Some(moto) = Moto::start_or_skip() else {
+            return;
+        };
+        let rt = tokio_rt();
+        rt.block_on(async {
+            use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+            let store = moto.bucket_store("markers").await;
+            let key = object_store::path::Path::from("worklist/x/complete.json");
+            let create = || PutOptions {
+                mode: PutMode::Create,
+                ..PutOptions::default()
+            };
+            store
+                .put_opts(&key, PutPayload::from("first"), create())
+                .await
+                .unwrap();
+            let second = store
+                .put_opts(&key, PutPayload::from("second"), create())
+                .await;
+            assert!(
+                matches!(second, Err(object_store::Error::AlreadyExists { .. })),
+                "{second:?}"
+            );
+            let body = store.get(&key).await.unwrap().bytes().await.unwrap();
+            assert_eq!(&body[..], b"first");
+        });
+    }
+
+    fn tokio_rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
 }
