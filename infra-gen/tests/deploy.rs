@@ -2,37 +2,16 @@
 //! port by `moto-harness`): bootstrap, create every stack, re-deploy as a no-op, update only the stack
 //! whose function changed, and destroy.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use infra_gen::deploy::{self, Deployer, Options, Outcome, aws::Aws};
 use infra_gen::load_valid;
 use moto_harness::Moto;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod support;
+use support::{packages, root};
 
-/// A package folder in cargo-lambda's layout with a `bootstrap` per crate; `tag` changes one crate's code.
-fn packages(dir: &Path, process_code: &str) {
-    for (krate, code) in [
-        ("ingest", "ingest v1"),
-        ("process", process_code),
-        ("ledger-api", "ledger v1"),
-    ] {
-        std::fs::create_dir_all(dir.join(krate)).unwrap();
-        let f = std::fs::File::create(dir.join(krate).join("bootstrap.zip")).unwrap();
-        let mut z = zip::ZipWriter::new(f);
-        z.start_file("bootstrap", zip::write::SimpleFileOptions::default())
-            .unwrap();
-        z.write_all(code.as_bytes()).unwrap();
-        z.finish().unwrap();
-    }
-}
+
 
 async fn deployer<'m>(moto: &Moto, m: &'m infra_gen::manifest::Manifests) -> Deployer<'m> {
     let mut aws = Aws::from_conf(&moto.sdk_config().await).unwrap();

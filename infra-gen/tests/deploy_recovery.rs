@@ -3,13 +3,14 @@
 //! create) or `UPDATE_ROLLBACK_FAILED` for one stack until deploy does what fixes it.
 
 use std::collections::HashSet;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use infra_gen::deploy::{self, Deployer, Options, Outcome, aws::Aws};
 use moto_harness::Moto;
+
+mod support;
+use support::{packages, root};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -134,24 +135,7 @@ async fn start_proxy(upstream: &str, faults: Arc<Faults>) -> String {
     format!("http://{addr}")
 }
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
-fn packages(dir: &Path) {
-    for krate in ["ingest", "process", "ledger-api"] {
-        std::fs::create_dir_all(dir.join(krate)).unwrap();
-        let f = std::fs::File::create(dir.join(krate).join("bootstrap.zip")).unwrap();
-        let mut z = zip::ZipWriter::new(f);
-        z.start_file("bootstrap", zip::write::SimpleFileOptions::default())
-            .unwrap();
-        z.write_all(krate.as_bytes()).unwrap();
-        z.finish().unwrap();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_first_create_and_failed_rollback_are_recovered_by_the_next_deploy() {
@@ -179,7 +163,7 @@ async fn failed_first_create_and_failed_rollback_are_recovered_by_the_next_deplo
         },
     };
     let dir = tempfile::tempdir().unwrap();
-    packages(dir.path());
+    packages(dir.path(), "process v1");
     let arts = deploy::artifacts(&root(), &m, Some(dir.path())).unwrap();
     // processing holds no retained bucket, so a delete-and-recreate starts from nothing, as in AWS.
     let processing = deploy::select(&m, &["processing".to_string()]).unwrap();
