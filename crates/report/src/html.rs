@@ -1,0 +1,284 @@
+//! The page: one self-contained HTML document (inline CSS, inline SVG, one inline check script; no external
+//! asset, font or request). Pure: [`render`] turns [`ReportData`] into a string.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use ledger::{Event, Severity};
+
+use crate::chart::{self, ChartError, LineChart};
+use crate::model::{DistrictSeries, ReportData};
+
+/// Findings listed per district; the rest are counted and left to the ledger API.
+pub const FINDINGS_PER_DISTRICT: usize = 25;
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1200px;color:#222;padding:0 16px}\
+h1{font-size:1.6em;margin-bottom:0}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:4px}\
+.sub{color:#666;margin-top:4px}table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left;font-size:.92em}\
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.charts{display:flex;flex-wrap:wrap;gap:12px}\
+svg.chart{border:1px solid #eee;border-radius:4px}.sev{padding:1px 7px;border-radius:9px;font-size:.85em;color:#fff}\
+.critical{background:#c0392b}.warning{background:#d68910}.info{background:#5d6d7e}.ok{color:#1e8449}.bad{color:#c0392b}";
+
+/// Measures every chart after layout and records `ok:N` (or `bad:OK/N`) in `body[data-check]`.
+const CHECK_SCRIPT: &str = "(function(){var s=document.querySelectorAll('svg.chart'),ok=0;\
+for(var i=0;i<s.length;i++){var r=s[i].getBoundingClientRect();if(r.width>0&&r.height>0)ok++;}\
+document.body.dataset.check=(ok===s.length&&ok>0?'ok:'+ok:'bad:'+ok+'/'+s.length);})();";
+
+fn severity_badge(s: Severity) -> String {
+    format!("<span class=\"sev {0}\">{0}</span>", s.as_str())
+}
+
+fn member(data: &ReportData, cd: u8) -> String {
+    data.stakeholders
+        .get(&cd)
+        .and_then(|s| s.council_member.as_ref())
+        .map(|m| m.value.clone())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn num(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn quality_section(data: &ReportData, out: &mut String) {
+    out.push_str("<h2 id=\"quality\">Data quality</h2><table><tr><th>stage</th><th class=n>rows in</th><th class=n>rows out</th><th class=n>quarantined</th><th>adds up</th></tr>");
+    for s in &data.quality.stages {
+        let (class, text) = if s.balanced() {
+            ("ok", "yes")
+        } else {
+            ("bad", "NO")
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class={class}>{text}</td></tr>",
+            escape(&s.stage),
+            num(s.rows_in),
+            num(s.rows_out),
+            num(s.rows_quarantined)
+        );
+    }
+    out.push_str("</table><h3>Why rows were quarantined</h3><table><tr><th>stage</th><th>reason</th><th class=n>rows</th></tr>");
+    let mut any = false;
+    for s in &data.quality.stages {
+        let mut reasons: Vec<_> = s.by_reason.iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (reason, n) in reasons {
+            any = true;
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td class=n>{}</td></tr>",
+                escape(&s.stage),
+                escape(reason),
+                num(*n)
+            );
+        }
+    }
+    if !any {
+        out.push_str("<tr><td colspan=3>no row was quarantined</td></tr>");
+    }
+    out.push_str("</table><h3>Worklist layers</h3><table><tr><th>layer</th><th class=n>jobs</th><th class=n>done</th><th class=n>failed</th></tr>");
+    for l in &data.quality.layers {
+        match l.jobs_total {
+            Some(total) => {
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td class=n>{total}</td><td class=n>{}</td><td class=\"n {}\">{}</td></tr>",
+                    escape(&l.layer),
+                    l.jobs_done,
+                    if l.jobs_failed == 0 { "ok" } else { "bad" },
+                    l.jobs_failed
+                );
+            }
+            None => {
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td colspan=3 class=bad>not completed</td></tr>",
+                    escape(&l.layer)
+                );
+            }
+        }
+    }
+    out.push_str("</table>");
+}
+
+fn finding_row(e: &Event, out: &mut String) {
+    let what = e.dimensions.request_type.as_deref().unwrap_or("all types");
+    let baseline = e
+        .baseline
+        .map(|b| format!("{b:.1}"))
+        .unwrap_or_else(|| "–".into());
+    let _ = write!(
+        out,
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td class=n>{:.1}</td><td class=n>{baseline}</td><td>{}</td></tr>",
+        severity_badge(e.severity),
+        escape(&e.event_type),
+        escape(what),
+        e.window_start.format("%Y-%m-%d"),
+        e.window_end.format("%Y-%m-%d"),
+        escape(&e.metric),
+        e.value,
+        escape(&e.unit)
+    );
+}
+
+fn district_section(
+    data: &ReportData,
+    cd: u8,
+    series: Option<&DistrictSeries>,
+    findings: &[&Event],
+    out: &mut String,
+) -> Result<(), ChartError> {
+    let stakeholder = data.stakeholders.get(&cd);
+    let _ = write!(
+        out,
+        "<section id=\"cd-{cd}\"><h2>Council District {cd} <small class=sub>— stakeholder: {} ({})</small></h2>",
+        escape(&member(data, cd)),
+        escape(
+            &stakeholder
+                .map(|s| s.id.clone())
+                .unwrap_or_else(|| ledger::stakeholders::stakeholder_id(cd))
+        )
+    );
+    if let Some(series) = series {
+        let volume: Vec<_> = series
+            .weeks
+            .iter()
+            .map(|w| (w.week_start, Some(w.requests as f64)))
+            .collect();
+        let close: Vec<_> = series
+            .weeks
+            .iter()
+            .map(|w| (w.week_start, w.hours_to_close))
+            .collect();
+        out.push_str("<div class=charts>");
+        out.push_str(&chart::render(&LineChart {
+            title: &format!("CD {cd}: requests per week"),
+            y_desc: "requests",
+            rgb: (31, 119, 180),
+            points: &volume,
+        })?);
+        out.push_str(&chart::render(&LineChart {
+            title: &format!("CD {cd}: hours to close (weekly median)"),
+            y_desc: "hours",
+            rgb: (214, 39, 40),
+            points: &close,
+        })?);
+        out.push_str("</div>");
+        let _ = write!(
+            out,
+            "<p class=sub>{} requests over {} weeks; time to close is each request type's weekly median, averaged with the closed counts as weights.</p>",
+            num(series.total_requests()),
+            series.weeks.len()
+        );
+    } else {
+        out.push_str("<p class=sub>No processed weekly table for this district.</p>");
+    }
+    if findings.is_empty() {
+        out.push_str("<p>No findings.</p>");
+    } else {
+        let _ = write!(
+            out,
+            "<table><tr><th>severity</th><th>finding</th><th>request type</th><th>window</th><th>metric</th><th class=n>value</th><th class=n>baseline</th><th>unit</th></tr>"
+        );
+        for e in findings.iter().take(FINDINGS_PER_DISTRICT) {
+            finding_row(e, out);
+        }
+        out.push_str("</table>");
+        if findings.len() > FINDINGS_PER_DISTRICT {
+            let _ = write!(
+                out,
+                "<p class=sub>{} more finding(s) for this district: <code>GET /events?council_district={cd}</code> on <code>civic serve</code>.</p>",
+                findings.len() - FINDINGS_PER_DISTRICT
+            );
+        }
+    }
+    out.push_str("</section>");
+    Ok(())
+}
+
+/// Renders the whole page.
+pub fn render(data: &ReportData) -> Result<String, ChartError> {
+    let mut by_district: BTreeMap<u8, Vec<&Event>> = BTreeMap::new();
+    for e in &data.findings {
+        by_district
+            .entry(e.dimensions.council_district)
+            .or_default()
+            .push(e);
+    }
+    let series: BTreeMap<u8, &DistrictSeries> = data
+        .districts
+        .iter()
+        .filter_map(|s| Some((u8::try_from(s.council_district).ok()?, s)))
+        .collect();
+    let districts: BTreeSet<u8> = series.keys().chain(by_district.keys()).copied().collect();
+    let mut out = String::with_capacity(64 * 1024 * (districts.len() + 1));
+    let title = format!("{} findings — run {}", data.dataset, data.run_id);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>",
+        escape(&title)
+    );
+    let _ = write!(
+        out,
+        "<h1>{}</h1><p class=sub>source: {} · generated {}</p>",
+        escape(&title),
+        escape(&data.source),
+        data.generated_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    let count = |s: Severity| data.findings.iter().filter(|e| e.severity == s).count();
+    let _ = write!(
+        out,
+        "<p>{} finding(s) in the ledger: {} critical, {} warning, {} info, across {} district(s). <a href=\"#quality\">Data quality</a></p>",
+        data.findings.len(),
+        count(Severity::Critical),
+        count(Severity::Warning),
+        count(Severity::Info),
+        by_district.len()
+    );
+    out.push_str("<table><tr><th>district</th><th>stakeholder</th><th class=n>requests</th><th class=n>critical</th><th class=n>warning</th><th class=n>info</th></tr>");
+    for cd in &districts {
+        let f = by_district.get(cd).map(Vec::as_slice).unwrap_or(&[]);
+        let n = |s: Severity| f.iter().filter(|e| e.severity == s).count();
+        let _ = write!(
+            out,
+            "<tr><td><a href=\"#cd-{cd}\">CD {cd}</a></td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            escape(&member(data, *cd)),
+            num(series.get(cd).map_or(0, |s| s.total_requests())),
+            n(Severity::Critical),
+            n(Severity::Warning),
+            n(Severity::Info)
+        );
+    }
+    out.push_str("</table>");
+    for cd in &districts {
+        let f = by_district.get(cd).map(Vec::as_slice).unwrap_or(&[]);
+        district_section(data, *cd, series.get(cd).copied(), f, &mut out)?;
+    }
+    quality_section(data, &mut out);
+    let _ = write!(out, "<script>{CHECK_SCRIPT}</script></body></html>");
+    Ok(out)
+}

@@ -1,0 +1,161 @@
+//! The page from hand-made report data: one pair of charts per district, findings with severity and the
+//! district's stakeholder, data-quality numbers, and nothing external.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use ledger::stakeholders::{Provenance, SourcedText, Stakeholder, stakeholder_id};
+use ledger::{Dimensions, EventInput, Severity};
+use report::model::{LayerSummary, StageQuality, WeeklyInput, fold_weekly};
+use report::{DataQuality, ReportData, render};
+
+fn week(n: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2023, 1, 2, 0, 0, 0).unwrap() + chrono::Duration::weeks(n)
+}
+
+fn finding(cd: u8, severity: Severity, n: i64, request_type: &str) -> ledger::Event {
+    EventInput {
+        event_id: None,
+        schema_version: None,
+        dataset: "la311".into(),
+        layer: "analyze".into(),
+        event_type: "weekly_count_spike".into(),
+        window_start: week(n),
+        window_end: week(n + 1),
+        dimensions: Dimensions {
+            council_district: cd,
+            request_type: Some(request_type.into()),
+            ..Default::default()
+        },
+        metric: "requests".into(),
+        value: 120.0,
+        baseline: Some(40.0),
+        unit: "count".into(),
+        severity,
+        run_id: "r1".into(),
+        source: vec![],
+        stakeholders: vec![],
+    }
+    .into_event(Utc::now())
+}
+
+fn stakeholder(cd: u8, name: &str) -> Stakeholder {
+    Stakeholder {
+        id: stakeholder_id(cd),
+        council_district: cd,
+        council_member: Some(SourcedText {
+            value: name.into(),
+            provenance: Provenance::Data,
+        }),
+        member_since: None,
+        member_last_seen: None,
+        website: None,
+        phone: None,
+        email: None,
+        office_address: None,
+        neighborhood_councils: None,
+        history: vec![],
+    }
+}
+
+fn data() -> ReportData {
+    let mut rows = Vec::new();
+    for cd in [4_i16, 11] {
+        for w in 0..20 {
+            rows.push(WeeklyInput {
+                council_district: cd,
+                week_start_us: week(w).timestamp_micros(),
+                requests: 100 + w as u64 * cd as u64,
+                closed: 90,
+                median_hours_to_close: Some(24.0 + w as f64),
+            });
+        }
+    }
+    let mut findings = vec![
+        finding(4, Severity::Critical, 3, "Bulky Items"),
+        finding(11, Severity::Warning, 5, "Graffiti <Removal>"),
+    ];
+    for n in 0..30 {
+        findings.push(finding(11, Severity::Info, n, "Illegal Dumping"));
+    }
+    ReportData {
+        dataset: "la311".into(),
+        run_id: "r1".into(),
+        source: "file demo.csv".into(),
+        generated_at: Utc::now(),
+        districts: fold_weekly(rows),
+        findings,
+        stakeholders: BTreeMap::from([(4, stakeholder(4, "Nithya Raman"))]),
+        quality: DataQuality {
+            stages: vec![
+                StageQuality {
+                    stage: "ingest".into(),
+                    rows_in: 1000,
+                    rows_out: 990,
+                    rows_quarantined: 10,
+                    by_reason: BTreeMap::from([("row has N fields".into(), 10)]),
+                },
+                StageQuality {
+                    stage: "transform".into(),
+                    rows_in: 990,
+                    rows_out: 985,
+                    rows_quarantined: 4,
+                    by_reason: BTreeMap::from([("bad date".into(), 4)]),
+                },
+            ],
+            layers: vec![
+                LayerSummary {
+                    layer: "transform".into(),
+                    jobs_total: Some(16),
+                    jobs_done: 16,
+                    jobs_failed: 0,
+                },
+                LayerSummary {
+                    layer: "analyze".into(),
+                    ..Default::default()
+                },
+            ],
+        },
+    }
+}
+
+#[test]
+fn page_has_two_charts_per_district_and_the_findings_with_stakeholders() {
+    let html = render(&data()).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 4);
+    assert!(html.contains("id=\"cd-4\"") && html.contains("id=\"cd-11\""));
+    assert!(html.contains("Nithya Raman"));
+    assert!(
+        html.contains("(cd-11)"),
+        "a district without a known member still names its stakeholder id"
+    );
+    assert!(html.contains("<span class=\"sev critical\">critical</span>"));
+    assert!(html.contains("Graffiti &lt;Removal&gt;"));
+    assert!(!html.contains("Graffiti <Removal>"));
+    // 31 findings for CD 11: 25 listed, 6 counted.
+    assert!(html.contains("6 more finding(s) for this district"));
+    assert!(html.contains("32 finding(s) in the ledger: 1 critical, 1 warning, 30 info"));
+}
+
+#[test]
+fn page_shows_quality_numbers_and_flags_what_does_not_add_up() {
+    let html = render(&data()).unwrap();
+    assert!(html.contains("row has N fields"));
+    assert!(html.contains("<td>transform</td><td class=n>990</td><td class=n>985</td><td class=n>4</td><td class=bad>NO</td>"));
+    assert!(html.contains("<td>ingest</td><td class=n>1,000</td><td class=n>990</td><td class=n>10</td><td class=ok>yes</td>"));
+    assert!(html.contains("<td>analyze</td><td colspan=3 class=bad>not completed</td>"));
+}
+
+#[test]
+fn page_is_self_contained() {
+    let html = render(&data()).unwrap();
+    for external in ["<link", " src=", "href=\"http", "url(", "@import"] {
+        assert!(
+            !html.contains(external),
+            "page references an external asset: {external}"
+        );
+    }
+    assert_eq!(html.matches("<script>").count(), 1);
+    assert!(html.contains("document.body.dataset.check"));
+}
