@@ -200,36 +200,43 @@ async fn ingest_quality(
     })
 }
 
-/// Transform accounting: the worklist layer report's per-partition summaries (`civic process`), or the run
-/// report `civic transform` writes to the same key.
+/// Transform accounting: the worklist's transform layer report, whose job summaries are the partitions'
+/// `PartitionReport`s (`civic process`), else the run report `civic transform` writes.
 async fn transform_quality(
     data: &dyn ObjectStore,
     dataset: &str,
     run_id: &str,
 ) -> Result<Option<StageQuality>, GatherError> {
-    let key = harmonize::layout::transform_report(dataset, run_id);
-    let Some(bytes) = get(data, &key).await? else {
-        return Ok(None);
+    let layer = worklist::report::read(data, dataset, run_id, "transform")
+        .await
+        .map_err(|e| GatherError::Invalid {
+            key: format!("transform layer report of run {run_id}"),
+            message: e.to_string(),
+        })?;
+    let partitions: Vec<harmonize::PartitionReport> = match layer {
+        Some(layer) => layer
+            .jobs
+            .into_iter()
+            .filter_map(|j| j.summary)
+            .map(serde_json::from_value)
+            .collect::<Result<_, _>>()
+            .map_err(|e| GatherError::Invalid {
+                key: format!("transform layer report of run {run_id}"),
+                message: format!("a job summary is not a partition report: {e}"),
+            })?,
+        None => {
+            let key = harmonize::layout::transform_report(dataset, run_id);
+            let Some(bytes) = get(data, &key).await? else {
+                return Ok(None);
+            };
+            serde_json::from_slice::<harmonize::RunReport>(&bytes)
+                .map_err(|e| GatherError::Invalid {
+                    key: key.to_string(),
+                    message: e.to_string(),
+                })?
+                .partitions
+        }
     };
-    let invalid = |message: String| GatherError::Invalid {
-        key: key.to_string(),
-        message,
-    };
-    let partitions: Vec<harmonize::PartitionReport> =
-        match serde_json::from_slice::<worklist::report::LayerReport>(&bytes) {
-            Ok(layer) => layer
-                .jobs
-                .into_iter()
-                .filter_map(|j| j.summary)
-                .map(serde_json::from_value)
-                .collect::<Result<_, _>>()
-                .map_err(|e| invalid(format!("job summary is not a partition report: {e}")))?,
-            Err(_) => {
-                serde_json::from_slice::<harmonize::RunReport>(&bytes)
-                    .map_err(|e| invalid(e.to_string()))?
-                    .partitions
-            }
-        };
     let run = harmonize::RunReport::from_partitions(dataset, run_id, partitions);
     Ok(Some(StageQuality {
         stage: "transform".into(),
