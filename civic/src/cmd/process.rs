@@ -60,7 +60,15 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
     let manifest = RunManifest::load(store.as_ref(), &args.dataset, &args.run).await?;
     let layers = manifest.layers.clone().unwrap_or(args.layers.clone());
     let lanes = manifest.lanes.unwrap_or(args.lanes);
-    let local = Local::new(store.clone(), &args.dataset, &args.run, layers.clone()).await?;
+    let ledger = open_ledger(&args.store)?;
+    let local = Local::with_ledger(
+        store.clone(),
+        Some(ledger),
+        &args.dataset,
+        &args.run,
+        layers.clone(),
+    )
+    .await?;
     let firsts = WorkMessage::first_of_layer_with(
         &args.dataset,
         &args.run,
@@ -96,9 +104,20 @@ pub(crate) fn open_store(root: &Path) -> anyhow::Result<Arc<dyn ObjectStore>> {
 /// The job runners available locally. A layer without one makes `process` stop before any work starts.
 pub(crate) async fn registry(
     store: &Arc<dyn ObjectStore>,
+    ledger: Option<&ledger::Ledger>,
     dataset: &str,
 ) -> anyhow::Result<Registry> {
     let mut registry = Registry::new();
+    if let Some(ledger) = ledger {
+        registry.register(
+            "analyze",
+            Arc::new(Analyze {
+                data: store.clone(),
+                ledger: ledger.clone(),
+                config: analysis_config()?,
+            }),
+        );
+    }
     if let Ok(catalog) = harmonize::builtin(dataset) {
         registry.register(
             "transform",
@@ -109,6 +128,58 @@ pub(crate) async fn registry(
         );
     }
     Ok(registry)
+}
+
+/// Open `<root>/ledger` as the ledger bucket.
+pub(crate) fn open_ledger(root: &Path) -> anyhow::Result<ledger::Ledger> {
+    let dir = root.join("ledger");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let store = LocalFileSystem::new_with_prefix(&dir)
+        .with_context(|| format!("opening store {}", dir.display()))?;
+    Ok(ledger::Ledger::new(Arc::new(store)))
+}
+
+/// The analysis thresholds of the dataset catalog, compiled in.
+pub(crate) fn analysis_config() -> anyhow::Result<analysis::AnalysisConfig> {
+    const PATH: &str = "datasets/la311/analysis.yaml";
+    analysis::AnalysisConfig::parse(PATH, include_str!("../../../datasets/la311/analysis.yaml"))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The `analyze` layer: canonical -> weekly table in `processed/` + findings in the ledger, for one partition.
+struct Analyze {
+    data: Arc<dyn ObjectStore>,
+    ledger: ledger::Ledger,
+    config: analysis::AnalysisConfig,
+}
+
+#[async_trait]
+impl JobRunner for Analyze {
+    async fn run(&self, job: &JobContext<'_>) -> Result<serde_json::Value, JobError> {
+        match analysis::analyze_partition(
+            &self.data,
+            &self.ledger,
+            &self.config,
+            job.dataset,
+            job.run_id,
+            job.job,
+        )
+        .await
+        {
+            Ok(r) => Ok(serde_json::json!({
+                "weekly_rows": r.weekly_rows,
+                "findings": r.findings.len(),
+                "events_created": r.events_created,
+                "events_duplicate": r.events_duplicate,
+                "events_conflicting": r.events_conflicting,
+                "table_key": r.table_key,
+            })),
+            Err(e @ analysis::job::JobError::Store { .. }) => {
+                Err(JobError::Retryable(e.to_string()))
+            }
+            Err(e) => Err(JobError::Fatal(e.to_string())),
+        }
+    }
 }
 
 /// The `transform` layer: raw -> canonical for one partition (harmonize).
@@ -145,6 +216,8 @@ impl JobRunner for Transform {
 /// The local topology: embedded work queue + DLQ (redrive after 5 receives) and a consumer on them.
 pub(crate) struct Local {
     pub store: Arc<dyn ObjectStore>,
+    /// Where the `analyze` layer appends findings (None: no analyze runner).
+    pub ledger: Option<ledger::Ledger>,
     pub queue: Arc<EmbeddedQueue>,
     pub dlq: Arc<EmbeddedQueue>,
     pub consumer: Consumer,
@@ -160,10 +233,21 @@ impl Local {
         run_id: &str,
         layers: Vec<String>,
     ) -> anyhow::Result<Local> {
+        Self::with_ledger(store, None, dataset, run_id, layers).await
+    }
+
+    /// Like [`Local::new`], with the ledger the `analyze` layer writes findings to.
+    pub(crate) async fn with_ledger(
+        store: Arc<dyn ObjectStore>,
+        ledger: Option<ledger::Ledger>,
+        dataset: &str,
+        run_id: &str,
+        layers: Vec<String>,
+    ) -> anyhow::Result<Local> {
         if layers.is_empty() {
             bail!("no layers to run (the manifest or --layers must name at least one)");
         }
-        let runners = registry(&store, dataset).await?;
+        let runners = registry(&store, ledger.as_ref(), dataset).await?;
         let missing = runners.missing(&layers);
         if !missing.is_empty() {
             bail!(
@@ -192,6 +276,7 @@ impl Local {
         let consumer = Consumer::new(store.clone(), queue.clone(), dlq.clone(), runners, config);
         Ok(Local {
             store,
+            ledger,
             queue,
             dlq,
             consumer,
@@ -216,6 +301,30 @@ impl Local {
         )
         .await?;
         let mut ok = dead == 0;
+        let analyzed = self.consumer.config.layers.iter().any(|l| l == "analyze");
+        if let (Some(ledger), true) = (&self.ledger, analyzed) {
+            // City-wide findings need every partition; they run once the analyze layer has fanned in.
+            if worklist::report::read(self.store.as_ref(), &self.dataset, &self.run_id, "analyze")
+                .await?
+                .is_some()
+            {
+                let r = analysis::analyze_citywide(
+                    &self.store,
+                    ledger,
+                    &analysis_config()?,
+                    &self.dataset,
+                    &self.run_id,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("city-wide analysis: {e}"))?;
+                println!(
+                    "citywide: {} finding(s), {} new event(s), {} already in the ledger",
+                    r.findings.len(),
+                    r.events_created,
+                    r.events_duplicate
+                );
+            }
+        }
         for layer in &self.consumer.config.layers {
             match worklist::report::read(self.store.as_ref(), &self.dataset, &self.run_id, layer)
                 .await?

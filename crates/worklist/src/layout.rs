@@ -2,7 +2,7 @@
 //!
 //! Bucket "data":
 //! - `runs/{dataset}/run={run}/manifest.json` (read: the run manifest ingestion wrote)
-//! - `runs/{dataset}/run={run}/{layer}-report.json` (write: layer report)
+//! - `runs/{dataset}/run={run}/layer-{layer}.json` (write: layer report)
 //! - `worklist/{dataset}/run={run}/{layer}/jobs/{job}.json` (create-only terminal record: done or failed)
 //! - `worklist/{dataset}/run={run}/{layer}/lanes/{lane}.json` (create-only lane-done marker)
 //! - `worklist/{dataset}/run={run}/{layer}/complete.json` (create-only layer completion marker)
@@ -42,7 +42,7 @@ impl RunKeys {
 
     /// The report of one layer.
     pub fn layer_report(&self, layer: &str) -> Path {
-        Path::from(format!("{}/{layer}-report.json", self.runs()))
+        Path::from(format!("{}/layer-{layer}.json", self.runs()))
     }
 
     /// Prefix of all worklist state of this run.
@@ -109,7 +109,7 @@ mod tests {
         assert_eq!(k.manifest().as_ref(), "runs/la311/run=R1/manifest.json");
         assert_eq!(
             k.layer_report("transform").as_ref(),
-            "runs/la311/run=R1/transform-report.json"
+            "runs/la311/run=R1/layer-transform.json"
         );
         assert_eq!(
             k.job_record("transform", "__missing__").as_ref(),

@@ -1,4 +1,4 @@
-//! The layer report (`runs/{dataset}/run={run}/{layer}-report.json`), built from the completion marker and the
+//! The layer report (`runs/{dataset}/run={run}/layer-{layer}.json`), built from the completion marker and the
 //! per-job done markers and failure records.
 
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
