@@ -33,6 +33,10 @@ enum Command {
     Worklist(cmd::worklist::Args),
     /// Serve the ledger HTTP API (events, stakeholders, OpenAPI) over a local store on loopback.
     Serve(cmd::serve::Args),
+    /// Write a run's findings report: one self-contained HTML page with charts per council district.
+    Report(cmd::report::Args),
+    /// The whole pipeline locally from the deployed manifests: generate, ingest, transform, analyze, ledger, report.
+    Demo(cmd::demo::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +49,8 @@ fn main() -> std::process::ExitCode {
         Command::Process(args) => cmd::process::run(args),
         Command::Worklist(args) => cmd::worklist::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Report(args) => cmd::report::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,451 @@
+//! `civic demo`: the whole pipeline on one machine, wired from the deployed manifests: generate (or read) a
+//! MyLA311-shaped year -> ingest -> every worklist layer through the embedded queue and the same consumer step
+//! and runners as `civic process` -> findings in the ledger -> the HTML report; then a summary table.
+//! Idempotent: the run id is derived from the input, finished stages are reused, and every write below is
+//! deterministic or create-only, so a second run duplicates neither data nor events.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use ingest_core::generate::{GenOptions, generate};
+use ingest_core::partitioner::PartitionerConfig;
+use ingest_core::{Catalog, IngestOptions, Progress, SourceSpec};
+use object_store::{ObjectStore, ObjectStoreExt};
+use worklist::local::{DrainOptions, drain, persist_dead_letters};
+use worklist::queue::embedded::Redrive;
+use worklist::{Config, Consumer, EmbeddedQueue, Queue, WorkMessage};
+
+use super::demo_summary::{Summary, peak_rss_kib};
+use super::{process, report, topology};
+
+/// Arguments of `civic demo`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Rows to generate (about one real MyLA311 year by default).
+    #[arg(long, default_value_t = 1_500_000)]
+    pub rows: u64,
+    /// Local store root (buckets <STORE>/data and <STORE>/ledger; the report goes to <STORE>/reports).
+    #[arg(long, value_name = "DIR", default_value = "./.civic")]
+    pub store: PathBuf,
+    /// Generator seed: the same seed, rows and year give the same rows and the same run id.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Year of the generated data.
+    #[arg(long, default_value_t = 2023)]
+    pub year: i32,
+    /// Delete the store first and start over.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Use this CSV (path, `file:PATH` or http(s) URL) instead of generating rows.
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub input: Option<String>,
+    /// Dataset id.
+    #[arg(long, default_value = "la311")]
+    pub dataset: String,
+    /// Report file (default: <STORE>/reports/<DATASET>-<RUN>.html).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Global memory budget of the ingest partitioner, e.g. 128MiB.
+    #[arg(long, default_value = "128MiB", value_parser = super::ingest::parse_size)]
+    pub memory_budget: usize,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    process::init_logs();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run_async(args))
+}
+
+fn bar(len: u64, template: &str) -> ProgressBar {
+    let pb = if std::io::stderr().is_terminal() {
+        ProgressBar::new(len)
+    } else {
+        ProgressBar::hidden()
+    };
+    pb.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+/// Deletes the store, refusing folders that hold anything a demo does not write.
+fn remove_store(store: &Path) -> anyhow::Result<()> {
+    if !store.exists() {
+        return Ok(());
+    }
+    const OURS: [&str; 4] = ["data", "ledger", "inputs", "reports"];
+    for entry in std::fs::read_dir(store).with_context(|| format!("reading {}", store.display()))? {
+        let name = entry?.file_name();
+        if !OURS.iter().any(|o| name == *o) {
+            bail!(
+                "--fresh refuses to delete {}: it holds {:?}, which is not a civic store folder ({})",
+                store.display(),
+                name,
+                OURS.join(", ")
+            );
+        }
+    }
+    std::fs::remove_dir_all(store).with_context(|| format!("deleting {}", store.display()))
+}
+
+/// Generates the input CSV once per (year, seed, rows); written beside and renamed, so a file that exists is whole.
+fn generate_input(args: &Args, summary: &mut Summary) -> anyhow::Result<PathBuf> {
+    let dir = args.store.join("inputs");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(format!(
+        "{}-{}-seed{}-{}.csv",
+        args.dataset, args.year, args.seed, args.rows
+    ));
+    let started = Instant::now();
+    if path.is_file() {
+        eprintln!("generate: reusing {}", path.display());
+        summary.stage("generate", started, None, Some(args.rows), None, "reused");
+        return Ok(path);
+    }
+    let pb = bar(
+        args.rows,
+        "generate  {spinner} [{elapsed_precise}] {bytes} written ({bytes_per_sec})",
+    );
+    let tmp = path.with_extension("csv.tmp");
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut out = pb.wrap_write(std::io::BufWriter::with_capacity(1 << 20, file));
+    let stats = generate(&mut out, GenOptions::new(args.rows, args.seed, args.year))?;
+    out.flush()?;
+    drop(out);
+    std::fs::rename(&tmp, &path).with_context(|| format!("renaming to {}", path.display()))?;
+    pb.finish_and_clear();
+    eprintln!(
+        "generate: {} rows ({} malformed on purpose) into {}",
+        stats.rows,
+        stats.malformed,
+        path.display()
+    );
+    summary.stage(
+        "generate",
+        started,
+        None,
+        Some(stats.rows),
+        None,
+        &format!("{} malformed rows", stats.malformed),
+    );
+    Ok(path)
+}
+
+/// The run id: a function of the input, so the same input is the same run.
+fn run_id(args: &Args, input: &str) -> String {
+    match &args.input {
+        None => format!("demo-{}-s{}-n{}", args.year, args.seed, args.rows),
+        Some(_) => {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            input.hash(&mut h);
+            std::fs::metadata(input.trim_start_matches("file:"))
+                .map(|m| m.len())
+                .unwrap_or(0)
+                .hash(&mut h);
+            format!("demo-input-{:016x}", h.finish())
+        }
+    }
+}
+
+struct IngestBar(ProgressBar);
+
+impl Progress for IngestBar {
+    fn start(&self, total_bytes: Option<u64>) {
+        if let Some(t) = total_bytes {
+            self.0.set_length(t);
+        }
+    }
+    fn update(&self, rows: u64, bytes: u64) {
+        self.0.set_position(bytes);
+        self.0.set_message(format!("{rows} rows"));
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+async fn ingest(
+    args: &Args,
+    data: &Arc<dyn ObjectStore>,
+    input: &str,
+    run: &str,
+    summary: &mut Summary,
+) -> anyhow::Result<ingest_core::RunManifest> {
+    let started = Instant::now();
+    let key = object_store::path::Path::from(ingest_core::layout::run_manifest(&args.dataset, run));
+    if data.head(&key).await.is_ok() {
+        let m = ingest_core::RunManifest::read(data, &args.dataset, run).await?;
+        eprintln!(
+            "ingest: run {run} already ingested ({} rows); reusing it",
+            m.rows_read
+        );
+        summary.stage(
+            "ingest",
+            started,
+            Some(m.rows_read),
+            Some(m.rows_written),
+            Some(m.rows_quarantined),
+            "reused",
+        );
+        return Ok(m);
+    }
+    let catalog = if Path::new("datasets").is_dir() {
+        Catalog::new("datasets")
+    } else {
+        Catalog::in_repo()
+    };
+    let spec = catalog.load(&args.dataset)?;
+    let pb = bar(
+        0,
+        "ingest    {spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {msg})",
+    );
+    let opts = IngestOptions {
+        run_id: Some(run.to_owned()),
+        partitioner: PartitionerConfig {
+            memory_budget: args.memory_budget,
+            ..Default::default()
+        },
+        progress: Some(Arc::new(IngestBar(pb))),
+    };
+    let report =
+        ingest_core::ingest(data.clone(), &spec, SourceSpec::from_input(input), opts).await?;
+    let m = report.manifest;
+    eprintln!(
+        "ingest: {} rows read, {} written into {} partitions, {} quarantined",
+        m.rows_read,
+        m.rows_written,
+        m.partitions.len(),
+        m.rows_quarantined
+    );
+    summary.stage(
+        "ingest",
+        started,
+        Some(m.rows_read),
+        Some(m.rows_written),
+        Some(m.rows_quarantined),
+        &format!("{} partitions", m.partitions.len()),
+    );
+    Ok(m)
+}
+
+/// Counts the terminal job records of each layer into one bar per layer until `stop` is set.
+async fn watch_layers(
+    data: Arc<dyn ObjectStore>,
+    dataset: String,
+    run: String,
+    layers: Vec<String>,
+    jobs: u64,
+    stop: Arc<tokio::sync::Notify>,
+) {
+    use futures::TryStreamExt;
+    let keys = worklist::layout::RunKeys::new(&dataset, &run);
+    let bars: Vec<_> = layers
+        .iter()
+        .map(|l| {
+            let pb = bar(
+                jobs,
+                &format!(
+                    "{l:<9} {{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} jobs"
+                ),
+            );
+            (l, pb)
+        })
+        .collect();
+    loop {
+        for (layer, pb) in &bars {
+            let n = data
+                .list(Some(&keys.jobs_prefix(layer)))
+                .try_collect::<Vec<_>>()
+                .await
+                .map_or(0, |v| v.len() as u64);
+            pb.set_position(n);
+        }
+        tokio::select! {
+            _ = stop.notified() => break,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+    for (_, pb) in bars {
+        pb.finish_and_clear();
+    }
+}
+
+/// Every layer through the embedded queue configured from the manifests, with the `civic process` runners.
+async fn process_layers(
+    args: &Args,
+    data: &Arc<dyn ObjectStore>,
+    ledger: &ledger::Ledger,
+    run: &str,
+    summary: &mut Summary,
+) -> anyhow::Result<Vec<String>> {
+    let started = Instant::now();
+    let topo = topology::worklist_queue(&topology::repo_root())?;
+    let manifest = worklist::manifest::RunManifest::load(data.as_ref(), &args.dataset, run).await?;
+    let layers = manifest
+        .layers
+        .clone()
+        .unwrap_or_else(|| topo.layers.clone());
+    let lanes = manifest.lanes.unwrap_or(topo.lanes);
+    let runners = process::registry(data, Some(ledger), &args.dataset).await?;
+    let missing = runners.missing(&layers);
+    if !missing.is_empty() {
+        bail!(
+            "no job runner registered for layer(s) {}",
+            missing.join(", ")
+        );
+    }
+    let dlq = Arc::new(EmbeddedQueue::new(&format!("{}-dlq", topo.queue)));
+    let redrive = topo.max_receives.map(|max_receives| Redrive {
+        dlq: dlq.clone(),
+        max_receives,
+    });
+    let queue = Arc::new(EmbeddedQueue::with_clock(
+        &topo.queue,
+        Arc::new(worklist::clock::SystemClock),
+        redrive,
+    ));
+    let mut config = Config::new(layers.clone());
+    config.retry_delay = Duration::from_millis(200);
+    let max_body = config.max_body_bytes;
+    let consumer = Consumer::new(data.clone(), queue.clone(), dlq.clone(), runners, config);
+    eprintln!(
+        "process: {} job(s) per layer, layers {} ({} lane(s), visibility {:?}, DLQ after {:?} receives; from {}/{})",
+        manifest.partitions.len(),
+        layers.join(" -> "),
+        lanes,
+        topo.visibility,
+        topo.max_receives,
+        topo.feature,
+        topo.queue
+    );
+    for first in WorkMessage::first_of_layer_with(
+        &args.dataset,
+        run,
+        &layers[0],
+        manifest.job_ids(),
+        lanes,
+        worklist::message::DEFAULT_MAX_ATTEMPTS,
+    ) {
+        let body = worklist::codec::encode(&first, data.as_ref(), max_body).await?;
+        queue.send(&body, None).await?;
+    }
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let watcher = tokio::spawn(watch_layers(
+        data.clone(),
+        args.dataset.clone(),
+        run.to_owned(),
+        layers.clone(),
+        manifest.partitions.len() as u64,
+        stop.clone(),
+    ));
+    let opts = DrainOptions {
+        visibility: topo.visibility,
+        ..DrainOptions::default()
+    };
+    let drained = drain(&consumer, queue.as_ref(), &opts).await;
+    stop.notify_one();
+    let _ = watcher.await;
+    let drained = drained?;
+    let dead = persist_dead_letters(data.as_ref(), dlq.as_ref(), &args.dataset, run).await?;
+    if dead > 0 {
+        bail!(
+            "{dead} message(s) dead-lettered; see `civic worklist status --run {run} --store {}`",
+            args.store.display()
+        );
+    }
+    if layers.iter().any(|l| l == "analyze") {
+        // City-wide findings compare every district; they run once the analyze layer has fanned in.
+        let r = analysis::analyze_citywide(
+            data,
+            ledger,
+            &process::analysis_config()?,
+            &args.dataset,
+            run,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("city-wide analysis: {e}"))?;
+        eprintln!(
+            "analyze: city-wide {} finding(s), {} new event(s)",
+            r.findings.len(),
+            r.events_created
+        );
+    }
+    summary.stage(
+        "process",
+        started,
+        None,
+        None,
+        None,
+        &format!(
+            "{} step(s), {} step error(s)",
+            drained.steps, drained.errors
+        ),
+    );
+    Ok(layers)
+}
+
+async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    if args.fresh {
+        remove_store(&args.store)?;
+        eprintln!("fresh: deleted {}", args.store.display());
+    }
+    let mut summary = Summary::default();
+    let input = match &args.input {
+        Some(input) => input.clone(),
+        None => generate_input(&args, &mut summary)?.display().to_string(),
+    };
+    let run = run_id(&args, &input);
+    let data = report::open_bucket(&args.store, "data")?;
+    let ledger = process::open_ledger(&args.store)?;
+    let manifest = ingest(&args, &data, &input, &run, &mut summary).await?;
+    let before = ledger.all(Some(&args.dataset)).await?.len();
+    let layers = process_layers(&args, &data, &ledger, &run, &mut summary).await?;
+    let after = ledger.all(Some(&args.dataset)).await?;
+    let report_started = Instant::now();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| report::default_out(&args.store, &args.dataset, &run));
+    let shown = report::write_report(&args.store, &args.dataset, &run, &layers, &out).await?;
+    summary.stage(
+        "report",
+        report_started,
+        None,
+        None,
+        None,
+        &out.display().to_string(),
+    );
+    let ok = summary
+        .print(
+            &data,
+            &manifest,
+            &layers,
+            &after,
+            after.len() - before.min(after.len()),
+            &shown,
+        )
+        .await?;
+    println!(
+        "wall time {:.1}s, peak memory {}",
+        started.elapsed().as_secs_f64(),
+        peak_rss_kib().map_or("unknown".into(), |k| format!(
+            "{:.0} MiB",
+            k as f64 / 1024.0
+        ))
+    );
+    println!("run {run}; report {}", out.display());
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,259 @@
+//! The demo's closing summary: one line per stage, one per worklist layer with its row accounting, findings by
+//! district, and the cross-layer checks (rows in = rows out + quarantined at every layer; canonical rows on
+//! disk = transform rows out; every job of every layer done).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ledger::{Event, Severity};
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+/// Peak resident memory of this process (VmHWM of /proc/self/status), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+struct Stage {
+    name: String,
+    secs: f64,
+    rows_in: Option<u64>,
+    rows_out: Option<u64>,
+    quarantined: Option<u64>,
+    note: String,
+}
+
+/// What the stages reported, printed at the end.
+#[derive(Default)]
+pub struct Summary {
+    stages: Vec<Stage>,
+}
+
+fn opt(n: Option<u64>) -> String {
+    n.map_or_else(|| "-".into(), |n| n.to_string())
+}
+
+/// Sums a numeric field (dotted path) over the job summaries of a layer report; None when no job has it.
+fn sum_field(report: &worklist::report::LayerReport, path: &[&str]) -> Option<u64> {
+    let mut found = false;
+    let mut total = 0;
+    for job in &report.jobs {
+        let mut v = job.summary.as_ref();
+        for p in path {
+            v = v.and_then(|v| v.get(p));
+        }
+        if let Some(n) = v.and_then(serde_json::Value::as_u64) {
+            found = true;
+            total += n;
+        }
+    }
+    found.then_some(total)
+}
+
+/// Rows in the Parquet files at `keys`, from their footers.
+pub async fn parquet_rows(data: &Arc<dyn ObjectStore>, keys: &[String]) -> anyhow::Result<u64> {
+    let mut rows = 0;
+    for key in keys {
+        let bytes = data
+            .get(&object_store::path::Path::from(key.as_str()))
+            .await?
+            .bytes()
+            .await?;
+        let reader = SerializedFileReader::new(bytes)?;
+        rows += reader.metadata().file_metadata().num_rows() as u64;
+    }
+    Ok(rows)
+}
+
+impl Summary {
+    /// Records a finished stage.
+    pub fn stage(
+        &mut self,
+        name: &str,
+        started: Instant,
+        rows_in: Option<u64>,
+        rows_out: Option<u64>,
+        quarantined: Option<u64>,
+        note: &str,
+    ) {
+        self.stages.push(Stage {
+            name: name.to_owned(),
+            secs: started.elapsed().as_secs_f64(),
+            rows_in,
+            rows_out,
+            quarantined,
+            note: note.to_owned(),
+        });
+    }
+
+    /// Prints the summary and the accounting checks; false when a check fails.
+    pub async fn print(
+        &self,
+        data: &Arc<dyn ObjectStore>,
+        manifest: &ingest_core::RunManifest,
+        layers: &[String],
+        events: &[Event],
+        new_events: usize,
+        shown: &report::ReportData,
+    ) -> anyhow::Result<bool> {
+        let mut problems = Vec::new();
+        println!();
+        println!(
+            "{:<10} {:>11} {:>11} {:>11} {:>8}  note",
+            "stage", "rows in", "rows out", "quarantined", "time"
+        );
+        for s in &self.stages {
+            println!(
+                "{:<10} {:>11} {:>11} {:>11} {:>7.1}s  {}",
+                s.name,
+                opt(s.rows_in),
+                opt(s.rows_out),
+                opt(s.quarantined),
+                s.secs,
+                s.note
+            );
+        }
+        if manifest.rows_read != manifest.rows_written + manifest.rows_quarantined {
+            problems.push(format!(
+                "ingest: {} read != {} written + {} quarantined",
+                manifest.rows_read, manifest.rows_written, manifest.rows_quarantined
+            ));
+        }
+        let partitions = manifest.partitions.len();
+        println!();
+        println!(
+            "{:<10} {:>5} {:>5} {:>6} {:>11} {:>11} {:>11} {:>10}  note",
+            "layer", "jobs", "done", "failed", "rows in", "rows out", "quarantined", "job time"
+        );
+        let mut transform_out = None;
+        for layer in layers {
+            let Some(r) =
+                worklist::report::read(data.as_ref(), &manifest.dataset, &manifest.run_id, layer)
+                    .await?
+            else {
+                problems.push(format!("layer {layer} did not complete"));
+                println!("{layer:<10} not completed");
+                continue;
+            };
+            // Transform jobs report a PartitionReport; analyze jobs the analysis JobReport's row counts.
+            let (rows_in, rows_out, quarantined) = match sum_field(&r, &["rows_in"]) {
+                Some(i) => (
+                    Some(i),
+                    sum_field(&r, &["rows_out"]),
+                    sum_field(&r, &["rows_quarantined"]),
+                ),
+                None => (
+                    sum_field(&r, &["rows", "rows"]),
+                    sum_field(&r, &["rows", "used"]),
+                    None,
+                ),
+            };
+            let note = match (
+                sum_field(&r, &["findings"]),
+                sum_field(&r, &["events_created"]),
+            ) {
+                (Some(f), Some(c)) => format!("{f} finding(s), {c} new event(s)"),
+                _ => String::new(),
+            };
+            println!(
+                "{:<10} {:>5} {:>5} {:>6} {:>11} {:>11} {:>11} {:>9.1}s  {note}",
+                layer,
+                r.jobs_total,
+                r.jobs_done,
+                r.jobs_failed,
+                opt(rows_in),
+                opt(rows_out),
+                opt(quarantined),
+                r.total_duration_ms as f64 / 1000.0
+            );
+            if r.jobs_done != partitions || r.jobs_failed != 0 {
+                problems.push(format!(
+                    "layer {layer}: {} done, {} failed of {partitions} partitions",
+                    r.jobs_done, r.jobs_failed
+                ));
+            }
+            if layer == "transform" {
+                if let (Some(i), Some(o), Some(q)) = (rows_in, rows_out, quarantined) {
+                    if i != manifest.rows_written {
+                        problems.push(format!(
+                            "transform read {i} rows, ingest wrote {}",
+                            manifest.rows_written
+                        ));
+                    }
+                    if i != o + q {
+                        problems.push(format!("transform: {i} in != {o} out + {q} quarantined"));
+                    }
+                }
+                let keys: Vec<String> = r
+                    .jobs
+                    .iter()
+                    .filter_map(|j| {
+                        j.summary
+                            .as_ref()?
+                            .get("canonical_keys")?
+                            .as_array()
+                            .cloned()
+                    })
+                    .flatten()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect();
+                let on_disk = parquet_rows(data, &keys).await?;
+                if Some(on_disk) != rows_out {
+                    problems.push(format!(
+                        "canonical Parquet holds {on_disk} rows, transform reported {}",
+                        opt(rows_out)
+                    ));
+                }
+                transform_out = Some(on_disk);
+            } else if layer == "analyze"
+                && let (Some(read), Some(canonical)) = (rows_in, transform_out)
+                && read != canonical
+            {
+                problems.push(format!(
+                    "analyze read {read} rows, canonical holds {canonical}"
+                ));
+            }
+        }
+        let mut by_district: BTreeMap<u8, [usize; 3]> = BTreeMap::new();
+        for e in events {
+            let counts = by_district
+                .entry(e.dimensions.council_district)
+                .or_default();
+            counts[match e.severity {
+                Severity::Critical => 0,
+                Severity::Warning => 1,
+                Severity::Info => 2,
+            }] += 1;
+        }
+        println!();
+        println!(
+            "ledger: {} event(s) for {} ({} new in this run)",
+            events.len(),
+            manifest.dataset,
+            new_events
+        );
+        println!(
+            "{:<9} {:<28} {:>8} {:>8} {:>8}",
+            "district", "stakeholder", "critical", "warning", "info"
+        );
+        for (cd, [c, w, i]) in &by_district {
+            let member = shown
+                .stakeholders
+                .get(cd)
+                .and_then(|s| s.council_member.as_ref())
+                .map_or("unknown", |m| m.value.as_str());
+            println!("CD {cd:<6} {member:<28} {c:>8} {w:>8} {i:>8}");
+        }
+        if problems.is_empty() {
+            println!("accounting: every layer adds up");
+        } else {
+            for p in &problems {
+                println!("accounting MISMATCH: {p}");
+            }
+        }
+        Ok(problems.is_empty())
+    }
+}

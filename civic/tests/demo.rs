@@ -1,0 +1,264 @@
+//! `civic demo` end to end at 50,000 rows in a temp store: the accounting adds up across layers, every partition
+//! is transformed and analyzed, the ledger holds the findings, each layer completion marker exists exactly once,
+//! a rerun duplicates neither data nor events, and `--fresh` starts over (but refuses a folder that is not a store).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+const ROWS: u64 = 50_000;
+const SEED: u64 = 7;
+const RUN: &str = "demo-2023-s7-n50000";
+
+fn demo(store: &Path, extra: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_civic"))
+        .args([
+            "demo",
+            "--rows",
+            &ROWS.to_string(),
+            "--seed",
+            &SEED.to_string(),
+        ])
+        .arg("--store")
+        .arg(store)
+        .args(extra)
+        .output()
+        .expect("civic runs");
+    if !out.status.success() {
+        panic!(
+            "civic demo failed\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// Every file under `dir` (relative path -> contents).
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_owned(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+fn layer_report(store: &Path, layer: &str) -> worklist::report::LayerReport {
+    let data: Arc<dyn object_store::ObjectStore> = Arc::new(
+        object_store::local::LocalFileSystem::new_with_prefix(store.join("data")).unwrap(),
+    );
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(worklist::report::read(data.as_ref(), "la311", RUN, layer))
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {layer} layer report"))
+}
+
+fn sum(report: &worklist::report::LayerReport, field: &str) -> u64 {
+    report
+        .jobs
+        .iter()
+        .map(|j| {
+            j.summary
+                .as_ref()
+                .and_then(|s| s.get(field))
+                .and_then(|v| v.as_u64())
+                .unwrap()
+        })
+        .sum()
+}
+
+#[test]
+fn demo_accounts_for_every_row_and_a_rerun_duplicates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let first = demo(&store, &[]);
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains("accounting: every layer adds up"),
+        "{stdout}"
+    );
+
+    // Ingest: rows in = rows written + quarantined; the generator's malformed rows are quarantined.
+    let manifest = json(&store.join(format!("data/runs/la311/run={RUN}/manifest.json")));
+    let (read, written, quarantined) = (
+        manifest["rows_read"].as_u64().unwrap(),
+        manifest["rows_written"].as_u64().unwrap(),
+        manifest["rows_quarantined"].as_u64().unwrap(),
+    );
+    assert_eq!(read, ROWS);
+    assert_eq!(read, written + quarantined);
+    assert!(quarantined > 0, "the generator writes malformed rows");
+    let partitions: Vec<String> = manifest["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(partitions.len() >= 15, "{partitions:?}");
+
+    // Transform: every partition done; rows in = ingest rows written = canonical rows + quarantined.
+    let transform = layer_report(&store, "transform");
+    let done = |r: &worklist::report::LayerReport| {
+        let mut jobs: Vec<String> = r
+            .jobs
+            .iter()
+            .filter(|j| j.error.is_none())
+            .map(|j| j.job.clone())
+            .collect();
+        jobs.sort();
+        jobs
+    };
+    let mut expected = partitions.clone();
+    expected.sort();
+    assert_eq!(done(&transform), expected);
+    assert_eq!(transform.jobs_failed, 0);
+    let (t_in, t_out, t_q) = (
+        sum(&transform, "rows_in"),
+        sum(&transform, "rows_out"),
+        sum(&transform, "rows_quarantined"),
+    );
+    assert_eq!(t_in, written);
+    assert_eq!(t_in, t_out + t_q);
+    let canonical_rows: u64 = files(&store.join("data/canonical"))
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "parquet"))
+        .map(|(_, bytes)| {
+            SerializedFileReader::new(bytes::Bytes::from(bytes))
+                .unwrap()
+                .metadata()
+                .file_metadata()
+                .num_rows() as u64
+        })
+        .sum();
+    assert_eq!(
+        canonical_rows, t_out,
+        "canonical Parquet rows = transform rows out"
+    );
+
+    // Analyze: every partition done, with its processed weekly table.
+    let analyze = layer_report(&store, "analyze");
+    assert_eq!(done(&analyze), expected);
+    for p in &partitions {
+        let table = store.join(format!(
+            "data/processed/la311/weekly_by_type/cd={p}/part-00000.parquet"
+        ));
+        assert!(table.is_file(), "{} missing", table.display());
+    }
+
+    // Ledger: the findings are there, each for its district's stakeholder.
+    let events = files(&store.join("ledger/events"));
+    assert!(!events.is_empty(), "the ledger holds no finding");
+    assert!(events.len() as u64 >= sum(&analyze, "events_created"));
+    for (path, bytes) in &events {
+        let e: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        let cd = e["dimensions"]["council_district"].as_u64().unwrap();
+        assert_eq!(
+            e["stakeholders"][0],
+            format!("cd-{cd}"),
+            "{}",
+            path.display()
+        );
+        assert_eq!(e["run_id"], RUN);
+    }
+
+    // Each layer's completion marker exists exactly once.
+    let worklist = files(&store.join(format!("data/worklist/la311/run={RUN}")));
+    let markers: Vec<_> = worklist
+        .keys()
+        .filter(|p| p.ends_with("complete.json"))
+        .collect();
+    assert_eq!(
+        markers,
+        [
+            Path::new("analyze/complete.json"),
+            Path::new("transform/complete.json")
+        ]
+    );
+
+    // The report: two charts per district with data.
+    let report = std::fs::read_to_string(store.join(format!("reports/la311-{RUN}.html"))).unwrap();
+    let districts = report.matches("<section id=\"cd-").count();
+    assert!(districts >= 15, "{districts}");
+    assert!(report.matches("<svg class=\"chart\"").count() >= 2 * 15);
+
+    // A rerun: same data and worklist state, same events (not even re-stamped), nothing new.
+    let data_before = files(&store.join("data"));
+    let second = demo(&store, &[]);
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(stdout.contains("(0 new in this run)"), "{stdout}");
+    assert!(
+        stdout.contains("accounting: every layer adds up"),
+        "{stdout}"
+    );
+    assert_eq!(
+        files(&store.join("ledger/events")),
+        events,
+        "events changed on rerun"
+    );
+    let data_after = files(&store.join("data"));
+    assert_eq!(
+        data_after.keys().collect::<Vec<_>>(),
+        data_before.keys().collect::<Vec<_>>(),
+        "the rerun added or removed objects"
+    );
+    assert_eq!(
+        data_after.get(&PathBuf::from(format!(
+            "runs/la311/run={RUN}/manifest.json"
+        ))),
+        data_before.get(&PathBuf::from(format!(
+            "runs/la311/run={RUN}/manifest.json"
+        )))
+    );
+
+    // --fresh starts over: a stray object in the data bucket is gone, and the same events come back.
+    let stray = store.join("data/stray.txt");
+    std::fs::write(&stray, "left over").unwrap();
+    demo(&store, &["--fresh"]);
+    assert!(!stray.exists(), "--fresh kept the old store");
+    let fresh = files(&store.join("ledger/events"));
+    assert_eq!(
+        fresh.keys().collect::<Vec<_>>(),
+        events.keys().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn fresh_refuses_to_delete_a_folder_that_is_not_a_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let precious = tmp.path().join("thesis.tex");
+    std::fs::write(&precious, "years of work").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_civic"))
+        .args(["demo", "--rows", "1000", "--fresh", "--store"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refuses to delete"), "{stderr}");
+    assert!(precious.is_file());
+}
