@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use crate::keytemplate::{Part, PlaceholderType};
 use crate::manifest::Manifests;
 use crate::model::Access;
-use crate::naming::{env_bucket, env_queue_url, env_stage, logical, rust_ident};
+use crate::naming::{env_bucket, env_dlq_url, env_queue_url, env_stage, logical, rust_ident};
 
 /// Where the generated file lives, relative to the root.
 pub const GENERATED_PATH: &str = "crates/prefixes/src/generated.rs";
@@ -65,10 +65,19 @@ pub fn generate(m: &Manifests) -> String {
 
     let _ = writeln!(
         w,
-        "/// Every queue, with the environment variable that carries its URL."
+        "/// Every queue, with the environment variables that carry its URLs and its worklist settings."
     );
     let _ = writeln!(w, "pub mod queues {{");
     for q in m.queues() {
+        let dlq = match q.doc.dlq.as_ref() {
+            Some(_) => format!("Some({:?})", env_dlq_url(project, q.name)),
+            None => "None".into(),
+        };
+        let max_receives = match q.doc.dlq.as_ref() {
+            Some(d) => format!("Some({})", d.max_receives.value),
+            None => "None".into(),
+        };
+        let layers: Vec<&str> = q.doc.layers.iter().map(|l| l.value.as_str()).collect();
         let _ = writeln!(
             w,
             "    /// Queue `{}` of feature `{}`.",
@@ -76,11 +85,25 @@ pub fn generate(m: &Manifests) -> String {
         );
         let _ = writeln!(
             w,
-            "    pub const {}: crate::Queue = crate::Queue {{ name: {:?}, env: {:?} }};",
-            const_name(q.name),
-            q.name,
-            env_queue_url(project, q.name)
+            "    pub const {}: crate::Queue = crate::Queue {{",
+            const_name(q.name)
         );
+        let _ = writeln!(w, "        name: {:?},", q.name);
+        let _ = writeln!(w, "        env: {:?},", env_queue_url(project, q.name));
+        let _ = writeln!(w, "        dlq_env: {dlq},");
+        let _ = writeln!(
+            w,
+            "        visibility_timeout_s: {},",
+            q.doc.visibility_timeout_s.value
+        );
+        let _ = writeln!(w, "        max_receives: {max_receives},");
+        let _ = writeln!(
+            w,
+            "        lanes: {},",
+            q.doc.lanes.as_ref().map_or(1, |l| l.value)
+        );
+        let _ = writeln!(w, "        layers: &{layers:?},");
+        let _ = writeln!(w, "    }};");
     }
     let _ = writeln!(w, "}}\n");
 
@@ -177,9 +200,11 @@ pub fn generate(m: &Manifests) -> String {
             f.name, f.feature.name
         );
         let _ = writeln!(w, "pub mod {} {{", rust_ident(f.name));
-        let mut env = vec![env_stage(project)];
-        env.extend(m.buckets_of(f.name).iter().map(|b| env_bucket(project, b)));
-        env.extend(m.queues_of(f.doc).iter().map(|q| env_queue_url(project, q)));
+        let env: Vec<String> = m
+            .env_vars(f.name, f.doc)
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
         let _ = writeln!(
             w,
             "    /// Environment variables the deployed function receives (the templates set exactly these)."

@@ -65,6 +65,22 @@ impl PrefixRef<'_> {
     }
 }
 
+/// What an environment variable of a function carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    Stage,
+    BucketName(String),
+    QueueUrl(String),
+    DlqUrl(String),
+}
+
+/// One environment variable of a function: the templates set it, the generated crate names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: EnvValue,
+}
+
 /// One grant of a prefix to a function.
 #[derive(Debug, Clone, Copy)]
 pub struct Grant<'m> {
@@ -184,6 +200,40 @@ impl Manifests {
             if !out.contains(&s.value.as_str()) {
                 out.push(&s.value);
             }
+        }
+        out
+    }
+
+    /// Every environment variable of a function, in a stable order: stage, bucket names, queue URLs,
+    /// and the dead-letter queue URL of its trigger queue (the consumer dead-letters refused messages).
+    pub fn env_vars(&self, function: &str, doc: &FunctionDoc) -> Vec<EnvVar> {
+        use crate::naming::{env_bucket, env_dlq_url, env_queue_url, env_stage};
+        let p = self.project();
+        let mut out = vec![EnvVar {
+            name: env_stage(p),
+            value: EnvValue::Stage,
+        }];
+        for b in self.buckets_of(function) {
+            out.push(EnvVar {
+                name: env_bucket(p, b),
+                value: EnvValue::BucketName(b.to_string()),
+            });
+        }
+        for q in self.queues_of(doc) {
+            out.push(EnvVar {
+                name: env_queue_url(p, q),
+                value: EnvValue::QueueUrl(q.to_string()),
+            });
+        }
+        if let Some(Trigger::Queue(t)) = &doc.trigger
+            && self
+                .queue(&t.name.value)
+                .is_some_and(|q| q.doc.dlq.is_some())
+        {
+            out.push(EnvVar {
+                name: env_dlq_url(p, &t.name.value),
+                value: EnvValue::DlqUrl(t.name.value.clone()),
+            });
         }
         out
     }

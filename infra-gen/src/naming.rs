@@ -74,6 +74,18 @@ impl<'a> Names<'a> {
             self.queue(queue)
         )
     }
+    pub fn dlq_url_sub(&self, queue: &str) -> String {
+        format!(
+            "https://sqs.${{AWS::Region}}.${{AWS::URLSuffix}}/${{AWS::AccountId}}/{}",
+            self.dlq(queue)
+        )
+    }
+    pub fn dlq_arn_sub(&self, queue: &str) -> String {
+        format!(
+            "arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{}",
+            self.dlq(queue)
+        )
+    }
     pub fn queue_arn_sub(&self, queue: &str) -> String {
         format!(
             "arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{}",
@@ -97,6 +109,11 @@ pub fn env_bucket(project: &str, bucket: &str) -> String {
 /// The environment variable that carries a queue's URL to a function.
 pub fn env_queue_url(project: &str, queue: &str) -> String {
     format!("{}_QUEUE_{}_URL", env_part(project), env_part(queue))
+}
+
+/// The environment variable that carries a queue's dead-letter queue URL (to its consumer).
+pub fn env_dlq_url(project: &str, queue: &str) -> String {
+    format!("{}_QUEUE_{}_DLQ_URL", env_part(project), env_part(queue))
 }
 
 /// The environment variable that carries the stage name.

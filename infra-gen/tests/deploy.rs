@@ -11,8 +11,6 @@ use moto_harness::Moto;
 mod support;
 use support::{packages, root};
 
-
-
 async fn deployer<'m>(moto: &Moto, m: &'m infra_gen::manifest::Manifests) -> Deployer<'m> {
     let mut aws = Aws::from_conf(&moto.sdk_config().await).unwrap();
     aws.poll = Duration::from_millis(100);

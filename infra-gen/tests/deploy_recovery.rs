@@ -135,8 +135,6 @@ async fn start_proxy(upstream: &str, faults: Arc<Faults>) -> String {
     format!("http://{addr}")
 }
 
-
-
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_first_create_and_failed_rollback_are_recovered_by_the_next_deploy() {
     let Some(moto) = Moto::start_or_skip() else {

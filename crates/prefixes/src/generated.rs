@@ -14,10 +14,18 @@ pub mod buckets {
     pub const LEDGER: crate::Bucket = crate::Bucket { name: "ledger", env: "CIVIC_BUCKET_LEDGER" };
 }
 
-/// Every queue, with the environment variable that carries its URL.
+/// Every queue, with the environment variables that carry its URLs and its worklist settings.
 pub mod queues {
     /// Queue `worklist` of feature `processing`.
-    pub const WORKLIST: crate::Queue = crate::Queue { name: "worklist", env: "CIVIC_QUEUE_WORKLIST_URL" };
+    pub const WORKLIST: crate::Queue = crate::Queue {
+        name: "worklist",
+        env: "CIVIC_QUEUE_WORKLIST_URL",
+        dlq_env: Some("CIVIC_QUEUE_WORKLIST_DLQ_URL"),
+        visibility_timeout_s: 5400,
+        max_receives: Some(5),
+        lanes: 1,
+        layers: &["transform", "analyze"],
+    };
 }
 
 /// Key specifications: one marker type and one parts struct per prefix.
@@ -248,7 +256,7 @@ pub mod ledger_api {
 /// What function `process` (feature `processing`) may use, and nothing else.
 pub mod process {
     /// Environment variables the deployed function receives (the templates set exactly these).
-    pub const ENV: &[&str] = &["CIVIC_STAGE", "CIVIC_BUCKET_DATA", "CIVIC_BUCKET_LEDGER", "CIVIC_QUEUE_WORKLIST_URL"];
+    pub const ENV: &[&str] = &["CIVIC_STAGE", "CIVIC_BUCKET_DATA", "CIVIC_BUCKET_LEDGER", "CIVIC_QUEUE_WORKLIST_URL", "CIVIC_QUEUE_WORKLIST_DLQ_URL"];
     /// `raw/{dataset}/run={run_id}/cd={partition}/` in bucket `data` (read).
     pub const fn raw() -> crate::Prefix<crate::keys::Raw, crate::access::Read> { crate::Prefix::new(crate::buckets::DATA) }
     /// `quarantine/{dataset}/run={run_id}/` in bucket `data` (readwrite).

@@ -51,11 +51,21 @@ pub struct Bucket {
     pub env: &'static str,
 }
 
-/// A queue: its manifest name and the environment variable holding its URL.
+/// A queue: its manifest name, the environment variables holding its URLs, and the settings the
+/// local topology needs to behave like the deployed queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Queue {
     pub name: &'static str,
     pub env: &'static str,
+    /// The variable holding the dead-letter queue's URL (set for the queue's consumer).
+    pub dlq_env: Option<&'static str>,
+    pub visibility_timeout_s: u32,
+    /// Receives before a message moves to the dead-letter queue.
+    pub max_receives: Option<u32>,
+    /// Independent worklist chains per layer.
+    pub lanes: u32,
+    /// Worklist layers in order (empty for plain queues).
+    pub layers: &'static [&'static str],
 }
 
 /// A required environment variable is not set.
@@ -91,6 +101,14 @@ impl Queue {
     /// The queue URL, from the environment.
     pub fn url(&self) -> Result<String, MissingEnv> {
         env(self.env)
+    }
+
+    /// The dead-letter queue URL, from the environment.
+    pub fn dlq_url(&self) -> Result<String, MissingEnv> {
+        match self.dlq_env {
+            Some(name) => env(name),
+            None => Err(MissingEnv("(this queue has no dead-letter queue)")),
+        }
     }
 }
 

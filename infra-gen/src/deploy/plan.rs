@@ -185,10 +185,8 @@ mod tests {
             action_for(Some("UPDATE_IN_PROGRESS")),
             StackAction::WaitThenRetry
         );
-        assert_eq!(
-            action_for(Some("REVIEW_IN_PROGRESS")),
-            StackAction::WaitThenRetry
-        );
+        assert_eq!(action_for(Some("REVIEW_IN_PROGRESS")), StackAction::Create);
+        assert!(is_terminal("REVIEW_IN_PROGRESS"));
         assert!(
             matches!(action_for(Some("DELETE_FAILED")), StackAction::Refuse(m) if m.contains("DELETE_FAILED"))
         );

@@ -11,8 +11,8 @@ use crate::cfn::resources::{
 };
 use crate::cfn::{CheckovSkip, Expr, Parameter, Resource, Template};
 use crate::manifest::{FunctionDoc, Trigger};
-use crate::model::DEFAULT_LOG_RETENTION_DAYS;
-use crate::naming::{env_bucket, env_queue_url, env_stage, logical};
+use crate::model::{DEFAULT_LOG_RETENTION_DAYS, EnvValue};
+use crate::naming::logical;
 
 const SKIPS: &[CheckovSkip] = &[
     CheckovSkip {
@@ -39,23 +39,20 @@ pub fn code_key_parameter(function: &str) -> String {
     format!("{}CodeKey", logical(function))
 }
 
-/// Environment variables of a function: the stage, its buckets' names and its queues' URLs.
+/// Environment variables of a function with their values (names from the model, shared with codegen).
 pub(crate) fn environment(cx: &Cx, name: &str, doc: &FunctionDoc) -> Vec<(String, Expr)> {
-    let project = cx.m.project();
-    let mut vars = vec![(env_stage(project), Expr::str(cx.names.stage))];
-    for bucket in cx.m.buckets_of(name) {
-        vars.push((
-            env_bucket(project, bucket),
-            Expr::sub(cx.names.bucket_sub(bucket)),
-        ));
-    }
-    for queue in cx.m.queues_of(doc) {
-        vars.push((
-            env_queue_url(project, queue),
-            Expr::sub(cx.names.queue_url_sub(queue)),
-        ));
-    }
-    vars
+    cx.m.env_vars(name, doc)
+        .into_iter()
+        .map(|v| {
+            let value = match &v.value {
+                EnvValue::Stage => Expr::str(cx.names.stage),
+                EnvValue::BucketName(b) => Expr::sub(cx.names.bucket_sub(b)),
+                EnvValue::QueueUrl(q) => Expr::sub(cx.names.queue_url_sub(q)),
+                EnvValue::DlqUrl(q) => Expr::sub(cx.names.dlq_url_sub(q)),
+            };
+            (v.name, value)
+        })
+        .collect()
 }
 
 pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &FunctionDoc) {

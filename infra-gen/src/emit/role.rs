@@ -86,6 +86,18 @@ pub(crate) fn statements(cx: &Cx, name: &str, doc: &FunctionDoc) -> Vec<Statemen
             vec![Expr::sub(n.queue_arn_sub(&q.name.value))],
         ));
     }
+    if let Some(Trigger::Queue(q)) = &doc.trigger
+        && cx
+            .m
+            .queue(&q.name.value)
+            .is_some_and(|q| q.doc.dlq.is_some())
+    {
+        out.push(Statement::allow(
+            "DeadLetterRefusedMessages",
+            vec!["sqs:SendMessage"],
+            vec![Expr::sub(n.dlq_arn_sub(&q.name.value))],
+        ));
+    }
     if !doc.sends_to.is_empty() {
         out.push(Statement::allow(
             "SendToDeclaredQueues",
