@@ -7,15 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use async_trait::async_trait;
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use worklist::local::{DrainOptions, drain, persist_dead_letters};
 use worklist::manifest::RunManifest;
 use worklist::queue::embedded::Redrive;
-use worklist::{
-    Config, Consumer, EmbeddedQueue, JobContext, JobError, JobRunner, Queue, Registry, WorkMessage,
-};
+use worklist::{Config, Consumer, EmbeddedQueue, Queue, Registry, WorkMessage};
 
 /// Arguments of `civic process`.
 #[derive(Debug, clap::Args)]
@@ -101,33 +98,13 @@ pub(crate) fn open_store(root: &Path) -> anyhow::Result<Arc<dyn ObjectStore>> {
     Ok(Arc::new(store))
 }
 
-/// The job runners available locally. A layer without one makes `process` stop before any work starts.
+/// The job runners available locally: the same registry the `process` Lambda builds.
 pub(crate) async fn registry(
     store: &Arc<dyn ObjectStore>,
     ledger: Option<&ledger::Ledger>,
     dataset: &str,
 ) -> anyhow::Result<Registry> {
-    let mut registry = Registry::new();
-    if let Some(ledger) = ledger {
-        registry.register(
-            "analyze",
-            Arc::new(Analyze {
-                data: store.clone(),
-                ledger: ledger.clone(),
-                config: analysis_config()?,
-            }),
-        );
-    }
-    if let Ok(catalog) = harmonize::builtin(dataset) {
-        registry.register(
-            "transform",
-            Arc::new(Transform {
-                store: store.clone(),
-                catalog,
-            }),
-        );
-    }
-    Ok(registry)
+    process::registry(store, ledger, dataset)
 }
 
 /// Open `<root>/ledger` as the ledger bucket.
@@ -139,79 +116,7 @@ pub(crate) fn open_ledger(root: &Path) -> anyhow::Result<ledger::Ledger> {
     Ok(ledger::Ledger::new(Arc::new(store)))
 }
 
-/// The analysis thresholds of the dataset catalog, compiled in.
-pub(crate) fn analysis_config() -> anyhow::Result<analysis::AnalysisConfig> {
-    const PATH: &str = "datasets/la311/analysis.yaml";
-    analysis::AnalysisConfig::parse(PATH, include_str!("../../../datasets/la311/analysis.yaml"))
-        .map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// The `analyze` layer: canonical -> weekly table in `processed/` + findings in the ledger, for one partition.
-struct Analyze {
-    data: Arc<dyn ObjectStore>,
-    ledger: ledger::Ledger,
-    config: analysis::AnalysisConfig,
-}
-
-#[async_trait]
-impl JobRunner for Analyze {
-    async fn run(&self, job: &JobContext<'_>) -> Result<serde_json::Value, JobError> {
-        match analysis::analyze_partition(
-            &self.data,
-            &self.ledger,
-            &self.config,
-            job.dataset,
-            job.run_id,
-            job.job,
-        )
-        .await
-        {
-            Ok(r) => Ok(serde_json::json!({
-                "weekly_rows": r.weekly_rows,
-                "findings": r.findings.len(),
-                "events_created": r.events_created,
-                "events_duplicate": r.events_duplicate,
-                "events_conflicting": r.events_conflicting,
-                "table_key": r.table_key,
-            })),
-            Err(e @ analysis::job::JobError::Store { .. }) => {
-                Err(JobError::Retryable(e.to_string()))
-            }
-            Err(e) => Err(JobError::Fatal(e.to_string())),
-        }
-    }
-}
-
-/// The `transform` layer: raw -> canonical for one partition (harmonize).
-struct Transform {
-    store: Arc<dyn ObjectStore>,
-    catalog: harmonize::Catalog,
-}
-
-#[async_trait]
-impl JobRunner for Transform {
-    async fn run(&self, job: &JobContext<'_>) -> Result<serde_json::Value, JobError> {
-        let manifest =
-            harmonize::partition::read_manifest(self.store.as_ref(), job.dataset, job.run_id)
-                .await
-                .map_err(|e| JobError::Fatal(e.to_string()))?;
-        match harmonize::transform_partition_with(
-            self.store.clone(),
-            &self.catalog,
-            &manifest,
-            job.job,
-        )
-        .await
-        {
-            Ok(report) => Ok(serde_json::to_value(report).unwrap_or_default()),
-            Err(
-                e
-                @ (harmonize::TransformError::Store { .. } | harmonize::TransformError::Io { .. }),
-            ) => Err(JobError::Retryable(e.to_string())),
-            Err(e) => Err(JobError::Fatal(e.to_string())),
-        }
-    }
-}
+pub(crate) use process::analysis_config;
 
 /// The local topology: embedded work queue + DLQ (redrive after 5 receives) and a consumer on them.
 pub(crate) struct Local {

@@ -33,3 +33,6 @@ impl Locations {
         }
     }
 }
+
+pub mod runners;
+pub use runners::{analysis_config, registry};

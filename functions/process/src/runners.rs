@@ -1,0 +1,113 @@
+//! The job runners of the worklist layers: `transform` (harmonize: raw -> canonical) and `analyze`
+//! (analysis: canonical -> processed tables + ledger findings). The Lambda and `civic process` both
+//! build their registry here, so local and deployed runs execute the same code.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use object_store::ObjectStore;
+use worklist::{JobContext, JobError, JobRunner, Registry};
+
+/// The analysis thresholds of the dataset catalog, compiled in.
+pub fn analysis_config() -> anyhow::Result<analysis::AnalysisConfig> {
+    const PATH: &str = "datasets/la311/analysis.yaml";
+    analysis::AnalysisConfig::parse(PATH, include_str!("../../../datasets/la311/analysis.yaml"))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Runners for `dataset`: `transform` always (when the catalog knows the dataset), `analyze` when a
+/// ledger is given (findings need somewhere to go).
+pub fn registry(
+    data: &Arc<dyn ObjectStore>,
+    ledger: Option<&ledger::Ledger>,
+    dataset: &str,
+) -> anyhow::Result<Registry> {
+    let mut registry = Registry::new();
+    if let Ok(catalog) = harmonize::builtin(dataset) {
+        registry.register(
+            "transform",
+            Arc::new(Transform {
+                store: data.clone(),
+                catalog,
+            }),
+        );
+    }
+    if let Some(ledger) = ledger {
+        registry.register(
+            "analyze",
+            Arc::new(Analyze {
+                data: data.clone(),
+                ledger: ledger.clone(),
+                config: analysis_config()?,
+            }),
+        );
+    }
+    Ok(registry)
+}
+
+/// The `transform` layer: raw -> canonical for one partition (harmonize).
+struct Transform {
+    store: Arc<dyn ObjectStore>,
+    catalog: harmonize::Catalog,
+}
+
+#[async_trait]
+impl JobRunner for Transform {
+    async fn run(&self, job: &JobContext<'_>) -> Result<serde_json::Value, JobError> {
+        let manifest =
+            harmonize::partition::read_manifest(self.store.as_ref(), job.dataset, job.run_id)
+                .await
+                .map_err(|e| JobError::Fatal(e.to_string()))?;
+        match harmonize::transform_partition_with(
+            self.store.clone(),
+            &self.catalog,
+            &manifest,
+            job.job,
+        )
+        .await
+        {
+            Ok(report) => Ok(serde_json::to_value(report).unwrap_or_default()),
+            Err(
+                e
+                @ (harmonize::TransformError::Store { .. } | harmonize::TransformError::Io { .. }),
+            ) => Err(JobError::Retryable(e.to_string())),
+            Err(e) => Err(JobError::Fatal(e.to_string())),
+        }
+    }
+}
+
+/// The `analyze` layer: canonical -> weekly table in `processed/` + findings in the ledger, for one partition.
+struct Analyze {
+    data: Arc<dyn ObjectStore>,
+    ledger: ledger::Ledger,
+    config: analysis::AnalysisConfig,
+}
+
+#[async_trait]
+impl JobRunner for Analyze {
+    async fn run(&self, job: &JobContext<'_>) -> Result<serde_json::Value, JobError> {
+        match analysis::analyze_partition(
+            &self.data,
+            &self.ledger,
+            &self.config,
+            job.dataset,
+            job.run_id,
+            job.job,
+        )
+        .await
+        {
+            Ok(r) => Ok(serde_json::json!({
+                "weekly_rows": r.weekly_rows,
+                "findings": r.findings.len(),
+                "events_created": r.events_created,
+                "events_duplicate": r.events_duplicate,
+                "events_conflicting": r.events_conflicting,
+                "table_key": r.table_key,
+            })),
+            Err(e @ analysis::job::JobError::Store { .. }) => {
+                Err(JobError::Retryable(e.to_string()))
+            }
+            Err(e) => Err(JobError::Fatal(e.to_string())),
+        }
+    }
+}
