@@ -74,6 +74,13 @@ pub fn render(chart: &LineChart<'_>) -> Result<String, ChartError> {
             .x_labels(5)
             .y_labels(5)
             .x_label_formatter(&x_label)
+            .y_label_formatter(&|y| {
+                if ymax >= 10.0 {
+                    format!("{y:.0}")
+                } else {
+                    format!("{y:.1}")
+                }
+            })
             .y_desc(chart.y_desc)
             .light_line_style(RGBColor(235, 235, 235))
             .draw()

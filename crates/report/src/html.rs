@@ -164,13 +164,12 @@ fn district_section(
         )
     );
     if let Some(series) = series {
-        let volume: Vec<_> = series
-            .weeks
+        let (weeks, partial) = series.full_weeks();
+        let volume: Vec<_> = weeks
             .iter()
             .map(|w| (w.week_start, Some(w.requests as f64)))
             .collect();
-        let close: Vec<_> = series
-            .weeks
+        let close: Vec<_> = weeks
             .iter()
             .map(|w| (w.week_start, w.hours_to_close))
             .collect();
@@ -190,9 +189,14 @@ fn district_section(
         out.push_str("</div>");
         let _ = write!(
             out,
-            "<p class=sub>{} requests over {} weeks; time to close is each request type's weekly median, averaged with the closed counts as weights.</p>",
+            "<p class=sub>{} requests over {} weeks{}; time to close is each request type's weekly median, averaged with the closed counts as weights.</p>",
             num(series.total_requests()),
-            series.weeks.len()
+            series.weeks.len(),
+            if partial > 0 {
+                format!(" ({partial} partial edge week(s) not drawn)")
+            } else {
+                String::new()
+            }
         );
     } else {
         out.push_str("<p class=sub>No processed weekly table for this district.</p>");

@@ -35,6 +35,29 @@ impl DistrictSeries {
     pub fn total_requests(&self) -> u64 {
         self.weeks.iter().map(|w| w.requests).sum()
     }
+
+    /// The weeks without the partial ones at either end: an edge week with fewer than half the median weekly
+    /// requests is taken to be cut by the data's first or last day (a year rarely starts on a Monday) and
+    /// would read as a collapse. Returns the kept weeks and how many edge weeks were left out.
+    pub fn full_weeks(&self) -> (&[WeekPoint], usize) {
+        let mut counts: Vec<u64> = self.weeks.iter().map(|w| w.requests).collect();
+        counts.sort_unstable();
+        let Some(&median) = counts.get(counts.len() / 2) else {
+            return (&self.weeks, 0);
+        };
+        let partial = |w: &WeekPoint| w.requests * 2 < median;
+        let mut weeks = self.weeks.as_slice();
+        let mut dropped = 0;
+        if weeks.len() > 2 && weeks.first().is_some_and(partial) {
+            weeks = &weeks[1..];
+            dropped += 1;
+        }
+        if weeks.len() > 2 && weeks.last().is_some_and(partial) {
+            weeks = &weeks[..weeks.len() - 1];
+            dropped += 1;
+        }
+        (weeks, dropped)
+    }
 }
 
 /// One row of the processed weekly table (`processed/{dataset}/weekly_by_type/`), as the report reads it.
@@ -210,6 +233,34 @@ mod tests {
         // (10*4 + 60*1) / 5 = 20
         assert_eq!(cd2.weeks[1].hours_to_close, Some(20.0));
         assert_eq!(cd2.total_requests(), 18);
+    }
+
+    #[test]
+    fn partial_edge_weeks_are_left_out_and_counted() {
+        let weekly = |requests: &[u64]| DistrictSeries {
+            council_district: 1,
+            weeks: requests
+                .iter()
+                .enumerate()
+                .map(|(i, r)| WeekPoint {
+                    week_start: DateTime::from_timestamp(i as i64 * 604_800, 0).unwrap(),
+                    requests: *r,
+                    closed: 0,
+                    hours_to_close: None,
+                })
+                .collect(),
+        };
+        let s = weekly(&[10, 100, 90, 110, 40]);
+        let (kept, dropped) = s.full_weeks();
+        assert_eq!(dropped, 2);
+        assert_eq!(
+            kept.iter().map(|w| w.requests).collect::<Vec<_>>(),
+            [100, 90, 110]
+        );
+        // A dip inside the series is data, not an edge: it stays.
+        let s = weekly(&[100, 10, 100, 100]);
+        assert_eq!(s.full_weeks().1, 0);
+        assert_eq!(weekly(&[]).full_weeks().1, 0);
     }
 
     #[test]
