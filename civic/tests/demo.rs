@@ -262,3 +262,46 @@ fn fresh_refuses_to_delete_a_folder_that_is_not_a_store() {
     assert!(stderr.contains("refuses to delete"), "{stderr}");
     assert!(precious.is_file());
 }
+
+#[test]
+fn demo_over_a_real_myla311_sample_adds_up() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/la311/myla311_2017_sample.csv");
+    if !sample.is_file() {
+        eprintln!("skipping: real sample {} is not present", sample.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let out = Command::new(env!("CARGO_BIN_EXE_civic"))
+        .args(["demo", "--input"])
+        .arg(&sample)
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("accounting: every layer adds up"),
+        "{stdout}"
+    );
+    let report = stdout
+        .lines()
+        .find_map(|l| l.split("; report ").nth(1))
+        .expect("the last line names the report");
+    let html = std::fs::read_to_string(report).unwrap();
+    assert!(html.matches("<svg class=\"chart\"").count() >= 2 * 15);
+    assert!(!inputs_written(&store), "--input must not generate rows");
+}
+
+fn inputs_written(store: &Path) -> bool {
+    store
+        .join("inputs")
+        .read_dir()
+        .is_ok_and(|mut d| d.next().is_some())
+}

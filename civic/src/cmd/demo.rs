@@ -44,6 +44,10 @@ pub struct Args {
     /// Use this CSV (path, `file:PATH` or http(s) URL) instead of generating rows.
     #[arg(long, value_name = "PATH_OR_URL")]
     pub input: Option<String>,
+    /// Read this catalogued MyLA311 year from the Socrata portal instead of generating rows (needs network;
+    /// app token from SOCRATA_APP_TOKEN).
+    #[arg(long, value_name = "YEAR", conflicts_with = "input")]
+    pub socrata: Option<i32>,
     /// Dataset id.
     #[arg(long, default_value = "la311")]
     pub dataset: String,
@@ -140,6 +144,9 @@ fn generate_input(args: &Args, summary: &mut Summary) -> anyhow::Result<PathBuf>
 
 /// The run id: a function of the input, so the same input is the same run.
 fn run_id(args: &Args, input: &str) -> String {
+    if let Some(year) = args.socrata {
+        return format!("demo-socrata-{year}");
+    }
     match &args.input {
         None => format!("demo-{}-s{}-n{}", args.year, args.seed, args.rows),
         Some(_) => {
@@ -215,8 +222,11 @@ async fn ingest(
         },
         progress: Some(Arc::new(IngestBar(pb))),
     };
-    let report =
-        ingest_core::ingest(data.clone(), &spec, SourceSpec::from_input(input), opts).await?;
+    let source = match args.socrata {
+        Some(year) => SourceSpec::socrata_year(&spec, year, None)?,
+        None => SourceSpec::from_input(input),
+    };
+    let report = ingest_core::ingest(data.clone(), &spec, source, opts).await?;
     let m = report.manifest;
     eprintln!(
         "ingest: {} rows read, {} written into {} partitions, {} quarantined",
@@ -399,9 +409,10 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("fresh: deleted {}", args.store.display());
     }
     let mut summary = Summary::default();
-    let input = match &args.input {
-        Some(input) => input.clone(),
-        None => generate_input(&args, &mut summary)?.display().to_string(),
+    let input = match (&args.input, args.socrata) {
+        (Some(input), _) => input.clone(),
+        (None, Some(year)) => format!("socrata:{year}"),
+        (None, None) => generate_input(&args, &mut summary)?.display().to_string(),
     };
     let run = run_id(&args, &input);
     let data = report::open_bucket(&args.store, "data")?;
