@@ -1,5 +1,6 @@
 //! One module per `civic` subcommand; each owns its `Args` and `run`.
 pub mod demo;
+mod demo_process;
 mod demo_summary;
 pub mod gen_la311;
 pub mod ingest;
