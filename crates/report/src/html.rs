@@ -256,8 +256,12 @@ pub fn render(data: &ReportData) -> Result<String, ChartError> {
     let count = |s: Severity| data.findings.iter().filter(|e| e.severity == s).count();
     let _ = write!(
         out,
-        "<p>{} finding(s) in the ledger: {} critical, {} warning, {} info, across {} district(s). <a href=\"#quality\">Data quality</a></p>",
+        "<p>{} finding(s) in the ledger ({} first recorded by this run; the ledger keeps each finding once, with the run that found it first): {} critical, {} warning, {} info, across {} district(s). <a href=\"#quality\">Data quality</a></p>",
         data.findings.len(),
+        data.findings
+            .iter()
+            .filter(|e| e.run_id == data.run_id)
+            .count(),
         count(Severity::Critical),
         count(Severity::Warning),
         count(Severity::Info),

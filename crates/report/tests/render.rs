@@ -78,6 +78,8 @@ fn data() -> ReportData {
     for n in 0..30 {
         findings.push(finding(11, Severity::Info, n, "Illegal Dumping"));
     }
+    // Found first by an earlier run: still in the ledger, not counted as this run's.
+    findings[0].run_id = "r0".into();
     ReportData {
         dataset: "la311".into(),
         run_id: "r1".into(),
@@ -135,7 +137,8 @@ fn page_has_two_charts_per_district_and_the_findings_with_stakeholders() {
     assert!(!html.contains("Graffiti <Removal>"));
     // 31 findings for CD 11: 25 listed, 6 counted.
     assert!(html.contains("6 more finding(s) for this district"));
-    assert!(html.contains("32 finding(s) in the ledger: 1 critical, 1 warning, 30 info"));
+    assert!(html.contains("32 finding(s) in the ledger (31 first recorded by this run;"));
+    assert!(html.contains(": 1 critical, 1 warning, 30 info, across 2 district(s)"));
 }
 
 #[test]
