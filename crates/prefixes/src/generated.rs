@@ -233,6 +233,8 @@ pub mod ingest {
     pub const fn quarantine() -> crate::Prefix<crate::keys::Quarantine, crate::access::Write> { crate::Prefix::new(crate::buckets::DATA) }
     /// `runs/{dataset}/run={run_id}/` in bucket `data` (write).
     pub const fn runs() -> crate::Prefix<crate::keys::Runs, crate::access::Write> { crate::Prefix::new(crate::buckets::DATA) }
+    /// `worklist/{dataset}/run={run_id}/` in bucket `data` (write).
+    pub const fn worklist() -> crate::Prefix<crate::keys::Worklist, crate::access::Write> { crate::Prefix::new(crate::buckets::DATA) }
     /// Queues this function consumes or sends to.
     pub mod queues {
         pub const WORKLIST: crate::Queue = crate::queues::WORKLIST;

@@ -1,26 +1,118 @@
-//! Handler library of the `ingest` Lambda: the locations it writes, typed by the generated `prefixes` crate.
+//! Handler library of the `ingest` Lambda: stream one source into the raw layer, then hand ONE worklist
+//! message listing every partition job to the processing queue.
 //!
-//! The handles are spelled out with their access type, so a grant removed from prefixes.yaml (and
-//! regenerated) stops this crate from compiling instead of failing at run time with AccessDenied.
+//! The locations are the generated `prefixes` handles with their access types, so a grant removed from
+//! prefixes.yaml (and regenerated) stops this crate from compiling instead of failing with AccessDenied.
 
+use std::sync::Arc;
+
+use object_store::ObjectStore;
 use prefixes::Prefix;
 use prefixes::access::Write;
-use prefixes::keys::{Quarantine, Raw, Runs};
+use prefixes::keys::{Quarantine, Raw, Runs, Worklist};
+use serde::Deserialize;
 
-/// Where ingestion writes: raw partitions, quarantined rows, and the run manifest.
+/// Where ingestion writes: raw partitions, quarantined rows, the run manifest, claim-check job lists.
 #[derive(Debug, Clone, Copy)]
 pub struct Locations {
     pub raw: Prefix<Raw, Write>,
     pub quarantine: Prefix<Quarantine, Write>,
     pub runs: Prefix<Runs, Write>,
+    pub worklist: Prefix<Worklist, Write>,
 }
 
 impl Locations {
     pub const fn granted() -> Self {
+        use prefixes::ingest as p;
         Locations {
-            raw: prefixes::ingest::raw(),
-            quarantine: prefixes::ingest::quarantine(),
-            runs: prefixes::ingest::runs(),
+            raw: p::raw(),
+            quarantine: p::quarantine(),
+            runs: p::runs(),
+            worklist: p::worklist(),
         }
     }
+}
+
+/// The invocation event: `{"dataset": "la311", "year": 2024}` or `{"dataset": "la311", "source": "https://..."}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestEvent {
+    pub dataset: String,
+    #[serde(default)]
+    pub year: Option<i32>,
+    /// A file path or URL (plain or .gz), instead of a catalogued Socrata year.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Reuse a run id (a rerun); a fresh one otherwise.
+    #[serde(default)]
+    pub run_id: Option<String>,
+}
+
+/// The catalog compiled into the function (datasets/<id>/dataset.yaml).
+pub fn dataset_spec(id: &str) -> anyhow::Result<ingest_core::DatasetSpec> {
+    match id {
+        "la311" => Ok(ingest_core::DatasetSpec::from_yaml(
+            include_str!("../../../datasets/la311/dataset.yaml"),
+            "datasets/la311/dataset.yaml",
+        )?),
+        other => anyhow::bail!("unknown dataset '{other}' (this build knows: la311)"),
+    }
+}
+
+/// Ingest, then send the hand-off. Returns the run summary the invocation answers with.
+/// The hand-off is sent only after the manifest is written; a failed send fails the invocation, and
+/// rerunning the same `run_id` is safe (deterministic keys, the worklist skips finished jobs).
+pub async fn handle(
+    event: IngestEvent,
+    data: Arc<dyn ObjectStore>,
+    queue: &dyn worklist::Queue,
+) -> anyhow::Result<serde_json::Value> {
+    let spec = dataset_spec(&event.dataset)?;
+    let source = match (&event.year, &event.source) {
+        (Some(year), None) => ingest_core::SourceSpec::socrata_year(&spec, *year, None)?,
+        (None, Some(src)) => ingest_core::SourceSpec::from_input(src),
+        _ => anyhow::bail!(
+            "the event names exactly one of `year` (a catalogued Socrata year) or `source` (a path or URL)"
+        ),
+    };
+    let opts = ingest_core::IngestOptions {
+        run_id: event.run_id.clone(),
+        progress: Some(Arc::new(ingest_core::LogProgress::new(100_000))),
+        ..Default::default()
+    };
+    let report = ingest_core::ingest(data.clone(), &spec, source, opts).await?;
+    let m = &report.manifest;
+    let work = prefixes::ingest::queues::WORKLIST;
+    let layer = work
+        .layers
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the worklist queue declares no layers"))?;
+    let jobs = ingest_core::job_ids(m);
+    let messages = worklist::WorkMessage::first_of_layer(
+        &m.dataset,
+        &m.run_id,
+        layer,
+        jobs.clone(),
+        work.lanes,
+    );
+    for msg in &messages {
+        let body =
+            worklist::codec::encode(msg, data.as_ref(), worklist::message::SQS_MAX_MESSAGE_BYTES)
+                .await?;
+        queue.send(&body, None).await.map_err(|e| {
+            anyhow::anyhow!(
+                "hand-off to the worklist failed (rerun with run_id {}): {e}",
+                m.run_id
+            )
+        })?;
+    }
+    Ok(serde_json::json!({
+        "run_id": m.run_id,
+        "manifest": report.manifest_key,
+        "rows_read": m.rows_read,
+        "rows_written": m.rows_written,
+        "rows_quarantined": m.rows_quarantined,
+        "jobs": jobs.len(),
+        "handed_off": true,
+    }))
 }
