@@ -1,22 +1,44 @@
-//! Every object key this crate writes, in one place (to be switched to the generated `prefixes`
-//! handles): raw partitions, quarantine, run manifest. Also validates the path segments used in keys.
+//! Every object key this crate writes, built by the generated `prefixes` handles of the `ingest`
+//! function (raw partitions, quarantine, run manifest), plus validation of the segments used in keys.
+
+use prefixes::keys::{QuarantineKey, RawKey, RunsKey};
 
 use crate::error::{Error, Result};
 
+fn key(k: std::result::Result<prefixes::ObjectKey, prefixes::KeyError>) -> Result<String> {
+    k.map(prefixes::ObjectKey::into_string)
+        .map_err(|e| Error::Invalid(e.to_string()))
+}
+
 /// Key of a raw Parquet part file:
 /// `raw/{dataset}/run={run_id}/cd={partition}/part-NNNNN.parquet`.
-pub fn raw_part(dataset: &str, run_id: &str, partition: &str, part: u32) -> String {
-    format!("raw/{dataset}/run={run_id}/cd={partition}/part-{part:05}.parquet")
+pub fn raw_part(dataset: &str, run_id: &str, partition: &str, part: u32) -> Result<String> {
+    key(prefixes::ingest::raw().write_key(
+        &RawKey {
+            dataset,
+            run_id,
+            partition,
+        },
+        &format!("part-{part:05}.parquet"),
+    ))
 }
 
 /// Key of an ingest-stage quarantine file: `quarantine/{dataset}/run={run_id}/ingest/part-NNNNN.jsonl`.
-pub fn quarantine_part(dataset: &str, run_id: &str, part: u32) -> String {
-    format!("quarantine/{dataset}/run={run_id}/ingest/part-{part:05}.jsonl")
+pub fn quarantine_part(dataset: &str, run_id: &str, part: u32) -> Result<String> {
+    key(prefixes::ingest::quarantine().write_key(
+        &QuarantineKey { dataset, run_id },
+        &format!("ingest/part-{part:05}.jsonl"),
+    ))
 }
 
-/// Key of the run manifest: `runs/{dataset}/run={run_id}/manifest.json`.
-pub fn run_manifest(dataset: &str, run_id: &str) -> String {
-    format!("runs/{dataset}/run={run_id}/manifest.json")
+/// Key of the run manifest as ingestion writes it: `runs/{dataset}/run={run_id}/manifest.json`.
+pub fn run_manifest(dataset: &str, run_id: &str) -> Result<String> {
+    key(prefixes::ingest::runs().write_key(&RunsKey { dataset, run_id }, "manifest.json"))
+}
+
+/// Key of the run manifest as later layers read it (the `process` function's read handle).
+pub fn run_manifest_for_reading(dataset: &str, run_id: &str) -> Result<String> {
+    key(prefixes::process::runs().read_key(&RunsKey { dataset, run_id }, "manifest.json"))
 }
 
 /// True when `s` can be used verbatim as one key segment value (hive style `name=value`).
@@ -54,16 +76,20 @@ mod tests {
     #[test]
     fn keys_follow_the_layout_contract() {
         assert_eq!(
-            raw_part("la311", "r1", "7", 3),
+            raw_part("la311", "r1", "7", 3).unwrap(),
             "raw/la311/run=r1/cd=7/part-00003.parquet"
         );
         assert_eq!(
-            quarantine_part("la311", "r1", 0),
+            quarantine_part("la311", "r1", 0).unwrap(),
             "quarantine/la311/run=r1/ingest/part-00000.jsonl"
         );
         assert_eq!(
-            run_manifest("la311", "r1"),
+            run_manifest("la311", "r1").unwrap(),
             "runs/la311/run=r1/manifest.json"
+        );
+        assert_eq!(
+            run_manifest_for_reading("la311", "r1").unwrap(),
+            run_manifest("la311", "r1").unwrap()
         );
     }
 

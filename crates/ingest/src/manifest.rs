@@ -73,14 +73,14 @@ impl RunManifest {
     }
 
     /// Object key of this manifest.
-    pub fn key(&self) -> String {
+    pub fn key(&self) -> Result<String> {
         layout::run_manifest(&self.dataset, &self.run_id)
     }
 
     /// Check the accounting, then write the manifest with a single put. Returns its key.
     pub async fn write(&self, store: &Arc<dyn ObjectStore>) -> Result<String> {
         self.check_accounting()?;
-        let key = self.key();
+        let key = self.key()?;
         let body = serde_json::to_vec_pretty(self).expect("serialising a plain struct");
         store
             .put(&Path::from(key.as_str()), PutPayload::from(body))
@@ -91,7 +91,7 @@ impl RunManifest {
 
     /// Read a run's manifest back.
     pub async fn read(store: &Arc<dyn ObjectStore>, dataset: &str, run_id: &str) -> Result<Self> {
-        let key = layout::run_manifest(dataset, run_id);
+        let key = layout::run_manifest_for_reading(dataset, run_id)?;
         let bytes = store
             .get(&Path::from(key.as_str()))
             .await

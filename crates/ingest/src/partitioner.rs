@@ -298,7 +298,7 @@ impl Partitioner {
 
     fn open_part(&mut self, idx: usize) -> Result<()> {
         let st = &mut self.states[idx];
-        let key = layout::raw_part(&self.dataset, &self.run_id, &st.value, st.next_part);
+        let key = layout::raw_part(&self.dataset, &self.run_id, &st.value, st.next_part)?;
         st.next_part += 1;
         let sink = ObjectSink::new(self.store.clone(), &key, self.cfg.part_bytes);
         let held = sink.held();

@@ -112,7 +112,7 @@ impl Quarantine {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let key = layout::quarantine_part(&self.dataset, &self.run_id, self.next_part);
+        let key = layout::quarantine_part(&self.dataset, &self.run_id, self.next_part)?;
         self.next_part += 1;
         let payload = PutPayload::from(std::mem::take(&mut self.buf));
         self.rt
