@@ -165,7 +165,7 @@ pub mod keys {
     /// Placeholders of prefix `events` in bucket `ledger`: `events/{dataset}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub struct EventsKey<'a> { pub dataset: &'a str }
-    /// Prefix `events`: One object per event, keyed by its deterministic id (create-only).
+    /// Prefix `events`: One object per event, keyed by its deterministic id (create-only; a duplicate is read back to compare).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Events {}
     impl crate::KeySpec for Events {
@@ -271,8 +271,8 @@ pub mod process {
     pub const fn canonical() -> crate::Prefix<crate::keys::Canonical, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
     /// `processed/{dataset}/{table}/cd={partition}/` in bucket `data` (readwrite).
     pub const fn processed() -> crate::Prefix<crate::keys::Processed, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
-    /// `events/{dataset}/` in bucket `ledger` (write).
-    pub const fn events() -> crate::Prefix<crate::keys::Events, crate::access::Write> { crate::Prefix::new(crate::buckets::LEDGER) }
+    /// `events/{dataset}/` in bucket `ledger` (readwrite).
+    pub const fn events() -> crate::Prefix<crate::keys::Events, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::LEDGER) }
     /// `stakeholders/{dataset}/` in bucket `ledger` (readwrite).
     pub const fn stakeholders() -> crate::Prefix<crate::keys::Stakeholders, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::LEDGER) }
     /// Queues this function consumes or sends to.

@@ -2,7 +2,7 @@
 //! `prefixes` crate (a removed grant stops this crate from compiling).
 
 use prefixes::Prefix;
-use prefixes::access::{Read, ReadWrite, Write};
+use prefixes::access::{Read, ReadWrite};
 use prefixes::keys::{Canonical, Events, Processed, Quarantine, Raw, Runs, Stakeholders, Worklist};
 
 /// Where the worklist consumer reads and writes.
@@ -14,7 +14,7 @@ pub struct Locations {
     pub worklist: Prefix<Worklist, ReadWrite>,
     pub canonical: Prefix<Canonical, ReadWrite>,
     pub processed: Prefix<Processed, ReadWrite>,
-    pub events: Prefix<Events, Write>,
+    pub events: Prefix<Events, ReadWrite>,
     pub stakeholders: Prefix<Stakeholders, ReadWrite>,
 }
 
