@@ -186,7 +186,9 @@ async fn ingest(
     summary: &mut Summary,
 ) -> anyhow::Result<ingest_core::RunManifest> {
     let started = Instant::now();
-    let key = object_store::path::Path::from(ingest_core::layout::run_manifest_for_reading(&args.dataset, run).unwrap_or_default());
+    let key = object_store::path::Path::from(
+        ingest_core::layout::run_manifest_for_reading(&args.dataset, run).unwrap_or_default(),
+    );
     if data.head(&key).await.is_ok() {
         let m = ingest_core::RunManifest::read(data, &args.dataset, run).await?;
         eprintln!(
@@ -220,6 +222,7 @@ async fn ingest(
             ..Default::default()
         },
         progress: Some(Arc::new(IngestBar(pb))),
+        drift: harmonize::drift::ingest_check(&args.dataset),
     };
     let source = match args.socrata {
         Some(year) => SourceSpec::socrata_year(&spec, year, None)?,

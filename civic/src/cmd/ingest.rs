@@ -152,6 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
         progress: Some(progress),
+        drift: harmonize::drift::ingest_check(&args.dataset),
     };
     let started = Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -141,6 +141,19 @@ pub fn era_for<'c>(
 
 /// Drift of a source against the era it declares (dataset id, then year) or best fits: the entry point
 /// for ingestion, which can store the serialized report in its run manifest.
+/// The drift check ingestion runs on a source's header and first records (see
+/// `ingest_core::run::DriftCheck`); its report is stored in the run manifest. None when the catalog has
+/// no mapping for `dataset`.
+pub fn ingest_check(dataset: &str) -> Option<ingest_core::run::DriftCheck> {
+    let catalog = crate::builtin(dataset).ok()?;
+    Some(std::sync::Arc::new(
+        move |header: &[String], rows: &[Vec<String>], id: Option<&str>, year: Option<i32>| {
+            check_source(&catalog, header, rows, id, year)
+                .and_then(|r| serde_json::to_value(r).ok())
+        },
+    ))
+}
+
 pub fn check_source(
     catalog: &Catalog,
     header: &[String],

@@ -15,6 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir)?);
     let spec = Catalog::in_repo().load("la311")?;
     let opts = IngestOptions {
+        drift: None,
         run_id: Some("x".into()),
         partitioner: PartitionerConfig {
             memory_budget: budget << 20,

@@ -33,6 +33,9 @@ pub struct RunManifest {
     pub rows_quarantined: u64,
     pub partitions: Vec<ManifestPartition>,
     pub quarantine_keys: Vec<String>,
+    /// The schema-drift report of the source against the dataset's mapping, when a check was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<serde_json::Value>,
 }
 
 /// Where the rows came from.
@@ -149,6 +152,7 @@ mod tests {
                 },
             ],
             quarantine_keys: vec![],
+            drift: None,
         }
     }
 

@@ -61,9 +61,23 @@ impl Progress for LogProgress {
     }
 }
 
+/// Compares a source's header and first rows with the dataset's mapping (the harmonization layer's
+/// schema-drift check, injected so this crate does not depend on it). Arguments: header, sampled
+/// records, Socrata dataset id, year. The report is stored in the run manifest as `drift`.
+pub type DriftCheck = Arc<
+    dyn Fn(&[String], &[Vec<String>], Option<&str>, Option<i32>) -> Option<serde_json::Value>
+        + Send
+        + Sync,
+>;
+
+/// Records sampled from the start of a source for the drift check.
+pub const DRIFT_SAMPLE_ROWS: usize = 2_000;
+
 /// Options of a run.
 #[derive(Clone, Default)]
 pub struct IngestOptions {
+    /// Schema-drift check run on the header and the first [`DRIFT_SAMPLE_ROWS`] records.
+    pub drift: Option<DriftCheck>,
     /// Run id (a fresh one when None).
     pub run_id: Option<String>,
     /// Memory budget and encoding settings.
@@ -177,9 +191,17 @@ fn run_blocking(
     }
     let mut rows_read = 0u64;
     let mut rec = csv::ByteRecord::new();
+    let mut sample: Vec<Vec<String>> = Vec::new();
     while let Some(line) = src.next_record(&mut rec)? {
         rows_read += 1;
         let row = rows_read;
+        if opts.drift.is_some() && sample.len() < DRIFT_SAMPLE_ROWS {
+            sample.push(
+                rec.iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
+            );
+        }
         if rec.len() != ncols {
             let reason = format!("wrong field count: expected {ncols}, found {}", rec.len());
             quarantine.add(&QuarantinedRow::new(line, row, reason, &rec))?;
@@ -226,6 +248,10 @@ fn run_blocking(
         SourceSpec::Socrata(s) => (s.year, Some(s.dataset_id.clone())),
         _ => (None, None),
     };
+    let drift = opts
+        .drift
+        .as_ref()
+        .and_then(|check| check(&schema, &sample, dataset_id.as_deref(), year));
     let manifest = RunManifest {
         version: MANIFEST_VERSION,
         dataset: spec.id.clone(),
@@ -253,6 +279,7 @@ fn run_blocking(
             })
             .collect(),
         quarantine_keys,
+        drift,
     };
     manifest.check_accounting()?;
     Ok((manifest, budget))

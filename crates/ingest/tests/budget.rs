@@ -49,6 +49,7 @@ async fn thousands_of_partitions_stay_within_the_budget() {
 
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let opts = IngestOptions {
+        drift: None,
         run_id: Some("hc".into()),
         partitioner: PartitionerConfig {
             memory_budget: BUDGET,
@@ -95,6 +96,7 @@ async fn generated_rows_round_trip_with_exact_counts() {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let spec = Catalog::in_repo().load("la311").unwrap();
     let opts = IngestOptions {
+        drift: None,
         run_id: Some("gen".into()),
         partitioner: PartitionerConfig {
             memory_budget: 1 << 20,
@@ -150,6 +152,7 @@ async fn part_files_roll_after_max_row_groups() {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let spec = Catalog::in_repo().load("la311").unwrap();
     let opts = IngestOptions {
+        drift: None,
         run_id: Some("roll".into()),
         partitioner: PartitionerConfig {
             batch_rows: 50,

@@ -60,6 +60,7 @@ async fn run(source: SourceSpec) -> ingest_core::Result<(Arc<dyn ObjectStore>, R
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let spec = Catalog::in_repo().load("la311").unwrap();
     let opts = IngestOptions {
+        drift: None,
         run_id: Some("h".into()),
         ..Default::default()
     };
@@ -112,6 +113,7 @@ async fn url_body_cut_mid_stream_fails_without_a_manifest() {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let spec = Catalog::in_repo().load("la311").unwrap();
     let opts = IngestOptions {
+        drift: None,
         run_id: Some("cut".into()),
         ..Default::default()
     };

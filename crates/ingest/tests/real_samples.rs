@@ -29,6 +29,7 @@ async fn check_sample(file: &str, counts: &str, total: u64, columns: usize) {
     let spec = Catalog::in_repo().load("la311").unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let opts = IngestOptions {
+        drift: None,
         run_id: Some("t".into()),
         ..Default::default()
     };
@@ -113,6 +114,7 @@ async fn fixture_2023_shifted_row_is_quarantined_with_reason() {
     let spec = Catalog::in_repo().load("la311").unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let opts = IngestOptions {
+        drift: None,
         run_id: Some("q".into()),
         ..Default::default()
     };

@@ -173,6 +173,7 @@ async fn run(
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let dataset = Catalog::in_repo().load("la311").unwrap();
     let opts = IngestOptions {
+        drift: None,
         run_id: Some(run_id.into()),
         ..Default::default()
     };

@@ -79,7 +79,9 @@ pub async fn gather(
     run_id: &str,
     layers: &[String],
 ) -> Result<ReportData, GatherError> {
-    let manifest_key = Path::from(ingest_core::layout::run_manifest_for_reading(dataset, run_id).unwrap_or_default());
+    let manifest_key = Path::from(
+        ingest_core::layout::run_manifest_for_reading(dataset, run_id).unwrap_or_default(),
+    );
     let bytes =
         get(data.as_ref(), &manifest_key)
             .await?

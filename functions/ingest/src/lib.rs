@@ -77,6 +77,7 @@ pub async fn handle(
     };
     let opts = ingest_core::IngestOptions {
         run_id: event.run_id.clone(),
+        drift: harmonize::drift::ingest_check(&event.dataset),
         progress: Some(Arc::new(ingest_core::LogProgress::new(100_000))),
         ..Default::default()
     };

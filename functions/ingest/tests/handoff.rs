@@ -46,6 +46,18 @@ async fn ingests_then_sends_one_message_listing_every_partition() {
         .await
         .unwrap();
     let jobs = ingest_core::job_ids(&manifest);
+    // The schema-drift report of the source is stored in the manifest; generated 2019 data matches its era.
+    let drift = manifest
+        .drift
+        .as_ref()
+        .expect("drift report in the manifest");
+    assert_eq!(drift["dataset"], "la311", "{drift}");
+    assert!(
+        drift["new_columns"]
+            .as_array()
+            .is_some_and(|a| a.is_empty()),
+        "{drift}"
+    );
     assert!(jobs.len() >= 15, "{jobs:?}");
     assert_eq!(summary["jobs"].as_u64().unwrap() as usize, jobs.len());
     for j in &jobs {
