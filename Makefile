@@ -12,7 +12,7 @@ OUT := $(CURDIR)/target/infra-test
 
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test tools lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest
+.PHONY: test demo report-check tools lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest
 
 ## test: everything CI runs (installs the tools it needs first).
 test: tools
@@ -20,7 +20,7 @@ test: tools
 	$(CARGO) run -q -p infra-gen -- codegen --check
 	MOTO_SERVER=$(VENV)/bin/moto_server $(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc
-	$(MAKE) --no-print-directory lint-templates lint-workflows api-fuzz
+	$(MAKE) --no-print-directory lint-templates lint-workflows api-fuzz report-check
 
 ## tools: Python tools in project-local virtualenvs (checkov pins an old boto3 that breaks moto: own venv).
 tools: $(VENV)/.installed $(CHECKOV_VENV)/.installed
@@ -62,6 +62,14 @@ clippy:
 ## bench-synth: release-mode synth timing of the project's manifests (target: under 100 ms).
 bench-synth:
 	$(CARGO) bench -p infra-gen --bench synth
+
+## demo: the whole pipeline locally (generate -> ingest -> transform -> analyze -> ledger -> report). ARGS="--rows 50000"
+demo:
+	$(CARGO) run --release -p civic -- demo $(ARGS)
+
+## report-check: a small demo, then the report opened in headless Chromium (installed with apt-get when missing).
+report-check:
+	scripts/report-check.sh
 
 ## api-fuzz: schemathesis (own venv) against `civic serve`'s OpenAPI document; fails on any 5xx.
 api-fuzz:
