@@ -9,6 +9,10 @@ CHECKOV_VENV := $(CURDIR)/.venv-checkov
 CARGO ?= cargo
 STAGE ?= ci
 OUT := $(CURDIR)/target/infra-test
+# Built once by `cargo build --workspace` (running `cargo run -p X` would re-resolve features for X alone
+# and rebuild part of the dependency tree).
+INFRA_GEN := $(CURDIR)/target/debug/infra-gen
+CIVIC := $(CURDIR)/target/debug/civic
 
 export PATH := $(VENV)/bin:$(PATH)
 
@@ -17,7 +21,7 @@ export PATH := $(VENV)/bin:$(PATH)
 ## test: everything CI runs (installs the tools it needs first).
 test: tools
 	$(CARGO) build --workspace --all-targets
-	$(CARGO) run -q -p infra-gen -- codegen --check
+	$(INFRA_GEN) codegen --check
 	MOTO_SERVER=$(VENV)/bin/moto_server $(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc
 	$(MAKE) --no-print-directory lint-templates lint-workflows api-fuzz report-check
@@ -39,8 +43,9 @@ $(CHECKOV_VENV)/.installed:
 
 ## lint-templates: synth every stage-independent template set and run cfn-lint and checkov on it.
 lint-templates: tools
+	test -x $(INFRA_GEN) || $(CARGO) build --workspace
 	rm -rf $(OUT)
-	$(CARGO) run -q -p infra-gen -- synth --stage $(STAGE) --out $(OUT)
+	$(INFRA_GEN) synth --stage $(STAGE) --out $(OUT)
 	$(VENV)/bin/cfn-lint $(OUT)/$(STAGE)/*.template.json
 	$(CHECKOV_VENV)/bin/checkov -d $(OUT)/$(STAGE) --framework cloudformation --compact --quiet --skip-download
 	@echo "templates: cfn-lint and checkov clean"
@@ -69,11 +74,11 @@ demo:
 
 ## report-check: a small demo, then the report opened in headless Chromium (installed with apt-get when missing).
 report-check:
-	scripts/report-check.sh
+	CIVIC_BIN=$(CIVIC) scripts/report-check.sh
 
 ## api-fuzz: schemathesis (own venv) against `civic serve`'s OpenAPI document; fails on any 5xx.
 api-fuzz:
-	CIVIC_BIN=$(CURDIR)/target/debug/civic scripts/api-fuzz.sh
+	CIVIC_BIN=$(CIVIC) scripts/api-fuzz.sh
 
 ## bench-ingest: 2,000,000 generated rows through a release build, side by side with DuckDB when importable.
 bench-ingest:

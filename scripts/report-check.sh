@@ -31,7 +31,7 @@ trap 'rm -rf "$work"' EXIT
 
 if [[ -z "$report" ]]; then
   cd "$(dirname "$0")/.."
-  out=$(cargo run -q -p civic -- demo --rows 50000 --store "$work/store" 2>/dev/null)
+  out=$(${CIVIC_BIN:-cargo run -q -p civic --} demo --rows 50000 --store "$work/store" 2>/dev/null)
   report=$(printf '%s\n' "$out" | sed -n 's/^run .*; report //p' | tail -1)
 fi
 [[ -f "$report" ]] || { echo "report-check: no report at '$report'" >&2; exit 2; }
