@@ -56,35 +56,9 @@ pub struct SlowClose {
     pub min_city_median_hours: f64,
 }
 
-/// Errors loading the file.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Malformed YAML or a field that does not fit (message has line and column).
-    #[error("{path}: {message}")]
-    Parse {
-        /// The file.
-        path: String,
-        /// The located error.
-        message: String,
-    },
-    /// Well-formed but inconsistent values.
-    #[error("{path}: {message}")]
-    Invalid {
-        /// The file.
-        path: String,
-        /// What is wrong, naming the field.
-        message: String,
-    },
-}
+/// Errors loading the file: the same shape as every located YAML file of the catalog
+/// (I/O, parse with line and column, invalid values naming the field).
+pub use ledger::stakeholders::file::FileError as ConfigError;
 
 impl AnalysisConfig {
     /// Reads and validates the file at `path`.

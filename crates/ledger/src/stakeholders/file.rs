@@ -36,7 +36,7 @@ pub struct DistrictEntry {
     pub neighborhood_councils: Option<Vec<String>>,
 }
 
-/// Errors loading the stakeholder file.
+/// Errors loading a catalog YAML file (the stakeholder file; `analysis` reuses it for its thresholds).
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     /// The file could not be read.
