@@ -96,12 +96,15 @@ pub(super) async fn process_layers(
     let max_body = config.max_body_bytes;
     let consumer = Consumer::new(data.clone(), queue.clone(), dlq.clone(), runners, config);
     eprintln!(
-        "process: {} job(s) per layer, layers {} ({} lane(s), visibility {:?}, DLQ after {:?} receives; from {}/{})",
+        "process: {} job(s) per layer, layers {} ({} lane(s), visibility {:?}, {}; from {}/{})",
         manifest.partitions.len(),
         layers.join(" -> "),
         lanes,
         topo.visibility,
-        topo.max_receives,
+        match topo.max_receives {
+            Some(n) => format!("DLQ after {n} receives"),
+            None => "no DLQ".to_string(),
+        },
         topo.feature,
         topo.queue
     );
