@@ -61,6 +61,14 @@ pub enum StepError {
     /// A simulated crash.
     #[error(transparent)]
     Crashed(#[from] Crashed),
+    /// The layer's fan-in hook failed; the completing message is redelivered and runs it again.
+    #[error("fan-in hook of layer {layer}: {error}")]
+    Hook {
+        /// The completed layer.
+        layer: String,
+        /// What the hook reported.
+        error: String,
+    },
 }
 
 /// A message the consumer refused, as sent to the DLQ.

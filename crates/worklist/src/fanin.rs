@@ -1,5 +1,6 @@
 //! Fan-in: an empty list marks its lane done; when every lane is done, exactly one message (the one whose
-//! create-only put of the layer marker succeeds) writes the layer report and starts the next layer.
+//! create-only put of the layer marker succeeds) writes the layer report, runs the layer's hook (if the
+//! registry has one) and starts the next layer.
 
 use crate::codec;
 use crate::consumer::{Consumer, StepError, list_to_step};
@@ -54,6 +55,14 @@ pub(crate) async fn fan_in(
     consumer.probe.at(Point::AfterLayerMarker).await?;
     let layer_report = report::build(store, &msg.dataset, &msg.run_id, &marker).await?;
     report::write(store, &layer_report).await?;
+    if let Some(hook) = consumer.runners.hook(&msg.layer) {
+        hook.completed(&layer_report)
+            .await
+            .map_err(|e| StepError::Hook {
+                layer: msg.layer.clone(),
+                error: e.to_string(),
+            })?;
+    }
     consumer.probe.at(Point::BeforeNextLayer).await?;
     if let Some(next) = &marker.next_layer {
         let firsts = WorkMessage::first_of_layer_with(

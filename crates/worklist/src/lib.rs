@@ -8,7 +8,7 @@
 //! - a failing job is retried in the chain (its attempts travel in the message) up to `max_attempts`;
 //! - hops never exceed `max_hops = lane jobs x max_attempts` (the loop guard that replaces AWS's 16-hop stop);
 //! - a layer completes exactly once: the message whose create-only put of `complete.json` succeeds (or a
-//!   redelivery of that same body) writes the report and starts the next layer;
+//!   redelivery of that same body) writes the report, runs the layer's hook and starts the next layer;
 //! - messages that cannot be acted on go to the DLQ with a reason; they are never retried forever.
 //!
 //! All object keys are built in [`layout`].
@@ -34,5 +34,5 @@ pub mod step;
 pub use consumer::{Config, Consumer, DeadLetter, StepError};
 pub use message::{JobList, WorkMessage};
 pub use queue::{EmbeddedQueue, Queue, QueueCounts, QueueError, Received, SqsQueue};
-pub use runner::{JobContext, JobError, JobRunner, Registry};
+pub use runner::{JobContext, JobError, JobRunner, LayerHook, Registry};
 pub use step::{FanIn, JobOutcome, StepReport};

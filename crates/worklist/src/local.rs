@@ -1,9 +1,10 @@
-//! The local runner: drain a queue with the consumer step (receive, step, delete), as the Lambda event source
-//! would, and keep what landed in the DLQ.
+//! The local runners: drain a queue with the consumer step (receive, step, delete), or hand its messages to a
+//! Lambda SQS handler in events as the event source mapping does ([`deliver`]); and keep what landed in the DLQ.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::consumer::{Consumer, DeadLetter};
@@ -115,6 +116,79 @@ pub async fn drain(
             }
         }
     }
+}
+
+/// Deliver `queue`'s messages to `handler` as the Lambda SQS event source mapping does, until the queue is empty:
+/// events of up to `batch_size` records (message id, body, `ApproximateReceiveCount`), every record the handler
+/// does not name in `batchItemFailures` deleted, the named ones made visible again at once (the queue's redrive
+/// policy moves a message that keeps failing to its DLQ). `steps` counts deleted records, `errors` failed ones.
+pub async fn deliver<F, Fut>(
+    queue: &dyn Queue,
+    opts: &DrainOptions,
+    batch_size: u32,
+    handler: F,
+) -> Result<DrainSummary, DrainError>
+where
+    F: Fn(SqsEvent) -> Fut,
+    Fut: std::future::Future<Output = SqsBatchResponse>,
+{
+    let started = Instant::now();
+    let mut summary = DrainSummary::default();
+    loop {
+        let batch = queue
+            .receive(
+                batch_size.clamp(1, MAX_RECEIVE_BATCH),
+                opts.visibility,
+                opts.wait,
+            )
+            .await?;
+        if batch.is_empty() {
+            let counts = queue.counts().await?;
+            if counts.total() == 0 {
+                return Ok(summary);
+            }
+            if started.elapsed() > opts.deadline {
+                return Err(DrainError::Deadline {
+                    remaining: counts.total(),
+                    deadline: opts.deadline,
+                });
+            }
+            tokio::time::sleep(opts.idle_pause).await;
+            continue;
+        }
+        let mut event = SqsEvent::default();
+        event.records = batch.iter().map(record).collect();
+        let response = handler(event).await;
+        *summary.outcomes.entry("invocations".into()).or_default() += 1;
+        for received in batch {
+            let failed = response
+                .batch_item_failures
+                .iter()
+                .any(|f| f.item_identifier == received.message_id);
+            if failed {
+                summary.errors += 1;
+                let _ = queue
+                    .change_visibility(&received.receipt_handle, Duration::ZERO)
+                    .await;
+            } else {
+                queue.delete(&received.receipt_handle).await?;
+                summary.steps += 1;
+            }
+        }
+    }
+}
+
+/// A received message as an SQS event record.
+fn record(received: &crate::queue::Received) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(received.message_id.clone());
+    m.receipt_handle = Some(received.receipt_handle.clone());
+    m.body = Some(received.body.clone());
+    m.attributes.insert(
+        "ApproximateReceiveCount".into(),
+        received.receive_count.to_string(),
+    );
+    m
 }
 
 /// Move every message of `dlq` into the store under `worklist/{dataset}/run={run}/dlq/` (so `civic worklist

@@ -1,5 +1,5 @@
-//! What a layer's job is: the [`JobRunner`] trait the real steps (transform, analyze) implement, and the registry
-//! mapping layer names to runners.
+//! What a layer's job is: the [`JobRunner`] trait the real steps (transform, analyze) implement, the
+//! [`LayerHook`] that runs once a layer has fanned in, and the registry mapping layer names to both.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,16 +40,29 @@ pub trait JobRunner: Send + Sync {
     async fn run(&self, job: &JobContext<'_>) -> Result<serde_json::Value, JobError>;
 }
 
-/// Layer name -> runner.
+/// Runs once a layer has fanned in (every job settled, the layer report written), before the next layer
+/// starts: the place for work that needs every partition (e.g. city-wide findings).
+///
+/// Must be idempotent: when it fails, the completing message is left for redelivery, and the redelivery
+/// resumes the completion and runs the hook again (a message that keeps failing reaches the DLQ).
+#[async_trait]
+pub trait LayerHook: Send + Sync {
+    /// Called with the completed layer's report.
+    async fn completed(&self, report: &crate::report::LayerReport) -> Result<(), JobError>;
+}
+
+/// Layer name -> runner, and layer name -> fan-in hook.
 #[derive(Clone, Default)]
 pub struct Registry {
     runners: BTreeMap<String, Arc<dyn JobRunner>>,
+    hooks: BTreeMap<String, Arc<dyn LayerHook>>,
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
             .field("layers", &self.runners.keys().collect::<Vec<_>>())
+            .field("hooks", &self.hooks.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -64,6 +77,17 @@ impl Registry {
     pub fn register(&mut self, layer: &str, runner: Arc<dyn JobRunner>) -> &mut Self {
         self.runners.insert(layer.to_owned(), runner);
         self
+    }
+
+    /// Run `hook` when `layer` completes (replacing any earlier one).
+    pub fn on_completed(&mut self, layer: &str, hook: Arc<dyn LayerHook>) -> &mut Self {
+        self.hooks.insert(layer.to_owned(), hook);
+        self
+    }
+
+    /// The fan-in hook of `layer`.
+    pub fn hook(&self, layer: &str) -> Option<&Arc<dyn LayerHook>> {
+        self.hooks.get(layer)
     }
 
     /// The runner of `layer`.

@@ -325,3 +325,122 @@ async fn a_chain_declared_in_the_manifest_overrides_the_configured_one() {
             .contains("not in the declared chain [\"transform\"]")
     );
 }
+
+/// Counts its calls; fails the first `fail` of them; records how many bodies the work queue held at each call.
+struct CountingHook {
+    calls: std::sync::Mutex<Vec<(String, usize, usize)>>,
+    fail: std::sync::atomic::AtomicUsize,
+    queue: Arc<EmbeddedQueue>,
+}
+
+#[async_trait]
+impl worklist::LayerHook for CountingHook {
+    async fn completed(&self, report: &worklist::report::LayerReport) -> Result<(), JobError> {
+        self.calls.lock().unwrap().push((
+            report.layer.clone(),
+            report.jobs_done,
+            self.queue.bodies().len(),
+        ));
+        let left = self.fail.load(std::sync::atomic::Ordering::SeqCst);
+        if left > 0 {
+            self.fail
+                .store(left - 1, std::sync::atomic::Ordering::SeqCst);
+            return Err(JobError::Retryable("city-wide store hiccup".into()));
+        }
+        Ok(())
+    }
+}
+
+async fn hooked_world(jobs: &[&str], fail: usize) -> (World, Arc<CountingHook>) {
+    let mut w = world(jobs, true).await;
+    let hook = Arc::new(CountingHook {
+        calls: Default::default(),
+        fail: fail.into(),
+        queue: w.queue.clone(),
+    });
+    w.consumer.runners.on_completed("transform", hook.clone());
+    w.consumer.runners.on_completed("analyze", hook.clone());
+    let ids = jobs.iter().map(|j| j.to_string()).collect();
+    for m in WorkMessage::first_of_layer("la311", "R", "transform", ids, 3) {
+        w.queue
+            .send(&serde_json::to_string(&m).unwrap(), None)
+            .await
+            .unwrap();
+    }
+    (w, hook)
+}
+
+#[tokio::test]
+async fn a_layer_hook_runs_once_at_fan_in_before_the_next_layer_starts() {
+    let jobs = ["1", "2", "3", "4", "5"];
+    let (w, hook) = hooked_world(&jobs, 0).await;
+    drain(&w.consumer, w.queue.as_ref(), &DrainOptions::default())
+        .await
+        .unwrap();
+    let calls = hook.calls.lock().unwrap().clone();
+    // Once per layer (three lanes fan in to one call), with every job done; the completing message is the only
+    // one in flight and the next layer's first messages are not sent yet.
+    assert_eq!(
+        calls,
+        [("transform".to_owned(), 5, 1), ("analyze".to_owned(), 5, 1)]
+    );
+}
+
+#[tokio::test]
+async fn a_failing_layer_hook_is_run_again_by_the_redelivered_completion() {
+    let jobs = ["1", "2", "3"];
+    let (w, hook) = hooked_world(&jobs, 1).await;
+    let summary = drain(&w.consumer, w.queue.as_ref(), &DrainOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.errors, 1, "{summary:?}");
+    let layers: Vec<String> = hook
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.0.clone())
+        .collect();
+    assert_eq!(layers, ["transform", "transform", "analyze"]);
+    // The next layer started exactly once: analyze ran each job once and completed.
+    let report = worklist::report::read(w.store.as_ref(), "la311", "R", "analyze")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((report.jobs_done, report.jobs_failed), (3, 0));
+    assert!(report.jobs.iter().all(|j| j.attempts == 1), "{report:?}");
+    assert!(dead_letters(&w).is_empty());
+}
+
+#[tokio::test]
+async fn deliver_feeds_the_lambda_handler_sqs_events_until_both_layers_complete() {
+    let jobs = ["1", "2", "3", "4"];
+    let (w, hook) = hooked_world(&jobs, 1).await;
+    let consumer = &w.consumer;
+    let summary = worklist::local::deliver(
+        w.queue.as_ref(),
+        &DrainOptions::default(),
+        1,
+        |event| async move { worklist::lambda::handle_sqs_event(consumer, event).await },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        summary.errors, 1,
+        "the failed hook's record is a batch item failure"
+    );
+    assert_eq!(
+        summary.outcomes["invocations"],
+        summary.steps + summary.errors,
+        "batch size 1: one record per invocation"
+    );
+    assert_eq!(hook.calls.lock().unwrap().len(), 3);
+    for layer in ["transform", "analyze"] {
+        let r = worklist::report::read(w.store.as_ref(), "la311", "R", layer)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.jobs_done, 4, "{layer}");
+    }
+    assert_eq!(w.queue.counts().await.unwrap().total(), 0);
+}
