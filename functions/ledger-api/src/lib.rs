@@ -1,5 +1,6 @@
 //! Handler library of the `ledger-api` Lambda: the locations it reads and writes, typed by the generated
-//! `prefixes` crate (a removed grant stops this crate from compiling).
+//! `prefixes` crate (a removed grant stops this crate from compiling), and [`app`], the HTTP router wired from
+//! a [`platform::Platform`] (S3 behind a Lambda function URL in `main.rs`, a loopback server in `civic`).
 
 use prefixes::Prefix;
 use prefixes::access::{Read, ReadWrite};
@@ -24,4 +25,15 @@ impl Locations {
             stakeholders: p::stakeholders(),
         }
     }
+}
+
+/// The function's HTTP app: the ledger's router over the ledger bucket named by the platform's variables.
+/// `auth` is how writes are authorized where it is served (`Platform`: SigV4 on the function URL).
+pub fn app(
+    platform: &dyn platform::Platform,
+    auth: ledger::api::WriteAuth,
+) -> Result<axum::Router, platform::Error> {
+    let store = platform.bucket(Locations::granted().events.bucket())?;
+    let config = ledger::api::ApiConfig::new(auth, "la311");
+    Ok(ledger::api::router(ledger::Ledger::new(store), config))
 }

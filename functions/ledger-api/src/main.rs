@@ -2,10 +2,8 @@
 //!
 //! Writes are authorized in front of the app: the function URL uses AWS_IAM (SigV4), as infra-gen emits it.
 
-use std::sync::Arc;
-
 use lambda_http::Error;
-use object_store::aws::AmazonS3Builder;
+use ledger::api::WriteAuth;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -14,14 +12,6 @@ async fn main() -> Result<(), Error> {
         .with_target(false)
         .without_time()
         .init();
-    let bucket = ledger_api::Locations::granted()
-        .events
-        .bucket()
-        .physical_name()?;
-    let store = AmazonS3Builder::from_env()
-        .with_bucket_name(bucket)
-        .build()?;
-    let config = ledger::api::ApiConfig::new(ledger::api::WriteAuth::Platform, "la311");
-    let app = ledger::api::router(ledger::Ledger::new(Arc::new(store)), config);
+    let app = ledger_api::app(&platform::Aws::buckets_only(), WriteAuth::Platform)?;
     lambda_http::run(app).await
 }

@@ -1,5 +1,6 @@
 //! Handler library of the `process` Lambda: the locations it reads and writes, typed by the generated
-//! `prefixes` crate (a removed grant stops this crate from compiling).
+//! `prefixes` crate (a removed grant stops this crate from compiling), and [`Function`], the worklist consumer
+//! wired from a [`platform::Platform`] (S3/SQS in `main.rs`, local folders and embedded queues in `civic`).
 
 use prefixes::Prefix;
 use prefixes::access::{Read, ReadWrite};
@@ -36,3 +37,41 @@ impl Locations {
 
 pub mod runners;
 pub use runners::{analysis_config, registry};
+
+/// The `process` function as its `main` runs it: the recursive worklist consumer on its trigger queue.
+pub struct Function {
+    /// Data bucket, work queue and DLQ, the layer runners and the chain.
+    pub consumer: worklist::Consumer,
+}
+
+impl Function {
+    /// Wire the consumer from the platform: buckets and queue URLs from the variables the template sets, the
+    /// layer chain from the generated queue, the runners of [`registry`] (with the city-wide fan-in hook).
+    pub fn new(platform: &dyn platform::Platform) -> anyhow::Result<Self> {
+        let queue = prefixes::process::queues::WORKLIST;
+        let locations = Locations::granted();
+        let data = platform.bucket(locations.raw.bucket())?;
+        let ledger = ledger::Ledger::new(platform.bucket(locations.events.bucket())?);
+        let runners = registry(&data, Some(&ledger), "la311")?;
+        let work = platform.queue(queue)?;
+        let dlq = platform.open_queue(&platform.dlq_url(queue)?)?;
+        let layers = queue.layers.iter().map(|l| l.to_string()).collect();
+        Ok(Function {
+            consumer: worklist::Consumer::new(
+                data,
+                work,
+                dlq,
+                runners,
+                worklist::Config::new(layers),
+            ),
+        })
+    }
+
+    /// One invocation: step every record; the failed ones come back as batch item failures.
+    pub async fn handle(
+        &self,
+        event: aws_lambda_events::event::sqs::SqsEvent,
+    ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+        worklist::lambda::handle_sqs_event(&self.consumer, event).await
+    }
+}

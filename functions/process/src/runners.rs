@@ -1,12 +1,14 @@
 //! The job runners of the worklist layers: `transform` (harmonize: raw -> canonical) and `analyze`
-//! (analysis: canonical -> processed tables + ledger findings). The Lambda and `civic process` both
-//! build their registry here, so local and deployed runs execute the same code.
+//! (analysis: canonical -> processed tables + ledger findings), and the city-wide pass that runs once
+//! `analyze` has fanned in. The Lambda, `civic process` and `civic demo` all build their registry here, so
+//! local and deployed runs execute the same code.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use object_store::ObjectStore;
-use worklist::{JobContext, JobError, JobRunner, Registry};
+use worklist::report::LayerReport;
+use worklist::{JobContext, JobError, JobRunner, LayerHook, Registry};
 
 /// The analysis thresholds of the dataset catalog, compiled in.
 pub fn analysis_config() -> anyhow::Result<analysis::AnalysisConfig> {
@@ -15,8 +17,8 @@ pub fn analysis_config() -> anyhow::Result<analysis::AnalysisConfig> {
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// Runners for `dataset`: `transform` always (when the catalog knows the dataset), `analyze` when a
-/// ledger is given (findings need somewhere to go).
+/// Runners for `dataset`: `transform` always (when the catalog knows the dataset), `analyze` and its
+/// city-wide fan-in hook when a ledger is given (findings need somewhere to go).
 pub fn registry(
     data: &Arc<dyn ObjectStore>,
     ledger: Option<&ledger::Ledger>,
@@ -33,12 +35,21 @@ pub fn registry(
         );
     }
     if let Some(ledger) = ledger {
+        let config = analysis_config()?;
         registry.register(
             "analyze",
             Arc::new(Analyze {
                 data: data.clone(),
                 ledger: ledger.clone(),
-                config: analysis_config()?,
+                config: config.clone(),
+            }),
+        );
+        registry.on_completed(
+            "analyze",
+            Arc::new(Citywide {
+                data: data.clone(),
+                ledger: ledger.clone(),
+                config,
             }),
         );
     }
@@ -97,6 +108,12 @@ impl JobRunner for Analyze {
         .await
         {
             Ok(r) => Ok(serde_json::json!({
+                "rows": {
+                    "rows": r.rows.rows,
+                    "used": r.rows.used,
+                    "without_district": r.rows.without_district,
+                    "without_created": r.rows.without_created,
+                },
                 "weekly_rows": r.weekly_rows,
                 "findings": r.findings.len(),
                 "events_created": r.events_created,
@@ -109,5 +126,36 @@ impl JobRunner for Analyze {
             }
             Err(e) => Err(JobError::Fatal(e.to_string())),
         }
+    }
+}
+
+/// After `analyze` fans in: the city-wide findings, which compare every district (create-only ledger events, so
+/// a redelivered completion that runs it again appends nothing twice).
+struct Citywide {
+    data: Arc<dyn ObjectStore>,
+    ledger: ledger::Ledger,
+    config: analysis::AnalysisConfig,
+}
+
+#[async_trait]
+impl LayerHook for Citywide {
+    async fn completed(&self, report: &LayerReport) -> Result<(), JobError> {
+        let r = analysis::analyze_citywide(
+            &self.data,
+            &self.ledger,
+            &self.config,
+            &report.dataset,
+            &report.run_id,
+        )
+        .await
+        .map_err(|e| JobError::Retryable(format!("city-wide analysis: {e}")))?;
+        tracing::info!(
+            run = %report.run_id,
+            findings = r.findings.len(),
+            events_created = r.events_created,
+            events_duplicate = r.events_duplicate,
+            "city-wide analysis"
+        );
+        Ok(())
     }
 }
