@@ -67,6 +67,34 @@ pub async fn handle(
     data: Arc<dyn ObjectStore>,
     queue: &dyn worklist::Queue,
 ) -> anyhow::Result<serde_json::Value> {
+    let opts = ingest_core::IngestOptions {
+        progress: Some(Arc::new(ingest_core::LogProgress::new(100_000))),
+        partitioner: ingest_core::partitioner::PartitionerConfig::for_process(memory_budget(
+            std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().as_deref(),
+        )),
+        ..Default::default()
+    };
+    handle_with(event, data, queue, opts).await
+}
+
+/// The ingestion's memory target inside a Lambda of `memory_mb` (the runtime's
+/// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`): half of it, so the other half absorbs what no accounting
+/// sees; 128 MiB when unset or unreadable. Larger budgets give larger row groups and fewer files.
+pub fn memory_budget(memory_mb: Option<&str>) -> usize {
+    const MIB: usize = 1024 * 1024;
+    memory_mb
+        .and_then(|mb| mb.trim().parse::<usize>().ok())
+        .map_or(128 * MIB, |mb| (mb * MIB / 2).max(64 * MIB))
+}
+
+/// [`handle`] with the caller's partitioner settings and progress sink (`civic demo` shows a bar); the run id
+/// and the drift check still come from the event.
+pub async fn handle_with(
+    event: IngestEvent,
+    data: Arc<dyn ObjectStore>,
+    queue: &dyn worklist::Queue,
+    opts: ingest_core::IngestOptions,
+) -> anyhow::Result<serde_json::Value> {
     let spec = dataset_spec(&event.dataset)?;
     let source = match (&event.year, &event.source) {
         (Some(year), None) => ingest_core::SourceSpec::socrata_year(&spec, *year, None)?,
@@ -78,8 +106,7 @@ pub async fn handle(
     let opts = ingest_core::IngestOptions {
         run_id: event.run_id.clone(),
         drift: harmonize::drift::ingest_check(&event.dataset),
-        progress: Some(Arc::new(ingest_core::LogProgress::new(100_000))),
-        ..Default::default()
+        ..opts
     };
     let report = ingest_core::ingest(data.clone(), &spec, source, opts).await?;
     let m = &report.manifest;
@@ -116,4 +143,18 @@ pub async fn handle(
         "jobs": jobs.len(),
         "handed_off": true,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory_budget;
+
+    #[test]
+    fn the_lambda_budget_is_half_the_function_memory() {
+        const MIB: usize = 1024 * 1024;
+        assert_eq!(memory_budget(Some("1024")), 512 * MIB);
+        assert_eq!(memory_budget(Some("128")), 64 * MIB);
+        assert_eq!(memory_budget(None), 128 * MIB);
+        assert_eq!(memory_budget(Some("lots")), 128 * MIB);
+    }
 }
