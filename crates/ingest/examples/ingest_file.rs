@@ -1,4 +1,4 @@
-//! Minimal driver for experiments: `ingest_file CSV STORE_DIR [BUDGET_MIB] [ZSTD_LEVEL]`
+//! Minimal driver for experiments: `ingest_file CSV STORE_DIR [PROCESS_BUDGET_MIB] [ZSTD_LEVEL]`
 //! (the operator CLI is `civic ingest`; this exists to tune the partitioner in isolation).
 use std::sync::Arc;
 
@@ -18,9 +18,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         drift: None,
         run_id: Some("x".into()),
         partitioner: PartitionerConfig {
-            memory_budget: budget << 20,
             zstd_level: level,
-            ..Default::default()
+            ..PartitionerConfig::for_process(budget << 20)
         },
         progress: None,
     };

@@ -1,6 +1,14 @@
 //! Partitioner: routes validated rows into per-partition Arrow builders and one zstd Parquet writer
-//! per partition value, keeping the buffered bytes of ALL partitions under one global budget by
-//! flushing the largest buffers first (builders -> row group -> close the part file).
+//! per partition value, keeping the memory of ALL partitions under one global budget.
+//!
+//! Rows are buffered as Arrow builders (accounted by capacity) and a partition's buffer is encoded
+//! as one whole row group at a time (write + flush), so at most one partition has live column
+//! writers at any moment. That matters: every Parquet column writer owns a zstd compression and
+//! decompression context (about 150 KiB per column together) that no writer statistic reports, so
+//! keeping a row group open per partition cost 16 x 35 columns x 150 KiB = 80 MiB of invisible
+//! memory on MyLA311. Encoded row groups wait in the partition's sink until a multipart part is
+//! full. When builders + sinks + the encoding headroom reach the budget, the largest partition is
+//! relieved: encode its builders into a row group, or else close its part file.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,13 +31,22 @@ use crate::sink::ObjectSink;
 /// Name of the provenance column appended to every raw file.
 pub const SOURCE_ROW: &str = "_source_row";
 
-/// Tuning of the partitioner. `memory_budget` is the global cap on buffered bytes.
+/// Memory of an ingest process that is not the partitioner's: the runtime and binary, the source
+/// reader's buffers (CSV 64 KiB, file 1 MiB, https channel, one Socrata page), the quarantine buffer
+/// and allocator slack. `PartitionerConfig::for_process` subtracts it from a whole-process budget.
+pub const PROCESS_RESERVE: usize = 32 * 1024 * 1024;
+
+/// Unreported memory of one Parquet column writer while it encodes: its zstd compression and
+/// decompression contexts (parquet-rs keeps both per column; measured with heaptrack at about
+/// 100 KiB + 40-60 KiB at level 1).
+pub const CODEC_BYTES_PER_COLUMN: usize = 192 * 1024;
+
+/// Tuning of the partitioner. `memory_budget` is the partitioner's global cap.
 #[derive(Debug, Clone)]
 pub struct PartitionerConfig {
-    /// Global cap on bytes buffered across all partitions (builders + encoders + upload buffers).
+    /// Global cap on the partitioner's memory: builders, sinks waiting for a multipart part, and the
+    /// encoding headroom of one row group.
     pub memory_budget: usize,
-    /// Rows buffered in a partition's builders before they are encoded.
-    pub batch_rows: usize,
     /// Maximum rows per Parquet row group.
     pub row_group_rows: usize,
     /// Multipart part size of the object sink.
@@ -43,15 +60,29 @@ pub struct PartitionerConfig {
 }
 
 impl Default for PartitionerConfig {
+    /// The settings for a 128 MiB ingest process.
     fn default() -> Self {
+        Self::for_process(128 * 1024 * 1024)
+    }
+}
+
+impl PartitionerConfig {
+    /// Settings for an ingest process whose whole memory (peak RSS) should stay within `total`:
+    /// the partitioner gets `total` minus [`PROCESS_RESERVE`] (at least half of `total`).
+    pub fn for_process(total: usize) -> Self {
         PartitionerConfig {
-            memory_budget: 128 * 1024 * 1024,
-            batch_rows: 8192,
+            memory_budget: total.saturating_sub(PROCESS_RESERVE).max(total / 2),
             row_group_rows: 1 << 20,
             part_bytes: crate::sink::MIN_PART_BYTES,
             zstd_level: 1,
             max_row_groups_per_file: 16,
         }
+    }
+
+    /// Data page size: 128 KiB (smaller under tiny budgets). Pages bound the plain encoder's
+    /// buffer per column; 64-512 KiB pages compress the same within 1% on MyLA311.
+    fn page_bytes(&self) -> usize {
+        (self.memory_budget / 256).clamp(4096, 128 * 1024)
     }
 }
 
@@ -67,7 +98,7 @@ pub struct PartitionOutcome {
 /// Counters of the partitioner's own memory accounting.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BudgetStats {
-    /// Highest total of accounted bytes ever observed.
+    /// Highest total of accounted bytes ever observed (including the encoding headroom in use).
     pub peak_buffered_bytes: usize,
     /// Largest single row added (the peak may exceed the budget by at most one row).
     pub max_row_bytes: usize,
@@ -75,9 +106,10 @@ pub struct BudgetStats {
     pub evictions: u64,
     /// Part files closed early because of the budget.
     pub early_closes: u64,
-    /// Largest growth of the total caused by one step (a row, an encode, a flush); eviction
-    /// starts when `total + max(max_step_bytes, budget/8)` reaches the budget.
-    pub max_step_bytes: usize,
+    /// Row groups written.
+    pub row_groups: u64,
+    /// Bytes kept free for encoding one row group (codec contexts, pages, the encoded copy).
+    pub encode_headroom: usize,
 }
 
 struct OpenPart {
@@ -120,6 +152,8 @@ pub struct Partitioner {
     index: HashMap<String, usize>,
     states: Vec<PartitionState>,
     total: usize,
+    /// Largest raw size of one row group (builders are encoded at this size at the latest).
+    row_group_cap: usize,
     stats: BudgetStats,
 }
 
@@ -139,16 +173,38 @@ impl Partitioner {
             .collect();
         fields.push(Field::new(SOURCE_ROW, DataType::UInt64, false));
         let level = ZstdLevel::try_new(cfg.zstd_level).map_err(|e| Error::parquet("-", e))?;
+        let page = cfg.page_bytes();
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(cfg.row_group_rows))
-            // Encoder buffers per column scale with the budget (1 MiB each at 256 MiB and above).
-            .set_data_page_size_limit((cfg.memory_budget / 256).clamp(4096, 1 << 20))
-            .set_dictionary_page_size_limit((cfg.memory_budget / 256).clamp(4096, 1 << 20))
+            .set_data_page_size_limit(page)
+            // A small dictionary limit: low-cardinality text (status, request type, neighbourhood
+            // council) stays dictionary-encoded, high-cardinality text (ids, addresses, dates,
+            // coordinates) falls back to plain pages at once, which zstd compresses far better
+            // than a dictionary of unique values plus its index pages.
+            .set_dictionary_page_size_limit(16 * 1024)
             // Row numbers rise within a partition: delta encoding, no dictionary.
             .set_column_dictionary_enabled(ColumnPath::from(SOURCE_ROW), false)
             .set_column_encoding(ColumnPath::from(SOURCE_ROW), Encoding::DELTA_BINARY_PACKED)
             .build();
+        let ncols = fields.len();
+        let budget = cfg.memory_budget;
+        // Encoding one row group needs: every column's codec contexts and page buffer, and the
+        // encoded row group (at most the raw size) while it moves into the sink.
+        let fixed = ncols * (CODEC_BYTES_PER_COLUMN + page);
+        if budget < 2 * fixed {
+            return Err(Error::Invalid(format!(
+                "memory budget of {budget} bytes is too small for {ncols} columns: encoding one row \
+                 group needs about {fixed} bytes, so the partitioner needs at least {} bytes \
+                 (raise --memory-budget)",
+                2 * fixed
+            )));
+        }
+        let row_group_cap = (budget.saturating_sub(fixed) / 6).max(64 * 1024);
+        let stats = BudgetStats {
+            encode_headroom: fixed + row_group_cap,
+            ..Default::default()
+        };
         Ok(Partitioner {
             store,
             dataset: dataset.to_string(),
@@ -160,7 +216,8 @@ impl Partitioner {
             index: HashMap::new(),
             states: Vec::new(),
             total: 0,
-            stats: BudgetStats::default(),
+            row_group_cap,
+            stats,
         })
     }
 
@@ -172,14 +229,6 @@ impl Partitioner {
     /// Bytes currently accounted across all partitions.
     pub fn buffered_bytes(&self) -> usize {
         self.total
-    }
-
-    /// Bytes kept free for the next step: 1.5x the largest step seen, at least 1/8 of the budget.
-    /// A batch is encoded at 1/32 of the budget at the latest and encoder pages scale with the
-    /// budget, so steps stay small; the peak can only pass the budget if one step is more than
-    /// 1.5x larger than every earlier one.
-    fn headroom(&self) -> usize {
-        (self.stats.max_step_bytes * 3 / 2).max(self.cfg.memory_budget / 8)
     }
 
     /// Add one row (its fields in header order) to `partition`.
@@ -208,12 +257,10 @@ impl Partitioner {
         self.stats.max_row_bytes = self.stats.max_row_bytes.max(row_bytes);
         self.settle(idx);
         let st = &self.states[idx];
-        if st.buffered_rows >= self.cfg.batch_rows
-            || st.builder_bytes >= self.cfg.memory_budget / 32
-        {
-            self.encode_builders(idx)?;
+        if st.buffered_rows >= self.cfg.row_group_rows || st.builder_bytes >= self.row_group_cap {
+            self.write_row_group(idx)?;
         }
-        if self.total + self.headroom() >= self.cfg.memory_budget {
+        if self.total + self.stats.encode_headroom >= self.cfg.memory_budget {
             self.evict()?;
         }
         Ok(())
@@ -243,27 +290,28 @@ impl Partitioner {
         self.states.len() - 1
     }
 
-    /// Re-account partition `idx` and update the total and the peak.
-    fn settle(&mut self, idx: usize) {
+    /// Re-account partition `idx` (plus `extra` transient bytes) and update the total and the peak.
+    fn settle_with(&mut self, idx: usize, extra: usize) {
         let st = &mut self.states[idx];
         let now = st.account();
-        self.stats.max_step_bytes = self
-            .stats
-            .max_step_bytes
-            .max(now.saturating_sub(st.accounted));
         self.total = self.total + now - st.accounted;
         st.accounted = now;
-        self.stats.peak_buffered_bytes = self.stats.peak_buffered_bytes.max(self.total);
+        self.stats.peak_buffered_bytes = self.stats.peak_buffered_bytes.max(self.total + extra);
     }
 
-    /// Encode the builders of `idx` into its Parquet writer (opening a part file when needed).
-    fn encode_builders(&mut self, idx: usize) -> Result<()> {
+    fn settle(&mut self, idx: usize) {
+        self.settle_with(idx, 0)
+    }
+
+    /// Encode the builders of `idx` as one row group into its part file (opened when needed).
+    fn write_row_group(&mut self, idx: usize) -> Result<()> {
         if self.states[idx].buffered_rows == 0 {
             return Ok(());
         }
         if self.states[idx].open.is_none() {
             self.open_part(idx)?;
         }
+        let codecs = (self.schema.fields().len()) * CODEC_BYTES_PER_COLUMN;
         let st = &mut self.states[idx];
         let mut cols: Vec<ArrayRef> = st
             .strings
@@ -273,6 +321,7 @@ impl Partitioner {
         cols.push(Arc::new(st.rows_col.finish()));
         let batch = RecordBatch::try_new(self.schema.clone(), cols)
             .map_err(|e| Error::parquet(&st.value, e))?;
+        let batch_bytes = st.builder_bytes;
         st.outcome.rows += st.buffered_rows as u64;
         st.buffered_rows = 0;
         st.builder_bytes = builder_capacity(&st.strings, &st.rows_col);
@@ -280,8 +329,18 @@ impl Partitioner {
         self.rt
             .block_on(open.writer.write(&batch))
             .map_err(|e| Error::parquet(&open.key, e))?;
+        // The batch is still alive here: count it with the encoded pages and the codecs.
+        self.settle_with(idx, batch_bytes + codecs);
         drop(batch);
-        self.settle(idx);
+        let st = &mut self.states[idx];
+        let open = st.open.as_mut().expect("opened above");
+        let encoded = open.writer.memory_size();
+        self.rt
+            .block_on(open.writer.flush())
+            .map_err(|e| Error::parquet(&open.key, e))?;
+        self.stats.row_groups += 1;
+        // While flushing, the encoded row group existed twice (pages and the file buffer).
+        self.settle_with(idx, encoded);
         self.roll_if_full(idx)
     }
 
@@ -308,17 +367,6 @@ impl Partitioner {
         Ok(())
     }
 
-    /// Flush row group of `idx` into its sink.
-    fn flush_row_group(&mut self, idx: usize) -> Result<()> {
-        if let Some(open) = self.states[idx].open.as_mut() {
-            self.rt
-                .block_on(open.writer.flush())
-                .map_err(|e| Error::parquet(&open.key, e))?;
-        }
-        self.settle(idx);
-        self.roll_if_full(idx)
-    }
-
     /// Finish the current part file of `idx` (footer written, upload completed).
     fn close_part(&mut self, idx: usize) -> Result<()> {
         let st = &mut self.states[idx];
@@ -333,11 +381,11 @@ impl Partitioner {
         Ok(())
     }
 
-    /// Budget reached: free the largest buffers until the total plus the headroom is below 3/4
-    /// of the budget.
+    /// Budget reached: relieve the largest partitions until the total plus the encoding headroom
+    /// is below 3/4 of the budget.
     fn evict(&mut self) -> Result<()> {
         self.stats.evictions += 1;
-        let low = (self.cfg.memory_budget / 4 * 3).saturating_sub(self.headroom());
+        let low = (self.cfg.memory_budget / 4 * 3).saturating_sub(self.stats.encode_headroom);
         while self.total > low {
             let Some(idx) = (0..self.states.len()).max_by_key(|&i| self.states[i].accounted) else {
                 break;
@@ -346,17 +394,15 @@ impl Partitioner {
             if st.accounted == 0 {
                 break;
             }
-            if st.buffered_rows > 0 {
-                self.encode_builders(idx)?;
-            } else if st
-                .open
-                .as_ref()
-                .is_some_and(|o| o.writer.in_progress_rows() > 0)
-            {
-                self.flush_row_group(idx)?;
-            } else {
+            let held = st.accounted.saturating_sub(st.builder_bytes);
+            if st.buffered_rows > 0 && (st.builder_bytes >= held || st.open.is_none()) {
+                self.write_row_group(idx)?;
+            } else if st.open.is_some() {
                 self.stats.early_closes += 1;
                 self.close_part(idx)?;
+            } else {
+                // Only the residual capacity of empty builders is left: nothing to relieve.
+                break;
             }
         }
         Ok(())
@@ -365,7 +411,7 @@ impl Partitioner {
     /// Encode and close everything; outcomes sorted by partition value (numbers numerically).
     pub fn finish(mut self) -> Result<(Vec<PartitionOutcome>, BudgetStats)> {
         for idx in 0..self.states.len() {
-            self.encode_builders(idx)?;
+            self.write_row_group(idx)?;
             self.close_part(idx)?;
         }
         let mut out: Vec<PartitionOutcome> = self.states.into_iter().map(|s| s.outcome).collect();

@@ -14,6 +14,10 @@ use ingest_core::{Catalog, IngestOptions, SourceSpec, ingest};
 use object_store::ObjectStore;
 use object_store::memory::InMemory;
 
+/// A small budget that still fits the encoding of one MyLA311 row group (35 columns: twice the codec
+/// contexts and page buffers of every column).
+const SMALL_BUDGET: usize = 24 * 1024 * 1024;
+
 fn keyed_spec() -> DatasetSpec {
     let mut spec = Catalog::in_repo().load("la311").unwrap();
     spec.partition.column = "Key".into();
@@ -53,7 +57,6 @@ async fn thousands_of_partitions_stay_within_the_budget() {
         run_id: Some("hc".into()),
         partitioner: PartitionerConfig {
             memory_budget: BUDGET,
-            batch_rows: 1024,
             ..Default::default()
         },
         progress: None,
@@ -99,7 +102,7 @@ async fn generated_rows_round_trip_with_exact_counts() {
         drift: None,
         run_id: Some("gen".into()),
         partitioner: PartitionerConfig {
-            memory_budget: 1 << 20,
+            memory_budget: SMALL_BUDGET,
             ..Default::default()
         },
         progress: None,
@@ -111,7 +114,7 @@ async fn generated_rows_round_trip_with_exact_counts() {
     let b = report.budget;
     eprintln!("budget stats: {b:?}");
     assert!(
-        b.peak_buffered_bytes <= (1 << 20) + b.max_row_bytes,
+        b.peak_buffered_bytes <= SMALL_BUDGET + b.max_row_bytes,
         "{b:?}"
     );
     assert_eq!(m.rows_read, 20_000);
@@ -155,7 +158,6 @@ async fn part_files_roll_after_max_row_groups() {
         drift: None,
         run_id: Some("roll".into()),
         partitioner: PartitionerConfig {
-            batch_rows: 50,
             row_group_rows: 100,
             max_row_groups_per_file: 2,
             ..Default::default()
@@ -176,4 +178,45 @@ async fn part_files_roll_after_max_row_groups() {
     rows.sort_unstable();
     rows.dedup();
     assert_eq!(rows.len() as u64, m.rows_written);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_too_small_to_encode_a_row_group_is_refused_with_the_minimum() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gen.csv");
+    generate(
+        std::fs::File::create(&path).unwrap(),
+        GenOptions::new(100, 5, 2017),
+    )
+    .unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let spec = Catalog::in_repo().load("la311").unwrap();
+    let opts = IngestOptions {
+        drift: None,
+        run_id: Some("tiny".into()),
+        partitioner: PartitionerConfig {
+            memory_budget: 1 << 20,
+            ..Default::default()
+        },
+        progress: None,
+    };
+    let err = ingest(store.clone(), &spec, SourceSpec::File { path }, opts)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is too small for 34 columns"), "{err}");
+    assert!(err.contains("raise --memory-budget"), "{err}");
+    // Nothing was written: no manifest, no parts.
+    use futures::TryStreamExt;
+    let listed: Vec<_> = store.list(None).try_collect().await.unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
+#[test]
+fn a_process_budget_leaves_room_for_the_rest_of_the_process() {
+    let mib = 1024 * 1024;
+    assert_eq!(PartitionerConfig::for_process(128 * mib).memory_budget, 96 * mib);
+    assert_eq!(PartitionerConfig::default().memory_budget, 96 * mib);
+    // Small process budgets still give the partitioner half.
+    assert_eq!(PartitionerConfig::for_process(40 * mib).memory_budget, 20 * mib);
 }
