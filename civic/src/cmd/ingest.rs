@@ -35,7 +35,8 @@ pub struct Args {
     /// Run id (default: UTC timestamp plus random suffix).
     #[arg(long)]
     pub run_id: Option<String>,
-    /// Global memory budget of the partitioner, e.g. 128MiB, 64MB, 1GiB or plain bytes.
+    /// Memory target of the whole ingestion (peak RSS), e.g. 128MiB, 64MB, 1GiB or plain bytes. The
+    /// partitioner's buffers get this minus 32 MiB for the runtime, the reader and allocator slack.
     #[arg(long, default_value = "128MiB", value_parser = parse_size)]
     pub memory_budget: usize,
     /// zstd compression level of the Parquet files (1 = fastest).
@@ -147,9 +148,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = IngestOptions {
         run_id: args.run_id.clone(),
         partitioner: PartitionerConfig {
-            memory_budget: args.memory_budget,
             zstd_level: args.zstd_level,
-            ..Default::default()
+            ..PartitionerConfig::for_process(args.memory_budget)
         },
         progress: Some(progress),
         drift: harmonize::drift::ingest_check(&args.dataset),
