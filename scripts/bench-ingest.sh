@@ -4,7 +4,7 @@
 # COPY ... (FORMAT parquet, PARTITION_BY (CD), COMPRESSION zstd) when `import duckdb` works.
 #
 # Environment: BENCH_ROWS (default 2000000), BENCH_SEED (1), BENCH_YEAR (2023),
-# BENCH_BUDGET (128MiB), PYTHON (python3). The CSV is generated once into target/bench/.
+# BENCH_BUDGET (128MiB), PYTHON (default: .venv-bench with duckdb + pyarrow, created here). The CSV is generated once into target/bench/.
 # A 20M-row run (memory stays flat): BENCH_ROWS=20000000 scripts/bench-ingest.sh
 set -euo pipefail
 
@@ -13,14 +13,29 @@ ROWS="${BENCH_ROWS:-2000000}"
 SEED="${BENCH_SEED:-1}"
 YEAR="${BENCH_YEAR:-2023}"
 BUDGET="${BENCH_BUDGET:-128MiB}"
-PYTHON="${PYTHON:-python3}"
+PYTHON="${PYTHON:-}"
 DIR="$ROOT/target/bench"
 CSV="$DIR/la311_${YEAR}_${ROWS}_seed${SEED}.csv"
 CIVIC="$ROOT/target/release/civic"
 TIME=/usr/bin/time
 mkdir -p "$DIR"
 
+if [ ! -x "$TIME" ] && command -v apt-get >/dev/null; then
+  echo "== installing GNU time (peak RSS) with apt-get" >&2
+  { apt-get install -y -qq time || { apt-get update -qq && apt-get install -y -qq time; }; } >/dev/null
+fi
 [ -x "$TIME" ] || { echo "bench-ingest: $TIME is needed (apt-get install time)" >&2; exit 1; }
+
+# DuckDB and pyarrow for the side-by-side run, in a project-local virtualenv (PYTHON overrides).
+if [ -z "$PYTHON" ]; then
+  BENCH_VENV="$ROOT/.venv-bench"
+  if [ ! -x "$BENCH_VENV/bin/python" ] || ! "$BENCH_VENV/bin/python" -c 'import duckdb, pyarrow' 2>/dev/null; then
+    echo "== installing duckdb and pyarrow into $BENCH_VENV" >&2
+    { python3 -m venv "$BENCH_VENV" && "$BENCH_VENV/bin/pip" install --quiet duckdb pyarrow; } ||
+      echo "bench-ingest: could not install duckdb into $BENCH_VENV; the comparison will be skipped" >&2
+  fi
+  PYTHON="$BENCH_VENV/bin/python"
+fi
 
 echo "== building civic (release)" >&2
 (cd "$ROOT" && cargo build --release -p civic)
