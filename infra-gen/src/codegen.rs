@@ -3,7 +3,7 @@
 //! Pure: [`generate`] returns the file's text; `infra-gen codegen` writes it and `codegen --check`
 //! (and a test) fails when the committed file differs. Each function gets a module with handles for
 //! exactly the prefixes prefixes.yaml grants it, typed by access, so a write to a read-only prefix
-//! does not compile.
+//! does not compile; its queues; and the SSM parameters it declares (only for functions that do).
 
 use std::fmt::Write as _;
 
@@ -200,15 +200,18 @@ pub fn generate(m: &Manifests) -> String {
             f.name, f.feature.name
         );
         let _ = writeln!(w, "pub mod {} {{", rust_ident(f.name));
+        let parameters = m.parameters_of(f.name);
         let env: Vec<String> = m
             .env_vars(f.name, f.doc)
             .into_iter()
             .map(|v| v.name)
             .collect();
-        let _ = writeln!(
-            w,
-            "    /// Environment variables the deployed function receives (the templates set exactly these)."
-        );
+        let doc = if parameters.is_empty() {
+            "Environment variables the deployed function receives (the templates set exactly these)."
+        } else {
+            "Environment variables naming the function's resources (the templates set exactly these, plus the one of each entry in `parameters`)."
+        };
+        let _ = writeln!(w, "    /// {doc}");
         let _ = writeln!(w, "    pub const ENV: &[&str] = &{env:?};");
         for g in m.grants(f.name) {
             let access = match g.access {
@@ -240,6 +243,27 @@ pub fn generate(m: &Manifests) -> String {
                     w,
                     "        pub const {0}: crate::Queue = crate::queues::{0};",
                     const_name(q)
+                );
+            }
+            let _ = writeln!(w, "    }}");
+        }
+        if !parameters.is_empty() {
+            let _ = writeln!(
+                w,
+                "    /// SSM parameters this function reads; each env var holds a parameter's name, never its value."
+            );
+            let _ = writeln!(w, "    pub mod parameters {{");
+            for p in &parameters {
+                if let Some(d) = &p.doc.description {
+                    let _ = writeln!(w, "        /// {d}");
+                }
+                let _ = writeln!(
+                    w,
+                    "        pub const {}: crate::Parameter = crate::Parameter {{ name: {:?}, env: {:?}, optional: {} }};",
+                    const_name(p.name),
+                    p.name,
+                    p.env,
+                    p.doc.is_optional()
                 );
             }
             let _ = writeln!(w, "    }}");

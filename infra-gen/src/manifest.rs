@@ -175,6 +175,28 @@ pub struct FunctionDoc {
     pub trigger: Option<Trigger>,
     #[serde(default)]
     pub sends_to: Vec<Spanned<String>>,
+    /// SSM parameters the function reads (SecureString secrets such as an API token). The template
+    /// grants `ssm:GetParameter` on each and passes its NAME in an env var; it never creates one.
+    #[serde(default)]
+    pub parameters: NamedMap<ParameterDoc>,
+}
+
+/// An SSM parameter a function reads; its physical name is `/<project>/<stage>/<feature>/<name>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterDoc {
+    /// What the parameter holds (and where an operator gets the value).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The function runs without it: a missing parameter means "no value", not an error.
+    #[serde(default)]
+    pub optional: Option<Spanned<bool>>,
+}
+
+impl ParameterDoc {
+    pub fn is_optional(&self) -> bool {
+        self.optional.as_ref().is_some_and(|o| o.value)
+    }
 }
 
 impl FunctionDoc {

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::keytemplate::KeyTemplate;
-use crate::manifest::{BucketDoc, Feature, FunctionDoc, Manifests, PrefixDoc, QueueDoc, Trigger};
+use crate::manifest::{
+    BucketDoc, Feature, FunctionDoc, Manifests, ParameterDoc, PrefixDoc, QueueDoc, Trigger,
+};
 
 /// Default Lambda memory ceiling of an account, in MB.
 pub const DEFAULT_MEMORY_CAP_MB: u32 = 3008;
@@ -79,6 +81,21 @@ pub enum EnvValue {
 pub struct EnvVar {
     pub name: String,
     pub value: EnvValue,
+}
+
+/// An SSM parameter a function reads: declared under the function, named after its feature.
+///
+/// Kept apart from [`EnvVar`]: its variable carries the parameter's NAME, and what that name resolves
+/// to is a secret that only exists in the cloud, so each reader (templates, codegen, local topology)
+/// decides on its own what to do with it.
+#[derive(Debug, Clone)]
+pub struct ParameterRef<'m> {
+    pub name: &'m str,
+    /// The feature declaring it (part of the physical name).
+    pub feature: &'m str,
+    pub doc: &'m ParameterDoc,
+    /// The environment variable that carries the parameter's physical name.
+    pub env: String,
 }
 
 /// One grant of a prefix to a function.
@@ -236,6 +253,23 @@ impl Manifests {
             });
         }
         out
+    }
+
+    /// The SSM parameters a function reads, in manifest order.
+    pub fn parameters_of(&self, function: &str) -> Vec<ParameterRef<'_>> {
+        let Some(f) = self.function(function) else {
+            return Vec::new();
+        };
+        f.doc
+            .parameters
+            .iter()
+            .map(|(name, doc)| ParameterRef {
+                name,
+                feature: &f.feature.name,
+                doc,
+                env: crate::naming::env_parameter(self.project(), name),
+            })
+            .collect()
     }
 
     /// The function consuming a queue, if any.

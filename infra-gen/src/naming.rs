@@ -1,6 +1,7 @@
 //! Deterministic physical names and environment variable names.
 //!
-//! Names are built from project, stage and the manifest name; buckets add `${AWS::AccountId}-${AWS::Region}`
+//! Names are built from project, stage and the manifest name (SSM parameters are the path
+//! `/<project>/<stage>/<feature>/<parameter>`); buckets add `${AWS::AccountId}-${AWS::Region}`
 //! and IAM roles (global per account) add the region. Because every name is computable, no stack ever
 //! needs `Export`/`Fn::ImportValue` to reach another feature's bucket or queue.
 
@@ -95,6 +96,18 @@ impl<'a> Names<'a> {
     pub fn bucket_arn_sub(&self, bucket: &str) -> String {
         format!("arn:${{AWS::Partition}}:s3:::{}", self.bucket_sub(bucket))
     }
+    /// The SSM parameter a function of `feature` reads: `/<project>/<stage>/<feature>/<parameter>`.
+    /// A path rather than a dashed name, so an operator can list or restrict a stage's parameters by path.
+    pub fn parameter(&self, feature: &str, parameter: &str) -> String {
+        format!("/{}/{}/{feature}/{parameter}", self.project, self.stage)
+    }
+    /// `Fn::Sub` text of a parameter's ARN. The name starts with `/`, which the ARN does not repeat.
+    pub fn parameter_arn_sub(&self, feature: &str, parameter: &str) -> String {
+        format!(
+            "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{}",
+            self.parameter(feature, parameter)
+        )
+    }
 }
 
 fn env_part(name: &str) -> String {
@@ -114,6 +127,11 @@ pub fn env_queue_url(project: &str, queue: &str) -> String {
 /// The environment variable that carries a queue's dead-letter queue URL (to its consumer).
 pub fn env_dlq_url(project: &str, queue: &str) -> String {
     format!("{}_QUEUE_{}_DLQ_URL", env_part(project), env_part(queue))
+}
+
+/// The environment variable that carries an SSM parameter's NAME (never its value) to a function.
+pub fn env_parameter(project: &str, parameter: &str) -> String {
+    format!("{}_PARAM_{}", env_part(project), env_part(parameter))
 }
 
 /// The environment variable that carries the stage name.
@@ -163,5 +181,17 @@ mod tests {
             "CIVIC_QUEUE_WORK_LIST_URL"
         );
         assert_eq!(logical("ledger-api"), "LedgerApi");
+        assert_eq!(
+            n.parameter("ingestion", "socrata-app-token"),
+            "/civic/dev/ingestion/socrata-app-token"
+        );
+        assert_eq!(
+            n.parameter_arn_sub("ingestion", "socrata-app-token"),
+            "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/civic/dev/ingestion/socrata-app-token"
+        );
+        assert_eq!(
+            env_parameter("civic", "socrata-app-token"),
+            "CIVIC_PARAM_SOCRATA_APP_TOKEN"
+        );
     }
 }

@@ -70,6 +70,7 @@ pub fn validate(m: &Manifests) -> Result<(), Diagnostics> {
     check_buckets(&mut cx);
     check_features(&mut cx);
     check_functions(&mut cx);
+    check_parameters(&mut cx);
     check_queues(&mut cx);
     check_name_lengths(&mut cx);
     if cx.diags.is_empty() {
@@ -418,6 +419,61 @@ fn check_functions(cx: &mut Ctx) {
                 }
             }
             check_trigger(cx, f.name.as_str(), file, name, func, &queues, &prefixes);
+        }
+    }
+}
+
+/// SSM parameters: names usable as the last segment of `/<project>/<stage>/<feature>/<name>` and as an
+/// env var suffix, one declaration per physical name, and no reserved `aws`/`ssm` leading segment.
+fn check_parameters(cx: &mut Ctx) {
+    let m = cx.m;
+    let project = m.project().to_string();
+    for f in &m.features {
+        let file = f.file.as_path();
+        let mut seen: BTreeMap<&str, (&str, u64)> = BTreeMap::new();
+        for (fname, func) in &f.doc.functions.0 {
+            for (pname, _) in &func.parameters.0 {
+                let example = Names::new(&project, "<stage>").parameter(&f.name, &pname.value);
+                if !valid_name(&pname.value) {
+                    cx.err(
+                        file,
+                        pname,
+                        format!(
+                            "parameter name '{}' must be lower-case letters, digits and '-'",
+                            pname.value
+                        ),
+                        format!(
+                            "the name is the last segment of the SSM parameter {example} and of the env var {}",
+                            naming::env_parameter(&project, &pname.value.replace('_', "-"))
+                        ),
+                    );
+                }
+                if let Some((other, line)) =
+                    seen.insert(&pname.value, (&fname.value, pname.referenced.line()))
+                {
+                    cx.err(
+                        file,
+                        pname,
+                        format!(
+                            "parameter '{}' of function '{}' is also declared by function '{other}' (line {line}); both would read {example}",
+                            pname.value, fname.value
+                        ),
+                        "parameter names are unique within a feature; rename one",
+                    );
+                }
+                let lower = project.to_ascii_lowercase();
+                if lower.starts_with("aws") || lower.starts_with("ssm") {
+                    cx.err(
+                        file,
+                        pname,
+                        format!(
+                            "parameter '{}' would be named {example}, but SSM reserves names starting with 'aws' or 'ssm'",
+                            pname.value
+                        ),
+                        "rename the project in prefixes.yaml",
+                    );
+                }
+            }
         }
     }
 }

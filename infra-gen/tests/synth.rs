@@ -207,6 +207,101 @@ fn removing_a_writers_grant_drops_the_iam_statement() {
     );
 }
 
+/// The statements of a role whose actions include an `ssm:` or `kms:` action.
+fn secret_statements(role: &Value) -> Vec<&Value> {
+    role["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
+        .filter(|st| {
+            st["Action"].as_array().unwrap().iter().any(|a| {
+                let a = a.as_str().unwrap();
+                a.starts_with("ssm:") || a.starts_with("kms:")
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn parameter_grant_is_exactly_the_declared_parameter_arn() {
+    let feature = format!(
+        "{GRANT_TEST_FEATURE}    parameters:\n      socrata-app-token:\n        optional: true\n"
+    );
+    let m = from_texts(GRANT_TEST_PREFIXES, &[("ingestion", &feature)]).unwrap();
+    infra_gen::validate::validate(&m).unwrap();
+    let t: Value = serde_json::from_str(&synth::synth(&m, "dev")[0].template.to_json()).unwrap();
+    let role = &t["Resources"]["IngestRole"];
+    assert_eq!(
+        secret_statements(role),
+        [&serde_json::json!({
+            "Sid": "ReadDeclaredParameters",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter"],
+            "Resource": [{ "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/civic/dev/ingestion/socrata-app-token" }],
+        })],
+        "one statement, one action, one ARN, and no kms grant (the aws/ssm key policy covers decryption)"
+    );
+    let env = &t["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        env["CIVIC_PARAM_SOCRATA_APP_TOKEN"], "/civic/dev/ingestion/socrata-app-token",
+        "the variable carries the parameter's name"
+    );
+    assert!(
+        resources(&t, "AWS::SSM::Parameter").is_empty(),
+        "the operator creates the SecureString; the stack must not"
+    );
+    // Without the declaration there is no SSM grant and no variable.
+    let m = from_texts(GRANT_TEST_PREFIXES, &[("ingestion", GRANT_TEST_FEATURE)]).unwrap();
+    let t: Value = serde_json::from_str(&synth::synth(&m, "dev")[0].template.to_json()).unwrap();
+    assert!(secret_statements(&t["Resources"]["IngestRole"]).is_empty());
+    let env = &t["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(env.get("CIVIC_PARAM_SOCRATA_APP_TOKEN").is_none(), "{env}");
+}
+
+#[test]
+fn ssm_grants_of_every_role_are_exactly_its_declared_parameters() {
+    let m = load_valid(&root()).unwrap();
+    let mut seen = 0;
+    for stage in ["dev", "prod"] {
+        for s in synth::synth(&m, stage) {
+            let t: Value = serde_json::from_str(&s.template.to_json()).unwrap();
+            for (name, doc) in m.feature(&s.feature).unwrap().doc.functions.iter() {
+                let id = infra_gen::naming::logical(name);
+                let role = &t["Resources"][format!("{id}Role")];
+                let env = &t["Resources"][format!("{id}Function")]["Properties"]["Environment"]["Variables"];
+                let mut want: Vec<String> = Vec::new();
+                for (p, _) in doc.parameters.iter() {
+                    let path = format!("/civic/{stage}/{}/{p}", s.feature);
+                    let var = infra_gen::naming::env_parameter("civic", p);
+                    assert_eq!(env[&var], path.as_str(), "{stage}/{name}: {var}");
+                    want.push(format!(
+                        "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{path}"
+                    ));
+                    seen += 1;
+                }
+                let got: Vec<String> = secret_statements(role)
+                    .iter()
+                    .flat_map(|st| {
+                        assert_eq!(
+                            st["Action"],
+                            serde_json::json!(["ssm:GetParameter"]),
+                            "{name}"
+                        );
+                        st["Resource"].as_array().unwrap().iter()
+                    })
+                    .map(|r| r["Fn::Sub"].as_str().expect("a parameter ARN").to_string())
+                    .collect();
+                assert_eq!(got, want, "{stage}/{name}");
+            }
+        }
+    }
+    assert!(
+        seen > 0,
+        "the project's manifests declare at least one parameter"
+    );
+}
+
 fn copy_root(to: &Path) {
     std::fs::copy(root().join("prefixes.yaml"), to.join("prefixes.yaml")).unwrap();
     for f in ["ingestion", "processing", "ledger"] {

@@ -407,3 +407,97 @@ fn several_mistakes_are_all_reported_in_file_order() {
         "{got:#?}"
     );
 }
+
+/// The base ingestion feature with one function-level parameter block appended to `ingest`.
+fn with_parameters(block: &str) -> String {
+    format!("{INGESTION}    parameters:\n{block}")
+}
+
+#[test]
+fn declared_parameters_are_valid() {
+    let ok = with_parameters(
+        "      socrata-app-token:\n        description: App token.\n        optional: true\n",
+    );
+    assert_eq!(problems(PREFIXES, &ok, PROCESSING), Vec::<String>::new());
+}
+
+#[test]
+fn parameter_name_must_be_lower_case_letters_digits_and_dash() {
+    let bad = with_parameters("      socrata_app_token:\n        optional: true\n");
+    check(
+        PREFIXES,
+        &bad,
+        PROCESSING,
+        "features/ingestion/feature.yaml:7:7",
+        "parameter name 'socrata_app_token' must be lower-case letters, digits and '-'",
+    );
+}
+
+#[test]
+fn parameter_name_hint_shows_the_ssm_name_and_env_var() {
+    let bad = with_parameters("      App-Token: {}\n");
+    let m = from_texts(PREFIXES, &[("ingestion", &bad), ("processing", PROCESSING)]).unwrap();
+    let d = validate(&m).unwrap_err();
+    let text = d.to_string();
+    assert!(
+        text.contains("features/ingestion/feature.yaml:7:7: error: parameter name 'App-Token'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hint: the name is the last segment of the SSM parameter /civic/<stage>/ingestion/App-Token and of the env var CIVIC_PARAM_APP_TOKEN"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_key_in_a_parameter_is_reported_with_location() {
+    let bad = with_parameters("      socrata-app-token:\n        optinal: true\n");
+    let p = problems(PREFIXES, &bad, PROCESSING);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(
+        p[0].starts_with("features/ingestion/feature.yaml:8:9: "),
+        "{}",
+        p[0]
+    );
+    assert!(p[0].contains("optinal"), "{}", p[0]);
+}
+
+#[test]
+fn parameter_optional_must_be_a_bool() {
+    let bad = with_parameters("      socrata-app-token:\n        optional: sometimes\n");
+    let p = problems(PREFIXES, &bad, PROCESSING);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(
+        p[0].starts_with("features/ingestion/feature.yaml:8:19: "),
+        "{}",
+        p[0]
+    );
+}
+
+#[test]
+fn parameter_declared_twice_in_one_feature() {
+    let bad = format!(
+        "{}  backfill:\n    memory_mb: 512\n    timeout_s: 60\n    parameters:\n      socrata-app-token: {{}}\n",
+        with_parameters("      socrata-app-token: {}\n")
+    );
+    check(
+        PREFIXES,
+        &bad,
+        PROCESSING,
+        "features/ingestion/feature.yaml:12:7",
+        "parameter 'socrata-app-token' of function 'backfill' is also declared by function 'ingest' (line 7); both would read /civic/<stage>/ingestion/socrata-app-token",
+    );
+}
+
+#[test]
+fn parameter_under_a_reserved_ssm_prefix() {
+    let bad_prefixes = PREFIXES.replace("project: civic", "project: ssm-civic");
+    let bad = with_parameters("      socrata-app-token: {}\n");
+    check(
+        &bad_prefixes,
+        &bad,
+        PROCESSING,
+        "features/ingestion/feature.yaml:7:7",
+        "parameter 'socrata-app-token' would be named /ssm-civic/<stage>/ingestion/socrata-app-token, but SSM reserves names starting with 'aws' or 'ssm'",
+    );
+}

@@ -225,7 +225,7 @@ pub mod keys {
 
 /// What function `ingest` (feature `ingestion`) may use, and nothing else.
 pub mod ingest {
-    /// Environment variables the deployed function receives (the templates set exactly these).
+    /// Environment variables naming the function's resources (the templates set exactly these, plus the one of each entry in `parameters`).
     pub const ENV: &[&str] = &["CIVIC_STAGE", "CIVIC_BUCKET_DATA", "CIVIC_QUEUE_WORKLIST_URL"];
     /// `raw/{dataset}/run={run_id}/cd={partition}/` in bucket `data` (write).
     pub const fn raw() -> crate::Prefix<crate::keys::Raw, crate::access::Write> { crate::Prefix::new(crate::buckets::DATA) }
@@ -238,6 +238,11 @@ pub mod ingest {
     /// Queues this function consumes or sends to.
     pub mod queues {
         pub const WORKLIST: crate::Queue = crate::queues::WORKLIST;
+    }
+    /// SSM parameters this function reads; each env var holds a parameter's name, never its value.
+    pub mod parameters {
+        /// Socrata app token (X-App-Token) for higher SODA rate limits; without it requests are anonymous.
+        pub const SOCRATA_APP_TOKEN: crate::Parameter = crate::Parameter { name: "socrata-app-token", env: "CIVIC_PARAM_SOCRATA_APP_TOKEN", optional: true };
     }
 }
 

@@ -68,6 +68,18 @@ pub struct Queue {
     pub layers: &'static [&'static str],
 }
 
+/// An SSM parameter a function reads (a SecureString such as an API token): its manifest name, the
+/// environment variable holding its physical name (`/<project>/<stage>/<feature>/<name>`, set by the
+/// templates), and whether the function runs without it. The value is never in the environment: the
+/// function fetches it with `ssm:GetParameter`, the one grant its role has on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Parameter {
+    pub name: &'static str,
+    pub env: &'static str,
+    /// A missing parameter means "no value" rather than an error.
+    pub optional: bool,
+}
+
 /// A required environment variable is not set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingEnv(pub &'static str);
@@ -92,6 +104,13 @@ fn env(name: &'static str) -> Result<String, MissingEnv> {
 
 impl Bucket {
     /// The physical bucket name, from the environment.
+    pub fn physical_name(&self) -> Result<String, MissingEnv> {
+        env(self.env)
+    }
+}
+
+impl Parameter {
+    /// The parameter's physical name, from the environment (unset outside the deployed function).
     pub fn physical_name(&self) -> Result<String, MissingEnv> {
         env(self.env)
     }

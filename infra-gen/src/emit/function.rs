@@ -39,20 +39,23 @@ pub fn code_key_parameter(function: &str) -> String {
     format!("{}CodeKey", logical(function))
 }
 
-/// Environment variables of a function with their values (names from the model, shared with codegen).
+/// Environment variables of a function with their values (names from the model, shared with codegen):
+/// the resource variables, then one per declared SSM parameter holding the parameter's NAME.
 pub(crate) fn environment(cx: &Cx, name: &str, doc: &FunctionDoc) -> Vec<(String, Expr)> {
-    cx.m.env_vars(name, doc)
-        .into_iter()
-        .map(|v| {
-            let value = match &v.value {
-                EnvValue::Stage => Expr::str(cx.names.stage),
-                EnvValue::BucketName(b) => Expr::sub(cx.names.bucket_sub(b)),
-                EnvValue::QueueUrl(q) => Expr::sub(cx.names.queue_url_sub(q)),
-                EnvValue::DlqUrl(q) => Expr::sub(cx.names.dlq_url_sub(q)),
-            };
-            (v.name, value)
-        })
-        .collect()
+    let resources = cx.m.env_vars(name, doc).into_iter().map(|v| {
+        let value = match &v.value {
+            EnvValue::Stage => Expr::str(cx.names.stage),
+            EnvValue::BucketName(b) => Expr::sub(cx.names.bucket_sub(b)),
+            EnvValue::QueueUrl(q) => Expr::sub(cx.names.queue_url_sub(q)),
+            EnvValue::DlqUrl(q) => Expr::sub(cx.names.dlq_url_sub(q)),
+        };
+        (v.name, value)
+    });
+    let parameters = cx.m.parameters_of(name).into_iter().map(|p| {
+        let value = Expr::str(cx.names.parameter(p.feature, p.name));
+        (p.env, value)
+    });
+    resources.chain(parameters).collect()
 }
 
 pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &FunctionDoc) {

@@ -5,6 +5,9 @@
 //!   limited to the prefixes the function may read (CDK's `grantRead` grants bucket-wide List).
 //! - SQS: `SendMessage` only to the queues in `sends_to`; consume actions only on the trigger queue.
 //! - Logs: only the function's own log group.
+//! - SSM: `GetParameter` on exactly the parameters the function declares (one ARN each, no path
+//!   wildcard). No `kms:Decrypt`: a SecureString under the AWS-managed key `aws/ssm` is decrypted by
+//!   SSM, and that key's policy already allows it for the account's principals calling through SSM.
 
 use serde_json::json;
 
@@ -105,6 +108,17 @@ pub(crate) fn statements(cx: &Cx, name: &str, doc: &FunctionDoc) -> Vec<Statemen
             doc.sends_to
                 .iter()
                 .map(|q| Expr::sub(n.queue_arn_sub(&q.value)))
+                .collect(),
+        ));
+    }
+    let parameters = cx.m.parameters_of(name);
+    if !parameters.is_empty() {
+        out.push(Statement::allow(
+            "ReadDeclaredParameters",
+            vec!["ssm:GetParameter"],
+            parameters
+                .iter()
+                .map(|p| Expr::sub(n.parameter_arn_sub(p.feature, p.name)))
                 .collect(),
         ));
     }
