@@ -153,6 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         progress: Some(progress),
         drift: harmonize::drift::ingest_check(&args.dataset),
+        deadline: None,
     };
     let started = Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()

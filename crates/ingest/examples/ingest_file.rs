@@ -22,6 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..PartitionerConfig::for_process(budget << 20)
         },
         progress: None,
+        deadline: None,
     };
     let t = std::time::Instant::now();
     let r = ingest(store, &spec, SourceSpec::File { path: csv.into() }, opts).await?;

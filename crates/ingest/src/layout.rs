@@ -36,6 +36,11 @@ pub fn run_manifest(dataset: &str, run_id: &str) -> Result<String> {
     key(prefixes::ingest::runs().write_key(&RunsKey { dataset, run_id }, "manifest.json"))
 }
 
+/// Key of a suspended run's checkpoint: `runs/{dataset}/run={run_id}/checkpoint.json`.
+pub fn run_checkpoint(dataset: &str, run_id: &str) -> Result<String> {
+    key(prefixes::ingest::runs().write_key(&RunsKey { dataset, run_id }, "checkpoint.json"))
+}
+
 /// Key of the run manifest as later layers read it (the `process` function's read handle).
 pub fn run_manifest_for_reading(dataset: &str, run_id: &str) -> Result<String> {
     key(prefixes::process::runs().read_key(&RunsKey { dataset, run_id }, "manifest.json"))

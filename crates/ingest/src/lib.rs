@@ -7,6 +7,7 @@
 //! All object keys are built in [`layout`]; the dataset catalog is [`catalog`].
 
 pub mod catalog;
+pub mod checkpoint;
 pub mod error;
 pub mod generate;
 pub mod layout;
@@ -19,7 +20,10 @@ pub mod sink;
 pub mod source;
 
 pub use catalog::{Catalog, DatasetSpec};
+pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use manifest::{RunManifest, job_ids};
-pub use run::{IngestOptions, IngestReport, LogProgress, Progress, ingest};
+pub use run::{
+    IngestOptions, IngestReport, LogProgress, Progress, Segment, ingest, ingest_segment,
+};
 pub use source::SourceSpec;

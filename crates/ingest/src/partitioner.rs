@@ -221,6 +221,17 @@ impl Partitioner {
         })
     }
 
+    /// Continue after a checkpoint: each partition's complete files so far (part numbers go on
+    /// from the number of files).
+    pub fn resume(&mut self, prior: Vec<PartitionOutcome>) {
+        for o in prior {
+            let idx = self.add_partition(&o.value);
+            let st = &mut self.states[idx];
+            st.next_part = o.keys.len() as u32;
+            st.outcome = o;
+        }
+    }
+
     /// The memory accounting so far.
     pub fn stats(&self) -> BudgetStats {
         self.stats

@@ -103,6 +103,13 @@ impl Quarantine {
         Ok(())
     }
 
+    /// Continue a run's quarantine after a checkpoint: its files so far and their row count.
+    pub fn resume(&mut self, keys: Vec<String>, rows: u64) {
+        self.next_part = keys.len() as u32;
+        self.keys = keys;
+        self.rows = rows;
+    }
+
     /// Rows quarantined so far.
     pub fn rows(&self) -> u64 {
         self.rows

@@ -8,6 +8,7 @@ use object_store::ObjectStore;
 use tokio::runtime::Handle;
 
 use crate::catalog::DatasetSpec;
+use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::manifest::{MANIFEST_VERSION, ManifestPartition, ManifestSource, RunManifest};
@@ -84,6 +85,27 @@ pub struct IngestOptions {
     pub partitioner: PartitionerConfig,
     /// Progress receiver.
     pub progress: Option<Arc<dyn Progress>>,
+    /// Stop at the first record boundary after this instant (checked every
+    /// [`DEADLINE_CHECK_ROWS`] rows) and write a checkpoint instead of a manifest; only
+    /// [`ingest_segment`] honours it (a Lambda invocation's time limit).
+    pub deadline: Option<std::time::Instant>,
+}
+
+/// Rows between two deadline checks.
+pub const DEADLINE_CHECK_ROWS: u64 = 1024;
+
+/// How a segment of a run ended.
+#[derive(Debug, Clone)]
+pub enum Segment {
+    /// The source was read to the end; the manifest is written.
+    Complete(Box<IngestReport>),
+    /// The deadline came first; the checkpoint is written and the same call with the same run id
+    /// continues the run.
+    Suspended {
+        checkpoint: Box<Checkpoint>,
+        key: String,
+        budget: BudgetStats,
+    },
 }
 
 /// Result of a run: the manifest as written, its key, and the memory accounting.
@@ -94,33 +116,94 @@ pub struct IngestReport {
     pub budget: BudgetStats,
 }
 
-/// Ingest `source` into the `data` store as dataset `spec`; the manifest is written last.
+/// Ingest `source` into the `data` store as dataset `spec`, to the end (any deadline in `opts` is
+/// ignored); the manifest is written last. A run id with a checkpoint is continued from it.
 pub async fn ingest(
     store: Arc<dyn ObjectStore>,
     spec: &DatasetSpec,
     source: SourceSpec,
     opts: IngestOptions,
 ) -> Result<IngestReport> {
+    let opts = IngestOptions {
+        deadline: None,
+        ..opts
+    };
+    match ingest_segment(store, spec, source, opts).await? {
+        Segment::Complete(report) => Ok(*report),
+        Segment::Suspended { key, .. } => Err(Error::Invalid(format!(
+            "run suspended without a deadline (checkpoint {key})"
+        ))),
+    }
+}
+
+/// One segment of a run: continue from the run's checkpoint when it has one, read until the end of
+/// the source (write the manifest, remove the checkpoint) or until `opts.deadline` (close every part
+/// file and write the checkpoint).
+pub async fn ingest_segment(
+    store: Arc<dyn ObjectStore>,
+    spec: &DatasetSpec,
+    source: SourceSpec,
+    opts: IngestOptions,
+) -> Result<Segment> {
     let run_id = opts.run_id.clone().unwrap_or_else(layout::new_run_id);
     layout::check_segment("run id", &run_id)?;
     layout::check_segment("dataset id", &spec.id)?;
-    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let resume = Checkpoint::load(&store, &spec.id, &run_id).await?;
+    if let Some(cp) = &resume {
+        if cp.source.kind != source.kind() || cp.source.uri != source.uri() {
+            return Err(Error::Invalid(format!(
+                "run {run_id} has a checkpoint for source {} {}, not {} {}: continue it with the \
+                 same source, or use another run id",
+                cp.source.kind,
+                cp.source.uri,
+                source.kind(),
+                source.uri()
+            )));
+        }
+        tracing::info!(run = %run_id, segment = cp.segments + 1, rows = cp.rows_read, "continuing from the checkpoint");
+    }
+    let started_at = resume.as_ref().map_or_else(
+        || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        |cp| cp.started_at.clone(),
+    );
     let rt = Handle::current();
     let (store2, spec2, run2) = (store.clone(), spec.clone(), run_id.clone());
-    let (mut manifest, budget) = tokio::task::spawn_blocking(move || {
-        run_blocking(store2, &spec2, &source, &run2, &opts, rt)
+    let ended = tokio::task::spawn_blocking(move || {
+        run_blocking(store2, &spec2, &source, &run2, &opts, rt, resume)
     })
     .await
     .map_err(|e| Error::Invalid(format!("ingestion task failed: {e}")))??;
-    manifest.started_at = started_at;
-    manifest.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let manifest_key = manifest.write(&store).await?;
-    tracing::info!(key = %manifest_key, rows = manifest.rows_read, "run manifest written");
-    Ok(IngestReport {
-        manifest,
-        manifest_key,
-        budget,
-    })
+    match ended {
+        Ended::Done(mut manifest, budget) => {
+            manifest.started_at = started_at;
+            manifest.finished_at =
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let manifest_key = manifest.write(&store).await?;
+            Checkpoint::remove(&store, &spec.id, &run_id).await?;
+            tracing::info!(key = %manifest_key, rows = manifest.rows_read, "run manifest written");
+            Ok(Segment::Complete(Box::new(IngestReport {
+                manifest: *manifest,
+                manifest_key,
+                budget,
+            })))
+        }
+        Ended::Suspended(mut checkpoint, budget) => {
+            checkpoint.started_at = started_at;
+            let key = checkpoint.write(&store).await?;
+            tracing::info!(%key, rows = checkpoint.rows_read, segment = checkpoint.segments, "deadline reached: checkpoint written");
+            Ok(Segment::Suspended {
+                checkpoint,
+                key,
+                budget,
+            })
+        }
+    }
+}
+
+/// How the blocking part of a segment ended.
+enum Ended {
+    Done(Box<RunManifest>, BudgetStats),
+    Suspended(Box<Checkpoint>, BudgetStats),
 }
 
 /// Check the header and find the partition column.
@@ -172,10 +255,25 @@ fn run_blocking(
     run_id: &str,
     opts: &IngestOptions,
     rt: Handle,
-) -> Result<(RunManifest, BudgetStats)> {
+    resume: Option<Checkpoint>,
+) -> Result<Ended> {
     let uri = source.uri();
-    let mut src = source::open(source, &rt)?;
-    let (schema, pcol) = read_header(spec, src.header(), &uri)?;
+    let (mut src, schema, pcol) = match &resume {
+        None => {
+            let src = source::open(source, &rt)?;
+            let (schema, pcol) = read_header(spec, src.header(), &uri)?;
+            (src, schema, pcol)
+        }
+        Some(cp) => {
+            let header = csv::ByteRecord::from(cp.header.clone());
+            let (schema, pcol) = read_header(spec, &header, &uri)?;
+            (
+                source::open_at(source, &rt, header, &cp.position)?,
+                schema,
+                pcol,
+            )
+        }
+    };
     let ncols = schema.len();
     let mut parts = Partitioner::new(
         store.clone(),
@@ -186,16 +284,33 @@ fn run_blocking(
         rt.clone(),
     )?;
     let mut quarantine = Quarantine::new(store, &spec.id, run_id, rt);
+    let mut rows_read = 0u64;
+    if let Some(cp) = &resume {
+        parts.resume(
+            cp.partitions
+                .iter()
+                .map(|p| crate::partitioner::PartitionOutcome {
+                    value: p.value.clone(),
+                    rows: p.rows,
+                    bytes: p.bytes,
+                    keys: p.keys.clone(),
+                })
+                .collect(),
+        );
+        quarantine.resume(cp.quarantine_keys.clone(), cp.rows_quarantined);
+        rows_read = cp.rows_read;
+    }
+    let first_row = rows_read;
     if let Some(p) = &opts.progress {
         p.start(src.total_bytes());
     }
-    let mut rows_read = 0u64;
+    let mut suspended = false;
     let mut rec = csv::ByteRecord::new();
     let mut sample: Vec<Vec<String>> = Vec::new();
     while let Some(line) = src.next_record(&mut rec)? {
         rows_read += 1;
         let row = rows_read;
-        if opts.drift.is_some() && sample.len() < DRIFT_SAMPLE_ROWS {
+        if resume.is_none() && opts.drift.is_some() && sample.len() < DRIFT_SAMPLE_ROWS {
             sample.push(
                 rec.iter()
                     .map(|f| String::from_utf8_lossy(f).into_owned())
@@ -235,6 +350,14 @@ fn run_blocking(
         {
             p.update(row, src.bytes_read());
         }
+        if (row - first_row).is_multiple_of(DEADLINE_CHECK_ROWS)
+            && opts
+                .deadline
+                .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            suspended = true;
+            break;
+        }
     }
     if let Some(p) = &opts.progress {
         p.update(rows_read, src.bytes_read());
@@ -248,20 +371,52 @@ fn run_blocking(
         SourceSpec::Socrata(s) => (s.year, Some(s.dataset_id.clone())),
         _ => (None, None),
     };
-    let drift = opts
-        .drift
-        .as_ref()
-        .and_then(|check| check(&schema, &sample, dataset_id.as_deref(), year));
+    let drift = match &resume {
+        Some(cp) => cp.drift.clone(),
+        None => opts
+            .drift
+            .as_ref()
+            .and_then(|check| check(&schema, &sample, dataset_id.as_deref(), year)),
+    };
+    let partitions: Vec<ManifestPartition> = outcomes
+        .into_iter()
+        .map(|o| ManifestPartition {
+            value: o.value,
+            rows: o.rows,
+            bytes: o.bytes,
+            keys: o.keys,
+        })
+        .collect();
+    let manifest_source = ManifestSource {
+        kind: source.kind().to_string(),
+        uri,
+        year,
+        dataset_id,
+    };
+    if suspended {
+        let checkpoint = Checkpoint {
+            version: crate::checkpoint::CHECKPOINT_VERSION,
+            dataset: spec.id.clone(),
+            run_id: run_id.to_string(),
+            source: manifest_source,
+            started_at: String::new(),
+            segments: resume.as_ref().map_or(0, |cp| cp.segments) + 1,
+            header: schema,
+            position: src.position(),
+            rows_read,
+            rows_written,
+            rows_quarantined,
+            partitions,
+            quarantine_keys,
+            drift,
+        };
+        return Ok(Ended::Suspended(Box::new(checkpoint), budget));
+    }
     let manifest = RunManifest {
         version: MANIFEST_VERSION,
         dataset: spec.id.clone(),
         run_id: run_id.to_string(),
-        source: ManifestSource {
-            kind: source.kind().to_string(),
-            uri,
-            year,
-            dataset_id,
-        },
+        source: manifest_source,
         started_at: String::new(),
         finished_at: String::new(),
         schema,
@@ -269,18 +424,10 @@ fn run_blocking(
         rows_read,
         rows_written,
         rows_quarantined,
-        partitions: outcomes
-            .into_iter()
-            .map(|o| ManifestPartition {
-                value: o.value,
-                rows: o.rows,
-                bytes: o.bytes,
-                keys: o.keys,
-            })
-            .collect(),
+        partitions,
         quarantine_keys,
         drift,
     };
     manifest.check_accounting()?;
-    Ok((manifest, budget))
+    Ok(Ended::Done(Box::new(manifest), budget))
 }

@@ -60,6 +60,7 @@ async fn thousands_of_partitions_stay_within_the_budget() {
             ..Default::default()
         },
         progress: None,
+        deadline: None,
     };
     let report = ingest(
         store.clone(),
@@ -106,6 +107,7 @@ async fn generated_rows_round_trip_with_exact_counts() {
             ..Default::default()
         },
         progress: None,
+        deadline: None,
     };
     let report = ingest(store.clone(), &spec, SourceSpec::File { path }, opts)
         .await
@@ -163,6 +165,7 @@ async fn part_files_roll_after_max_row_groups() {
             ..Default::default()
         },
         progress: None,
+        deadline: None,
     };
     let m = ingest(store.clone(), &spec, SourceSpec::File { path }, opts)
         .await
@@ -199,6 +202,7 @@ async fn a_budget_too_small_to_encode_a_row_group_is_refused_with_the_minimum() 
             ..Default::default()
         },
         progress: None,
+        deadline: None,
     };
     let err = ingest(store.clone(), &spec, SourceSpec::File { path }, opts)
         .await
@@ -215,8 +219,14 @@ async fn a_budget_too_small_to_encode_a_row_group_is_refused_with_the_minimum() 
 #[test]
 fn a_process_budget_leaves_room_for_the_rest_of_the_process() {
     let mib = 1024 * 1024;
-    assert_eq!(PartitionerConfig::for_process(128 * mib).memory_budget, 96 * mib);
+    assert_eq!(
+        PartitionerConfig::for_process(128 * mib).memory_budget,
+        96 * mib
+    );
     assert_eq!(PartitionerConfig::default().memory_budget, 96 * mib);
     // Small process budgets still give the partitioner half.
-    assert_eq!(PartitionerConfig::for_process(40 * mib).memory_budget, 20 * mib);
+    assert_eq!(
+        PartitionerConfig::for_process(40 * mib).memory_budget,
+        20 * mib
+    );
 }

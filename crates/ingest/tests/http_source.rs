@@ -13,8 +13,14 @@ use object_store::memory::InMemory;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// Serves `body` for every GET; the first `fail_first` requests get 503; `cut` sends half a body.
-async fn serve(body: Vec<u8>, fail_first: usize, cut: bool) -> (String, Arc<AtomicUsize>) {
+/// Serves `body` for every GET; the first `fail_first` requests get 503; `cut` sends half a body;
+/// with `ranges`, a `Range: bytes=N-` request gets `206` and the body from N.
+async fn serve(
+    body: Vec<u8>,
+    fail_first: usize,
+    cut: bool,
+    ranges: bool,
+) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let hits = Arc::new(AtomicUsize::new(0));
@@ -42,13 +48,23 @@ async fn serve(body: Vec<u8>, fail_first: usize, cut: bool) -> (String, Arc<Atom
                         .await;
                     return;
                 }
+                let req = String::from_utf8_lossy(&req).to_ascii_lowercase();
+                let from = req
+                    .lines()
+                    .find_map(|l| l.strip_prefix("range: bytes="))
+                    .and_then(|r| r.trim().trim_end_matches('-').parse::<usize>().ok())
+                    .filter(|_| ranges);
+                let (status, start) = match from {
+                    Some(n) => ("206 Partial Content", n),
+                    None => ("200 OK", 0),
+                };
                 let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len() - start
                 );
                 let _ = sock.write_all(head.as_bytes()).await;
                 let end = if cut { body.len() / 2 } else { body.len() };
-                let _ = sock.write_all(&body[..end]).await;
+                let _ = sock.write_all(&body[start..end]).await;
                 let _ = sock.shutdown().await;
             });
         }
@@ -82,7 +98,7 @@ async fn url_plain_and_gzip_match_the_local_file() {
     let (fstore, fm) = run(SourceSpec::File { path }).await.unwrap();
     let want = common::read_back(&fstore, &fm).await;
 
-    let (url, hits) = serve(csv, 2, false).await;
+    let (url, hits) = serve(csv, 2, false, false).await;
     let (s, m) = run(SourceSpec::from_input(&format!("{url}/la311.csv")))
         .await
         .unwrap();
@@ -98,7 +114,7 @@ async fn url_plain_and_gzip_match_the_local_file() {
     );
     assert_eq!(common::read_back(&s, &m).await, want);
 
-    let (url, _) = serve(gz, 0, false).await;
+    let (url, _) = serve(gz, 0, false, false).await;
     let (s, m) = run(SourceSpec::from_input(&format!("{url}/la311.csv.gz")))
         .await
         .unwrap();
@@ -109,7 +125,7 @@ async fn url_plain_and_gzip_match_the_local_file() {
 async fn url_body_cut_mid_stream_fails_without_a_manifest() {
     let mut csv = Vec::new();
     generate(&mut csv, GenOptions::new(3_000, 9, 2017)).unwrap();
-    let (url, _) = serve(csv, 0, true).await;
+    let (url, _) = serve(csv, 0, true, false).await;
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let spec = Catalog::in_repo().load("la311").unwrap();
     let opts = IngestOptions {
@@ -125,4 +141,44 @@ async fn url_body_cut_mid_stream_fails_without_a_manifest() {
         RunManifest::read(&store, "la311", "cut").await.is_err(),
         "no manifest for a failed run"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segmented_url_run_resumes_with_range_or_by_skipping() {
+    let mut csv = Vec::new();
+    generate(&mut csv, GenOptions::new(4_000, 21, 2023)).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &csv).unwrap();
+    let gz = gz.finish().unwrap();
+    let spec = Catalog::in_repo().load("la311").unwrap();
+    let (url, _) = serve(csv.clone(), 0, false, false).await;
+    let (one, want) = run(SourceSpec::from_input(&format!("{url}/la311.csv")))
+        .await
+        .unwrap();
+    let want_rows = common::read_back(&one, &want).await;
+    let want_quarantine = common::quarantined(&one, &want).await;
+    // A server that honours Range, one that ignores it (200: the client skips), and a gzip body
+    // (downloaded again and decompressed up to the checkpoint).
+    for (body, ranges, name) in [
+        (csv.clone(), true, "la311.csv"),
+        (csv.clone(), false, "la311.csv"),
+        (gz.clone(), true, "la311.csv.gz"),
+    ] {
+        let (url, hits) = serve(body, 0, false, ranges).await;
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let source = SourceSpec::from_input(&format!("{url}/{name}"));
+        let (m, segments) = common::run_in_segments(&store, &spec, source, "seg").await;
+        assert!(segments >= 3, "{segments} segments");
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            segments as usize,
+            "one request per segment"
+        );
+        assert_eq!(
+            common::read_back(&store, &m).await,
+            want_rows,
+            "{name} ranges={ranges}"
+        );
+        assert_eq!(common::quarantined(&store, &m).await, want_quarantine);
+    }
 }

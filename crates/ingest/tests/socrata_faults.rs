@@ -155,6 +155,16 @@ async fn run(
     faults: Vec<(usize, Fault)>,
     run_id: &str,
 ) -> (Arc<dyn ObjectStore>, ingest_core::RunManifest, Arc<Server>) {
+    run_with(faults, run_id, false).await
+}
+
+/// `segmented`: the run is stopped by a passed deadline every 1,024 rows and continued from its
+/// checkpoint (keyset cursor) until it completes.
+async fn run_with(
+    faults: Vec<(usize, Fault)>,
+    run_id: &str,
+    segmented: bool,
+) -> (Arc<dyn ObjectStore>, ingest_core::RunManifest, Arc<Server>) {
     let server = Arc::new(Server {
         rows: dataset(),
         faults,
@@ -177,10 +187,17 @@ async fn run(
         run_id: Some(run_id.into()),
         ..Default::default()
     };
-    let m = ingest(store.clone(), &dataset, SourceSpec::Socrata(spec), opts)
-        .await
-        .unwrap()
-        .manifest;
+    let source = SourceSpec::Socrata(spec);
+    let m = if segmented {
+        let (m, segments) = common::run_in_segments(&store, &dataset, source, run_id).await;
+        assert!(segments >= 3, "{segments} segments");
+        m
+    } else {
+        ingest(store.clone(), &dataset, source, opts)
+            .await
+            .unwrap()
+            .manifest
+    };
     (store, m, server)
 }
 
@@ -267,4 +284,24 @@ async fn a_source_that_keeps_failing_gives_up_with_the_url() {
         "{msg}"
     );
     assert_eq!(server.requests.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segmented_run_with_faults_continues_from_the_keyset_cursor() {
+    let (clean_store, clean, _) = run(vec![], "clean").await;
+    let faults = vec![(2, Fault::Status(429)), (5, Fault::CutMidBody)];
+    let (store, seg, server) = run_with(faults, "seg", true).await;
+    assert!(
+        server.requests.load(Ordering::SeqCst) > 6,
+        "faults were served"
+    );
+    assert_eq!(
+        (seg.rows_read, seg.rows_written, seg.rows_quarantined),
+        (clean.rows_read, clean.rows_written, clean.rows_quarantined)
+    );
+    assert_eq!(
+        common::read_back(&store, &seg).await,
+        common::read_back(&clean_store, &clean).await,
+        "same rows, same order, same _source_row"
+    );
 }

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use tokio::runtime::Handle;
 
 use super::retry::{RetryPolicy, retryable_status};
-use super::{CsvStream, RecordSource};
+use super::{CsvPosition, CsvStream, RecordSource};
 use crate::error::{Error, Result};
 
 /// Chunks in flight between the network task and the parser.
@@ -92,10 +92,55 @@ pub(crate) fn open(url: &str, rt: &Handle) -> Result<Box<dyn RecordSource>> {
     let gz = head.starts_with(&[0x1f, 0x8b]);
     if gz {
         let dec = flate2::bufread::MultiGzDecoder::new(reader);
-        Ok(Box::new(CsvStream::new(dec, url, None)?))
+        Ok(Box::new(CsvStream::new(dec, url, None)?.compressed(true)))
     } else {
         Ok(Box::new(CsvStream::new(reader, url, total)?))
     }
+}
+
+/// Continue a streamed https CSV at a checkpoint's position: a plain body is requested from
+/// `at.byte` with `Range` (a server that answers 200 instead of 206 is read and skipped up to
+/// there); a gzip body is downloaded again and decompressed up to `at.byte`.
+pub(crate) fn open_at(
+    url: &str,
+    rt: &Handle,
+    header: csv::ByteRecord,
+    at: CsvPosition,
+    gzip: bool,
+) -> Result<Box<dyn RecordSource>> {
+    let client = client()?;
+    let range = [("Range", format!("bytes={}-", at.byte))];
+    let headers: &[(&str, String)] = if gzip || at.byte == 0 { &[] } else { &range };
+    let resp = rt.block_on(get_ok(&client, url, headers, &RetryPolicy::default()))?;
+    let partial = resp.status() == reqwest::StatusCode::PARTIAL_CONTENT;
+    let total = resp
+        .content_length()
+        .map(|n| if partial { n + at.byte } else { n });
+    let (tx, rx) = channel::<std::result::Result<Bytes, String>>(CHANNEL_CHUNKS);
+    rt.spawn(pump(resp, tx));
+    let mut reader = BufReader::with_capacity(
+        1 << 20,
+        ChannelReader {
+            rx,
+            current: Bytes::new(),
+        },
+    );
+    let io = |e: std::io::Error| Error::Http {
+        url: url.to_string(),
+        message: e.to_string(),
+    };
+    if gzip {
+        let mut dec = flate2::bufread::MultiGzDecoder::new(reader);
+        super::skip(&mut dec, at.byte).map_err(io)?;
+        return Ok(Box::new(
+            CsvStream::resume(dec, url, None, header, at).compressed(true),
+        ));
+    }
+    if !partial {
+        tracing::info!(%url, skip = at.byte, "server ignored Range: skipping to the checkpoint");
+        super::skip(&mut reader, at.byte).map_err(io)?;
+    }
+    Ok(Box::new(CsvStream::resume(reader, url, total, header, at)))
 }
 
 async fn pump(resp: reqwest::Response, tx: Sender<std::result::Result<Bytes, String>>) {

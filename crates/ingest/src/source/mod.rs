@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use tokio::runtime::Handle;
 
-pub use csv_stream::CsvStream;
+pub use csv_stream::{CsvPosition, CsvStream};
 pub use retry::RetryPolicy;
 pub use socrata::SocrataSource;
 
@@ -27,8 +27,8 @@ pub enum SourceSpec {
     Socrata(SocrataSpec),
 }
 
-/// Parameters of a Socrata source.
-#[derive(Debug, Clone)]
+/// Parameters of a Socrata source. `Debug` does not show the app token.
+#[derive(Clone)]
 pub struct SocrataSpec {
     /// Scheme and host, e.g. `https://data.lacity.org` (a local server in tests).
     pub base_url: String,
@@ -44,7 +44,20 @@ pub struct SocrataSpec {
     pub retry: RetryPolicy,
 }
 
-/// Environment variable holding the Socrata app token.
+impl std::fmt::Debug for SocrataSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocrataSpec")
+            .field("base_url", &self.base_url)
+            .field("dataset_id", &self.dataset_id)
+            .field("year", &self.year)
+            .field("page_rows", &self.page_rows)
+            .field("app_token", &self.app_token.as_ref().map(|_| "<redacted>"))
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// Environment variable holding the Socrata app token (local runs; the Lambda reads an SSM parameter).
 pub const APP_TOKEN_ENV: &str = "SOCRATA_APP_TOKEN";
 
 impl SocrataSpec {
@@ -131,8 +144,27 @@ impl SourceSpec {
     }
 }
 
+/// Where a source stands after the last record it served: enough to continue in another process
+/// (a checkpoint) without reading or duplicating a row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Position {
+    /// A byte stream (file or https): the next record's offset in the decompressed CSV. A gzip
+    /// stream is re-read from its start and decompressed up to `at.byte`; a plain file is seeked; a
+    /// plain https body is requested with `Range`.
+    Csv { at: CsvPosition, gzip: bool },
+    /// Socrata keyset paging: the `:id` of the last row served, rows served, pages fetched.
+    Socrata {
+        last_id: Option<String>,
+        rows_served: u64,
+        pages: u64,
+    },
+}
+
 /// A stream of CSV records: the header first, then data records.
 pub trait RecordSource: Send {
+    /// Where the source stands after the last record served.
+    fn position(&self) -> Position;
     /// The header record.
     fn header(&self) -> &csv::ByteRecord;
     /// Read the next record into `rec`; returns the 1-based line it starts on, or None at the end.
@@ -158,7 +190,9 @@ pub fn open(spec: &SourceSpec, rt: &Handle) -> Result<Box<dyn RecordSource>> {
             let gz = is_gzip(&mut reader).map_err(io)?;
             if gz {
                 let dec = flate2::bufread::MultiGzDecoder::new(reader);
-                Ok(Box::new(CsvStream::new(dec, &shown, None)?))
+                Ok(Box::new(
+                    CsvStream::new(dec, &shown, None)?.compressed(true),
+                ))
             } else {
                 Ok(Box::new(CsvStream::new(reader, &shown, Some(len))?))
             }
@@ -166,6 +200,83 @@ pub fn open(spec: &SourceSpec, rt: &Handle) -> Result<Box<dyn RecordSource>> {
         SourceSpec::Https { url } => http::open(url, rt),
         SourceSpec::Socrata(s) => Ok(Box::new(SocrataSource::open(s.clone(), rt.clone())?)),
     }
+}
+
+/// Open a source again at `at` (a checkpoint's position), with the header an earlier segment read.
+/// Must be called on a blocking thread.
+pub fn open_at(
+    spec: &SourceSpec,
+    rt: &Handle,
+    header: csv::ByteRecord,
+    at: &Position,
+) -> Result<Box<dyn RecordSource>> {
+    let mismatch = || {
+        Error::Invalid(format!(
+            "the checkpoint's position ({at:?}) does not fit a {} source",
+            spec.kind()
+        ))
+    };
+    match (spec, at) {
+        (SourceSpec::File { path }, Position::Csv { at, gzip }) => {
+            use std::io::{Seek, SeekFrom};
+            let shown = path.display().to_string();
+            let io = |source| Error::Io {
+                path: shown.clone(),
+                source,
+            };
+            let mut file = std::fs::File::open(path).map_err(io)?;
+            let len = file.metadata().map_err(io)?.len();
+            if *gzip {
+                let reader = std::io::BufReader::with_capacity(1 << 20, file);
+                let mut dec = flate2::bufread::MultiGzDecoder::new(reader);
+                skip(&mut dec, at.byte).map_err(io)?;
+                Ok(Box::new(
+                    CsvStream::resume(dec, &shown, None, header, *at).compressed(true),
+                ))
+            } else {
+                file.seek(SeekFrom::Start(at.byte)).map_err(io)?;
+                let reader = std::io::BufReader::with_capacity(1 << 20, file);
+                Ok(Box::new(CsvStream::resume(
+                    reader,
+                    &shown,
+                    Some(len),
+                    header,
+                    *at,
+                )))
+            }
+        }
+        (SourceSpec::Https { url }, Position::Csv { at, gzip }) => {
+            http::open_at(url, rt, header, *at, *gzip)
+        }
+        (
+            SourceSpec::Socrata(s),
+            Position::Socrata {
+                last_id,
+                rows_served,
+                pages,
+            },
+        ) => Ok(Box::new(SocrataSource::resume(
+            s.clone(),
+            rt.clone(),
+            header,
+            last_id.clone(),
+            *rows_served,
+            *pages,
+        )?)),
+        _ => Err(mismatch()),
+    }
+}
+
+/// Read and drop `n` bytes (a gzip stream cannot seek); a shorter stream is an error.
+pub(crate) fn skip<R: std::io::Read>(r: &mut R, n: u64) -> std::io::Result<()> {
+    let got = std::io::copy(&mut std::io::Read::take(r, n), &mut std::io::sink())?;
+    if got < n {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("the source ended after {got} bytes, before the checkpoint's offset {n}"),
+        ));
+    }
+    Ok(())
 }
 
 fn is_gzip(r: &mut impl std::io::BufRead) -> std::io::Result<bool> {
@@ -202,5 +313,14 @@ mod tests {
             SourceSpec::from_input("https://h/x.csv.gz"),
             SourceSpec::Https { .. }
         ));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_app_token() {
+        let mut s = SocrataSpec::new("https://h", "abcd-1234", None);
+        s.app_token = Some("tok-secret".into());
+        let shown = format!("{:?}", SourceSpec::Socrata(s));
+        assert!(!shown.contains("tok-secret"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
     }
 }

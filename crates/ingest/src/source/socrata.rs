@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use tokio::runtime::Handle;
 
 use super::http::{client, get_ok};
-use super::{RecordSource, SocrataSpec};
+use super::{Position, RecordSource, SocrataSpec};
 use crate::error::{Error, Result};
 
 /// Name of Socrata's row id system field in CSV output.
@@ -21,8 +21,13 @@ pub struct SocrataSource {
     client: reqwest::Client,
     header: csv::ByteRecord,
     id_col: usize,
+    /// `:id` of the last row of the last page fetched (the keyset cursor of the next page).
     last_id: Option<String>,
-    page: VecDeque<csv::ByteRecord>,
+    /// `:id` of the last row handed out (a checkpoint's cursor).
+    served_id: Option<String>,
+    /// The data header a resumed source must see again (None: the first page fixes it).
+    expected_header: Option<csv::ByteRecord>,
+    page: VecDeque<(String, csv::ByteRecord)>,
     done: bool,
     rows_served: u64,
     bytes: u64,
@@ -39,6 +44,8 @@ impl SocrataSource {
             header: csv::ByteRecord::new(),
             id_col: 0,
             last_id: None,
+            served_id: None,
+            expected_header: None,
             page: VecDeque::new(),
             done: false,
             rows_served: 0,
@@ -47,6 +54,33 @@ impl SocrataSource {
         };
         s.fetch_page()?;
         Ok(s)
+    }
+
+    /// Continue after the row with `:id` `last_id` (a checkpoint), expecting the same `header`;
+    /// nothing is fetched until the next record is asked for.
+    pub fn resume(
+        spec: SocrataSpec,
+        rt: Handle,
+        header: csv::ByteRecord,
+        last_id: Option<String>,
+        rows_served: u64,
+        pages: u64,
+    ) -> Result<Self> {
+        Ok(SocrataSource {
+            client: client()?,
+            spec,
+            rt,
+            header: header.clone(),
+            id_col: 0,
+            last_id: last_id.clone(),
+            served_id: last_id,
+            expected_header: Some(header),
+            page: VecDeque::new(),
+            done: false,
+            rows_served,
+            bytes: 0,
+            pages,
+        })
     }
 
     /// Pages fetched so far (complete ones).
@@ -135,7 +169,15 @@ impl SocrataSource {
                 message: format!("no {ID_FIELD} column in the page header"),
             })?;
         let data_header: csv::ByteRecord = without(&head, id_col);
-        if self.pages == 0 {
+        if let Some(expected) = self.expected_header.take() {
+            if data_header != expected {
+                return Err(Error::Header {
+                    uri: url.to_string(),
+                    message: "the source's header changed since the checkpoint".into(),
+                });
+            }
+            self.id_col = id_col;
+        } else if self.pages == 0 {
             self.header = data_header;
             self.id_col = id_col;
         } else if data_header != self.header || id_col != self.id_col {
@@ -154,8 +196,9 @@ impl SocrataSource {
                     message: format!("record has no {ID_FIELD} field"),
                 });
             };
-            self.last_id = Some(String::from_utf8_lossy(id).into_owned());
-            self.page.push_back(without(&rec, id_col));
+            let id = String::from_utf8_lossy(id).into_owned();
+            self.last_id = Some(id.clone());
+            self.page.push_back((id, without(&rec, id_col)));
             n += 1;
         }
         self.pages += 1;
@@ -183,8 +226,9 @@ impl RecordSource for SocrataSource {
     /// Lines are numbered as if all pages were one file with one header line: row N is line N+1.
     fn next_record(&mut self, rec: &mut csv::ByteRecord) -> Result<Option<u64>> {
         loop {
-            if let Some(r) = self.page.pop_front() {
+            if let Some((id, r)) = self.page.pop_front() {
                 *rec = r;
+                self.served_id = Some(id);
                 self.rows_served += 1;
                 return Ok(Some(self.rows_served + 1));
             }
@@ -197,6 +241,14 @@ impl RecordSource for SocrataSource {
 
     fn bytes_read(&self) -> u64 {
         self.bytes
+    }
+
+    fn position(&self) -> Position {
+        Position::Socrata {
+            last_id: self.served_id.clone(),
+            rows_served: self.rows_served,
+            pages: self.pages,
+        }
     }
 
     fn total_bytes(&self) -> Option<u64> {

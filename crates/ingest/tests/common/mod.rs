@@ -109,3 +109,49 @@ pub fn counts(m: &RunManifest) -> BTreeMap<String, u64> {
         .map(|p| (p.value.clone(), p.rows))
         .collect()
 }
+
+/// Run `source` as a chain of segments, each stopped by an already-passed deadline (so every
+/// segment reads [`ingest_core::run::DEADLINE_CHECK_ROWS`] rows, closes its files and writes a
+/// checkpoint), until the run completes. Returns the manifest and the number of segments.
+pub async fn run_in_segments(
+    store: &Arc<dyn ObjectStore>,
+    spec: &ingest_core::DatasetSpec,
+    source: ingest_core::SourceSpec,
+    run_id: &str,
+) -> (RunManifest, u32) {
+    use ingest_core::{Checkpoint, IngestOptions, Segment, ingest_segment};
+    let mut segments = 0;
+    let mut last_rows = 0;
+    loop {
+        segments += 1;
+        assert!(segments < 10_000, "the run does not end");
+        let opts = IngestOptions {
+            run_id: Some(run_id.into()),
+            deadline: Some(std::time::Instant::now()),
+            ..Default::default()
+        };
+        match ingest_segment(store.clone(), spec, source.clone(), opts)
+            .await
+            .unwrap()
+        {
+            Segment::Complete(report) => {
+                assert!(
+                    Checkpoint::load(store, &spec.id, run_id)
+                        .await
+                        .unwrap()
+                        .is_none(),
+                    "the checkpoint is removed once the manifest is written"
+                );
+                return (report.manifest, segments);
+            }
+            Segment::Suspended { checkpoint, .. } => {
+                assert_eq!(checkpoint.segments, segments);
+                assert!(
+                    checkpoint.rows_read > last_rows,
+                    "every segment makes progress"
+                );
+                last_rows = checkpoint.rows_read;
+            }
+        }
+    }
+}
