@@ -16,7 +16,7 @@ CIVIC := $(CURDIR)/target/debug/civic
 
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test demo report-check tools lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest
+.PHONY: test demo report-check tools lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-demo
 
 ## test: everything CI runs (installs the tools it needs first).
 test: tools
@@ -71,6 +71,10 @@ bench-synth:
 ## demo: the whole pipeline locally (generate -> ingest -> transform -> analyze -> ledger -> report). ARGS="--rows 50000"
 demo:
 	$(CARGO) run --release -p civic -- demo $(ARGS)
+
+## bench-demo: release build, `civic demo` at the default 1,500,000 rows in a fresh temp store; wall time and peak RSS.
+bench-demo:
+	scripts/bench-demo.sh
 
 ## report-check: a small demo, then the report opened in headless Chromium (installed with apt-get when missing).
 report-check:

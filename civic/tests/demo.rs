@@ -186,6 +186,32 @@ fn demo_accounts_for_every_row_and_a_rerun_duplicates_nothing() {
         assert_eq!(e["run_id"], RUN);
     }
 
+    // The summary read the ledger through the ledger-api function served on loopback, and saw every event.
+    assert!(
+        stdout.contains("ledger read through the ledger-api function at http://127.0.0.1:"),
+        "{stdout}"
+    );
+    let served: usize = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("ledger: ")?.split(' ').next()?.parse().ok())
+        .expect("a `ledger: N event(s)` line");
+    assert_eq!(
+        served,
+        events.len(),
+        "events through the API = events on disk"
+    );
+    // Analyze jobs report the rows they read: canonical rows in, every one accounted for.
+    assert_eq!(
+        analyze
+            .jobs
+            .iter()
+            .map(|j| j.summary.as_ref().unwrap()["rows"]["rows"]
+                .as_u64()
+                .unwrap())
+            .sum::<u64>(),
+        t_out
+    );
+
     // Each layer's completion marker exists exactly once.
     let worklist = files(&store.join(format!("data/worklist/la311/run={RUN}")));
     let markers: Vec<_> = worklist
@@ -304,4 +330,49 @@ fn inputs_written(store: &Path) -> bool {
         .join("inputs")
         .read_dir()
         .is_ok_and(|mut d| d.next().is_some())
+}
+
+#[test]
+fn demo_serve_keeps_serving_the_report_and_the_ledger_api() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_civic"))
+        .args(["demo", "--rows", "3000", "--serve", "--store"])
+        .arg(tmp.path().join("store"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut url = None;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("serving until Ctrl-C: report ") {
+            url = rest.split("/report").next().map(str::to_owned);
+            break;
+        }
+    }
+    let url = url.expect("the demo prints the URLs it serves");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (report, events) = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let report = client.get(format!("{url}/report")).send().await.unwrap();
+        assert_eq!(report.status().as_u16(), 200);
+        let events: serde_json::Value = client
+            .get(format!("{url}/events?dataset=la311&limit=1000"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (report.text().await.unwrap(), events)
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(report.contains("<svg class=\"chart\""), "the report page");
+    assert_eq!(
+        events["events"].as_array().unwrap().len(),
+        files(&tmp.path().join("store/ledger/events")).len()
+    );
 }

@@ -108,3 +108,53 @@ fn serves_with_a_token_file_and_stores_events_under_the_ledger_bucket() {
         events.display()
     );
 }
+
+#[test]
+fn serves_the_newest_report_and_reports_by_name_but_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("civic");
+    let reports = store.join("reports");
+    std::fs::create_dir_all(&reports).unwrap();
+    std::fs::write(reports.join("la311-old.html"), "<html>old</html>").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(reports.join("la311-new.html"), "<html>new</html>").unwrap();
+    std::fs::write(store.join("secret.txt"), "not a report").unwrap();
+    let port = free_port();
+    let mut a = args(store, port);
+    a.read_only = true;
+    std::thread::spawn(move || serve::run(a));
+    let base = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let get = |path: &str| client.get(format!("{base}{path}")).send();
+        let mut newest = None;
+        for _ in 0..100 {
+            if let Ok(r) = get("/report").await {
+                newest = Some(r);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let newest = newest.expect("server did not come up");
+        assert_eq!(newest.status().as_u16(), 200);
+        assert!(
+            newest.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert_eq!(newest.text().await.unwrap(), "<html>new</html>");
+        let old = get("/reports/la311-old.html").await.unwrap();
+        assert_eq!(old.text().await.unwrap(), "<html>old</html>");
+        for path in [
+            "/reports/missing.html",
+            "/reports/..%2Fsecret.txt",
+            "/reports/secret.txt",
+        ] {
+            assert_eq!(get(path).await.unwrap().status().as_u16(), 404, "{path}");
+        }
+        // The ledger API is still there beside the report.
+        assert_eq!(get("/openapi.json").await.unwrap().status().as_u16(), 200);
+    });
+}

@@ -171,6 +171,11 @@ pub struct FunctionDoc {
     /// Opts out of AWS's recursive-loop stop; the function must carry its own hop guard.
     #[serde(default)]
     pub recursive: Option<Spanned<bool>>,
+    /// The function may invoke itself (asynchronously) to continue work that outgrows one
+    /// invocation's timeout: it is granted `lambda:InvokeFunction` on its own ARN only, and opts out
+    /// of the recursive-loop stop (its checkpoint counts the segments and caps them).
+    #[serde(default)]
+    pub continues: Option<Spanned<bool>>,
     #[serde(default)]
     pub trigger: Option<Trigger>,
     #[serde(default)]
@@ -202,6 +207,10 @@ impl ParameterDoc {
 impl FunctionDoc {
     pub fn is_recursive(&self) -> bool {
         self.recursive.as_ref().is_some_and(|r| r.value)
+    }
+
+    pub fn is_continuing(&self) -> bool {
+        self.continues.as_ref().is_some_and(|c| c.value)
     }
 }
 

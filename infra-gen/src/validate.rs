@@ -61,6 +61,12 @@ impl Ctx<'_> {
 }
 
 /// Check every rule. Returns all problems, sorted by file and line.
+/// Seconds a continuing function keeps free before its timeout to close its files and write its
+/// checkpoint (the `ingest` function uses the same margin).
+pub const CONTINUE_MARGIN_S: u32 = 120;
+/// Smallest timeout of a continuing function: the margin plus as much time again for work.
+pub const MIN_CONTINUING_TIMEOUT_S: u32 = 2 * CONTINUE_MARGIN_S;
+
 pub fn validate(m: &Manifests) -> Result<(), Diagnostics> {
     let mut cx = Ctx {
         m,
@@ -500,6 +506,23 @@ fn check_trigger(
                 name.value
             ),
             "recursive: true is for worklist consumers (trigger: { queue: ... })",
+        );
+    }
+    if let Some(c) = &func.continues
+        && c.value
+        && func.timeout_s.value < MIN_CONTINUING_TIMEOUT_S
+    {
+        cx.err(
+            file,
+            c,
+            format!(
+                "function '{}' continues itself but its timeout_s is {} s",
+                name.value, func.timeout_s.value
+            ),
+            format!(
+                "a continuing function stops {CONTINUE_MARGIN_S} s before its timeout to write its \
+                 checkpoint: give it timeout_s of at least {MIN_CONTINUING_TIMEOUT_S}"
+            ),
         );
     }
     match &func.trigger {

@@ -126,11 +126,15 @@ fn allow_statements_never_use_wildcard_actions_or_resources() {
 }
 
 #[test]
-fn recursive_loop_allow_only_on_recursive_functions() {
+fn recursive_loop_allow_only_on_recursive_and_continuing_functions() {
     for (f, t) in templates("dev") {
         for (id, func) in resources(&t, "AWS::Lambda::Function") {
             let allow = func["Properties"].get("RecursiveLoop").is_some();
-            assert_eq!(allow, id == "ProcessFunction", "{f}/{id}");
+            assert_eq!(
+                allow,
+                id == "ProcessFunction" || id == "IngestFunction",
+                "{f}/{id}"
+            );
             if allow {
                 assert_eq!(func["Properties"]["RecursiveLoop"], "Allow");
             }
@@ -378,4 +382,37 @@ fn cli_synth_writes_one_template_per_feature() {
             "processing.template.json"
         ]
     );
+}
+
+#[test]
+fn only_a_continuing_function_may_invoke_a_function_and_only_itself() {
+    let mut seen = 0;
+    for (f, t) in templates("dev") {
+        for (id, role) in resources(&t, "AWS::IAM::Role") {
+            let statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+                .clone();
+            let invokes: Vec<&serde_json::Value> = statements
+                .iter()
+                .filter(|s| s["Action"].to_string().contains("lambda:"))
+                .collect();
+            if id == "IngestRole" {
+                assert_eq!(invokes.len(), 1, "{f}/{id}");
+                assert_eq!(
+                    invokes[0]["Action"],
+                    serde_json::json!(["lambda:InvokeFunction"])
+                );
+                assert_eq!(
+                    invokes[0]["Resource"],
+                    serde_json::json!([{ "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:civic-dev-ingest" }]),
+                    "{f}/{id}"
+                );
+                seen += 1;
+            } else {
+                assert!(invokes.is_empty(), "{f}/{id}: {invokes:?}");
+            }
+        }
+    }
+    assert_eq!(seen, 1);
 }

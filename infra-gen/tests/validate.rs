@@ -501,3 +501,23 @@ fn parameter_under_a_reserved_ssm_prefix() {
         "parameter 'socrata-app-token' would be named /ssm-civic/<stage>/ingestion/socrata-app-token, but SSM reserves names starting with 'aws' or 'ssm'",
     );
 }
+
+#[test]
+fn continuing_function_needs_time_for_its_checkpoint() {
+    let bad = INGESTION.replace(
+        "    timeout_s: 900\n",
+        "    timeout_s: 200\n    continues: true\n",
+    );
+    check(
+        PREFIXES,
+        &bad,
+        PROCESSING,
+        "features/ingestion/feature.yaml:5:16",
+        "function 'ingest' continues itself but its timeout_s is 200 s",
+    );
+    let ok = INGESTION.replace(
+        "    timeout_s: 900\n",
+        "    timeout_s: 900\n    continues: true\n",
+    );
+    assert_eq!(problems(PREFIXES, &ok, PROCESSING), Vec::<String>::new());
+}

@@ -1,6 +1,9 @@
-//! `civic demo`: the whole pipeline on one machine, wired from the deployed manifests: generate (or read) a
-//! MyLA311-shaped year -> ingest -> every worklist layer through the embedded queue and the same consumer step
-//! and runners as `civic process` -> findings in the ledger -> the HTML report; then a summary table.
+//! `civic demo`: the whole pipeline on one machine, wired from the deployed manifests (see [`super::topology`]):
+//! generate (or read) a MyLA311-shaped year -> the `ingest` function's handler, which hands the run to the
+//! embedded worklist queue -> the `process` function's handler, fed SQS events until every layer completed ->
+//! findings in the ledger, read back through the `ledger-api` function served on loopback -> the HTML report;
+//! then a summary table. Each function wires itself from its local platform (its template's variables, buckets
+//! as store folders, embedded queues), exactly as its `main` does from AWS.
 //! Idempotent: the run id is derived from the input, finished stages are reused, and every write below is
 //! deterministic or create-only, so a second run duplicates neither data nor events.
 
@@ -14,12 +17,14 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use ingest_core::generate::{GenOptions, generate};
 use ingest_core::partitioner::PartitionerConfig;
-use ingest_core::{Catalog, IngestOptions, Progress, SourceSpec};
-use object_store::{ObjectStore, ObjectStoreExt};
+use ingest_core::{IngestOptions, Progress};
+use object_store::ObjectStoreExt;
+use platform::Platform;
 
 use super::demo_process::process_layers;
 use super::demo_summary::{Summary, peak_rss_kib};
-use super::{process, report};
+use super::loopback::Loopback;
+use super::{process, report, topology};
 
 /// Arguments of `civic demo`.
 #[derive(Debug, clap::Args)]
@@ -52,9 +57,12 @@ pub struct Args {
     /// Report file (default: <STORE>/reports/<DATASET>-<RUN>.html).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Global memory budget of the ingest partitioner, e.g. 128MiB.
+    /// Memory target of the ingest stage (see `civic ingest --memory-budget`), e.g. 128MiB.
     #[arg(long, default_value = "128MiB", value_parser = super::ingest::parse_size)]
     pub memory_budget: usize,
+    /// After the run, keep serving the ledger API and the report on loopback until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -178,19 +186,23 @@ impl Progress for IngestBar {
     }
 }
 
+/// Ingests through the `ingest` function's handler on its local platform, which hands the run to the worklist
+/// queue; a run already ingested is reused (returns false: nothing was handed off).
 async fn ingest(
     args: &Args,
-    data: &Arc<dyn ObjectStore>,
+    topo: &topology::Local,
     input: &str,
     run: &str,
     summary: &mut Summary,
-) -> anyhow::Result<ingest_core::RunManifest> {
+) -> anyhow::Result<(ingest_core::RunManifest, bool)> {
     let started = Instant::now();
+    let platform = topo.platform("ingest")?;
+    let data = platform.bucket(::ingest::Locations::granted().raw.bucket())?;
     let key = object_store::path::Path::from(
         ingest_core::layout::run_manifest_for_reading(&args.dataset, run).unwrap_or_default(),
     );
     if data.head(&key).await.is_ok() {
-        let m = ingest_core::RunManifest::read(data, &args.dataset, run).await?;
+        let m = ingest_core::RunManifest::read(&data, &args.dataset, run).await?;
         eprintln!(
             "ingest: run {run} already ingested ({} rows); reusing it",
             m.rows_read
@@ -203,35 +215,28 @@ async fn ingest(
             Some(m.rows_quarantined),
             "reused",
         );
-        return Ok(m);
+        return Ok((m, false));
     }
-    let catalog = if Path::new("datasets").is_dir() {
-        Catalog::new("datasets")
-    } else {
-        Catalog::in_repo()
-    };
-    let spec = catalog.load(&args.dataset)?;
     let pb = bar(
         0,
         "ingest    {spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {msg})",
     );
     let opts = IngestOptions {
-        run_id: Some(run.to_owned()),
-        partitioner: PartitionerConfig {
-            memory_budget: args.memory_budget,
-            ..Default::default()
-        },
+        partitioner: PartitionerConfig::for_process(args.memory_budget),
         progress: Some(Arc::new(IngestBar(pb))),
-        drift: harmonize::drift::ingest_check(&args.dataset),
+        ..Default::default()
     };
-    let source = match args.socrata {
-        Some(year) => SourceSpec::socrata_year(&spec, year, None)?,
-        None => SourceSpec::from_input(input),
+    let event = ::ingest::IngestEvent {
+        dataset: args.dataset.clone(),
+        year: args.socrata,
+        source: args.socrata.is_none().then(|| input.to_owned()),
+        run_id: Some(run.to_owned()),
     };
-    let report = ingest_core::ingest(data.clone(), &spec, source, opts).await?;
-    let m = report.manifest;
+    let queue = platform.queue(prefixes::ingest::queues::WORKLIST)?;
+    ::ingest::handle_with(event, data.clone(), queue.as_ref(), opts).await?;
+    let m = ingest_core::RunManifest::read(&data, &args.dataset, run).await?;
     eprintln!(
-        "ingest: {} rows read, {} written into {} partitions, {} quarantined",
+        "ingest: {} rows read, {} written into {} partitions, {} quarantined; run handed to the worklist",
         m.rows_read,
         m.rows_written,
         m.partitions.len(),
@@ -245,7 +250,7 @@ async fn ingest(
         Some(m.rows_quarantined),
         &format!("{} partitions", m.partitions.len()),
     );
-    Ok(m)
+    Ok((m, true))
 }
 
 async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
@@ -261,12 +266,14 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
         (None, None) => generate_input(&args, &mut summary)?.display().to_string(),
     };
     let run = run_id(&args, &input);
+    let topo = topology::Local::load(&topology::repo_root(), &args.store)?;
     let data = report::open_bucket(&args.store, "data")?;
-    let ledger = process::open_ledger(&args.store)?;
-    let manifest = ingest(&args, &data, &input, &run, &mut summary).await?;
-    let before = ledger.all(Some(&args.dataset)).await?.len();
-    let layers = process_layers(&args, &data, &ledger, &run, &mut summary).await?;
-    let after = ledger.all(Some(&args.dataset)).await?;
+    let api = Loopback::start(&topo, args.store.join("reports")).await?;
+    eprintln!("ledger-api: serving on {}", api.url());
+    let before = api.events(&args.dataset).await?.len();
+    let (manifest, handed_off) = ingest(&args, &topo, &input, &run, &mut summary).await?;
+    let layers = process_layers(&args, &topo, &data, &run, handed_off, &mut summary).await?;
+    let after = api.events(&args.dataset).await?;
     let report_started = Instant::now();
     let out = args
         .out
@@ -292,6 +299,10 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
         )
         .await?;
     println!(
+        "ledger read through the ledger-api function at {}/events",
+        api.url()
+    );
+    println!(
         "wall time {:.1}s, peak memory {}",
         started.elapsed().as_secs_f64(),
         peak_rss_kib().map_or("unknown".into(), |k| format!(
@@ -300,6 +311,15 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
         ))
     );
     println!("run {run}; report {}", out.display());
+    if args.serve {
+        use std::io::Write as _;
+        println!(
+            "serving until Ctrl-C: report {url}/report, ledger API {url}/events, OpenAPI {url}/openapi.json",
+            url = api.url()
+        );
+        std::io::stdout().flush()?;
+        api.serve_until_ctrl_c().await?;
+    }
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

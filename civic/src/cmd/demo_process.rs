@@ -1,19 +1,18 @@
-//! The demo's process stage: every worklist layer of a run through an embedded queue configured from the
-//! deployed manifests (see [`super::topology`]), with the same consumer step and job runners as `civic process`,
-//! a progress bar per layer fed by the job records in the store, and the city-wide pass after fan-in.
+//! The demo's process stage: every worklist layer of a run through the `process` function's entry point on the
+//! local topology (see [`super::topology`]), a progress bar per layer fed by the job records in the store. The
+//! city-wide pass runs inside the function, as the `analyze` layer's fan-in hook.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use object_store::ObjectStore;
-use worklist::local::{DrainOptions, drain, persist_dead_letters};
-use worklist::queue::embedded::Redrive;
-use worklist::{Config, Consumer, EmbeddedQueue, Queue, WorkMessage};
+use worklist::local::{DrainOptions, deliver, persist_dead_letters};
+use worklist::{Queue, WorkMessage};
 
 use super::demo::{Args, bar};
 use super::demo_summary::Summary;
-use super::{process, topology};
+use super::topology;
 
 /// Counts the terminal job records of each layer into one bar per layer until `stop` is set.
 async fn watch_layers(
@@ -57,67 +56,64 @@ async fn watch_layers(
     }
 }
 
-/// Every layer through the embedded queue configured from the manifests, with the `civic process` runners.
+/// Every layer through the `process` function's own entry point: wired by [`process::Function::new`] from the
+/// local platform (its template's variables, buckets as store folders, the embedded worklist queue and DLQ with the
+/// declared visibility and redrive), fed SQS events as the event source mapping would. `handed_off` says whether
+/// the ingest function already sent the run's first message (otherwise it is sent here, for a reused run).
 pub(super) async fn process_layers(
     args: &Args,
+    topo: &topology::Local,
     data: &Arc<dyn ObjectStore>,
-    ledger: &ledger::Ledger,
     run: &str,
+    handed_off: bool,
     summary: &mut Summary,
 ) -> anyhow::Result<Vec<String>> {
     let started = Instant::now();
-    let topo = topology::worklist_queue(&topology::repo_root())?;
+    let function = process::Function::new(&topo.platform(&topo.worklist.function)?)?;
+    let (queue, dlq) = topo.worklist_queues();
+    let work = &topo.worklist;
     let manifest = worklist::manifest::RunManifest::load(data.as_ref(), &args.dataset, run).await?;
     let layers = manifest
         .layers
         .clone()
-        .unwrap_or_else(|| topo.layers.clone());
-    let lanes = manifest.lanes.unwrap_or(topo.lanes);
-    let runners = process::registry(data, Some(ledger), &args.dataset).await?;
-    let missing = runners.missing(&layers);
+        .unwrap_or_else(|| function.consumer.config.layers.clone());
+    let missing = function.consumer.runners.missing(&layers);
     if !missing.is_empty() {
         bail!(
             "no job runner registered for layer(s) {}",
             missing.join(", ")
         );
     }
-    let dlq = Arc::new(EmbeddedQueue::new(&format!("{}-dlq", topo.queue)));
-    let redrive = topo.max_receives.map(|max_receives| Redrive {
-        dlq: dlq.clone(),
-        max_receives,
-    });
-    let queue = Arc::new(EmbeddedQueue::with_clock(
-        &topo.queue,
-        Arc::new(worklist::clock::SystemClock),
-        redrive,
-    ));
-    let mut config = Config::new(layers.clone());
-    config.retry_delay = Duration::from_millis(200);
-    let max_body = config.max_body_bytes;
-    let consumer = Consumer::new(data.clone(), queue.clone(), dlq.clone(), runners, config);
     eprintln!(
-        "process: {} job(s) per layer, layers {} ({} lane(s), visibility {:?}, {}; from {}/{})",
+        "process: {} job(s) per layer, layers {} ({} lane(s), visibility {:?}, {}, batch size {}; from {}/{})",
         manifest.partitions.len(),
         layers.join(" -> "),
-        lanes,
-        topo.visibility,
-        match topo.max_receives {
+        manifest.lanes.unwrap_or(work.lanes),
+        work.visibility,
+        match work.max_receives {
             Some(n) => format!("DLQ after {n} receives"),
             None => "no DLQ".to_string(),
         },
-        topo.feature,
-        topo.queue
+        work.batch_size,
+        work.feature,
+        work.queue
     );
-    for first in WorkMessage::first_of_layer_with(
-        &args.dataset,
-        run,
-        &layers[0],
-        manifest.job_ids(),
-        lanes,
-        worklist::message::DEFAULT_MAX_ATTEMPTS,
-    ) {
-        let body = worklist::codec::encode(&first, data.as_ref(), max_body).await?;
-        queue.send(&body, None).await?;
+    if !handed_off {
+        for first in WorkMessage::first_of_layer(
+            &args.dataset,
+            run,
+            &layers[0],
+            manifest.job_ids(),
+            manifest.lanes.unwrap_or(work.lanes),
+        ) {
+            let body = worklist::codec::encode(
+                &first,
+                data.as_ref(),
+                function.consumer.config.max_body_bytes,
+            )
+            .await?;
+            queue.send(&body, None).await?;
+        }
     }
     let stop = Arc::new(tokio::sync::Notify::new());
     let watcher = tokio::spawn(watch_layers(
@@ -129,10 +125,14 @@ pub(super) async fn process_layers(
         stop.clone(),
     ));
     let opts = DrainOptions {
-        visibility: topo.visibility,
+        visibility: work.visibility,
         ..DrainOptions::default()
     };
-    let drained = drain(&consumer, queue.as_ref(), &opts).await;
+    let function = &function;
+    let drained = deliver(queue.as_ref(), &opts, work.batch_size, |event| async move {
+        function.handle(event).await
+    })
+    .await;
     stop.notify_one();
     let _ = watcher.await;
     let drained = drained?;
@@ -143,23 +143,6 @@ pub(super) async fn process_layers(
             args.store.display()
         );
     }
-    if layers.iter().any(|l| l == "analyze") {
-        // City-wide findings compare every district; they run once the analyze layer has fanned in.
-        let r = analysis::analyze_citywide(
-            data,
-            ledger,
-            &process::analysis_config()?,
-            &args.dataset,
-            run,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("city-wide analysis: {e}"))?;
-        eprintln!(
-            "analyze: city-wide {} finding(s), {} new event(s)",
-            r.findings.len(),
-            r.events_created
-        );
-    }
     summary.stage(
         "process",
         started,
@@ -167,8 +150,10 @@ pub(super) async fn process_layers(
         None,
         None,
         &format!(
-            "{} step(s), {} step error(s)",
-            drained.steps, drained.errors
+            "{} invocation(s), {} record(s), {} redelivered",
+            drained.outcomes.get("invocations").copied().unwrap_or(0),
+            drained.steps,
+            drained.errors
         ),
     );
     Ok(layers)

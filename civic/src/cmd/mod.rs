@@ -4,6 +4,7 @@ mod demo_process;
 mod demo_summary;
 pub mod gen_la311;
 pub mod ingest;
+mod loopback;
 pub mod process;
 pub mod report;
 pub mod schema_drift;

@@ -1,37 +1,29 @@
-//! `civic process`: drive every declared layer of an ingested run through the embedded worklist queue, with the
-//! same consumer step the `process` Lambda runs, and print the layer reports.
+//! `civic process`: drive every declared layer of an ingested run through the `process` function's own entry
+//! point on the local topology (its template's variables, the store's bucket folders, the embedded worklist queue
+//! and DLQ as `features/processing/feature.yaml` declares them), and print the layer reports.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use object_store::ObjectStore;
-use object_store::local::LocalFileSystem;
-use worklist::local::{DrainOptions, drain, persist_dead_letters};
+use worklist::local::{DrainOptions, deliver, persist_dead_letters};
 use worklist::manifest::RunManifest;
-use worklist::queue::embedded::Redrive;
-use worklist::{Config, Consumer, EmbeddedQueue, Queue, Registry, WorkMessage};
+use worklist::{EmbeddedQueue, Queue, WorkMessage};
+
+use super::topology;
+use super::worklist::Target;
 
 /// Arguments of `civic process`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Run id to process (as printed by `civic ingest`).
+    #[command(flatten)]
+    pub target: Target,
+    /// Independent chains per layer; used when the run manifest declares no `lanes` (default: the worklist
+    /// queue's `lanes` in the manifests).
     #[arg(long)]
-    pub run: String,
-    /// Local store root; the data bucket is <STORE>/data.
-    #[arg(long, default_value = "./.civic")]
-    pub store: PathBuf,
-    /// Dataset id.
-    #[arg(long, default_value = "la311")]
-    pub dataset: String,
-    /// Layer chain, in order; used when the run manifest declares none.
-    #[arg(long, value_delimiter = ',', default_value = "transform,analyze")]
-    pub layers: Vec<String>,
-    /// Independent chains per layer; used when the run manifest declares no `lanes`.
-    #[arg(long, default_value_t = 1)]
-    pub lanes: u32,
+    pub lanes: Option<u32>,
     /// Attempts a job gets before it is recorded as failed.
     #[arg(long, default_value_t = worklist::message::DEFAULT_MAX_ATTEMPTS)]
     pub max_attempts: u32,
@@ -53,36 +45,35 @@ pub(crate) fn init_logs() {
 }
 
 async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
-    let store = open_store(&args.store)?;
-    let manifest = RunManifest::load(store.as_ref(), &args.dataset, &args.run).await?;
-    let layers = manifest.layers.clone().unwrap_or(args.layers.clone());
-    let lanes = manifest.lanes.unwrap_or(args.lanes);
-    let ledger = open_ledger(&args.store)?;
-    let local = Local::with_ledger(
-        store.clone(),
-        Some(ledger),
-        &args.dataset,
-        &args.run,
-        layers.clone(),
-    )
-    .await?;
+    let t = &args.target;
+    let store = open_store(&t.store)?;
+    let manifest = RunManifest::load(store.as_ref(), &t.dataset, &t.run).await?;
+    let layers = t.chain(&manifest);
+    let local = Local::new(&t.store, &t.dataset, &t.run, layers.clone())?;
+    let lanes = manifest
+        .lanes
+        .or(args.lanes)
+        .unwrap_or(local.topology.worklist.lanes);
     let firsts = WorkMessage::first_of_layer_with(
-        &args.dataset,
-        &args.run,
+        &t.dataset,
+        &t.run,
         &layers[0],
         manifest.job_ids(),
         lanes,
         args.max_attempts,
     );
     for first in firsts {
-        let body =
-            worklist::codec::encode(&first, store.as_ref(), local.consumer.config.max_body_bytes)
-                .await?;
+        let body = worklist::codec::encode(
+            &first,
+            store.as_ref(),
+            local.function.consumer.config.max_body_bytes,
+        )
+        .await?;
         local.queue.send(&body, None).await?;
     }
     eprintln!(
         "process {}: {} job(s), layers {}, {lanes} lane(s)",
-        args.run,
+        t.run,
         manifest.partitions.len(),
         layers.join(" -> ")
     );
@@ -91,60 +82,24 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
 
 /// Open `<root>/data` as the data bucket.
 pub(crate) fn open_store(root: &Path) -> anyhow::Result<Arc<dyn ObjectStore>> {
-    let data = root.join("data");
-    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
-    let store = LocalFileSystem::new_with_prefix(&data)
-        .with_context(|| format!("opening store {}", data.display()))?;
-    Ok(Arc::new(store))
+    super::report::open_bucket(root, "data")
 }
 
-/// The job runners available locally: the same registry the `process` Lambda builds.
-pub(crate) async fn registry(
-    store: &Arc<dyn ObjectStore>,
-    ledger: Option<&ledger::Ledger>,
-    dataset: &str,
-) -> anyhow::Result<Registry> {
-    process::registry(store, ledger, dataset)
-}
-
-/// Open `<root>/ledger` as the ledger bucket.
-pub(crate) fn open_ledger(root: &Path) -> anyhow::Result<ledger::Ledger> {
-    let dir = root.join("ledger");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let store = LocalFileSystem::new_with_prefix(&dir)
-        .with_context(|| format!("opening store {}", dir.display()))?;
-    Ok(ledger::Ledger::new(Arc::new(store)))
-}
-
-pub(crate) use process::analysis_config;
-
-/// The local topology: embedded work queue + DLQ (redrive after 5 receives) and a consumer on them.
+/// The `process` function on the local topology, with the worklist queue and DLQ it consumes and sends to.
 pub(crate) struct Local {
-    pub store: Arc<dyn ObjectStore>,
-    /// Where the `analyze` layer appends findings (None: no analyze runner).
-    pub ledger: Option<ledger::Ledger>,
+    pub topology: topology::Local,
+    pub function: process::Function,
     pub queue: Arc<EmbeddedQueue>,
     pub dlq: Arc<EmbeddedQueue>,
-    pub consumer: Consumer,
     pub dataset: String,
     pub run_id: String,
 }
 
 impl Local {
-    /// Check that every layer of `layers` has a runner, then build the queues and consumer.
-    pub(crate) async fn new(
-        store: Arc<dyn ObjectStore>,
-        dataset: &str,
-        run_id: &str,
-        layers: Vec<String>,
-    ) -> anyhow::Result<Local> {
-        Self::with_ledger(store, None, dataset, run_id, layers).await
-    }
-
-    /// Like [`Local::new`], with the ledger the `analyze` layer writes findings to.
-    pub(crate) async fn with_ledger(
-        store: Arc<dyn ObjectStore>,
-        ledger: Option<ledger::Ledger>,
+    /// Wire the function from the manifests over the store at `root`; refuses a chain with a layer that has no
+    /// runner. `layers` is the chain for runs whose manifest declares none.
+    pub(crate) fn new(
+        root: &Path,
         dataset: &str,
         run_id: &str,
         layers: Vec<String>,
@@ -152,88 +107,53 @@ impl Local {
         if layers.is_empty() {
             bail!("no layers to run (the manifest or --layers must name at least one)");
         }
-        let runners = registry(&store, ledger.as_ref(), dataset).await?;
+        let topology = topology::Local::load(&topology::repo_root(), root)?;
+        let mut function =
+            process::Function::new(&topology.platform(&topology.worklist.function)?)?;
+        let runners = &function.consumer.runners;
         let missing = runners.missing(&layers);
         if !missing.is_empty() {
             bail!(
                 "no job runner registered for layer(s) {} of dataset {dataset} (registered: {}); \
                  pass --layers with registered layers only, e.g. --layers {}",
                 missing.join(", "),
-                if runners.layers().is_empty() {
-                    "none".to_owned()
-                } else {
-                    runners.layers().join(", ")
-                },
+                runners.layers().join(", "),
                 runners.layers().first().copied().unwrap_or("<none>")
             );
         }
-        let dlq = Arc::new(EmbeddedQueue::new("process-dlq"));
-        let queue = Arc::new(EmbeddedQueue::with_clock(
-            "process",
-            Arc::new(worklist::clock::SystemClock),
-            Some(Redrive {
-                dlq: dlq.clone(),
-                max_receives: 5,
-            }),
-        ));
-        let mut config = Config::new(layers);
-        config.retry_delay = Duration::from_millis(200);
-        let consumer = Consumer::new(store.clone(), queue.clone(), dlq.clone(), runners, config);
+        function.consumer.config.layers = layers;
+        let (queue, dlq) = topology.worklist_queues();
         Ok(Local {
-            store,
-            ledger,
+            topology,
+            function,
             queue,
             dlq,
-            consumer,
             dataset: dataset.to_owned(),
             run_id: run_id.to_owned(),
         })
     }
 
-    /// Drain the queue, keep dead letters in the store, print each layer's report; exit 1 on any failure.
+    /// Feed the queue to the function until it is empty, keep dead letters in the store, print each layer's
+    /// report; exit 1 on any failure.
     pub(crate) async fn drive_and_report(&self) -> anyhow::Result<ExitCode> {
-        let summary = drain(
-            &self.consumer,
+        let store = self.function.consumer.store.as_ref();
+        let opts = DrainOptions {
+            visibility: self.topology.worklist.visibility,
+            ..DrainOptions::default()
+        };
+        let function = &self.function;
+        let summary = deliver(
             self.queue.as_ref(),
-            &DrainOptions::default(),
+            &opts,
+            self.topology.worklist.batch_size,
+            |event| async move { function.handle(event).await },
         )
         .await?;
-        let dead = persist_dead_letters(
-            self.store.as_ref(),
-            self.dlq.as_ref(),
-            &self.dataset,
-            &self.run_id,
-        )
-        .await?;
+        let dead =
+            persist_dead_letters(store, self.dlq.as_ref(), &self.dataset, &self.run_id).await?;
         let mut ok = dead == 0;
-        let analyzed = self.consumer.config.layers.iter().any(|l| l == "analyze");
-        if let (Some(ledger), true) = (&self.ledger, analyzed) {
-            // City-wide findings need every partition; they run once the analyze layer has fanned in.
-            if worklist::report::read(self.store.as_ref(), &self.dataset, &self.run_id, "analyze")
-                .await?
-                .is_some()
-            {
-                let r = analysis::analyze_citywide(
-                    &self.store,
-                    ledger,
-                    &analysis_config()?,
-                    &self.dataset,
-                    &self.run_id,
-                )
-                .await
-                .map_err(|e| anyhow::anyhow!("city-wide analysis: {e}"))?;
-                println!(
-                    "citywide: {} finding(s), {} new event(s), {} already in the ledger",
-                    r.findings.len(),
-                    r.events_created,
-                    r.events_duplicate
-                );
-            }
-        }
-        for layer in &self.consumer.config.layers {
-            match worklist::report::read(self.store.as_ref(), &self.dataset, &self.run_id, layer)
-                .await?
-            {
+        for layer in &self.function.consumer.config.layers {
+            match worklist::report::read(store, &self.dataset, &self.run_id, layer).await? {
                 Some(r) => {
                     println!(
                         "{layer}: {} done, {} failed of {} ({} ms of job time)",
@@ -259,7 +179,12 @@ impl Local {
                 }
             }
         }
-        println!("{} step(s); outcomes {:?}", summary.steps, summary.outcomes);
+        println!(
+            "{} invocation(s) of the process function, {} record(s) acknowledged, {} redelivered",
+            summary.outcomes.get("invocations").copied().unwrap_or(0),
+            summary.steps,
+            summary.errors
+        );
         if dead > 0 {
             println!(
                 "{dead} message(s) dead-lettered; see `civic worklist status --run {} --store ...`",

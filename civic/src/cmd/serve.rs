@@ -1,6 +1,7 @@
-//! `civic serve`: the ledger HTTP API on a local address over the local ledger bucket (`<store>/ledger`).
+//! `civic serve`: the ledger HTTP API on a local address over the local ledger bucket (`<store>/ledger`), and the
+//! findings reports under `<store>/reports` (`GET /report`: the newest one, `GET /reports/{file}`).
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -11,6 +12,62 @@ use ledger::validate::DEFAULT_MAX_BATCH;
 
 /// Environment variable holding the bearer token writes must present.
 pub const TOKEN_ENV: &str = "CIVIC_LEDGER_TOKEN";
+
+/// Routes serving the report pages of `dir`: `GET /report` answers the newest `*.html`, `GET /reports/{file}`
+/// one of them by name (names only: no folders, nothing but `.html`). 404 when there is none.
+pub fn report_routes(dir: PathBuf) -> axum::Router {
+    use axum::extract::{Path as UrlPath, State};
+    use axum::routing::get;
+    async fn page(dir: &Path, name: &str) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let safe = name.ends_with(".html")
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-=".contains(c))
+            && !name.starts_with('.');
+        let html = match safe {
+            true => tokio::fs::read(dir.join(name)).await.ok(),
+            false => None,
+        };
+        match html {
+            Some(html) => (
+                [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                html,
+            )
+                .into_response(),
+            _ => (
+                axum::http::StatusCode::NOT_FOUND,
+                axum::Json(serde_json::json!({ "error": format!("no report {name}") })),
+            )
+                .into_response(),
+        }
+    }
+    async fn newest(State(dir): State<Arc<PathBuf>>) -> axum::response::Response {
+        let name = newest_report(&dir).unwrap_or_default();
+        page(&dir, &name).await
+    }
+    async fn by_name(
+        State(dir): State<Arc<PathBuf>>,
+        UrlPath(name): UrlPath<String>,
+    ) -> axum::response::Response {
+        page(&dir, &name).await
+    }
+    axum::Router::new()
+        .route("/report", get(newest))
+        .route("/reports/{file}", get(by_name))
+        .with_state(Arc::new(dir))
+}
+
+/// File name of the most recently written `*.html` in `dir`.
+pub fn newest_report(dir: &Path) -> Option<String> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "html"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.file_name())))
+        .max()
+        .and_then(|(_, name)| name.into_string().ok())
+}
 
 /// Arguments of `civic serve`.
 #[derive(Debug, clap::Args)]
@@ -104,12 +161,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.max_batch = args.max_batch;
         config.body_limit = args.body_limit;
         config.stakeholder_file = stakeholder_file;
-        let app = ledger::api::router(ledger::Ledger::new(store), config);
+        let reports = args.store.join("reports");
+        let app = ledger::api::router(ledger::Ledger::new(store), config)
+            .merge(report_routes(reports.clone()));
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("binding {}", args.addr))?;
         let bound = listener.local_addr()?;
         println!("ledger API listening on http://{bound} (ledger bucket {})", bucket.display());
+        println!("report on http://{bound}/report (newest of {})", reports.display());
         ledger::api::serve(listener, app).await.context("serving the ledger API")?;
         anyhow::Ok(ExitCode::SUCCESS)
     })

@@ -1,11 +1,28 @@
-//! The local topology, read from the same manifests infra-gen turns into CloudFormation: the recursive
-//! worklist function's queue (visibility timeout, DLQ max receives, lanes, layers) drives the embedded queue.
+//! The local topology, read from the same manifests infra-gen turns into CloudFormation: every bucket a folder
+//! of the local store (`<store>/<bucket>`, reached by its physical name), every queue an embedded queue with the
+//! declared visibility and DLQ redrive (reached by its URL), and each function's environment exactly as its
+//! template sets it (names and values from the same model, with local stand-ins for the account and region).
+//! The recursive worklist function's queue settings (visibility, max receives, lanes, layers, batch size) drive
+//! the local event source.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use infra_gen::manifest::Trigger;
+use infra_gen::manifest::{Manifests, Trigger};
+use infra_gen::model::EnvValue;
+use infra_gen::naming::Names;
+use worklist::EmbeddedQueue;
+use worklist::queue::embedded::Redrive;
+
+/// The stage local runs use in physical names.
+pub const LOCAL_STAGE: &str = "local";
+/// Stand-ins for the pseudo parameters CloudFormation fills in.
+const LOCAL_ACCOUNT: &str = "000000000000";
+const LOCAL_REGION: &str = "local";
+const LOCAL_URL_SUFFIX: &str = "localhost";
 
 /// The worklist queue as the deployed stack declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +41,8 @@ pub struct WorklistQueue {
     pub lanes: u32,
     /// Worklist layers, in order.
     pub layers: Vec<String>,
+    /// Records per invocation of the event source.
+    pub batch_size: u32,
 }
 
 /// The repository root holding `prefixes.yaml`: the working directory or one of its ancestors, else the
@@ -42,11 +61,15 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Load and validate the manifests under `root` and find the recursive worklist function's queue.
-pub fn worklist_queue(root: &Path) -> anyhow::Result<WorklistQueue> {
-    let manifests = infra_gen::load_valid(root)
+/// Load and validate the manifests under `root`.
+fn load(root: &Path) -> anyhow::Result<Manifests> {
+    infra_gen::load_valid(root)
         .map_err(|d| anyhow::anyhow!("{d}"))
-        .with_context(|| format!("loading the manifests under {}", root.display()))?;
+        .with_context(|| format!("loading the manifests under {}", root.display()))
+}
+
+/// The recursive worklist function's queue.
+fn worklist_queue_of(manifests: &Manifests) -> anyhow::Result<WorklistQueue> {
     for feature in &manifests.features {
         for (name, function) in feature.doc.functions.iter() {
             let Some(Trigger::Queue(trigger)) = &function.trigger else {
@@ -76,13 +99,104 @@ pub fn worklist_queue(root: &Path) -> anyhow::Result<WorklistQueue> {
                 max_receives: queue.dlq.as_ref().map(|d| d.max_receives.value),
                 lanes: queue.lanes.as_ref().map_or(1, |l| l.value),
                 layers: queue.layers.iter().map(|l| l.value.clone()).collect(),
+                batch_size: trigger.batch_size.as_ref().map_or(1, |b| b.value),
             });
         }
     }
-    bail!(
-        "no feature under {} declares a recursive, queue-triggered function (the worklist consumer)",
-        root.join("features").display()
-    )
+    bail!("no feature declares a recursive, queue-triggered function (the worklist consumer)")
+}
+
+/// The deployed topology on this machine.
+pub struct Local {
+    /// The worklist queue's settings.
+    pub worklist: WorklistQueue,
+    shared: platform::Local,
+    envs: BTreeMap<String, Vec<(String, String)>>,
+    /// Manifest queue name -> (queue, its DLQ).
+    queues: BTreeMap<String, (Arc<EmbeddedQueue>, Option<Arc<EmbeddedQueue>>)>,
+}
+
+impl Local {
+    /// Read the manifests under `root`; buckets become folders of `store`.
+    pub fn load(root: &Path, store: &Path) -> anyhow::Result<Local> {
+        let m = load(root)?;
+        let names = Names::new(m.project(), LOCAL_STAGE);
+        let fill = |s: String| {
+            s.replace("${AWS::AccountId}", LOCAL_ACCOUNT)
+                .replace("${AWS::Region}", LOCAL_REGION)
+                .replace("${AWS::URLSuffix}", LOCAL_URL_SUFFIX)
+        };
+        let mut shared = platform::Local::new();
+        for (bucket, _) in m.prefixes.buckets.iter() {
+            shared.map_bucket(&fill(names.bucket_sub(bucket)), store.join(bucket));
+        }
+        let mut queues = BTreeMap::new();
+        for q in m.queues() {
+            let clock = Arc::new(worklist::clock::SystemClock);
+            let dlq = q.doc.dlq.as_ref().map(|_| {
+                let dlq = Arc::new(EmbeddedQueue::new(&names.dlq(q.name)));
+                shared.map_queue(&fill(names.dlq_url_sub(q.name)), dlq.clone());
+                dlq
+            });
+            let redrive = q.doc.dlq.as_ref().zip(dlq.clone()).map(|(d, dlq)| Redrive {
+                dlq,
+                max_receives: d.max_receives.value,
+            });
+            let queue = Arc::new(EmbeddedQueue::with_clock(
+                &names.queue(q.name),
+                clock,
+                redrive,
+            ));
+            shared.map_queue(&fill(names.queue_url_sub(q.name)), queue.clone());
+            queues.insert(q.name.to_owned(), (queue, dlq));
+        }
+        let envs = m
+            .functions()
+            .map(|f| {
+                let env = m
+                    .env_vars(f.name, f.doc)
+                    .into_iter()
+                    .map(|v| {
+                        let value = match &v.value {
+                            EnvValue::Stage => LOCAL_STAGE.to_owned(),
+                            EnvValue::BucketName(b) => fill(names.bucket_sub(b)),
+                            EnvValue::QueueUrl(q) => fill(names.queue_url_sub(q)),
+                            EnvValue::DlqUrl(q) => fill(names.dlq_url_sub(q)),
+                        };
+                        (v.name, value)
+                    })
+                    .collect();
+                (f.name.to_owned(), env)
+            })
+            .collect();
+        Ok(Local {
+            worklist: worklist_queue_of(&m)
+                .with_context(|| format!("in the manifests under {}", root.display()))?,
+            shared,
+            envs,
+            queues,
+        })
+    }
+
+    /// The platform `function` runs on: its own environment over the shared buckets and queues.
+    pub fn platform(&self, function: &str) -> anyhow::Result<platform::Local> {
+        let env = self.envs.get(function).with_context(|| {
+            format!(
+                "no function {function} in the manifests (known: {})",
+                self.envs.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        Ok(self.shared.with_env(env.iter().cloned()))
+    }
+
+    /// The worklist queue and its DLQ (the recursive consumer's queue always declares one).
+    pub fn worklist_queues(&self) -> (Arc<EmbeddedQueue>, Arc<EmbeddedQueue>) {
+        let (queue, dlq) = &self.queues[&self.worklist.queue];
+        let dlq = dlq
+            .clone()
+            .expect("validation requires a DLQ on the recursive consumer's queue");
+        (queue.clone(), dlq)
+    }
 }
 
 #[cfg(test)]
@@ -91,7 +205,8 @@ mod tests {
 
     #[test]
     fn the_repository_manifests_declare_the_worklist_queue() {
-        let q = worklist_queue(&repo_root()).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let q = Local::load(&repo_root(), tmp.path()).unwrap().worklist;
         assert_eq!(q.feature, "processing");
         assert_eq!(q.queue, "worklist");
         assert_eq!(q.function, "process");
@@ -99,5 +214,60 @@ mod tests {
         assert!(q.visibility >= Duration::from_secs(60), "{q:?}");
         assert!(q.max_receives.is_some_and(|n| n > 1), "{q:?}");
         assert!(q.lanes >= 1);
+        assert!(q.batch_size >= 1);
+    }
+
+    #[test]
+    fn each_function_gets_exactly_the_variables_the_generated_crate_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        let local = Local::load(&repo_root(), tmp.path()).unwrap();
+        for (function, generated) in [
+            ("process", prefixes::process::ENV),
+            ("ingest", prefixes::ingest::ENV),
+            ("ledger-api", prefixes::ledger_api::ENV),
+        ] {
+            let p = local.platform(function).unwrap();
+            let names: Vec<&str> = p.env().keys().map(String::as_str).collect();
+            let mut expected = generated.to_vec();
+            expected.sort();
+            assert_eq!(names, expected, "{function}");
+        }
+        let process = local.platform("process").unwrap();
+        assert_eq!(
+            process.var(prefixes::ENV_STAGE).as_deref(),
+            Some(LOCAL_STAGE)
+        );
+        assert_eq!(
+            process.var(prefixes::buckets::DATA.env).as_deref(),
+            Some("civic-local-data-000000000000-local"),
+            "the template's name with local account and region"
+        );
+        // Each bucket is the store folder named after it; each queue URL reaches the queue the topology holds.
+        use object_store::{ObjectStoreExt, PutPayload};
+        use platform::Platform;
+        let ledger = process.bucket(prefixes::buckets::LEDGER).unwrap();
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            ledger
+                .put(&"probe".into(), PutPayload::from_static(b"x"))
+                .await
+                .unwrap();
+            let (queue, dlq) = local.worklist_queues();
+            process
+                .queue(prefixes::queues::WORKLIST)
+                .unwrap()
+                .send("w", None)
+                .await
+                .unwrap();
+            process
+                .open_queue(&process.dlq_url(prefixes::queues::WORKLIST).unwrap())
+                .unwrap()
+                .send("d", None)
+                .await
+                .unwrap();
+            assert_eq!(queue.bodies(), ["w"]);
+            assert_eq!(dlq.bodies(), ["d"]);
+        });
+        assert!(tmp.path().join("ledger/probe").is_file());
+        assert!(local.platform("nope").is_err());
     }
 }

@@ -40,9 +40,25 @@ pub struct Target {
     /// Dataset id.
     #[arg(long, default_value = "la311")]
     pub dataset: String,
-    /// Layer chain, used when the run manifest declares none.
-    #[arg(long, value_delimiter = ',', default_value = "transform,analyze")]
-    pub layers: Vec<String>,
+    /// Layer chain, used when the run manifest declares none (default: the worklist queue's `layers` in
+    /// features/processing/feature.yaml, as generated into the prefixes crate).
+    #[arg(long, value_delimiter = ',')]
+    pub layers: Option<Vec<String>>,
+}
+
+impl Target {
+    /// The run's chain: the manifest's, else `--layers`, else the worklist queue's.
+    pub fn chain(&self, manifest: &RunManifest) -> Vec<String> {
+        manifest.layers.clone().unwrap_or_else(|| {
+            self.layers.clone().unwrap_or_else(|| {
+                prefixes::queues::WORKLIST
+                    .layers
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect()
+            })
+        })
+    }
 }
 
 /// Arguments of `civic worklist redrive`.
@@ -69,8 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn chain(store: &dyn object_store::ObjectStore, t: &Target) -> anyhow::Result<Vec<String>> {
-    let manifest = RunManifest::load(store, &t.dataset, &t.run).await?;
-    Ok(manifest.layers.unwrap_or(t.layers.clone()))
+    Ok(t.chain(&RunManifest::load(store, &t.dataset, &t.run).await?))
 }
 
 async fn status(t: Target) -> anyhow::Result<ExitCode> {
@@ -109,7 +124,7 @@ async fn redrive(r: RedriveArgs) -> anyhow::Result<ExitCode> {
     let t = &r.target;
     let store = open_store(&t.store)?;
     let layers = chain(store.as_ref(), t).await?;
-    let local = Local::new(store.clone(), &t.dataset, &t.run, layers.clone()).await?;
+    let local = Local::new(&t.store, &t.dataset, &t.run, layers.clone())?;
     let letters =
         redrive_dead_letters(store.as_ref(), local.queue.as_ref(), &t.dataset, &t.run).await?;
     let mut jobs = Vec::new();

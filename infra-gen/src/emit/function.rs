@@ -105,7 +105,8 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &FunctionDoc) {
         }),
         reserved_concurrent_executions: doc.concurrency.as_ref().map_or(1, |c| c.value),
         // Only the worklist consumer opts out of AWS's recursive-loop stop; its hop guard travels in the message.
-        recursive_loop: doc.is_recursive().then_some("Allow"),
+        // A continuing function invokes itself; its checkpoint caps the number of segments.
+        recursive_loop: (doc.is_recursive() || doc.is_continuing()).then_some("Allow"),
         tags: cx.tags(),
     };
     t.add(&id, Resource::new(&props).checkov_skips(SKIPS));

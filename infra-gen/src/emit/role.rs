@@ -5,6 +5,8 @@
 //!   limited to the prefixes the function may read (CDK's `grantRead` grants bucket-wide List).
 //! - SQS: `SendMessage` only to the queues in `sends_to`; consume actions only on the trigger queue.
 //! - Logs: only the function's own log group.
+//! - Lambda: `InvokeFunction` only for a function marked `continues: true`, only on its own ARN
+//!   (built from its deterministic name, so the role does not depend on the function).
 //! - SSM: `GetParameter` on exactly the parameters the function declares (one ARN each, no path
 //!   wildcard). No `kms:Decrypt`: a SecureString under the AWS-managed key `aws/ssm` is decrypted by
 //!   SSM, and that key's policy already allows it for the account's principals calling through SSM.
@@ -109,6 +111,16 @@ pub(crate) fn statements(cx: &Cx, name: &str, doc: &FunctionDoc) -> Vec<Statemen
                 .iter()
                 .map(|q| Expr::sub(n.queue_arn_sub(&q.value)))
                 .collect(),
+        ));
+    }
+    if doc.is_continuing() {
+        out.push(Statement::allow(
+            "ContinueOwnRun",
+            vec!["lambda:InvokeFunction"],
+            vec![Expr::sub(format!(
+                "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{}",
+                n.function(name)
+            ))],
         ));
     }
     let parameters = cx.m.parameters_of(name);
