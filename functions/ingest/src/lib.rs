@@ -4,6 +4,8 @@
 //! The locations are the generated `prefixes` handles with their access types, so a grant removed from
 //! prefixes.yaml (and regenerated) stops this crate from compiling instead of failing with AccessDenied.
 
+pub mod app_token;
+
 use std::sync::Arc;
 
 use object_store::ObjectStore;
@@ -11,6 +13,8 @@ use prefixes::Prefix;
 use prefixes::access::Write;
 use prefixes::keys::{Quarantine, Raw, Runs, Worklist};
 use serde::Deserialize;
+
+pub use app_token::AppToken;
 
 /// Where ingestion writes: raw partitions, quarantined rows, the run manifest, claim-check job lists.
 #[derive(Debug, Clone, Copy)]
@@ -62,19 +66,23 @@ pub fn dataset_spec(id: &str) -> anyhow::Result<ingest_core::DatasetSpec> {
 /// Ingest, then send the hand-off. Returns the run summary the invocation answers with.
 /// The hand-off is sent only after the manifest is written; a failed send fails the invocation, and
 /// rerunning the same `run_id` is safe (deterministic keys, the worklist skips finished jobs).
+/// `app_token` is the one [`app_token::resolve`] found at cold start; Socrata sources send it.
 pub async fn handle(
     event: IngestEvent,
     data: Arc<dyn ObjectStore>,
     queue: &dyn worklist::Queue,
+    app_token: Option<&AppToken>,
 ) -> anyhow::Result<serde_json::Value> {
     let opts = ingest_core::IngestOptions {
         progress: Some(Arc::new(ingest_core::LogProgress::new(100_000))),
         partitioner: ingest_core::partitioner::PartitionerConfig::for_process(memory_budget(
-            std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().as_deref(),
+            std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+                .ok()
+                .as_deref(),
         )),
         ..Default::default()
     };
-    handle_with(event, data, queue, opts).await
+    run(event, data, queue, opts, app_token).await
 }
 
 /// The ingestion's memory target inside a Lambda of `memory_mb` (the runtime's
@@ -88,21 +96,45 @@ pub fn memory_budget(memory_mb: Option<&str>) -> usize {
 }
 
 /// [`handle`] with the caller's partitioner settings and progress sink (`civic demo` shows a bar); the run id
-/// and the drift check still come from the event.
+/// and the drift check still come from the event. Socrata sources take the token from `SOCRATA_APP_TOKEN`.
 pub async fn handle_with(
     event: IngestEvent,
     data: Arc<dyn ObjectStore>,
     queue: &dyn worklist::Queue,
     opts: ingest_core::IngestOptions,
 ) -> anyhow::Result<serde_json::Value> {
-    let spec = dataset_spec(&event.dataset)?;
-    let source = match (&event.year, &event.source) {
-        (Some(year), None) => ingest_core::SourceSpec::socrata_year(&spec, *year, None)?,
+    run(event, data, queue, opts, None).await
+}
+
+/// What the event asks to read. A resolved `app_token` replaces the `SOCRATA_APP_TOKEN` fallback of
+/// Socrata sources; other sources ignore it.
+pub fn source_of(
+    event: &IngestEvent,
+    spec: &ingest_core::DatasetSpec,
+    app_token: Option<&AppToken>,
+) -> anyhow::Result<ingest_core::SourceSpec> {
+    let mut source = match (&event.year, &event.source) {
+        (Some(year), None) => ingest_core::SourceSpec::socrata_year(spec, *year, None)?,
         (None, Some(src)) => ingest_core::SourceSpec::from_input(src),
         _ => anyhow::bail!(
             "the event names exactly one of `year` (a catalogued Socrata year) or `source` (a path or URL)"
         ),
     };
+    if let (Some(token), ingest_core::SourceSpec::Socrata(s)) = (app_token, &mut source) {
+        s.app_token = Some(token.expose().to_string());
+    }
+    Ok(source)
+}
+
+async fn run(
+    event: IngestEvent,
+    data: Arc<dyn ObjectStore>,
+    queue: &dyn worklist::Queue,
+    opts: ingest_core::IngestOptions,
+    app_token: Option<&AppToken>,
+) -> anyhow::Result<serde_json::Value> {
+    let spec = dataset_spec(&event.dataset)?;
+    let source = source_of(&event, &spec, app_token)?;
     let opts = ingest_core::IngestOptions {
         run_id: event.run_id.clone(),
         drift: harmonize::drift::ingest_check(&event.dataset),
@@ -147,7 +179,35 @@ pub async fn handle_with(
 
 #[cfg(test)]
 mod tests {
-    use super::memory_budget;
+    use super::*;
+
+    fn event(json: serde_json::Value) -> IngestEvent {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_resolved_token_goes_into_the_socrata_source() {
+        let spec = dataset_spec("la311").unwrap();
+        let year = event(serde_json::json!({"dataset": "la311", "year": 2018}));
+        let token = AppToken::new("tok-from-ssm");
+        let ingest_core::SourceSpec::Socrata(s) = source_of(&year, &spec, Some(&token)).unwrap()
+        else {
+            panic!("a catalogued year is a Socrata source")
+        };
+        assert_eq!(s.app_token.as_deref(), Some("tok-from-ssm"));
+        let file = event(serde_json::json!({"dataset": "la311", "source": "file:/x.csv"}));
+        assert!(matches!(
+            source_of(&file, &spec, Some(&token)).unwrap(),
+            ingest_core::SourceSpec::File { .. }
+        ));
+    }
+
+    #[test]
+    fn the_token_is_redacted_in_debug_output() {
+        let token = AppToken::new("tok-secret");
+        assert_eq!(format!("{token:?}"), "AppToken(<redacted>)");
+        assert_eq!(token.expose(), "tok-secret");
+    }
 
     #[test]
     fn the_lambda_budget_is_half_the_function_memory() {

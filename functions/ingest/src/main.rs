@@ -1,4 +1,5 @@
-//! Thin Lambda shell for `ingest`: bucket and queue from the generated names, then [`ingest::handle`].
+//! Thin Lambda shell for `ingest`: bucket and queue from the generated names, the Socrata app token
+//! from its SSM parameter (once, at cold start), then [`ingest::handle`].
 
 use std::sync::Arc;
 
@@ -19,12 +20,15 @@ async fn main() -> Result<(), Error> {
             .with_bucket_name(bucket)
             .build()?,
     );
-    let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
+    let aws = aws_config::load_from_env().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
     let queue = worklist::SqsQueue::new(sqs, &prefixes::ingest::queues::WORKLIST.url()?);
-    let (data, queue) = (&data, &queue);
+    let ssm = aws_sdk_ssm::Client::new(&aws);
+    let token = ingest::app_token::resolve(&ingest::app_token::PARAMETER, &ssm).await?;
+    let (data, queue, token) = (&data, &queue, token.as_ref());
     lambda_runtime::run(service_fn(move |e: LambdaEvent<Value>| async move {
         let event: ingest::IngestEvent = serde_json::from_value(e.payload)?;
-        ingest::handle(event, data.clone(), queue)
+        ingest::handle(event, data.clone(), queue, token)
             .await
             .map_err(Error::from)
     }))

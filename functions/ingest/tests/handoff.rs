@@ -18,7 +18,9 @@ async fn ingests_then_sends_one_message_listing_every_partition() {
         "dataset": "la311", "source": csv.to_string_lossy(), "run_id": "r1"
     }))
     .unwrap();
-    let summary = ingest::handle(event, data.clone(), &queue).await.unwrap();
+    let summary = ingest::handle(event, data.clone(), &queue, None)
+        .await
+        .unwrap();
     assert_eq!(
         summary["rows_read"].as_u64(),
         Some(
