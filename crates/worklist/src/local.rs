@@ -78,17 +78,9 @@ pub async fn drain(
             .receive(MAX_RECEIVE_BATCH, opts.visibility, opts.wait)
             .await?;
         if batch.is_empty() {
-            let counts = queue.counts().await?;
-            if counts.total() == 0 {
+            if drained(queue, opts, started).await? {
                 return Ok(summary);
             }
-            if started.elapsed() > opts.deadline {
-                return Err(DrainError::Deadline {
-                    remaining: counts.total(),
-                    deadline: opts.deadline,
-                });
-            }
-            tokio::time::sleep(opts.idle_pause).await;
             continue;
         }
         for received in batch {
@@ -143,17 +135,9 @@ where
             )
             .await?;
         if batch.is_empty() {
-            let counts = queue.counts().await?;
-            if counts.total() == 0 {
+            if drained(queue, opts, started).await? {
                 return Ok(summary);
             }
-            if started.elapsed() > opts.deadline {
-                return Err(DrainError::Deadline {
-                    remaining: counts.total(),
-                    deadline: opts.deadline,
-                });
-            }
-            tokio::time::sleep(opts.idle_pause).await;
             continue;
         }
         let mut event = SqsEvent::default();
@@ -189,6 +173,27 @@ fn record(received: &crate::queue::Received) -> SqsMessage {
         received.receive_count.to_string(),
     );
     m
+}
+
+/// After an empty receive: true when the queue holds nothing at all; otherwise waits `idle_pause` (delayed or
+/// in-flight messages remain), or fails past the deadline.
+async fn drained(
+    queue: &dyn Queue,
+    opts: &DrainOptions,
+    started: Instant,
+) -> Result<bool, DrainError> {
+    let counts = queue.counts().await?;
+    if counts.total() == 0 {
+        return Ok(true);
+    }
+    if started.elapsed() > opts.deadline {
+        return Err(DrainError::Deadline {
+            remaining: counts.total(),
+            deadline: opts.deadline,
+        });
+    }
+    tokio::time::sleep(opts.idle_pause).await;
+    Ok(false)
 }
 
 /// Move every message of `dlq` into the store under `worklist/{dataset}/run={run}/dlq/` (so `civic worklist

@@ -145,13 +145,7 @@ async fn undeclared_layer_and_missing_runner_go_to_the_dlq() {
 async fn three_lanes_fan_in_once_and_start_the_next_layer() {
     let jobs = ["1", "2", "3", "4", "5", "6", "7"];
     let w = world(&jobs, true).await;
-    let ids = jobs.iter().map(|j| j.to_string()).collect();
-    for m in WorkMessage::first_of_layer("la311", "R", "transform", ids, 3) {
-        w.queue
-            .send(&serde_json::to_string(&m).unwrap(), None)
-            .await
-            .unwrap();
-    }
+    send_firsts(&w, &jobs, 3).await;
     let summary = drain(&w.consumer, w.queue.as_ref(), &DrainOptions::default())
         .await
         .unwrap();
@@ -360,14 +354,19 @@ async fn hooked_world(jobs: &[&str], fail: usize) -> (World, Arc<CountingHook>) 
     });
     w.consumer.runners.on_completed("transform", hook.clone());
     w.consumer.runners.on_completed("analyze", hook.clone());
+    send_firsts(&w, jobs, 3).await;
+    (w, hook)
+}
+
+/// The first messages of `transform` over `jobs` in `lanes` lanes, sent to the work queue.
+async fn send_firsts(w: &World, jobs: &[&str], lanes: u32) {
     let ids = jobs.iter().map(|j| j.to_string()).collect();
-    for m in WorkMessage::first_of_layer("la311", "R", "transform", ids, 3) {
+    for m in WorkMessage::first_of_layer("la311", "R", "transform", ids, lanes) {
         w.queue
             .send(&serde_json::to_string(&m).unwrap(), None)
             .await
             .unwrap();
     }
-    (w, hook)
 }
 
 #[tokio::test]
