@@ -22,8 +22,8 @@ pub struct Args {
     /// Output HTML file (default: <STORE>/reports/<DATASET>-<RUN>.html).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Worklist layers summarized in the data-quality section.
-    #[arg(long, value_delimiter = ',', default_value = "transform,analyze")]
+    /// Worklist layers summarized in the data-quality section (default: the worklist queue's layers).
+    #[arg(long, value_delimiter = ',', default_values_t = prefixes::queues::WORKLIST.layers.iter().map(|l| l.to_string()))]
     pub layers: Vec<String>,
 }
 

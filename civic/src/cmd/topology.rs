@@ -1,7 +1,8 @@
 //! The local topology, read from the same manifests infra-gen turns into CloudFormation: every bucket a folder
 //! of the local store (`<store>/<bucket>`, reached by its physical name), every queue an embedded queue with the
 //! declared visibility and DLQ redrive (reached by its URL), and each function's environment exactly as its
-//! template sets it (names and values from the same model, with local stand-ins for the account and region).
+//! template sets it (names and values from the same model, with local stand-ins for the account and region;
+//! SSM parameters are not set: there is no SSM locally, and the functions fall back as they do without one).
 //! The recursive worklist function's queue settings (visibility, max receives, lanes, layers, batch size) drive
 //! the local event source.
 
