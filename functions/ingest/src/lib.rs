@@ -5,6 +5,7 @@
 //! prefixes.yaml (and regenerated) stops this crate from compiling instead of failing with AccessDenied.
 
 pub mod app_token;
+pub mod continuation;
 
 use std::sync::Arc;
 
@@ -12,9 +13,10 @@ use object_store::ObjectStore;
 use prefixes::Prefix;
 use prefixes::access::Write;
 use prefixes::keys::{Quarantine, Raw, Runs, Worklist};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use app_token::AppToken;
+pub use continuation::{Continuer, LambdaContinuer};
 
 /// Where ingestion writes: raw partitions, quarantined rows, the run manifest, claim-check job lists.
 #[derive(Debug, Clone, Copy)]
@@ -38,17 +40,19 @@ impl Locations {
 }
 
 /// The invocation event: `{"dataset": "la311", "year": 2024}` or `{"dataset": "la311", "source": "https://..."}`.
-#[derive(Debug, Clone, Deserialize)]
+/// A continuation (the function invoking itself) sends the same event with the run id filled in.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestEvent {
     pub dataset: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub year: Option<i32>,
     /// A file path or URL (plain or .gz), instead of a catalogued Socrata year.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    /// Reuse a run id (a rerun); a fresh one otherwise.
-    #[serde(default)]
+    /// Reuse a run id (a rerun, or the next segment of a run that has a checkpoint); a fresh one
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
 }
 
@@ -73,7 +77,31 @@ pub async fn handle(
     queue: &dyn worklist::Queue,
     app_token: Option<&AppToken>,
 ) -> anyhow::Result<serde_json::Value> {
+    run(event, data, queue, lambda_options(), app_token, None).await
+}
+
+/// One invocation's share of a run: [`handle`] until `deadline` (see
+/// [`continuation::segment_deadline`]); when the source is not finished by then, the checkpoint is
+/// written and `continuer` starts the next segment with the same event and run id, and the answer
+/// says `"continued": true`. The hand-off is sent by the segment that completes the run.
+pub async fn handle_segment(
+    event: IngestEvent,
+    data: Arc<dyn ObjectStore>,
+    queue: &dyn worklist::Queue,
+    app_token: Option<&AppToken>,
+    deadline: std::time::Instant,
+    continuer: &dyn Continuer,
+) -> anyhow::Result<serde_json::Value> {
     let opts = ingest_core::IngestOptions {
+        deadline: Some(deadline),
+        ..lambda_options()
+    };
+    run(event, data, queue, opts, app_token, Some(continuer)).await
+}
+
+/// Log progress and the memory budget of this Lambda's size.
+fn lambda_options() -> ingest_core::IngestOptions {
+    ingest_core::IngestOptions {
         progress: Some(Arc::new(ingest_core::LogProgress::new(100_000))),
         partitioner: ingest_core::partitioner::PartitionerConfig::for_process(memory_budget(
             std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
@@ -81,8 +109,7 @@ pub async fn handle(
                 .as_deref(),
         )),
         ..Default::default()
-    };
-    run(event, data, queue, opts, app_token).await
+    }
 }
 
 /// The ingestion's memory target inside a Lambda of `memory_mb` (the runtime's
@@ -103,7 +130,7 @@ pub async fn handle_with(
     queue: &dyn worklist::Queue,
     opts: ingest_core::IngestOptions,
 ) -> anyhow::Result<serde_json::Value> {
-    run(event, data, queue, opts, None).await
+    run(event, data, queue, opts, None, None).await
 }
 
 /// What the event asks to read. A resolved `app_token` replaces the `SOCRATA_APP_TOKEN` fallback of
@@ -132,15 +159,55 @@ async fn run(
     queue: &dyn worklist::Queue,
     opts: ingest_core::IngestOptions,
     app_token: Option<&AppToken>,
+    continuer: Option<&dyn Continuer>,
 ) -> anyhow::Result<serde_json::Value> {
     let spec = dataset_spec(&event.dataset)?;
     let source = source_of(&event, &spec, app_token)?;
+    let run_id = event
+        .run_id
+        .clone()
+        .unwrap_or_else(ingest_core::layout::new_run_id);
     let opts = ingest_core::IngestOptions {
-        run_id: event.run_id.clone(),
+        run_id: Some(run_id.clone()),
         drift: harmonize::drift::ingest_check(&event.dataset),
         ..opts
     };
-    let report = ingest_core::ingest(data.clone(), &spec, source, opts).await?;
+    let report = match continuer {
+        None => ingest_core::ingest(data.clone(), &spec, source, opts).await?,
+        Some(continuer) => {
+            match ingest_core::ingest_segment(data.clone(), &spec, source, opts).await? {
+                ingest_core::Segment::Complete(report) => *report,
+                ingest_core::Segment::Suspended {
+                    checkpoint, key, ..
+                } => {
+                    if checkpoint.segments >= continuation::MAX_SEGMENTS {
+                        anyhow::bail!(
+                            "run {run_id} stopped after {} segments ({} rows read; checkpoint {key}): \
+                             more than {} invocations is not continued automatically; give the \
+                             function more memory (CPU) or invoke it again with this run_id",
+                            checkpoint.segments,
+                            checkpoint.rows_read,
+                            continuation::MAX_SEGMENTS
+                        );
+                    }
+                    let next = IngestEvent {
+                        run_id: Some(run_id.clone()),
+                        ..event
+                    };
+                    continuer.continue_run(&next).await?;
+                    tracing::info!(run = %run_id, segment = checkpoint.segments, rows = checkpoint.rows_read, "continued in a new invocation");
+                    return Ok(serde_json::json!({
+                        "run_id": run_id,
+                        "checkpoint": key,
+                        "segment": checkpoint.segments,
+                        "rows_read": checkpoint.rows_read,
+                        "continued": true,
+                        "handed_off": false,
+                    }));
+                }
+            }
+        }
+    };
     let m = &report.manifest;
     let work = prefixes::ingest::queues::WORKLIST;
     let layer = work

@@ -1,5 +1,6 @@
 //! Thin Lambda shell for `ingest`: bucket and queue from the generated names, the Socrata app token
-//! from its SSM parameter (once, at cold start), then [`ingest::handle`].
+//! from its SSM parameter (once, at cold start), then [`ingest::handle_segment`] until 120 s before the
+//! invocation's deadline (a longer run continues in an asynchronous invocation of this function).
 
 use std::sync::Arc;
 
@@ -25,10 +26,13 @@ async fn main() -> Result<(), Error> {
     let queue = worklist::SqsQueue::new(sqs, &prefixes::ingest::queues::WORKLIST.url()?);
     let ssm = aws_sdk_ssm::Client::new(&aws);
     let token = ingest::app_token::resolve(&ingest::app_token::PARAMETER, &ssm).await?;
-    let (data, queue, token) = (&data, &queue, token.as_ref());
+    let continuer = ingest::LambdaContinuer::from_env(aws_sdk_lambda::Client::new(&aws))?;
+    let (data, queue, token, continuer) = (&data, &queue, token.as_ref(), &continuer);
     lambda_runtime::run(service_fn(move |e: LambdaEvent<Value>| async move {
         let event: ingest::IngestEvent = serde_json::from_value(e.payload)?;
-        ingest::handle(event, data.clone(), queue, token)
+        // Stop 120 s before this invocation's deadline; the next segment is a new invocation.
+        let deadline = ingest::continuation::segment_deadline(e.context.deadline);
+        ingest::handle_segment(event, data.clone(), queue, token, deadline, continuer)
             .await
             .map_err(Error::from)
     }))
