@@ -1,5 +1,7 @@
 //! https/http source against a local server: plain and gzip bodies give the same rows as the
-//! local file, a 503 before the body is retried, and a body cut mid-stream fails the run loudly.
+//! local file, a 503 before the body is retried, a body cut mid-stream is resumed from the last byte
+//! (Range, or skipping when Range is ignored), and a body that never progresses or changes under
+//! us fails the run loudly, without a manifest.
 
 mod common;
 
@@ -13,14 +15,24 @@ use object_store::memory::InMemory;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// Serves `body` for every GET; the first `fail_first` requests get 503; `cut` sends half a body;
-/// with `ranges`, a `Range: bytes=N-` request gets `206` and the body from N.
-async fn serve(
-    body: Vec<u8>,
+/// How the test server misbehaves.
+#[derive(Clone, Copy, Default)]
+struct Behaviour {
+    /// The first N requests get 503.
     fail_first: usize,
-    cut: bool,
+    /// The first N bodies after those are cut: half of what is announced is sent, then the
+    /// connection closes (`usize::MAX`: every body).
+    cut_first: usize,
+    /// Cut bodies send nothing at all (no progress).
+    cut_to_nothing: bool,
+    /// `Range: bytes=N-` gets 206 and the body from N (when `If-Range` matches the ETag).
     ranges: bool,
-) -> (String, Arc<AtomicUsize>) {
+    /// Send `ETag: "v1"`, and `"v2"` from the second body on (the resource changed).
+    etag_changes: bool,
+}
+
+/// Serves `body` for every GET, behaving as `how` says; counts the requests.
+async fn serve(body: Vec<u8>, how: Behaviour) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let hits = Arc::new(AtomicUsize::new(0));
@@ -40,7 +52,7 @@ async fn serve(
                     }
                 }
                 let n = hits.fetch_add(1, Ordering::SeqCst) + 1;
-                if n <= fail_first {
+                if n <= how.fail_first {
                     let _ = sock
                         .write_all(
                             b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -48,28 +60,54 @@ async fn serve(
                         .await;
                     return;
                 }
+                let served = n - how.fail_first;
+                let etag = match (how.etag_changes, served) {
+                    (false, _) => None,
+                    (true, 1) => Some("\"v1\""),
+                    (true, _) => Some("\"v2\""),
+                };
                 let req = String::from_utf8_lossy(&req).to_ascii_lowercase();
-                let from = req
-                    .lines()
-                    .find_map(|l| l.strip_prefix("range: bytes="))
-                    .and_then(|r| r.trim().trim_end_matches('-').parse::<usize>().ok())
-                    .filter(|_| ranges);
+                let header = |name: &str| {
+                    req.lines()
+                        .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+                };
+                let if_range_ok = header("if-range:").is_none_or(|v| Some(v.as_str()) == etag);
+                let from = header("range: bytes=")
+                    .and_then(|r| r.trim_end_matches('-').parse::<usize>().ok())
+                    .filter(|_| how.ranges && if_range_ok);
                 let (status, start) = match from {
                     Some(n) => ("206 Partial Content", n),
                     None => ("200 OK", 0),
                 };
+                let tag = etag.map(|e| format!("ETag: {e}\r\n")).unwrap_or_default();
                 let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{tag}Connection: close\r\n\r\n",
                     body.len() - start
                 );
                 let _ = sock.write_all(head.as_bytes()).await;
-                let end = if cut { body.len() / 2 } else { body.len() };
+                let end = match (served <= how.cut_first, how.cut_to_nothing) {
+                    (false, _) => body.len(),
+                    (true, true) => start,
+                    (true, false) => start + (body.len() - start).div_ceil(2),
+                };
                 let _ = sock.write_all(&body[start..end]).await;
                 let _ = sock.shutdown().await;
             });
         }
     });
     (format!("http://{addr}"), hits)
+}
+
+/// A URL source retrying fast (tests).
+fn url_source(url: &str) -> SourceSpec {
+    SourceSpec::Https {
+        url: url.to_string(),
+        retry: ingest_core::source::RetryPolicy {
+            max_attempts: 4,
+            base: std::time::Duration::from_millis(2),
+            cap: std::time::Duration::from_millis(10),
+        },
+    }
 }
 
 async fn run(source: SourceSpec) -> ingest_core::Result<(Arc<dyn ObjectStore>, RunManifest)> {
@@ -98,10 +136,12 @@ async fn url_plain_and_gzip_match_the_local_file() {
     let (fstore, fm) = run(SourceSpec::File { path }).await.unwrap();
     let want = common::read_back(&fstore, &fm).await;
 
-    let (url, hits) = serve(csv, 2, false, false).await;
-    let (s, m) = run(SourceSpec::from_input(&format!("{url}/la311.csv")))
-        .await
-        .unwrap();
+    let how = Behaviour {
+        fail_first: 2,
+        ..Default::default()
+    };
+    let (url, hits) = serve(csv, how).await;
+    let (s, m) = run(url_source(&format!("{url}/la311.csv"))).await.unwrap();
     assert_eq!(
         hits.load(Ordering::SeqCst),
         3,
@@ -114,33 +154,122 @@ async fn url_plain_and_gzip_match_the_local_file() {
     );
     assert_eq!(common::read_back(&s, &m).await, want);
 
-    let (url, _) = serve(gz, 0, false, false).await;
-    let (s, m) = run(SourceSpec::from_input(&format!("{url}/la311.csv.gz")))
+    let (url, _) = serve(gz, Behaviour::default()).await;
+    let (s, m) = run(url_source(&format!("{url}/la311.csv.gz")))
         .await
         .unwrap();
     assert_eq!(common::read_back(&s, &m).await, want);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn url_body_cut_mid_stream_fails_without_a_manifest() {
+async fn a_body_cut_mid_stream_is_resumed_from_the_last_byte() {
     let mut csv = Vec::new();
     generate(&mut csv, GenOptions::new(3_000, 9, 2017)).unwrap();
-    let (url, _) = serve(csv, 0, true, false).await;
-    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &csv).unwrap();
+    let gz = gz.finish().unwrap();
+    let (url, _) = serve(csv.clone(), Behaviour::default()).await;
+    let (one, want) = run(url_source(&format!("{url}/x.csv"))).await.unwrap();
+    let want = common::read_back(&one, &want).await;
+    let cases = [
+        // Range honoured, cut once, plain and gzip.
+        (
+            csv.clone(),
+            "x.csv",
+            Behaviour {
+                cut_first: 1,
+                ranges: true,
+                ..Default::default()
+            },
+            Some(2),
+        ),
+        (
+            gz.clone(),
+            "x.csv.gz",
+            Behaviour {
+                cut_first: 1,
+                ranges: true,
+                ..Default::default()
+            },
+            Some(2),
+        ),
+        // Range ignored: the body is read again and what was delivered is skipped.
+        (
+            csv.clone(),
+            "x.csv",
+            Behaviour {
+                cut_first: 1,
+                ..Default::default()
+            },
+            Some(2),
+        ),
+        // Every body cut, but each one moves on: the download still finishes.
+        (
+            csv.clone(),
+            "x.csv",
+            Behaviour {
+                cut_first: usize::MAX,
+                ranges: true,
+                ..Default::default()
+            },
+            None,
+        ),
+    ];
+    for (body, name, how, requests) in cases {
+        let (url, hits) = serve(body, how).await;
+        let (s, m) = run(url_source(&format!("{url}/{name}"))).await.unwrap();
+        assert_eq!(common::read_back(&s, &m).await, want, "{name}");
+        let hits = hits.load(Ordering::SeqCst);
+        match requests {
+            Some(n) => assert_eq!(hits, n, "{name}: one reconnection"),
+            None => assert!(hits > 4, "{name}: {hits} requests"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_never_progresses_or_changes_fails_without_a_manifest() {
+    let mut csv = Vec::new();
+    generate(&mut csv, GenOptions::new(3_000, 9, 2017)).unwrap();
     let spec = Catalog::in_repo().load("la311").unwrap();
-    let opts = IngestOptions {
-        drift: None,
-        run_id: Some("cut".into()),
-        ..Default::default()
-    };
-    let err = ingest(store.clone(), &spec, SourceSpec::from_input(&url), opts)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("CSV error"), "{err}");
-    assert!(
-        RunManifest::read(&store, "la311", "cut").await.is_err(),
-        "no manifest for a failed run"
-    );
+    let cases = [
+        (
+            Behaviour {
+                cut_first: usize::MAX,
+                cut_to_nothing: true,
+                ranges: true,
+                ..Default::default()
+            },
+            "times without progress",
+        ),
+        (
+            Behaviour {
+                cut_first: 1,
+                ranges: true,
+                etag_changes: true,
+                ..Default::default()
+            },
+            "the resource changed while it was read",
+        ),
+    ];
+    for (how, want) in cases {
+        let (url, _) = serve(csv.clone(), how).await;
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let opts = IngestOptions {
+            drift: None,
+            run_id: Some("cut".into()),
+            ..Default::default()
+        };
+        let err = ingest(store.clone(), &spec, url_source(&url), opts)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{err}");
+        assert!(
+            RunManifest::read(&store, "la311", "cut").await.is_err(),
+            "no manifest for a failed run"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,10 +280,8 @@ async fn a_segmented_url_run_resumes_with_range_or_by_skipping() {
     std::io::Write::write_all(&mut gz, &csv).unwrap();
     let gz = gz.finish().unwrap();
     let spec = Catalog::in_repo().load("la311").unwrap();
-    let (url, _) = serve(csv.clone(), 0, false, false).await;
-    let (one, want) = run(SourceSpec::from_input(&format!("{url}/la311.csv")))
-        .await
-        .unwrap();
+    let (url, _) = serve(csv.clone(), Behaviour::default()).await;
+    let (one, want) = run(url_source(&format!("{url}/la311.csv"))).await.unwrap();
     let want_rows = common::read_back(&one, &want).await;
     let want_quarantine = common::quarantined(&one, &want).await;
     // A server that honours Range, one that ignores it (200: the client skips), and a gzip body
@@ -164,9 +291,13 @@ async fn a_segmented_url_run_resumes_with_range_or_by_skipping() {
         (csv.clone(), false, "la311.csv"),
         (gz.clone(), true, "la311.csv.gz"),
     ] {
-        let (url, hits) = serve(body, 0, false, ranges).await;
+        let how = Behaviour {
+            ranges,
+            ..Default::default()
+        };
+        let (url, hits) = serve(body, how).await;
         let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-        let source = SourceSpec::from_input(&format!("{url}/{name}"));
+        let source = url_source(&format!("{url}/{name}"));
         let (m, segments) = common::run_in_segments(&store, &spec, source, "seg").await;
         assert!(segments >= 3, "{segments} segments");
         assert_eq!(

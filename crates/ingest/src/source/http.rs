@@ -1,5 +1,8 @@
 //! https source: one streamed GET (retried until the response starts), bytes pumped from the async
 //! body into a bounded channel read by the blocking CSV parser; gzip by extension or magic bytes.
+//! A connection dropped mid-body is resumed from the last byte received with `Range` (guarded by
+//! `If-Range` when the server gave a validator); a server that ignores `Range` is read again and
+//! the bytes already delivered are skipped, so the parser sees one contiguous body either way.
 
 use std::io::{BufRead, BufReader, Read};
 use tokio::sync::mpsc::{Receiver, Sender, channel};
@@ -72,19 +75,11 @@ pub(crate) async fn get_ok(
 }
 
 /// Open a streamed https CSV source.
-pub(crate) fn open(url: &str, rt: &Handle) -> Result<Box<dyn RecordSource>> {
+pub(crate) fn open(url: &str, rt: &Handle, retry: &RetryPolicy) -> Result<Box<dyn RecordSource>> {
     let client = client()?;
-    let resp = rt.block_on(get_ok(&client, url, &[], &RetryPolicy::default()))?;
+    let resp = rt.block_on(get_ok(&client, url, &[], retry))?;
     let total = resp.content_length();
-    let (tx, rx) = channel::<std::result::Result<Bytes, String>>(CHANNEL_CHUNKS);
-    rt.spawn(pump(resp, tx));
-    let mut reader = BufReader::with_capacity(
-        1 << 20,
-        ChannelReader {
-            rx,
-            current: Bytes::new(),
-        },
-    );
+    let mut reader = stream(client, url, resp, 0, retry, rt);
     let head = reader.fill_buf().map_err(|e| Error::Http {
         url: url.to_string(),
         message: e.to_string(),
@@ -104,6 +99,7 @@ pub(crate) fn open(url: &str, rt: &Handle) -> Result<Box<dyn RecordSource>> {
 pub(crate) fn open_at(
     url: &str,
     rt: &Handle,
+    retry: &RetryPolicy,
     header: csv::ByteRecord,
     at: CsvPosition,
     gzip: bool,
@@ -111,20 +107,11 @@ pub(crate) fn open_at(
     let client = client()?;
     let range = [("Range", format!("bytes={}-", at.byte))];
     let headers: &[(&str, String)] = if gzip || at.byte == 0 { &[] } else { &range };
-    let resp = rt.block_on(get_ok(&client, url, headers, &RetryPolicy::default()))?;
+    let resp = rt.block_on(get_ok(&client, url, headers, retry))?;
     let partial = resp.status() == reqwest::StatusCode::PARTIAL_CONTENT;
-    let total = resp
-        .content_length()
-        .map(|n| if partial { n + at.byte } else { n });
-    let (tx, rx) = channel::<std::result::Result<Bytes, String>>(CHANNEL_CHUNKS);
-    rt.spawn(pump(resp, tx));
-    let mut reader = BufReader::with_capacity(
-        1 << 20,
-        ChannelReader {
-            rx,
-            current: Bytes::new(),
-        },
-    );
+    let start = if partial { at.byte } else { 0 };
+    let total = resp.content_length().map(|n| n + start);
+    let mut reader = stream(client, url, resp, start, retry, rt);
     let io = |e: std::io::Error| Error::Http {
         url: url.to_string(),
         message: e.to_string(),
@@ -143,14 +130,136 @@ pub(crate) fn open_at(
     Ok(Box::new(CsvStream::resume(reader, url, total, header, at)))
 }
 
-async fn pump(resp: reqwest::Response, tx: Sender<std::result::Result<Bytes, String>>) {
-    let mut body = resp.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        let item = chunk.map_err(|e| format!("connection dropped mid-body: {e}"));
-        let failed = item.is_err();
-        // Bounded: this task waits whenever the parser lags, so memory stays at CHANNEL_CHUNKS.
-        if tx.send(item).await.is_err() || failed {
-            return;
+/// A blocking reader over `resp`'s body (which starts at byte `start` of the resource), fed by a
+/// task that resumes dropped connections.
+fn stream(
+    client: reqwest::Client,
+    url: &str,
+    resp: reqwest::Response,
+    start: u64,
+    retry: &RetryPolicy,
+    rt: &Handle,
+) -> BufReader<ChannelReader> {
+    let (tx, rx) = channel::<std::result::Result<Bytes, String>>(CHANNEL_CHUNKS);
+    let body = Body {
+        client,
+        url: url.to_string(),
+        validator: validator(&resp),
+        retry: retry.clone(),
+    };
+    rt.spawn(body.pump(resp, start, tx));
+    BufReader::with_capacity(
+        1 << 20,
+        ChannelReader {
+            rx,
+            current: Bytes::new(),
+        },
+    )
+}
+
+/// A strong validator for `If-Range`: a strong ETag, else Last-Modified.
+fn validator(resp: &reqwest::Response) -> Option<String> {
+    let h = resp.headers();
+    let text = |name| {
+        h.get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    text(reqwest::header::ETAG)
+        .filter(|e| !e.starts_with("W/"))
+        .or_else(|| text(reqwest::header::LAST_MODIFIED))
+}
+
+/// What the pump needs to reconnect.
+struct Body {
+    client: reqwest::Client,
+    url: String,
+    validator: Option<String>,
+    retry: RetryPolicy,
+}
+
+impl Body {
+    /// Send the body's chunks to the parser; on a dropped connection, reconnect from the next byte.
+    /// Attempts are counted per stretch without progress, so a flaky but moving download finishes.
+    async fn pump(
+        self,
+        mut resp: reqwest::Response,
+        start: u64,
+        tx: Sender<std::result::Result<Bytes, String>>,
+    ) {
+        let mut delivered = start;
+        let mut skip = 0u64;
+        let mut failures = 0u32;
+        loop {
+            let mut body = resp.bytes_stream();
+            let mut dropped = None;
+            while let Some(chunk) = body.next().await {
+                match chunk {
+                    Ok(mut b) => {
+                        if skip > 0 {
+                            let n = skip.min(b.len() as u64) as usize;
+                            b.advance(n);
+                            skip -= n as u64;
+                        }
+                        if b.is_empty() {
+                            continue;
+                        }
+                        delivered += b.len() as u64;
+                        failures = 0;
+                        // Bounded: this task waits whenever the parser lags.
+                        if tx.send(Ok(b)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        dropped = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            let Some(why) = dropped else { return };
+            failures += 1;
+            if failures >= self.retry.max_attempts {
+                let _ = tx
+                    .send(Err(format!(
+                        "connection dropped mid-body at byte {delivered}, {failures} times without \
+                         progress; last: {why}"
+                    )))
+                    .await;
+                return;
+            }
+            let wait = self.retry.backoff(failures);
+            tracing::warn!(url = %self.url, at = delivered, ?wait, reason = %why, "connection dropped mid-body: resuming");
+            tokio::time::sleep(wait).await;
+            let mut headers = vec![("Range", format!("bytes={delivered}-"))];
+            if let Some(v) = &self.validator {
+                headers.push(("If-Range", v.clone()));
+            }
+            match get_ok(&self.client, &self.url, &headers, &self.retry).await {
+                Ok(r) if r.status() == reqwest::StatusCode::PARTIAL_CONTENT => {
+                    resp = r;
+                    skip = 0;
+                }
+                Ok(r) if self.validator.is_some() && validator(&r) != self.validator => {
+                    let _ = tx
+                        .send(Err(format!(
+                            "the resource changed while it was read (its validator {} no \
+                             longer matches at byte {delivered}); start a new run",
+                            self.validator.as_deref().unwrap_or_default()
+                        )))
+                        .await;
+                    return;
+                }
+                Ok(r) => {
+                    tracing::info!(url = %self.url, skip = delivered, "server ignored Range: skipping what was read");
+                    resp = r;
+                    skip = delivered;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string())).await;
+                    return;
+                }
+            }
         }
     }
 }

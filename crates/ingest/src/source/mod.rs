@@ -21,8 +21,9 @@ use crate::error::{Error, Result};
 pub enum SourceSpec {
     /// A local CSV file, plain or gzip (detected by its magic bytes).
     File { path: PathBuf },
-    /// A CSV (plain or `.gz`) at an http(s) URL, streamed.
-    Https { url: String },
+    /// A CSV (plain or `.gz`) at an http(s) URL, streamed; a connection dropped mid-body is resumed
+    /// with `Range` from the last byte received (`retry` paces the attempts).
+    Https { url: String, retry: RetryPolicy },
     /// A Socrata dataset read through the SODA resource CSV endpoint, page after page.
     Socrata(SocrataSpec),
 }
@@ -114,6 +115,7 @@ impl SourceSpec {
         if input.starts_with("https://") || input.starts_with("http://") {
             SourceSpec::Https {
                 url: input.to_string(),
+                retry: RetryPolicy::default(),
             }
         } else {
             let path = input
@@ -138,7 +140,7 @@ impl SourceSpec {
     pub fn uri(&self) -> String {
         match self {
             SourceSpec::File { path } => path.display().to_string(),
-            SourceSpec::Https { url } => url.clone(),
+            SourceSpec::Https { url, .. } => url.clone(),
             SourceSpec::Socrata(s) => format!("{}/resource/{}.csv", s.base_url, s.dataset_id),
         }
     }
@@ -197,7 +199,7 @@ pub fn open(spec: &SourceSpec, rt: &Handle) -> Result<Box<dyn RecordSource>> {
                 Ok(Box::new(CsvStream::new(reader, &shown, Some(len))?))
             }
         }
-        SourceSpec::Https { url } => http::open(url, rt),
+        SourceSpec::Https { url, retry } => http::open(url, rt, retry),
         SourceSpec::Socrata(s) => Ok(Box::new(SocrataSource::open(s.clone(), rt.clone())?)),
     }
 }
@@ -245,8 +247,8 @@ pub fn open_at(
                 )))
             }
         }
-        (SourceSpec::Https { url }, Position::Csv { at, gzip }) => {
-            http::open_at(url, rt, header, *at, *gzip)
+        (SourceSpec::Https { url, retry }, Position::Csv { at, gzip }) => {
+            http::open_at(url, rt, retry, header, *at, *gzip)
         }
         (
             SourceSpec::Socrata(s),
