@@ -76,6 +76,12 @@ async fn serve(body: Vec<u8>, how: Behaviour) -> (String, Arc<AtomicUsize>) {
                     .and_then(|r| r.trim_end_matches('-').parse::<usize>().ok())
                     .filter(|_| how.ranges && if_range_ok);
                 let (status, start) = match from {
+                    Some(n) if n >= body.len() => {
+                        let _ = sock
+                            .write_all(b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    }
                     Some(n) => ("206 Partial Content", n),
                     None => ("200 OK", 0),
                 };
@@ -312,4 +318,22 @@ async fn a_segmented_url_run_resumes_with_range_or_by_skipping() {
         );
         assert_eq!(common::quarantined(&store, &m).await, want_quarantine);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_at_the_very_end_of_the_body_completes_the_run() {
+    // 2,048 records: the second segment stops exactly at the end; the third asks for a range that
+    // starts there and gets 416, which means nothing is left.
+    let mut csv = Vec::new();
+    generate(&mut csv, GenOptions::new(2_048, 4, 2023)).unwrap();
+    let spec = Catalog::in_repo().load("la311").unwrap();
+    let how = Behaviour {
+        ranges: true,
+        ..Default::default()
+    };
+    let (url, hits) = serve(csv, how).await;
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let (m, segments) = common::run_in_segments(&store, &spec, url_source(&url), "end").await;
+    assert_eq!((segments, m.rows_read), (3, 2_048));
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
 }

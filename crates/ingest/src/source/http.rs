@@ -30,7 +30,8 @@ pub(crate) fn client() -> Result<reqwest::Client> {
         })
 }
 
-/// GET `url` until a 200 arrives (retrying 202/429/5xx and connection errors).
+/// GET `url` until a 200 arrives (retrying 202/429/5xx and connection errors). With a `Range`
+/// header, 416 (the range starts at the end: nothing is left) is an answer too; see [`nothing_left`].
 pub(crate) async fn get_ok(
     client: &reqwest::Client,
     url: &str,
@@ -47,6 +48,12 @@ pub(crate) async fn get_ok(
         let why = match req.send().await {
             Ok(resp)
                 if resp.status().is_success() && resp.status() != reqwest::StatusCode::ACCEPTED =>
+            {
+                return Ok(resp);
+            }
+            Ok(resp)
+                if resp.status() == reqwest::StatusCode::RANGE_NOT_SATISFIABLE
+                    && headers.iter().any(|(k, _)| *k == "Range") =>
             {
                 return Ok(resp);
             }
@@ -108,6 +115,16 @@ pub(crate) fn open_at(
     let range = [("Range", format!("bytes={}-", at.byte))];
     let headers: &[(&str, String)] = if gzip || at.byte == 0 { &[] } else { &range };
     let resp = rt.block_on(get_ok(&client, url, headers, retry))?;
+    if nothing_left(&resp) {
+        // The checkpoint sits at the very end of the body.
+        return Ok(Box::new(CsvStream::resume(
+            std::io::empty(),
+            url,
+            Some(at.byte),
+            header,
+            at,
+        )));
+    }
     let partial = resp.status() == reqwest::StatusCode::PARTIAL_CONTENT;
     let start = if partial { at.byte } else { 0 };
     let total = resp.content_length().map(|n| n + start);
@@ -155,6 +172,11 @@ fn stream(
             current: Bytes::new(),
         },
     )
+}
+
+/// True for a 416 answer to a `Range` request: everything was already read.
+fn nothing_left(resp: &reqwest::Response) -> bool {
+    resp.status() == reqwest::StatusCode::RANGE_NOT_SATISFIABLE
 }
 
 /// A strong validator for `If-Range`: a strong ETag, else Last-Modified.
@@ -236,6 +258,7 @@ impl Body {
                 headers.push(("If-Range", v.clone()));
             }
             match get_ok(&self.client, &self.url, &headers, &self.retry).await {
+                Ok(r) if nothing_left(&r) => return,
                 Ok(r) if r.status() == reqwest::StatusCode::PARTIAL_CONTENT => {
                     resp = r;
                     skip = 0;
