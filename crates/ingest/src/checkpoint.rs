@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -52,22 +52,14 @@ impl Checkpoint {
 
     /// Check the accounting (a checkpoint adds up like a manifest), then write it with one put.
     pub async fn write(&self, store: &Arc<dyn ObjectStore>) -> Result<String> {
-        let by_partition: u64 = self.partitions.iter().map(|p| p.rows).sum();
-        if self.rows_read != self.rows_written + self.rows_quarantined
-            || by_partition != self.rows_written
-        {
-            return Err(Error::Accounting {
-                read: self.rows_read,
-                written: by_partition,
-                quarantined: self.rows_quarantined,
-            });
-        }
+        crate::manifest::check_accounting(
+            self.rows_read,
+            self.rows_written,
+            self.rows_quarantined,
+            &self.partitions,
+        )?;
         let key = Self::key_of(&self.dataset, &self.run_id)?;
-        let body = serde_json::to_vec_pretty(self).expect("serialising a plain struct");
-        store
-            .put(&Path::from(key.as_str()), PutPayload::from(body))
-            .await
-            .map_err(|e| Error::store(&key, e))?;
+        crate::manifest::put_json(store, &key, self).await?;
         Ok(key)
     }
 

@@ -62,17 +62,12 @@ pub struct ManifestPartition {
 impl RunManifest {
     /// Check `rows_read = rows_written + rows_quarantined` and that partitions sum to `rows_written`.
     pub fn check_accounting(&self) -> Result<()> {
-        let by_partition: u64 = self.partitions.iter().map(|p| p.rows).sum();
-        if self.rows_read != self.rows_written + self.rows_quarantined
-            || by_partition != self.rows_written
-        {
-            return Err(Error::Accounting {
-                read: self.rows_read,
-                written: by_partition,
-                quarantined: self.rows_quarantined,
-            });
-        }
-        Ok(())
+        check_accounting(
+            self.rows_read,
+            self.rows_written,
+            self.rows_quarantined,
+            &self.partitions,
+        )
     }
 
     /// Object key of this manifest.
@@ -84,11 +79,7 @@ impl RunManifest {
     pub async fn write(&self, store: &Arc<dyn ObjectStore>) -> Result<String> {
         self.check_accounting()?;
         let key = self.key()?;
-        let body = serde_json::to_vec_pretty(self).expect("serialising a plain struct");
-        store
-            .put(&Path::from(key.as_str()), PutPayload::from(body))
-            .await
-            .map_err(|e| Error::store(&key, e))?;
+        put_json(store, &key, self).await?;
         Ok(key)
     }
 
@@ -104,6 +95,39 @@ impl RunManifest {
             .map_err(|e| Error::store(&key, e))?;
         serde_json::from_slice(&bytes).map_err(|e| Error::Invalid(format!("{key}: {e}")))
     }
+}
+
+/// `rows_read = rows_written + rows_quarantined`, and the partitions sum to `rows_written` (the check of
+/// a manifest and of a checkpoint).
+pub(crate) fn check_accounting(
+    read: u64,
+    written: u64,
+    quarantined: u64,
+    partitions: &[ManifestPartition],
+) -> Result<()> {
+    let by_partition: u64 = partitions.iter().map(|p| p.rows).sum();
+    if read != written + quarantined || by_partition != written {
+        return Err(Error::Accounting {
+            read,
+            written: by_partition,
+            quarantined,
+        });
+    }
+    Ok(())
+}
+
+/// Write `value` as pretty JSON to `key` with one put (readers see all of it or nothing).
+pub(crate) async fn put_json(
+    store: &Arc<dyn ObjectStore>,
+    key: &str,
+    value: &impl Serialize,
+) -> Result<()> {
+    let body = serde_json::to_vec_pretty(value).expect("serialising a plain struct");
+    store
+        .put(&Path::from(key), PutPayload::from(body))
+        .await
+        .map_err(|e| Error::store(key, e))?;
+    Ok(())
 }
 
 /// The worklist job ids of a run: one per partition value, in manifest order.
