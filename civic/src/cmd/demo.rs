@@ -268,17 +268,21 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
     let run = run_id(&args, &input);
     let topo = topology::Local::load(&topology::repo_root(), &args.store)?;
     let data = report::open_bucket(&args.store, "data")?;
-    let api = Loopback::start(&topo, args.store.join("reports")).await?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| report::default_out(&args.store, &args.dataset, &run));
+    let reports = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let api = Loopback::start(&topo, reports.to_owned()).await?;
     eprintln!("ledger-api: serving on {}", api.url());
     let before = api.events(&args.dataset).await?.len();
     let (manifest, handed_off) = ingest(&args, &topo, &input, &run, &mut summary).await?;
     let layers = process_layers(&args, &topo, &data, &run, handed_off, &mut summary).await?;
     let after = api.events(&args.dataset).await?;
     let report_started = Instant::now();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| report::default_out(&args.store, &args.dataset, &run));
     let shown = report::write_report(&args.store, &args.dataset, &run, &layers, &out).await?;
     summary.stage(
         "report",
@@ -314,8 +318,10 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
     if args.serve {
         use std::io::Write as _;
         println!(
-            "serving until Ctrl-C: report {url}/report, ledger API {url}/events, OpenAPI {url}/openapi.json",
-            url = api.url()
+            "serving until Ctrl-C: report {url}/report ({url}/reports/{file}), ledger API {url}/events, \
+             OpenAPI {url}/openapi.json",
+            url = api.url(),
+            file = out.file_name().unwrap_or_default().to_string_lossy()
         );
         std::io::stdout().flush()?;
         api.serve_until_ctrl_c().await?;
