@@ -17,9 +17,6 @@ use crate::partitioner::{BudgetStats, Partitioner, PartitionerConfig};
 use crate::quarantine::{Quarantine, QuarantinedRow};
 use crate::source::{self, SourceSpec};
 
-/// Rows between two progress callbacks.
-const PROGRESS_EVERY: u64 = 8192;
-
 /// Receives progress of a run (the CLI draws a bar; Lambda logs).
 pub trait Progress: Send + Sync {
     /// Called once the source is open; `total_bytes` when the size is known.
@@ -206,6 +203,58 @@ enum Ended {
     Suspended(Box<Checkpoint>, BudgetStats),
 }
 
+/// Records parsed ahead of routing, with the source's state after the last of them.
+struct Chunk {
+    records: Vec<(u64, csv::ByteRecord)>,
+    position: source::Position,
+    bytes_read: u64,
+}
+
+/// Records per chunk: one deadline check each.
+const CHUNK_ROWS: usize = DEADLINE_CHECK_ROWS as usize;
+
+/// Chunks parsed ahead (bounds the read-ahead memory to a few thousand rows).
+const READ_AHEAD_CHUNKS: usize = 2;
+
+/// Parse the source into chunks until its end, an error, or the receiver hanging up.
+/// Handled chunks come back on `back` and their records are parsed into again.
+fn read_chunks(
+    mut src: Box<dyn source::RecordSource>,
+    tx: std::sync::mpsc::SyncSender<Result<Chunk>>,
+    back: std::sync::mpsc::Receiver<Vec<(u64, csv::ByteRecord)>>,
+) {
+    loop {
+        let mut records = back
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK_ROWS));
+        let mut n = 0;
+        while n < CHUNK_ROWS {
+            if n == records.len() {
+                records.push((0, csv::ByteRecord::new()));
+            }
+            match src.next_record(&mut records[n].1) {
+                Ok(Some(line)) => records[n].0 = line,
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+            n += 1;
+        }
+        records.truncate(n);
+        let last = n < CHUNK_ROWS;
+        let chunk = Chunk {
+            records,
+            position: src.position(),
+            bytes_read: src.bytes_read(),
+        };
+        if tx.send(Ok(chunk)).is_err() || last {
+            return;
+        }
+    }
+}
+
 /// Check the header and find the partition column.
 fn read_header(
     spec: &DatasetSpec,
@@ -258,7 +307,7 @@ fn run_blocking(
     resume: Option<Checkpoint>,
 ) -> Result<Ended> {
     let uri = source.uri();
-    let (mut src, schema, pcol) = match &resume {
+    let (src, schema, pcol) = match &resume {
         None => {
             let src = source::open(source, &rt)?;
             let (schema, pcol) = read_header(spec, src.header(), &uri)?;
@@ -300,67 +349,86 @@ fn run_blocking(
         quarantine.resume(cp.quarantine_keys.clone(), cp.rows_quarantined);
         rows_read = cp.rows_read;
     }
-    let first_row = rows_read;
     if let Some(p) = &opts.progress {
         p.start(src.total_bytes());
     }
     let mut suspended = false;
-    let mut rec = csv::ByteRecord::new();
     let mut sample: Vec<Vec<String>> = Vec::new();
-    while let Some(line) = src.next_record(&mut rec)? {
-        rows_read += 1;
-        let row = rows_read;
-        if resume.is_none() && opts.drift.is_some() && sample.len() < DRIFT_SAMPLE_ROWS {
-            sample.push(
-                rec.iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
-                    .collect(),
-            );
-        }
-        if rec.len() != ncols {
-            let reason = format!("wrong field count: expected {ncols}, found {}", rec.len());
-            quarantine.add(&QuarantinedRow::new(line, row, reason, &rec))?;
-        } else {
-            match csv::StringRecord::from_byte_record(std::mem::take(&mut rec)) {
-                Err(e) => {
-                    let field = e.utf8_error().field() + 1;
-                    let bytes = e.into_byte_record();
-                    let name = &schema[field - 1];
-                    let reason = format!("invalid UTF-8 in field {field} ({name})");
-                    quarantine.add(&QuarantinedRow::new(line, row, reason, &bytes))?;
-                    rec = bytes;
+    // Where the source stands after the last chunk handled (a checkpoint's position).
+    let mut position = None;
+    let mut bytes_read = 0;
+    std::thread::scope(|scope| -> Result<()> {
+        // CSV parsing runs on its own thread, a few chunks ahead of routing and encoding.
+        // Handled chunks go back to the reader, which parses into the same records (no allocation
+        // per row, and no memory freed on another thread than the one that allocated it).
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(READ_AHEAD_CHUNKS);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<(u64, csv::ByteRecord)>>();
+        scope.spawn(move || read_chunks(src, tx, back_rx));
+        for chunk in rx {
+            let mut chunk = chunk?;
+            let full = chunk.records.len() == CHUNK_ROWS;
+            for (line, slot) in chunk.records.iter_mut() {
+                let (line, rec) = (*line, std::mem::take(slot));
+                rows_read += 1;
+                let row = rows_read;
+                if resume.is_none() && opts.drift.is_some() && sample.len() < DRIFT_SAMPLE_ROWS {
+                    sample.push(
+                        rec.iter()
+                            .map(|f| String::from_utf8_lossy(f).into_owned())
+                            .collect(),
+                    );
                 }
-                Ok(srec) => {
-                    match route(&spec.partition, srec.get(pcol).unwrap_or("")) {
-                        Routed::Value(v) => parts.push(&v, &srec, row)?,
-                        Routed::Missing => parts.push(&spec.partition.missing, &srec, row)?,
-                        Routed::Invalid(reason) => quarantine.add(&QuarantinedRow::new(
-                            line,
-                            row,
-                            reason,
-                            srec.as_byte_record(),
-                        ))?,
+                if rec.len() != ncols {
+                    let reason =
+                        format!("wrong field count: expected {ncols}, found {}", rec.len());
+                    quarantine.add(&QuarantinedRow::new(line, row, reason, &rec))?;
+                    *slot = rec;
+                    continue;
+                }
+                *slot = match csv::StringRecord::from_byte_record(rec) {
+                    Err(e) => {
+                        let field = e.utf8_error().field() + 1;
+                        let bytes = e.into_byte_record();
+                        let name = &schema[field - 1];
+                        let reason = format!("invalid UTF-8 in field {field} ({name})");
+                        quarantine.add(&QuarantinedRow::new(line, row, reason, &bytes))?;
+                        bytes
                     }
-                    rec = srec.into_byte_record();
-                }
+                    Ok(srec) => {
+                        match route(&spec.partition, srec.get(pcol).unwrap_or("")) {
+                            Routed::Value(v) => parts.push(&v, &srec, row)?,
+                            Routed::Missing => parts.push(&spec.partition.missing, &srec, row)?,
+                            Routed::Invalid(reason) => quarantine.add(&QuarantinedRow::new(
+                                line,
+                                row,
+                                reason,
+                                srec.as_byte_record(),
+                            ))?,
+                        }
+                        srec.into_byte_record()
+                    }
+                };
+            }
+            let _ = back_tx.send(chunk.records);
+            bytes_read = chunk.bytes_read;
+            position = Some(chunk.position);
+            if let Some(p) = &opts.progress {
+                p.update(rows_read, bytes_read);
+            }
+            // Chunks are DEADLINE_CHECK_ROWS long: the deadline is checked at each boundary.
+            if full
+                && opts
+                    .deadline
+                    .is_some_and(|d| std::time::Instant::now() >= d)
+            {
+                suspended = true;
+                break;
             }
         }
-        if row.is_multiple_of(PROGRESS_EVERY)
-            && let Some(p) = &opts.progress
-        {
-            p.update(row, src.bytes_read());
-        }
-        if (row - first_row).is_multiple_of(DEADLINE_CHECK_ROWS)
-            && opts
-                .deadline
-                .is_some_and(|d| std::time::Instant::now() >= d)
-        {
-            suspended = true;
-            break;
-        }
-    }
+        Ok(())
+    })?;
     if let Some(p) = &opts.progress {
-        p.update(rows_read, src.bytes_read());
+        p.update(rows_read, bytes_read);
         p.finish();
     }
     let rows_quarantined = quarantine.rows();
@@ -402,7 +470,7 @@ fn run_blocking(
             started_at: String::new(),
             segments: resume.as_ref().map_or(0, |cp| cp.segments) + 1,
             header: schema,
-            position: src.position(),
+            position: position.expect("a suspended segment handled at least one chunk"),
             rows_read,
             rows_written,
             rows_quarantined,
