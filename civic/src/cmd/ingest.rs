@@ -164,7 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let m = &report.manifest;
     let bytes: u64 = m.partitions.iter().map(|p| p.bytes).sum();
     eprintln!(
-        "run {}: read {} rows, wrote {} into {} partitions ({} bytes), quarantined {}; {:.1}s, {:.0} rows/s; peak buffered {} of budget {}",
+        "run {}: read {} rows, wrote {} into {} partitions ({} bytes), quarantined {}; {:.1}s, {:.0} rows/s; partitioner peak {} of its {} bytes (process target {})",
         m.run_id,
         m.rows_read,
         m.rows_written,
@@ -174,6 +174,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         secs,
         m.rows_read as f64 / secs.max(1e-9),
         report.budget.peak_buffered_bytes,
+        PartitionerConfig::for_process(args.memory_budget).memory_budget,
         args.memory_budget
     );
     println!("{}", data_dir.join(&report.manifest_key).display());
