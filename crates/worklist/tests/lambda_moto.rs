@@ -1,5 +1,5 @@
 //! The `process` Lambda handler over moto: SQS records in, partial batch responses out, continuations sent to
-//! the real queue through `LambdaEnv::consumer` (job lists claim-checked into S3), until the layer completes.
+//! the real queue by a consumer on `SqsQueue`s (job lists claim-checked into S3), until the layer completes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,9 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use worklist::lambda::{LambdaEnv, handle_sqs_event};
+use worklist::lambda::handle_sqs_event;
 use worklist::layout::RunKeys;
-use worklist::{JobContext, JobError, JobRunner, Queue, Registry, SqsQueue, WorkMessage};
+use worklist::{
+    Config, Consumer, JobContext, JobError, JobRunner, Queue, Registry, SqsQueue, WorkMessage,
+};
 
 struct Noop;
 
@@ -33,17 +35,15 @@ async fn lambda_handler_walks_a_chain_over_moto_sqs() {
     let queue = SqsQueue::create(sqs.clone(), "process", Some((&dlq, 5)))
         .await
         .unwrap();
-    let env = LambdaEnv::from_lookup(|k| {
-        Some(match k {
-            "WORKLIST_QUEUE_URL" => queue.url().to_owned(),
-            "WORKLIST_DLQ_URL" => dlq.url().to_owned(),
-            _ => "transform".to_owned(),
-        })
-    })
-    .unwrap();
     let mut runners = Registry::new();
     runners.register("transform", Arc::new(Noop));
-    let mut consumer = env.consumer(sqs, store.clone(), runners);
+    let mut consumer = Consumer::new(
+        store.clone(),
+        Arc::new(SqsQueue::new(sqs.clone(), queue.url())),
+        Arc::new(SqsQueue::new(sqs, dlq.url())),
+        runners,
+        Config::new(vec!["transform".into()]),
+    );
     // Force the claim check: continuations carry a pointer to a job list in (moto's) S3.
     consumer.config.max_body_bytes = 200;
 
