@@ -44,7 +44,7 @@ fn gen_then_ingest_prints_the_manifest_path_last() {
             "--run-id",
             "cli1",
             "--memory-budget",
-            "8MiB",
+            "48MiB",
             "--input",
         ])
         .arg(&csv)
@@ -69,6 +69,19 @@ fn gen_then_ingest_prints_the_manifest_path_last() {
     assert_eq!(m["rows_written"].as_u64().unwrap() + malformed, 3000);
     let first_key = m["partitions"][0]["keys"][0].as_str().unwrap();
     assert!(store.join("data").join(first_key).is_file());
+
+    // A budget too small to encode one row group is refused with the minimum, before any write.
+    let tiny = Command::new(civic)
+        .args(["ingest", "--run-id", "tiny", "--memory-budget", "8MiB", "--input"])
+        .arg(&csv)
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(!tiny.status.success());
+    let err = String::from_utf8_lossy(&tiny.stderr);
+    assert!(err.contains("raise --memory-budget"), "{err}");
+    assert!(!store.join("data/runs/la311/run=tiny").exists());
 
     // A run id that is not a safe key segment is refused before anything is written.
     let bad = Command::new(civic)
