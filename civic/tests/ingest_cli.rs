@@ -72,7 +72,14 @@ fn gen_then_ingest_prints_the_manifest_path_last() {
 
     // A budget too small to encode one row group is refused with the minimum, before any write.
     let tiny = Command::new(civic)
-        .args(["ingest", "--run-id", "tiny", "--memory-budget", "8MiB", "--input"])
+        .args([
+            "ingest",
+            "--run-id",
+            "tiny",
+            "--memory-budget",
+            "8MiB",
+            "--input",
+        ])
         .arg(&csv)
         .arg("--store")
         .arg(&store)
