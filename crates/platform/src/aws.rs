@@ -23,8 +23,13 @@ impl Aws {
 
     /// Buckets and queues: loads the AWS configuration once for the SQS client.
     pub async fn load() -> Self {
+        Self::from_config(&aws_config::load_from_env().await)
+    }
+
+    /// Buckets and queues with an AWS configuration the function already loaded (for its other clients).
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
         Self {
-            sqs: Some(aws_sdk_sqs::Client::new(&aws_config::load_from_env().await)),
+            sqs: Some(aws_sdk_sqs::Client::new(config)),
         }
     }
 }

@@ -1,11 +1,11 @@
-//! Thin Lambda shell for `ingest`: bucket and queue from the generated names, the Socrata app token
-//! from its SSM parameter (once, at cold start), then [`ingest::handle_segment`] until 120 s before the
-//! invocation's deadline (a longer run continues in an asynchronous invocation of this function).
+//! Thin Lambda shell for `ingest`: bucket and queue from the generated names (through `platform::Aws`),
+//! the Socrata app token from its SSM parameter (once, at cold start), then [`ingest::handle_segment`]
+//! until 120 s before the invocation's deadline (a longer run continues in an asynchronous invocation
+//! of this function).
 
-use std::sync::Arc;
+use platform::Platform;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use object_store::aws::AmazonS3Builder;
 use serde_json::Value;
 
 #[tokio::main]
@@ -15,19 +15,15 @@ async fn main() -> Result<(), Error> {
         .with_target(false)
         .without_time()
         .init();
-    let bucket = ingest::Locations::granted().raw.bucket().physical_name()?;
-    let data: Arc<dyn object_store::ObjectStore> = Arc::new(
-        AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .build()?,
-    );
     let aws = aws_config::load_from_env().await;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let queue = worklist::SqsQueue::new(sqs, &prefixes::ingest::queues::WORKLIST.url()?);
+    // Buckets and queues through the same platform wiring as the other functions (and civic, locally).
+    let platform = platform::Aws::from_config(&aws);
+    let data = platform.bucket(ingest::Locations::granted().raw.bucket())?;
+    let queue = platform.queue(prefixes::ingest::queues::WORKLIST)?;
     let ssm = aws_sdk_ssm::Client::new(&aws);
     let token = ingest::app_token::resolve(&ingest::app_token::PARAMETER, &ssm).await?;
     let continuer = ingest::LambdaContinuer::from_env(aws_sdk_lambda::Client::new(&aws))?;
-    let (data, queue, token, continuer) = (&data, &queue, token.as_ref(), &continuer);
+    let (data, queue, token, continuer) = (&data, queue.as_ref(), token.as_ref(), &continuer);
     lambda_runtime::run(service_fn(move |e: LambdaEvent<Value>| async move {
         let event: ingest::IngestEvent = serde_json::from_value(e.payload)?;
         // Stop 120 s before this invocation's deadline; the next segment is a new invocation.
