@@ -145,7 +145,13 @@ pub async fn ingest_segment(
     let run_id = opts.run_id.clone().unwrap_or_else(layout::new_run_id);
     layout::check_segment("run id", &run_id)?;
     layout::check_segment("dataset id", &spec.id)?;
-    let resume = Checkpoint::load(&store, &spec.id, &run_id).await?;
+    let mut resume = Checkpoint::load(&store, &spec.id, &run_id).await?;
+    if resume.is_some() && RunManifest::read(&store, &spec.id, &run_id).await.is_ok() {
+        // The run completed but its checkpoint could not be removed (the Lambda role may write
+        // `runs/` but not delete): a rerun of a complete run starts over, as without a checkpoint.
+        tracing::info!(run = %run_id, "the run is complete: ignoring its leftover checkpoint");
+        resume = None;
+    }
     if let Some(cp) = &resume {
         if cp.source.kind != source.kind() || cp.source.uri != source.uri() {
             return Err(Error::Invalid(format!(
@@ -176,7 +182,10 @@ pub async fn ingest_segment(
             manifest.finished_at =
                 chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             let manifest_key = manifest.write(&store).await?;
-            Checkpoint::remove(&store, &spec.id, &run_id).await?;
+            if let Err(e) = Checkpoint::remove(&store, &spec.id, &run_id).await {
+                // Harmless: a checkpoint next to a manifest is ignored.
+                tracing::warn!(run = %run_id, error = %e, "could not remove the checkpoint");
+            }
             tracing::info!(key = %manifest_key, rows = manifest.rows_read, "run manifest written");
             Ok(Segment::Complete(Box::new(IngestReport {
                 manifest: *manifest,

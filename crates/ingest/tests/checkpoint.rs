@@ -132,3 +132,45 @@ async fn a_checkpoint_for_another_source_is_refused() {
             .is_err()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_left_next_to_a_manifest_is_ignored() {
+    // In AWS the role may write `runs/` but not delete: the checkpoint of a complete run can stay.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gen.csv");
+    generate(
+        std::fs::File::create(&path).unwrap(),
+        GenOptions::new(3_000, 3, 2023),
+    )
+    .unwrap();
+    let spec = Catalog::in_repo().load("la311").unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let source = SourceSpec::File { path };
+    let opts = IngestOptions {
+        run_id: Some("left".into()),
+        deadline: Some(std::time::Instant::now()),
+        ..Default::default()
+    };
+    let Segment::Suspended { checkpoint, .. } =
+        ingest_segment(store.clone(), &spec, source.clone(), opts.clone())
+            .await
+            .unwrap()
+    else {
+        panic!("a passed deadline suspends the run")
+    };
+    let done = ingest(store.clone(), &spec, source.clone(), opts.clone())
+        .await
+        .unwrap()
+        .manifest;
+    assert_eq!(done.rows_read, 3_000);
+    let want = common::read_back(&store, &done).await;
+    checkpoint.write(&store).await.unwrap();
+    // A rerun of the complete run starts over instead of continuing from the stale checkpoint.
+    let again = ingest(store.clone(), &spec, source, opts)
+        .await
+        .unwrap()
+        .manifest;
+    assert_eq!(again.rows_read, 3_000);
+    assert_eq!(common::counts(&again), common::counts(&done));
+    assert_eq!(common::read_back(&store, &again).await, want);
+}
