@@ -155,7 +155,9 @@ impl Summary {
                 sum_field(&r, &["findings"]),
                 sum_field(&r, &["events_created"]),
             ) {
-                (Some(f), Some(c)) => format!("{f} finding(s), {c} new event(s)"),
+                (Some(f), Some(c)) => {
+                    format!("{f} finding(s), {c} event(s) appended when the jobs ran")
+                }
                 _ => String::new(),
             };
             println!(
