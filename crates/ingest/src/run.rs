@@ -146,9 +146,14 @@ pub async fn ingest_segment(
     layout::check_segment("run id", &run_id)?;
     layout::check_segment("dataset id", &spec.id)?;
     let mut resume = Checkpoint::load(&store, &spec.id, &run_id).await?;
-    if resume.is_some() && RunManifest::read(&store, &spec.id, &run_id).await.is_ok() {
-        // The run completed but its checkpoint could not be removed (the Lambda role may write
-        // `runs/` but not delete): a rerun of a complete run starts over, as without a checkpoint.
+    if let Some(cp) = &resume
+        && let Ok(done) = RunManifest::read(&store, &spec.id, &run_id).await
+        && done.started_at == cp.started_at
+    {
+        // The attempt that wrote this checkpoint completed (its manifest carries the same start)
+        // but the checkpoint could not be removed (the Lambda role may write `runs/` but not
+        // delete): a rerun starts over, as without a checkpoint. A rerun's own checkpoint has a
+        // later start and is continued.
         tracing::info!(run = %run_id, "the run is complete: ignoring its leftover checkpoint");
         resume = None;
     }

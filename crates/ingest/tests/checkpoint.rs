@@ -166,11 +166,34 @@ async fn a_checkpoint_left_next_to_a_manifest_is_ignored() {
     let want = common::read_back(&store, &done).await;
     checkpoint.write(&store).await.unwrap();
     // A rerun of the complete run starts over instead of continuing from the stale checkpoint.
-    let again = ingest(store.clone(), &spec, source, opts)
+    let again = ingest(store.clone(), &spec, source.clone(), opts.clone())
         .await
         .unwrap()
         .manifest;
     assert_eq!(again.rows_read, 3_000);
     assert_eq!(common::counts(&again), common::counts(&done));
     assert_eq!(common::read_back(&store, &again).await, want);
+    // A rerun that itself needs several segments continues its own checkpoint, although the old
+    // manifest is still there (its checkpoint starts later than that manifest's run).
+    assert!(
+        Checkpoint::load(&store, "la311", "left")
+            .await
+            .unwrap()
+            .is_none(),
+        "removed by the completed rerun"
+    );
+    let mut cp = (*checkpoint).clone();
+    cp.started_at = "2999-01-01T00:00:00Z".into();
+    cp.write(&store).await.unwrap();
+    let Segment::Suspended {
+        checkpoint: next, ..
+    } = ingest_segment(store.clone(), &spec, source, opts)
+        .await
+        .unwrap()
+    else {
+        panic!("the rerun's checkpoint is continued, and the deadline suspends it again")
+    };
+    assert_eq!(next.segments, checkpoint.segments + 1);
+    assert!(next.rows_read > checkpoint.rows_read);
+    assert_eq!(next.started_at, "2999-01-01T00:00:00Z");
 }
