@@ -207,14 +207,7 @@ async fn ingest(
             "ingest: run {run} already ingested ({} rows); reusing it",
             m.rows_read
         );
-        summary.stage(
-            "ingest",
-            started,
-            Some(m.rows_read),
-            Some(m.rows_written),
-            Some(m.rows_quarantined),
-            "reused",
-        );
+        ingest_stage(summary, started, &m, "reused");
         return Ok((m, false));
     }
     let pb = bar(
@@ -242,12 +235,10 @@ async fn ingest(
         m.partitions.len(),
         m.rows_quarantined
     );
-    summary.stage(
-        "ingest",
+    ingest_stage(
+        summary,
         started,
-        Some(m.rows_read),
-        Some(m.rows_written),
-        Some(m.rows_quarantined),
+        &m,
         &format!("{} partitions", m.partitions.len()),
     );
     Ok((m, true))
@@ -331,4 +322,16 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The ingest row of the summary table, from the run manifest.
+fn ingest_stage(summary: &mut Summary, started: Instant, m: &ingest_core::RunManifest, note: &str) {
+    summary.stage(
+        "ingest",
+        started,
+        Some(m.rows_read),
+        Some(m.rows_written),
+        Some(m.rows_quarantined),
+        note,
+    );
 }
