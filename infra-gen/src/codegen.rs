@@ -7,8 +7,8 @@
 
 use std::fmt::Write as _;
 
-use crate::keytemplate::{Part, PlaceholderType};
-use crate::manifest::Manifests;
+use crate::keytemplate::{KeyTemplate, Part, PlaceholderType};
+use crate::manifest::{Manifests, NamedMap, Spanned};
 use crate::model::Access;
 use crate::naming::{env_bucket, env_dlq_url, env_queue_url, env_stage, logical, rust_ident};
 
@@ -17,6 +17,116 @@ pub const GENERATED_PATH: &str = "crates/prefixes/src/generated.rs";
 
 fn const_name(name: &str) -> String {
     rust_ident(name).to_ascii_uppercase()
+}
+
+/// The text of an integer field, zero-padded when the template says so.
+fn int_text(expr: &str, width: usize) -> String {
+    if width == 0 {
+        format!("{expr}.to_string()")
+    } else {
+        format!("format!(\"{{:0{width}}}\", {expr})")
+    }
+}
+
+/// An expression building struct `ty` from the placeholder values in `values` (template order).
+fn construct(ty: &str, t: &KeyTemplate, values: &str) -> String {
+    let fields: Vec<String> = t
+        .placeholders()
+        .enumerate()
+        .map(|(i, (n, ty))| match ty {
+            PlaceholderType::Str => format!("{n}: {values}.get({i}).copied()?"),
+            _ => format!("{n}: {values}.get({i})?.parse().ok()?"),
+        })
+        .collect();
+    if fields.is_empty() {
+        format!("Some({ty})")
+    } else {
+        format!("Some({ty} {{ {} }})", fields.join(", "))
+    }
+}
+
+/// One struct per object declared under a prefix, in `keys::<prefix>`.
+fn objects(w: &mut String, prefix: &str, marker: &str, objects: &NamedMap<Spanned<String>>) {
+    if objects.0.is_empty() {
+        return;
+    }
+    let _ = writeln!(w, "    /// The objects declared under prefix `{prefix}`.");
+    let _ = writeln!(w, "    pub mod {} {{", rust_ident(prefix));
+    for (name, template) in objects.iter() {
+        let t = KeyTemplate::parse_object(&template.value)
+            .expect("object templates are validated before codegen");
+        let ty = logical(name);
+        let has_str = t.placeholders().any(|(_, ty)| ty == PlaceholderType::Str);
+        let (lt, anon) = if has_str { ("<'a>", "<'_>") } else { ("", "") };
+        let fields: Vec<String> = t
+            .placeholders()
+            .map(|(n, ty)| format!("pub {n}: {}", ty.rust_type()))
+            .collect();
+        let _ = writeln!(w, "        /// Object `{name}` of prefix `{prefix}`: `{}`.", t.source);
+        let _ = writeln!(w, "        #[derive(Debug, Clone, Copy, PartialEq, Eq)]");
+        if fields.is_empty() {
+            let _ = writeln!(w, "        pub struct {ty};");
+        } else {
+            let _ = writeln!(w, "        pub struct {ty}{lt} {{ {} }}", fields.join(", "));
+        }
+        let _ = writeln!(w, "        impl crate::ObjectName for {ty}{anon} {{");
+        let _ = writeln!(w, "            type Prefix = super::{marker};");
+        let _ = writeln!(w, "            const NAME: &'static str = {name:?};");
+        let _ = writeln!(w, "            const TEMPLATE: &'static str = {:?};", t.source);
+        if fields.is_empty() {
+            let _ = writeln!(w, "            fn render(&self) -> Result<String, crate::KeyError> {{");
+            let _ = writeln!(w, "                Ok({:?}.to_string())", t.source);
+        } else {
+            let _ = writeln!(w, "            fn render(&self) -> Result<String, crate::KeyError> {{");
+            let _ = writeln!(
+                w,
+                "                let mut name = String::with_capacity({});",
+                t.source.len() + 32
+            );
+            for part in &t.parts {
+                match part {
+                    Part::Lit(l) => {
+                        let _ = writeln!(w, "                name.push_str({l:?});");
+                    }
+                    Part::Placeholder {
+                        name: n,
+                        ty: PlaceholderType::Str,
+                        ..
+                    } => {
+                        let _ = writeln!(
+                            w,
+                            "                name.push_str(crate::segment({n:?}, self.{n})?);"
+                        );
+                    }
+                    Part::Placeholder { name: n, width, .. } => {
+                        let _ = writeln!(
+                            w,
+                            "                name.push_str(&{});",
+                            int_text(&format!("self.{n}"), *width)
+                        );
+                    }
+                }
+            }
+            let _ = writeln!(w, "                Ok(name)");
+        }
+        let _ = writeln!(w, "            }}");
+        let _ = writeln!(w, "        }}");
+        let _ = writeln!(w, "        impl<'a> crate::ParseObject<'a> for {ty}{lt} {{");
+        let _ = writeln!(w, "            fn parse(name: &'a str) -> Option<Self> {{");
+        if fields.is_empty() {
+            let _ = writeln!(w, "                (name == {:?}).then_some({ty})", t.source);
+        } else {
+            let _ = writeln!(
+                w,
+                "                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;"
+            );
+            let _ = writeln!(w, "                if !rest.is_empty() {{ return None; }}");
+            let _ = writeln!(w, "                {}", construct(&ty, &t, "values"));
+        }
+        let _ = writeln!(w, "            }}");
+        let _ = writeln!(w, "        }}");
+    }
+    let _ = writeln!(w, "    }}");
 }
 
 /// The generated Rust source. Call only on validated manifests.
@@ -175,20 +285,30 @@ pub fn generate(m: &Manifests) -> String {
                 Part::Placeholder {
                     name,
                     ty: PlaceholderType::Str,
+                    ..
                 } => {
                     let _ = writeln!(
                         w,
                         "            key.push_str(crate::segment({name:?}, parts.{name})?);"
                     );
                 }
-                Part::Placeholder { name, .. } => {
-                    let _ = writeln!(w, "            key.push_str(&parts.{name}.to_string());");
+                Part::Placeholder { name, width, .. } => {
+                    let _ = writeln!(w, "            key.push_str(&{});", int_text(&format!("parts.{name}"), *width));
                 }
             }
         }
         let _ = writeln!(w, "            Ok(key)");
         let _ = writeln!(w, "        }}");
+        let names: Vec<&str> = t.placeholders().map(|(n, _)| n).collect();
+        let values = if names.is_empty() { "_values" } else { "values" };
+        let _ = writeln!(
+            w,
+            "        fn from_values<'a>({values}: &[&'a str]) -> Option<Self::Parts<'a>> {{"
+        );
+        let _ = writeln!(w, "            {}", construct(&format!("{marker}Key"), &t, "values"));
+        let _ = writeln!(w, "        }}");
         let _ = writeln!(w, "    }}");
+        objects(w, p.name, &marker, &p.doc.objects);
     }
     let _ = writeln!(w, "}}");
 

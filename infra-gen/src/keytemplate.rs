@@ -39,7 +39,13 @@ impl PlaceholderType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
     Lit(String),
-    Placeholder { name: String, ty: PlaceholderType },
+    /// `{name}`, `{name:u32}`, or `{name:u32:05}` (an integer zero-padded to `width` digits, so listed
+    /// keys sort in numeric order).
+    Placeholder {
+        name: String,
+        ty: PlaceholderType,
+        width: usize,
+    },
 }
 
 /// A parsed key template.
@@ -80,21 +86,42 @@ fn valid_ident(s: &str) -> bool {
 }
 
 impl KeyTemplate {
-    /// Parse a template. Rules: ends with `/`, does not start with `/`, no empty segment, literal text
-    /// uses `[A-Za-z0-9/=._-]`, placeholders are `{snake_case}` or `{snake_case:type}` with type
-    /// `str|u16|u32|u64`, each name at most once, and two placeholders never touch.
+    /// Parse a prefix's key template. Rules: ends with `/`, does not start with `/`, no empty segment,
+    /// literal text uses `[A-Za-z0-9/=._-]`, placeholders are `{snake_case}`, `{snake_case:type}` with
+    /// type `str|u16|u32|u64`, or `{snake_case:u32:05}` (zero-padded), each name at most once, and two
+    /// placeholders never touch.
     pub fn parse(source: &str) -> Result<Self, TemplateError> {
         if source.is_empty() {
             return Err(err(0, "empty key template"));
-        }
-        if source.starts_with('/') {
-            return Err(err(0, "a key template must not start with '/'"));
         }
         if !source.ends_with('/') {
             return Err(err(
                 source.len().saturating_sub(1),
                 "a key template must end with '/' (it names a folder of keys)",
             ));
+        }
+        Self::parse_body(source)
+    }
+
+    /// Parse an object name template declared under a prefix's `objects:` (`manifest.json`,
+    /// `part-{part:u32:05}.parquet`, `{layer}/jobs/{job}.json`): the same syntax as a key template, but
+    /// it names an object, so it must not end (or start) with `/`.
+    pub fn parse_object(source: &str) -> Result<Self, TemplateError> {
+        if source.is_empty() {
+            return Err(err(0, "empty object name template"));
+        }
+        if source.ends_with('/') {
+            return Err(err(
+                source.len() - 1,
+                "an object name template must not end with '/' (it names one object)",
+            ));
+        }
+        Self::parse_body(source)
+    }
+
+    fn parse_body(source: &str) -> Result<Self, TemplateError> {
+        if source.starts_with('/') {
+            return Err(err(0, "a key template must not start with '/'"));
         }
         if let Some(i) = source.find("//") {
             return Err(err(i, "empty path segment ('//')"));
@@ -121,9 +148,12 @@ impl KeyTemplate {
                         }
                     };
                     let inner: String = chars[i + 1..end].iter().collect();
-                    let (name, ty) = match inner.split_once(':') {
-                        Some((n, t)) => match PlaceholderType::parse(t) {
-                            Some(ty) => (n.to_string(), ty),
+                    let mut fields = inner.splitn(3, ':');
+                    let name = fields.next().unwrap_or_default().to_string();
+                    let ty = match fields.next() {
+                        None => PlaceholderType::Str,
+                        Some(t) => match PlaceholderType::parse(t) {
+                            Some(ty) => ty,
                             None => {
                                 return Err(err(
                                     i,
@@ -133,7 +163,24 @@ impl KeyTemplate {
                                 ));
                             }
                         },
-                        None => (inner.clone(), PlaceholderType::Str),
+                    };
+                    let width = match fields.next() {
+                        None => 0,
+                        Some(w) => match (ty, w.strip_prefix('0').and_then(|d| d.parse::<usize>().ok())) {
+                            (PlaceholderType::Str, _) => {
+                                return Err(err(
+                                    i,
+                                    format!("'{{{inner}}}': only integer placeholders can be zero-padded"),
+                                ));
+                            }
+                            (_, Some(n)) if (1..=20).contains(&n) => n,
+                            _ => {
+                                return Err(err(
+                                    i,
+                                    format!("'{{{inner}}}': a width looks like ':05' (zero, then 1 to 20 digits)"),
+                                ));
+                            }
+                        },
                     };
                     if !valid_ident(&name) {
                         return Err(err(
@@ -156,7 +203,7 @@ impl KeyTemplate {
                         parts.push(Part::Lit(std::mem::take(&mut lit)));
                     }
                     names.push(name.clone());
-                    parts.push(Part::Placeholder { name, ty });
+                    parts.push(Part::Placeholder { name, ty, width });
                     i = end + 1;
                 }
                 '}' => return Err(err(i, "'}' without a matching '{'")),
@@ -204,9 +251,45 @@ impl KeyTemplate {
 
     pub fn placeholders(&self) -> impl Iterator<Item = (&str, PlaceholderType)> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Placeholder { name, ty } => Some((name.as_str(), *ty)),
+            Part::Placeholder { name, ty, .. } => Some((name.as_str(), *ty)),
             Part::Lit(_) => None,
         })
+    }
+
+    /// When `text` starts with this template (placeholders filled with values of their type: one
+    /// non-empty segment of text, digits for integers), the rest of `text` after it.
+    pub fn match_prefix<'k>(&self, text: &'k str) -> Option<&'k str> {
+        let mut rest = text;
+        for (i, part) in self.parts.iter().enumerate() {
+            match part {
+                Part::Lit(l) => rest = rest.strip_prefix(l.as_str())?,
+                Part::Placeholder { ty, .. } => {
+                    let seg_end = rest.find('/').unwrap_or(rest.len());
+                    let end = match self.parts.get(i + 1) {
+                        Some(Part::Lit(next)) => match next.split('/').next() {
+                            Some(head) if !head.is_empty() => rest[..seg_end].find(head)?,
+                            _ => seg_end,
+                        },
+                        _ => seg_end,
+                    };
+                    let value = &rest[..end];
+                    let fits = match ty {
+                        PlaceholderType::Str => !value.is_empty() && value != "." && value != "..",
+                        _ => !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()),
+                    };
+                    if !fits {
+                        return None;
+                    }
+                    rest = &rest[end..];
+                }
+            }
+        }
+        Some(rest)
+    }
+
+    /// Whether `text` is exactly an instance of this template.
+    pub fn matches(&self, text: &str) -> bool {
+        self.match_prefix(text) == Some("")
     }
 
     /// Whether some object key could fall under both templates (so two writers could collide).
@@ -283,12 +366,56 @@ mod tests {
             ("/raw/", 0, "must not start with '/'"),
             ("raw//x/", 3, "empty path segment"),
             ("raw/a b/", 5, "not allowed"),
+            ("raw/{n:str:05}/", 4, "only integer placeholders"),
+            ("raw/{n:u32:5}/", 4, "a width looks like"),
         ];
         for (src, offset, msg) in cases {
             let e = KeyTemplate::parse(src).unwrap_err();
             assert_eq!(e.offset, offset, "{src}: {e}");
             assert!(e.message.contains(msg), "{src}: {e}");
         }
+    }
+
+    #[test]
+    fn object_templates_name_one_object() {
+        let o = KeyTemplate::parse_object("part-{part:u32:05}.parquet").unwrap();
+        assert_eq!(
+            o.parts[1],
+            Part::Placeholder {
+                name: "part".into(),
+                ty: PlaceholderType::U32,
+                width: 5
+            }
+        );
+        assert_eq!(o.wildcard(), "part-*.parquet");
+        assert!(KeyTemplate::parse_object("{layer}/jobs/{job}.json").is_ok());
+        for (src, msg) in [
+            ("dir/", "must not end with '/'"),
+            ("/abs.json", "must not start"),
+            ("", "empty object name"),
+            ("a//b.json", "empty path segment"),
+        ] {
+            let e = KeyTemplate::parse_object(src).unwrap_err();
+            assert!(e.message.contains(msg), "{src}: {e}");
+        }
+    }
+
+    #[test]
+    fn keys_match_their_templates() {
+        let k = t("canonical/{dataset}/year={year:u16}/cd={partition}/");
+        assert_eq!(
+            k.match_prefix("canonical/la311/year=2017/cd=7/part-00000.parquet"),
+            Some("part-00000.parquet")
+        );
+        assert_eq!(k.match_prefix("canonical/la311/year=x/cd=7/p"), None);
+        assert_eq!(k.match_prefix("canonical/la311/cd=7/p"), None);
+        let o = KeyTemplate::parse_object("part-{part:u32:05}.parquet").unwrap();
+        assert!(o.matches("part-00000.parquet"));
+        assert!(!o.matches("part-00000.parquet.tmp"));
+        assert!(!o.matches("part-x.parquet"));
+        let j = KeyTemplate::parse_object("layer={layer}/jobs/{job}.json").unwrap();
+        assert!(j.matches("layer=transform/jobs/__missing__.json"));
+        assert!(!j.matches("layer=transform/jobs/a/b.json"));
     }
 
     #[test]

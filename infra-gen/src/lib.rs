@@ -4,6 +4,7 @@
 //! Pipeline: [`manifest::load`] (I/O) -> [`validate::validate`] -> [`emit`] (pure) -> [`synth`] (writes).
 pub mod cfn;
 pub mod codegen;
+pub mod conform;
 pub mod diag;
 pub mod emit;
 pub mod keytemplate;

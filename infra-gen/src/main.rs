@@ -45,6 +45,16 @@ enum Command {
     Outputs(AwsArgs),
     /// Print the IAM trust and permissions policies of a GitHub Actions OIDC deploy role.
     CiRole(CiRoleArgs),
+    /// Check a local store (`civic --store DIR`): every object must be a declared object of a writable
+    /// prefix of prefixes.yaml (exit 1 otherwise, naming each misplaced key).
+    Conform(ConformArgs),
+}
+
+#[derive(Debug, Args)]
+struct ConformArgs {
+    /// The store root: one folder per bucket (`DIR/data`, `DIR/ledger`), as `civic` writes it.
+    #[arg(long, value_name = "DIR")]
+    store: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +176,25 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Codegen(a) => return codegen_cmd(&cli.root, &m, a.check),
+        Command::Conform(a) => {
+            let report = infra_gen::conform::check_store(&m, &a.store)
+                .map_err(|e| anyhow::anyhow!("reading the store {}: {e}", a.store.display()))?;
+            for (object, n) in &report.by_object {
+                println!("{n:>8}  {object}");
+            }
+            for bad in &report.misplaced {
+                eprintln!("error: {bad}");
+            }
+            println!(
+                "conform: {} object(s) under {}, {} misplaced",
+                report.objects,
+                a.store.display(),
+                report.misplaced.len()
+            );
+            if !report.misplaced.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
         Command::Affected(a) => {
             for f in affected_features(&cli.root, &m, &a.since)? {
                 println!("{f}");

@@ -91,6 +91,11 @@ pub struct PrefixDoc {
     pub key: Spanned<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// The objects stored under the prefix: a name (`manifest`, `layer-report`) and an object name
+    /// template relative to the prefix (`manifest.json`, `layer-{layer}.json`). Code builds every key
+    /// from these; an object not declared here cannot be written.
+    #[serde(default)]
+    pub objects: NamedMap<Spanned<String>>,
     #[serde(default)]
     pub readers: Vec<Spanned<String>>,
     #[serde(default)]

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::diag::{Diagnostic, Diagnostics, Loc};
 use crate::keytemplate::KeyTemplate;
-use crate::manifest::{Manifests, Spanned, Trigger, loc};
+use crate::manifest::{Manifests, PrefixDoc, Spanned, Trigger, loc};
 use crate::naming::{self, Names};
 
 /// Lambda's maximum timeout, in seconds.
@@ -192,7 +192,10 @@ fn check_buckets(cx: &mut Ctx) {
                 );
             }
             match KeyTemplate::parse(&prefix.key.value) {
-                Ok(t) => parsed.push((pname, &prefix.key, t, !prefix.writers.is_empty())),
+                Ok(t) => {
+                    objects(cx, &file, pname, prefix, &t);
+                    parsed.push((pname, &prefix.key, t, !prefix.writers.is_empty()));
+                }
                 Err(e) => cx.err(
                     &file,
                     &prefix.key,
@@ -822,4 +825,92 @@ fn check_name_lengths(cx: &mut Ctx) {
             }
         }
     }
+}
+
+/// The `objects:` of one prefix: valid names, object name templates that parse, placeholders that do
+/// not repeat the prefix's, and no two templates that could name the same object.
+fn objects(
+    cx: &mut Ctx<'_>,
+    file: &Path,
+    pname: &Spanned<String>,
+    prefix: &PrefixDoc,
+    key: &KeyTemplate,
+) {
+    let taken: BTreeSet<&str> = key.placeholders().map(|(n, _)| n).collect();
+    let mut seen: Vec<(&Spanned<String>, KeyTemplate)> = Vec::new();
+    for (oname, template) in &prefix.objects.0 {
+        if !valid_name(&oname.value.replace('_', "-")) {
+            cx.err(
+                file,
+                oname,
+                format!(
+                    "object name '{}' of prefix '{}' must be lower-case letters, digits and '-'",
+                    oname.value, pname.value
+                ),
+                "",
+            );
+        }
+        if let Some((first, _)) = seen.iter().find(|(n, _)| n.value == oname.value) {
+            cx.err(
+                file,
+                oname,
+                format!(
+                    "object '{}' of prefix '{}' is declared twice (first on line {})",
+                    oname.value,
+                    pname.value,
+                    first.referenced.line()
+                ),
+                "",
+            );
+        }
+        let t = match KeyTemplate::parse_object(&template.value) {
+            Ok(t) => t,
+            Err(e) => {
+                cx.err(
+                    file,
+                    template,
+                    format!(
+                        "bad object name template '{}' at character {}: {}",
+                        template.value,
+                        e.offset + 1,
+                        e.message
+                    ),
+                    "an object name is relative to its prefix: `manifest.json`, `part-{part:u32:05}.parquet`, `{layer}/jobs/{job}.json`",
+                );
+                continue;
+            }
+        };
+        for (n, _) in t.placeholders() {
+            if taken.contains(n) {
+                cx.err(
+                    file,
+                    template,
+                    format!(
+                        "placeholder '{n}' of object '{}' repeats a placeholder of prefix '{}' ({})",
+                        oname.value, pname.value, key.source
+                    ),
+                    "rename the object's placeholder; the prefix's value is already part of the key",
+                );
+            }
+        }
+        for (other, ot) in &seen {
+            if ot.overlaps(&t) && object_overlap(ot, &t) {
+                cx.err(
+                    file,
+                    template,
+                    format!(
+                        "object '{}' ({}) could name the same object as '{}' ({}) of prefix '{}'",
+                        oname.value, template.value, other.value, ot.source, pname.value
+                    ),
+                    "give each object a distinct literal name or extension",
+                );
+            }
+        }
+        seen.push((oname, t));
+    }
+}
+
+/// Two object templates of the same number of segments whose segments are pairwise compatible.
+fn object_overlap(a: &KeyTemplate, b: &KeyTemplate) -> bool {
+    a.source.split('/').count() == b.source.split('/').count()
 }

@@ -521,3 +521,63 @@ fn continuing_function_needs_time_for_its_checkpoint() {
     );
     assert_eq!(problems(PREFIXES, &ok, PROCESSING), Vec::<String>::new());
 }
+
+/// `PREFIXES` with `objects:` under `raw` (line 18 onwards).
+fn with_objects(objects: &str) -> String {
+    PREFIXES.replace(
+        "        readers: [process]\n",
+        &format!("        readers: [process]\n        objects:\n{objects}"),
+    )
+}
+
+#[test]
+fn declared_objects_are_valid() {
+    let ok = with_objects(
+        "          part: \"part-{part:u32:05}.parquet\"\n          job-record: \"layer={layer}/jobs/{job}.json\"\n",
+    );
+    assert_eq!(problems(&ok, INGESTION, PROCESSING), Vec::<String>::new());
+}
+
+#[test]
+fn object_template_that_ends_with_a_slash() {
+    check(
+        &with_objects("          part: \"parts/\"\n"),
+        INGESTION,
+        PROCESSING,
+        "prefixes.yaml:19:17",
+        "must not end with '/'",
+    );
+}
+
+#[test]
+fn object_placeholder_that_repeats_the_prefix() {
+    check(
+        &with_objects("          part: \"{run_id}.parquet\"\n"),
+        INGESTION,
+        PROCESSING,
+        "prefixes.yaml:19:17",
+        "placeholder 'run_id' of object 'part' repeats a placeholder of prefix 'raw'",
+    );
+}
+
+#[test]
+fn objects_that_could_name_the_same_key() {
+    check(
+        &with_objects("          a: \"{x}.json\"\n          b: \"manifest.json\"\n"),
+        INGESTION,
+        PROCESSING,
+        "prefixes.yaml:20:14",
+        "could name the same object as 'a'",
+    );
+}
+
+#[test]
+fn bad_object_name() {
+    check(
+        &with_objects("          Part: \"p.parquet\"\n"),
+        INGESTION,
+        PROCESSING,
+        "prefixes.yaml:19:11",
+        "object name 'Part' of prefix 'raw' must be lower-case",
+    );
+}

@@ -198,11 +198,14 @@ async fn ingest(
     let started = Instant::now();
     let platform = topo.platform("ingest")?;
     let data = platform.bucket(::ingest::Locations::granted().raw.bucket())?;
-    let key = object_store::path::Path::from(
-        ingest_core::layout::run_manifest_for_reading(&args.dataset, run).unwrap_or_default(),
-    );
+    let runs = ::ingest::Locations::granted().runs;
+    let key = object_store::path::Path::from(ingest_core::locations::run_manifest_for_reading(
+        runs,
+        &args.dataset,
+        run,
+    )?);
     if data.head(&key).await.is_ok() {
-        let m = ingest_core::RunManifest::read(&data, &args.dataset, run).await?;
+        let m = contract::manifest::read(data.as_ref(), runs, &args.dataset, run).await?;
         eprintln!(
             "ingest: run {run} already ingested ({} rows); reusing it",
             m.rows_read
@@ -227,7 +230,7 @@ async fn ingest(
     };
     let queue = platform.queue(prefixes::ingest::queues::WORKLIST)?;
     ::ingest::handle_with(event, data.clone(), queue.as_ref(), opts).await?;
-    let m = ingest_core::RunManifest::read(&data, &args.dataset, run).await?;
+    let m = contract::manifest::read(data.as_ref(), runs, &args.dataset, run).await?;
     eprintln!(
         "ingest: {} rows read, {} written into {} partitions, {} quarantined; run handed to the worklist",
         m.rows_read,

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use object_store::ObjectStore;
 use worklist::local::{DrainOptions, deliver, persist_dead_letters};
-use worklist::{Queue, WorkMessage};
 
 use super::demo::{Args, bar};
 use super::demo_summary::Summary;
@@ -24,7 +23,8 @@ async fn watch_layers(
     stop: Arc<tokio::sync::Notify>,
 ) {
     use futures::TryStreamExt;
-    let keys = worklist::layout::RunKeys::new(&dataset, &run);
+    let loc = process::Locations::granted().worklist();
+    let keys = loc.run(&dataset, &run);
     let bars: Vec<_> = layers
         .iter()
         .map(|l| {
@@ -39,11 +39,14 @@ async fn watch_layers(
         .collect();
     loop {
         for (layer, pb) in &bars {
-            let n = data
-                .list(Some(&keys.jobs_prefix(layer)))
-                .try_collect::<Vec<_>>()
-                .await
-                .map_or(0, |v| v.len() as u64);
+            let n = match keys.jobs_prefix(layer) {
+                Ok(prefix) => data
+                    .list(Some(&prefix))
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .map_or(0, |v| v.len() as u64),
+                Err(_) => 0,
+            };
             pb.set_position(n);
         }
         tokio::select! {
@@ -72,7 +75,7 @@ pub(super) async fn process_layers(
     let function = process::Function::new(&topo.platform(&topo.worklist.function)?)?;
     let (queue, dlq) = topo.worklist_queues();
     let work = &topo.worklist;
-    let manifest = worklist::manifest::RunManifest::load(data.as_ref(), &args.dataset, run).await?;
+    let manifest = worklist::manifest::load(data.as_ref(), &process::Locations::granted().worklist(), &args.dataset, run).await?;
     let layers = manifest
         .layers
         .clone()
@@ -99,21 +102,16 @@ pub(super) async fn process_layers(
         work.queue
     );
     if !handed_off {
-        for first in WorkMessage::first_of_layer(
-            &args.dataset,
-            run,
-            &layers[0],
-            manifest.job_ids(),
-            manifest.lanes.unwrap_or(work.lanes),
-        ) {
-            let body = worklist::codec::encode(
-                &first,
-                data.as_ref(),
-                function.consumer.config.max_body_bytes,
-            )
-            .await?;
-            queue.send(&body, None).await?;
-        }
+        let start = worklist::LayerStart::new(&args.dataset, run, &layers[0], manifest.job_ids())
+            .lanes(manifest.lanes.unwrap_or(work.lanes));
+        worklist::start_layer(
+            start,
+            data.as_ref(),
+            function.consumer.locations.worklist.into(),
+            queue.as_ref(),
+            function.consumer.config.max_body_bytes,
+        )
+        .await?;
     }
     let stop = Arc::new(tokio::sync::Notify::new());
     let watcher = tokio::spawn(watch_layers(
@@ -136,7 +134,14 @@ pub(super) async fn process_layers(
     stop.notify_one();
     let _ = watcher.await;
     let drained = drained?;
-    let dead = persist_dead_letters(data.as_ref(), dlq.as_ref(), &args.dataset, run).await?;
+    let dead = persist_dead_letters(
+        data.as_ref(),
+        &function.consumer.locations,
+        dlq.as_ref(),
+        &args.dataset,
+        run,
+    )
+    .await?;
     if dead > 0 {
         bail!(
             "{dead} message(s) dead-lettered; see `civic worklist status --run {run} --store {}`",

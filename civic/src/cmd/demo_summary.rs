@@ -37,20 +37,43 @@ fn opt(n: Option<u64>) -> String {
 }
 
 /// Sums a numeric field (dotted path) over the job summaries of a layer report; None when no job has it.
-fn sum_field(report: &worklist::report::LayerReport, path: &[&str]) -> Option<u64> {
-    let mut found = false;
-    let mut total = 0;
-    for job in &report.jobs {
-        let mut v = job.summary.as_ref();
-        for p in path {
-            v = v.and_then(|v| v.get(p));
+/// What a layer's job summaries add up to: rows in, rows out, rows quarantined (transform only), a note,
+/// and the canonical part files the transform wrote.
+struct LayerTotals {
+    rows_in: Option<u64>,
+    rows_out: Option<u64>,
+    quarantined: Option<u64>,
+    note: String,
+    canonical_keys: Vec<String>,
+}
+
+fn totals(report: &contract::LayerReport) -> anyhow::Result<LayerTotals> {
+    let mut t = LayerTotals {
+        rows_in: None,
+        rows_out: None,
+        quarantined: None,
+        note: String::new(),
+        canonical_keys: Vec::new(),
+    };
+    match report.layer.as_str() {
+        "transform" => {
+            let s = report.transform_summaries()?;
+            t.rows_in = Some(s.iter().map(|s| s.rows_in).sum());
+            t.rows_out = Some(s.iter().map(|s| s.rows_out).sum());
+            t.quarantined = Some(s.iter().map(|s| s.rows_quarantined).sum());
+            t.canonical_keys = s.into_iter().flat_map(|s| s.canonical_keys).collect();
         }
-        if let Some(n) = v.and_then(serde_json::Value::as_u64) {
-            found = true;
-            total += n;
+        "analyze" => {
+            let s = report.analyze_summaries()?;
+            t.rows_in = Some(s.iter().map(|s| s.rows.rows).sum());
+            t.rows_out = Some(s.iter().map(|s| s.rows.used).sum());
+            let findings: usize = s.iter().map(|s| s.findings).sum();
+            let created: usize = s.iter().map(|s| s.events_created).sum();
+            t.note = format!("{findings} finding(s), {created} event(s) appended when the jobs ran");
         }
+        _ => {}
     }
-    found.then_some(total)
+    Ok(t)
 }
 
 /// Rows in the Parquet files at `keys`, from their footers.
@@ -131,35 +154,26 @@ impl Summary {
         let mut transform_out = None;
         for layer in layers {
             let Some(r) =
-                worklist::report::read(data.as_ref(), &manifest.dataset, &manifest.run_id, layer)
-                    .await?
+                worklist::report::read(
+                    data.as_ref(),
+                    prefixes::process::runs().into(),
+                    &manifest.dataset,
+                    &manifest.run_id,
+                    layer,
+                )
+                .await?
             else {
                 problems.push(format!("layer {layer} did not complete"));
                 println!("{layer:<10} not completed");
                 continue;
             };
-            // Transform jobs report a PartitionReport; analyze jobs the analysis JobReport's row counts.
-            let (rows_in, rows_out, quarantined) = match sum_field(&r, &["rows_in"]) {
-                Some(i) => (
-                    Some(i),
-                    sum_field(&r, &["rows_out"]),
-                    sum_field(&r, &["rows_quarantined"]),
-                ),
-                None => (
-                    sum_field(&r, &["rows", "rows"]),
-                    sum_field(&r, &["rows", "used"]),
-                    None,
-                ),
-            };
-            let note = match (
-                sum_field(&r, &["findings"]),
-                sum_field(&r, &["events_created"]),
-            ) {
-                (Some(f), Some(c)) => {
-                    format!("{f} finding(s), {c} event(s) appended when the jobs ran")
-                }
-                _ => String::new(),
-            };
+            let LayerTotals {
+                rows_in,
+                rows_out,
+                quarantined,
+                note,
+                canonical_keys: keys,
+            } = totals(&r)?;
             println!(
                 "{:<10} {:>5} {:>5} {:>6} {:>11} {:>11} {:>11} {:>9.1}s  {note}",
                 layer,
@@ -189,19 +203,6 @@ impl Summary {
                         problems.push(format!("transform: {i} in != {o} out + {q} quarantined"));
                     }
                 }
-                let keys: Vec<String> = r
-                    .jobs
-                    .iter()
-                    .filter_map(|j| {
-                        j.summary
-                            .as_ref()?
-                            .get("canonical_keys")?
-                            .as_array()
-                            .cloned()
-                    })
-                    .flatten()
-                    .filter_map(|k| k.as_str().map(str::to_owned))
-                    .collect();
                 let on_disk = parquet_rows(data, &keys).await?;
                 if Some(on_disk) != rows_out {
                     problems.push(format!(

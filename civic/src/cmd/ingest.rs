@@ -159,7 +159,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = rt.block_on(ingest(store, &spec, source, opts))?;
+    // `civic ingest` writes as the `ingest` function would, under its grants.
+    let grants = ::ingest::Locations::granted().ingestion();
+    let report = rt.block_on(ingest(store, grants, &spec, source, opts))?;
     let secs = started.elapsed().as_secs_f64();
     let m = &report.manifest;
     let bytes: u64 = m.partitions.iter().map(|p| p.bytes).sum();

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use anyhow::bail;
 use object_store::ObjectStore;
 use worklist::local::{DrainOptions, deliver, persist_dead_letters};
-use worklist::manifest::RunManifest;
-use worklist::{EmbeddedQueue, Queue, WorkMessage};
+use worklist::EmbeddedQueue;
 
 use super::topology;
 use super::worklist::Target;
@@ -47,30 +46,25 @@ pub(crate) fn init_logs() {
 async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
     let t = &args.target;
     let store = open_store(&t.store)?;
-    let manifest = RunManifest::load(store.as_ref(), &t.dataset, &t.run).await?;
+    let loc = process::Locations::granted().worklist();
+    let manifest = worklist::manifest::load(store.as_ref(), &loc, &t.dataset, &t.run).await?;
     let layers = t.chain(&manifest);
     let local = Local::new(&t.store, &t.dataset, &t.run, layers.clone())?;
     let lanes = manifest
         .lanes
         .or(args.lanes)
         .unwrap_or(local.topology.worklist.lanes);
-    let firsts = WorkMessage::first_of_layer_with(
-        &t.dataset,
-        &t.run,
-        &layers[0],
-        manifest.job_ids(),
-        lanes,
-        args.max_attempts,
-    );
-    for first in firsts {
-        let body = worklist::codec::encode(
-            &first,
-            store.as_ref(),
-            local.function.consumer.config.max_body_bytes,
-        )
-        .await?;
-        local.queue.send(&body, None).await?;
-    }
+    let start = worklist::LayerStart::new(&t.dataset, &t.run, &layers[0], manifest.job_ids())
+        .lanes(lanes)
+        .max_attempts(args.max_attempts);
+    worklist::start_layer(
+        start,
+        store.as_ref(),
+        loc.worklist.into(),
+        local.queue.as_ref(),
+        local.function.consumer.config.max_body_bytes,
+    )
+    .await?;
     eprintln!(
         "process {}: {} job(s), layers {}, {lanes} lane(s)",
         t.run,
@@ -150,10 +144,18 @@ impl Local {
         )
         .await?;
         let dead =
-            persist_dead_letters(store, self.dlq.as_ref(), &self.dataset, &self.run_id).await?;
+            persist_dead_letters(
+                store,
+                &self.function.consumer.locations,
+                self.dlq.as_ref(),
+                &self.dataset,
+                &self.run_id,
+            )
+            .await?;
         let mut ok = dead == 0;
         for layer in &self.function.consumer.config.layers {
-            match worklist::report::read(store, &self.dataset, &self.run_id, layer).await? {
+            let runs = self.function.consumer.locations.runs.into();
+            match worklist::report::read(store, runs, &self.dataset, &self.run_id, layer).await? {
                 Some(r) => {
                     println!(
                         "{layer}: {} done, {} failed of {} ({} ms of job time)",

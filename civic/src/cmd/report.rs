@@ -51,7 +51,16 @@ pub(crate) async fn write_report(
 ) -> anyhow::Result<report::ReportData> {
     let data = open_bucket(store, "data")?;
     let ledger = open_bucket(store, "ledger")?;
-    let gathered = report::gather(&data, &ledger, dataset, run, layers).await?;
+    // The report reads what the `process` and `ledger-api` functions may read.
+    let loc = report::Locations {
+        runs: prefixes::process::runs().into(),
+        processed: prefixes::ledger_api::processed(),
+        ledger: ledger::Locations {
+            events: prefixes::ledger_api::events(),
+            stakeholders: prefixes::ledger_api::stakeholders(),
+        },
+    };
+    let gathered = report::gather(&data, &ledger, &loc, dataset, run, layers).await?;
     let html = report::render(&gathered)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

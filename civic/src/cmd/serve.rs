@@ -139,6 +139,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = object_store::local::LocalFileSystem::new_with_prefix(&bucket)
         .with_context(|| format!("opening the ledger bucket at {}", bucket.display()))?;
     let store: Arc<dyn object_store::ObjectStore> = Arc::new(store);
+    // Served as the `ledger-api` function would serve it, under its grants.
+    let ledger = ledger::Ledger::new(store, ledger_api::Locations::granted().ledger());
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         if !args.derive_stakeholders.is_empty() {
@@ -155,14 +157,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 counts.rows_without_district,
                 counts.rows_without_date
             );
-            stakeholders::save_derived(store.as_ref(), &args.dataset, "all", &derivation.finish()).await?;
+            stakeholders::save_derived(&ledger, &args.dataset, "all", &derivation.finish()).await?;
         }
         let mut config = ApiConfig::new(auth, &args.dataset);
         config.max_batch = args.max_batch;
         config.body_limit = args.body_limit;
         config.stakeholder_file = stakeholder_file;
         let reports = args.store.join("reports");
-        let app = ledger::api::router(ledger::Ledger::new(store), config)
+        let app = ledger::api::router(ledger, config)
             .merge(report_routes(reports.clone()));
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await

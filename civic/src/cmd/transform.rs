@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use harmonize::{RunReport, layout, partition};
+use harmonize::{RunReport, partition};
+use prefixes::keys::{RunsKey, runs};
 use object_store::local::LocalFileSystem;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
@@ -43,7 +44,11 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
     let root = args.store.join("data");
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(&root)?);
-    let manifest = partition::read_manifest(store.as_ref(), &args.dataset, &args.run).await?;
+    // `civic transform` runs the transform as the `process` function would, under its grants.
+    let grants = process::Locations::granted();
+    let locations = grants.harmonize();
+    let manifest =
+        partition::read_manifest(store.as_ref(), &locations, &args.dataset, &args.run).await?;
     let wanted: Vec<String> = if args.partitions.is_empty() {
         manifest
             .partitions
@@ -55,7 +60,7 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut reports = Vec::with_capacity(wanted.len());
     for p in &wanted {
-        let r = partition::transform_partition_with(store.clone(), &catalog, &manifest, p)
+        let r = partition::transform_partition_with(store.clone(), locations, &catalog, &manifest, p)
             .await
             .with_context(|| format!("partition {p}"))?;
         eprintln!(
@@ -71,7 +76,18 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
         reports.push(r);
     }
     let report = RunReport::from_partitions(&args.dataset, &args.run, reports);
-    let key = layout::transform_report(&args.dataset, &args.run);
+    let key = object_store::path::Path::from(
+        grants
+            .runs
+            .write_key(
+                &RunsKey {
+                    dataset: &args.dataset,
+                    run_id: &args.run,
+                },
+                &runs::TransformReport,
+            )?
+            .into_string(),
+    );
     store
         .put(&key, PutPayload::from(serde_json::to_vec_pretty(&report)?))
         .await

@@ -84,14 +84,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The worklist's grants as the `process` function holds them (the operator acts as the consumer).
+fn grants() -> worklist::Locations {
+    process::Locations::granted().worklist()
+}
+
 async fn chain(store: &dyn object_store::ObjectStore, t: &Target) -> anyhow::Result<Vec<String>> {
-    Ok(t.chain(&RunManifest::load(store, &t.dataset, &t.run).await?))
+    Ok(t.chain(&worklist::manifest::load(store, &grants(), &t.dataset, &t.run).await?))
 }
 
 async fn status(t: Target) -> anyhow::Result<ExitCode> {
     let store = open_store(&t.store)?;
     let layers = chain(store.as_ref(), &t).await?;
-    let s = run_status(store.as_ref(), &t.dataset, &t.run, &layers).await?;
+    let s = run_status(store.as_ref(), &grants(), &t.dataset, &t.run, &layers).await?;
     println!(
         "{:<12} {:>8} {:>6} {:>6} {:>9} {:>6}  complete",
         "layer", "expected", "done", "failed", "remaining", "in DLQ"
@@ -126,11 +131,13 @@ async fn redrive(r: RedriveArgs) -> anyhow::Result<ExitCode> {
     let layers = chain(store.as_ref(), t).await?;
     let local = Local::new(&t.store, &t.dataset, &t.run, layers.clone())?;
     let letters =
-        redrive_dead_letters(store.as_ref(), local.queue.as_ref(), &t.dataset, &t.run).await?;
+        redrive_dead_letters(store.as_ref(), &grants(), local.queue.as_ref(), &t.dataset, &t.run)
+            .await?;
     let mut jobs = Vec::new();
     if let Some(layer) = &r.failed {
         jobs = redrive_failed(
             store.as_ref(),
+            &grants(),
             local.queue.as_ref(),
             &t.dataset,
             &t.run,

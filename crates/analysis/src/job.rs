@@ -17,7 +17,7 @@ use parquet::arrow::{AsyncArrowWriter, ProjectionMask};
 use crate::aggregate::{AggregateError, Aggregator, RowCounts, WeeklyTable};
 use crate::config::AnalysisConfig;
 use crate::findings::{Finding, slow_close_findings, to_events, weekly_findings};
-use crate::layout;
+use crate::locations::Locations;
 use crate::output::{weekly_batch, weekly_schema};
 use crate::stakeholders;
 use ledger::stakeholders::Derivation;
@@ -63,6 +63,9 @@ pub enum JobError {
     /// Storing the derived stakeholders failed.
     #[error("storing derived stakeholders: {0}")]
     Stakeholders(String),
+    /// A value cannot be part of a key.
+    #[error("key: {0}")]
+    Key(#[from] prefixes::KeyError),
     /// The ledger failed (other than a conflict, which is counted).
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -124,10 +127,11 @@ pub async fn aggregate(
 /// Canonical keys of `dataset`, of one partition or all, sorted.
 pub async fn canonical_keys(
     data: &Arc<dyn ObjectStore>,
+    loc: &Locations,
     dataset: &str,
     partition: Option<&str>,
 ) -> Result<Vec<Path>, JobError> {
-    let prefix = layout::canonical_prefix(dataset);
+    let prefix = loc.canonical_of(dataset)?;
     let metas: Vec<_> = data
         .list(Some(&prefix))
         .try_collect()
@@ -139,10 +143,7 @@ pub async fn canonical_keys(
     let mut keys: Vec<Path> = metas
         .into_iter()
         .map(|m| m.location)
-        .filter(|k| match partition {
-            Some(p) => layout::is_canonical_part_of(k, p),
-            None => k.as_ref().ends_with(".parquet"),
-        })
+        .filter(|k| loc.is_canonical_part(k, dataset, partition))
         .collect();
     keys.sort();
     Ok(keys)
@@ -170,21 +171,22 @@ async fn emit(
 /// The partition job: weekly table to `processed/`, weekly findings to the ledger. Idempotent.
 pub async fn analyze_partition(
     data: &Arc<dyn ObjectStore>,
+    loc: &Locations,
     ledger: &Ledger,
     config: &AnalysisConfig,
     dataset: &str,
     run_id: &str,
     partition: &str,
 ) -> Result<JobReport, JobError> {
-    let keys = canonical_keys(data, dataset, Some(partition)).await?;
+    let keys = canonical_keys(data, loc, dataset, Some(partition)).await?;
     let (table, derivation) = aggregate(data, &keys).await?;
     if derivation.rows > 0 {
         let derived = derivation.finish();
-        ledger::stakeholders::save_derived(ledger.store().as_ref(), dataset, partition, &derived)
+        ledger::stakeholders::save_derived(ledger, dataset, partition, &derived)
             .await
             .map_err(|e| JobError::Stakeholders(e.to_string()))?;
     }
-    let key = layout::weekly_table_key(dataset, partition);
+    let key = loc.weekly_table(dataset, partition)?;
     let pq = |source| JobError::Parquet {
         key: key.to_string(),
         source,
@@ -213,12 +215,13 @@ pub async fn analyze_partition(
 /// The city-wide job (after every partition): slow-to-close findings against the city-wide median.
 pub async fn analyze_citywide(
     data: &Arc<dyn ObjectStore>,
+    loc: &Locations,
     ledger: &Ledger,
     config: &AnalysisConfig,
     dataset: &str,
     run_id: &str,
 ) -> Result<JobReport, JobError> {
-    let keys = canonical_keys(data, dataset, None).await?;
+    let keys = canonical_keys(data, loc, dataset, None).await?;
     let (table, _) = aggregate(data, &keys).await?;
     let mut report = JobReport {
         canonical_keys: keys.iter().map(|k| k.to_string()).collect(),

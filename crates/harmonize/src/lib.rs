@@ -9,9 +9,9 @@ pub mod canonical;
 pub mod catalog;
 pub mod datetime;
 pub mod drift;
-pub mod layout;
 pub mod load;
 pub mod location;
+pub mod locations;
 pub mod manifest;
 pub mod partition;
 mod parts;
@@ -22,6 +22,7 @@ pub mod shape;
 
 pub use catalog::Catalog;
 pub use load::{CatalogError, builtin, load};
+pub use locations::Locations;
 pub use partition::{
     TransformError, TransformOptions, transform_partition, transform_partition_opts,
     transform_partition_with,

@@ -24,7 +24,7 @@ use tokio::io::AsyncWriteExt;
 use crate::canonical::{self, BatchBuilder};
 use crate::catalog::Catalog;
 use crate::datetime;
-use crate::layout;
+use crate::locations::Locations;
 use crate::manifest::RunManifest;
 use crate::parts::PartWriter;
 pub use crate::parts::TransformOptions;
@@ -39,16 +39,8 @@ pub const SOURCE_ROW: &str = "_source_row";
 /// A partition that could not be transformed at all (row-level problems are quarantined instead).
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
-    #[error("run manifest {key}: {source}")]
-    Manifest {
-        key: String,
-        source: object_store::Error,
-    },
-    #[error("run manifest {key} is not valid JSON: {source}")]
-    ManifestJson {
-        key: String,
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    Manifest(contract::ManifestError),
     #[error("run {run_id} has no partition '{partition}' (known: {known})")]
     UnknownPartition {
         run_id: String,
@@ -78,6 +70,10 @@ pub enum TransformError {
     Io { key: String, source: std::io::Error },
     #[error("catalog: {0}")]
     Catalog(#[from] crate::load::CatalogError),
+    #[error("key: {0}")]
+    Key(#[from] prefixes::KeyError),
+    #[error("run manifest lists {key}, which is not a raw part of partition {partition} of this run")]
+    ForeignKey { key: String, partition: String },
     #[error(
         "partition {partition}: counts do not add up: {rows_in} in, {rows_out} out, {rows_quarantined} quarantined"
     )]
@@ -92,32 +88,26 @@ pub enum TransformError {
 /// Transform one partition of a run with the dataset's built-in catalog (the worklist job entry point).
 pub async fn transform_partition(
     store: Arc<dyn ObjectStore>,
+    locations: Locations,
     dataset: &str,
     run_id: &str,
     partition: &str,
 ) -> Result<PartitionReport, TransformError> {
     let catalog = crate::load::builtin(dataset)?;
-    let manifest = read_manifest(store.as_ref(), dataset, run_id).await?;
-    transform_partition_with(store, &catalog, &manifest, partition).await
+    let manifest = read_manifest(store.as_ref(), &locations, dataset, run_id).await?;
+    transform_partition_with(store, locations, &catalog, &manifest, partition).await
 }
 
-/// Read `runs/{dataset}/run={run_id}/manifest.json`.
+/// Read the run manifest of `dataset` / `run_id`.
 pub async fn read_manifest(
     store: &dyn ObjectStore,
+    locations: &Locations,
     dataset: &str,
     run_id: &str,
 ) -> Result<RunManifest, TransformError> {
-    let key = layout::run_manifest(dataset, run_id);
-    let bytes = async { store.get(&key).await?.bytes().await }
+    contract::manifest::read(store, locations.runs, dataset, run_id)
         .await
-        .map_err(|source| TransformError::Manifest {
-            key: key.to_string(),
-            source,
-        })?;
-    serde_json::from_slice(&bytes).map_err(|source| TransformError::ManifestJson {
-        key: key.to_string(),
-        source,
-    })
+        .map_err(TransformError::Manifest)
 }
 
 /// One quarantined raw row, as written to the quarantine JSON lines.
@@ -217,12 +207,14 @@ fn raw_columns(key: &str, batch: &RecordBatch) -> Result<RawColumns, TransformEr
 /// Transform one partition of `manifest`'s run with `catalog` (default sizes).
 pub async fn transform_partition_with(
     store: Arc<dyn ObjectStore>,
+    locations: Locations,
     catalog: &Catalog,
     manifest: &RunManifest,
     partition: &str,
 ) -> Result<PartitionReport, TransformError> {
     transform_partition_opts(
         store,
+        locations,
         catalog,
         manifest,
         partition,
@@ -234,6 +226,7 @@ pub async fn transform_partition_with(
 /// Transform one partition of `manifest`'s run with `catalog` and explicit sizes.
 pub async fn transform_partition_opts(
     store: Arc<dyn ObjectStore>,
+    locations: Locations,
     catalog: &Catalog,
     manifest: &RunManifest,
     partition: &str,
@@ -260,6 +253,7 @@ pub async fn transform_partition_opts(
     let mut out = PartWriter {
         opts,
         store: store.clone(),
+        locations,
         schema,
         dataset: dataset.into(),
         year,
@@ -267,7 +261,7 @@ pub async fn transform_partition_opts(
         current: None,
         keys: Vec::new(),
     };
-    let qkey = layout::transform_quarantine(dataset, run_id, partition);
+    let qkey = locations.transform_quarantine(dataset, run_id, partition)?;
     // Opened at the first quarantined row, so clean partitions leave no empty quarantine object.
     let mut quarantine: Option<BufWriter> = None;
     let mut report = PartitionReport {
@@ -281,6 +275,12 @@ pub async fn transform_partition_opts(
     };
     let mut plan: Option<Plan> = None;
     for key in &part.keys {
+        if !locations.is_raw_part_of(key, dataset, run_id, partition) {
+            return Err(TransformError::ForeignKey {
+                key: key.clone(),
+                partition: partition.into(),
+            });
+        }
         let path = Path::from(key.as_str());
         let meta = store
             .head(&path)

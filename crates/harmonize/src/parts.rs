@@ -12,7 +12,7 @@ use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use crate::layout;
+use crate::locations::Locations;
 use crate::partition::TransformError;
 
 /// Sizes that bound the memory of one partition's transform.
@@ -36,10 +36,22 @@ impl Default for TransformOptions {
     }
 }
 
+/// A year as the canonical key holds it (`year={year:u16}`).
+fn key_year(year: i32) -> Result<u16, TransformError> {
+    u16::try_from(year).map_err(|_| {
+        TransformError::Key(prefixes::KeyError {
+            placeholder: "year".into(),
+            value: year.to_string(),
+            reason: "not a year between 0 and 65535",
+        })
+    })
+}
+
 /// The canonical part files of one partition, rolled every `file_rows` rows.
 pub(crate) struct PartWriter {
     pub(crate) opts: TransformOptions,
     pub(crate) store: Arc<dyn ObjectStore>,
+    pub(crate) locations: Locations,
     pub(crate) schema: arrow::datatypes::SchemaRef,
     pub(crate) dataset: String,
     pub(crate) year: Option<i32>,
@@ -59,7 +71,12 @@ impl PartWriter {
         }
         if self.current.is_none() {
             let year = self.year.expect("a canonical row implies a known year");
-            let key = layout::canonical_part(&self.dataset, year, &self.partition, self.keys.len());
+            let key = self.locations.canonical_part(
+                &self.dataset,
+                key_year(year)?,
+                &self.partition,
+                self.keys.len() as u32,
+            )?;
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .set_max_row_group_row_count(Some(self.opts.row_group_rows))
@@ -99,7 +116,9 @@ impl PartWriter {
         let Some(year) = self.year else {
             return Ok(Vec::new());
         };
-        let prefix = layout::canonical_partition_dir(&self.dataset, year, &self.partition);
+        let prefix =
+            self.locations
+                .canonical_partition_dir(&self.dataset, key_year(year)?, &self.partition)?;
         let existing: Vec<_> =
             self.store
                 .list(Some(&prefix))

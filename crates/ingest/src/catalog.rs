@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::layout::is_key_safe;
+use crate::locations::is_key_safe;
 
 /// One dataset as declared in `datasets/<id>/dataset.yaml`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -212,7 +212,7 @@ impl Catalog {
 
     /// Load and validate `<root>/<id>/dataset.yaml`; its `id` must equal the folder name.
     pub fn load(&self, id: &str) -> Result<DatasetSpec> {
-        crate::layout::check_segment("dataset id", id)?;
+        crate::locations::check_segment("dataset id", id)?;
         let path = self.root.join(id).join("dataset.yaml");
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {

@@ -10,7 +10,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::layout;
+use crate::locations::Locations;
 use crate::manifest::{ManifestPartition, ManifestSource};
 use crate::source::Position;
 
@@ -46,19 +46,19 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// Key of a run's checkpoint.
-    pub fn key_of(dataset: &str, run_id: &str) -> Result<String> {
-        layout::run_checkpoint(dataset, run_id)
+    pub fn key_of(loc: &Locations, dataset: &str, run_id: &str) -> Result<String> {
+        loc.run_checkpoint(dataset, run_id)
     }
 
     /// Check the accounting (a checkpoint adds up like a manifest), then write it with one put.
-    pub async fn write(&self, store: &Arc<dyn ObjectStore>) -> Result<String> {
+    pub async fn write(&self, store: &Arc<dyn ObjectStore>, loc: &Locations) -> Result<String> {
         crate::manifest::check_accounting(
             self.rows_read,
             self.rows_written,
             self.rows_quarantined,
             &self.partitions,
         )?;
-        let key = Self::key_of(&self.dataset, &self.run_id)?;
+        let key = Self::key_of(loc, &self.dataset, &self.run_id)?;
         crate::manifest::put_json(store, &key, self).await?;
         Ok(key)
     }
@@ -66,10 +66,11 @@ impl Checkpoint {
     /// The run's checkpoint, if it has one.
     pub async fn load(
         store: &Arc<dyn ObjectStore>,
+        loc: &Locations,
         dataset: &str,
         run_id: &str,
     ) -> Result<Option<Self>> {
-        let key = Self::key_of(dataset, run_id)?;
+        let key = Self::key_of(loc, dataset, run_id)?;
         let got = match store.get(&Path::from(key.as_str())).await {
             Ok(got) => got,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
@@ -88,8 +89,13 @@ impl Checkpoint {
     }
 
     /// Remove a run's checkpoint (after its manifest is written); a missing one is fine.
-    pub async fn remove(store: &Arc<dyn ObjectStore>, dataset: &str, run_id: &str) -> Result<()> {
-        let key = Self::key_of(dataset, run_id)?;
+    pub async fn remove(
+        store: &Arc<dyn ObjectStore>,
+        loc: &Locations,
+        dataset: &str,
+        run_id: &str,
+    ) -> Result<()> {
+        let key = Self::key_of(loc, dataset, run_id)?;
         match store.delete(&Path::from(key.as_str())).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(Error::store(&key, e)),

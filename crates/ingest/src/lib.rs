@@ -4,13 +4,13 @@
 //! Pipeline: [`source`] yields CSV records -> [`run`] validates each row and routes it
 //! ([`partition_value`], [`quarantine`]) -> [`partitioner`] buffers per partition and writes
 //! zstd Parquet through [`sink`] (object store multipart) -> [`manifest`] is written last.
-//! All object keys are built in [`layout`]; the dataset catalog is [`catalog`].
+//! Every object key comes from the grants in [`locations::Locations`]; the dataset catalog is [`catalog`].
 
 pub mod catalog;
 pub mod checkpoint;
 pub mod error;
 pub mod generate;
-pub mod layout;
+pub mod locations;
 pub mod manifest;
 pub mod partition_value;
 pub mod partitioner;
@@ -22,6 +22,7 @@ pub mod source;
 pub use catalog::{Catalog, DatasetSpec};
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
+pub use locations::Locations;
 pub use manifest::{RunManifest, job_ids};
 pub use run::{
     IngestOptions, IngestReport, LogProgress, Progress, Segment, ingest, ingest_segment,

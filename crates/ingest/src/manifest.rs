@@ -4,97 +4,53 @@
 use std::sync::Arc;
 
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use serde::{Deserialize, Serialize};
+use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::layout;
+use crate::locations::Locations;
+use prefixes::keys::Runs;
+use prefixes::{CanRead, Prefix};
 
-/// Version of the manifest format.
-pub const MANIFEST_VERSION: u32 = 1;
+pub use contract::manifest::{MANIFEST_VERSION, ManifestPartition, ManifestSource, RunManifest};
 
-/// The run manifest.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct RunManifest {
-    pub version: u32,
-    pub dataset: String,
-    pub run_id: String,
-    pub source: ManifestSource,
-    /// RFC 3339.
-    pub started_at: String,
-    /// RFC 3339.
-    pub finished_at: String,
-    /// Column names exactly as found in the source header, in source order.
-    pub schema: Vec<String>,
-    pub partition_column: String,
-    pub rows_read: u64,
-    pub rows_written: u64,
-    pub rows_quarantined: u64,
-    pub partitions: Vec<ManifestPartition>,
-    pub quarantine_keys: Vec<String>,
-    /// The schema-drift report of the source against the dataset's mapping, when a check was given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drift: Option<serde_json::Value>,
+impl From<contract::manifest::Unbalanced> for Error {
+    fn from(u: contract::manifest::Unbalanced) -> Self {
+        Error::Accounting {
+            read: u.read,
+            written: u.written,
+            quarantined: u.quarantined,
+        }
+    }
 }
 
-/// Where the rows came from.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ManifestSource {
-    /// `file`, `https` or `socrata`.
-    pub kind: String,
-    pub uri: String,
-    pub year: Option<i32>,
-    pub dataset_id: Option<String>,
+/// Object key of `manifest` under the writer's grants.
+pub fn key(manifest: &RunManifest, loc: &Locations) -> Result<String> {
+    loc.run_manifest(&manifest.dataset, &manifest.run_id)
 }
 
-/// One partition of the run.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ManifestPartition {
-    pub value: String,
-    pub rows: u64,
-    pub bytes: u64,
-    pub keys: Vec<String>,
+/// Check the accounting, then write `manifest` with a single put. Returns its key.
+pub async fn write(
+    manifest: &RunManifest,
+    store: &Arc<dyn ObjectStore>,
+    loc: &Locations,
+) -> Result<String> {
+    manifest.check_accounting()?;
+    let key = key(manifest, loc)?;
+    put_json(store, &key, manifest).await?;
+    Ok(key)
 }
 
-impl RunManifest {
-    /// Check `rows_read = rows_written + rows_quarantined` and that partitions sum to `rows_written`.
-    pub fn check_accounting(&self) -> Result<()> {
-        check_accounting(
-            self.rows_read,
-            self.rows_written,
-            self.rows_quarantined,
-            &self.partitions,
-        )
-    }
-
-    /// Object key of this manifest.
-    pub fn key(&self) -> Result<String> {
-        layout::run_manifest(&self.dataset, &self.run_id)
-    }
-
-    /// Check the accounting, then write the manifest with a single put. Returns its key.
-    pub async fn write(&self, store: &Arc<dyn ObjectStore>) -> Result<String> {
-        self.check_accounting()?;
-        let key = self.key()?;
-        put_json(store, &key, self).await?;
-        Ok(key)
-    }
-
-    /// Read a run's manifest back.
-    pub async fn read(store: &Arc<dyn ObjectStore>, dataset: &str, run_id: &str) -> Result<Self> {
-        let key = layout::run_manifest_for_reading(dataset, run_id)?;
-        let bytes = store
-            .get(&Path::from(key.as_str()))
-            .await
-            .map_err(|e| Error::store(&key, e))?
-            .bytes()
-            .await
-            .map_err(|e| Error::store(&key, e))?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Invalid(format!("{key}: {e}")))
-    }
+/// Read a run's manifest back (through [`contract::manifest::read`]).
+pub async fn read<A: CanRead>(
+    store: &Arc<dyn ObjectStore>,
+    runs: Prefix<Runs, A>,
+    dataset: &str,
+    run_id: &str,
+) -> Result<RunManifest> {
+    contract::manifest::read(store.as_ref(), runs, dataset, run_id)
+        .await
+        .map_err(|e| Error::Invalid(e.to_string()))
 }
 
 /// `rows_read = rows_written + rows_quarantined`, and the partitions sum to `rows_written` (the check of
@@ -105,15 +61,12 @@ pub(crate) fn check_accounting(
     quarantined: u64,
     partitions: &[ManifestPartition],
 ) -> Result<()> {
-    let by_partition: u64 = partitions.iter().map(|p| p.rows).sum();
-    if read != written + quarantined || by_partition != written {
-        return Err(Error::Accounting {
-            read,
-            written: by_partition,
-            quarantined,
-        });
-    }
-    Ok(())
+    Ok(contract::manifest::check_accounting(
+        read,
+        written,
+        quarantined,
+        partitions,
+    )?)
 }
 
 /// Write `value` as pretty JSON to `key` with one put (readers see all of it or nothing).
@@ -132,11 +85,7 @@ pub(crate) async fn put_json(
 
 /// The worklist job ids of a run: one per partition value, in manifest order.
 pub fn job_ids(manifest: &RunManifest) -> Vec<String> {
-    manifest
-        .partitions
-        .iter()
-        .map(|p| p.value.clone())
-        .collect()
+    manifest.job_ids()
 }
 
 #[cfg(test)]
@@ -177,6 +126,8 @@ mod tests {
             ],
             quarantine_keys: vec![],
             drift: None,
+            layers: None,
+            lanes: None,
         }
     }
 
@@ -202,10 +153,17 @@ mod tests {
     #[tokio::test]
     async fn manifest_round_trips_through_the_store() {
         let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
-        let key = sample().write(&store).await.unwrap();
+        let loc = Locations {
+            raw: prefixes::ingest::raw(),
+            quarantine: prefixes::ingest::quarantine(),
+            runs: prefixes::ingest::runs(),
+        };
+        let key = write(&sample(), &store, &loc).await.unwrap();
         assert_eq!(key, "runs/la311/run=r1/manifest.json");
         assert_eq!(
-            RunManifest::read(&store, "la311", "r1").await.unwrap(),
+            read(&store, prefixes::process::runs(), "la311", "r1")
+                .await
+                .unwrap(),
             sample()
         );
     }

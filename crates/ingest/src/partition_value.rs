@@ -2,7 +2,7 @@
 //! reason, following the catalog's `partition.values` rule.
 
 use crate::catalog::{PartitionSpec, PartitionValues};
-use crate::layout::is_key_safe;
+use crate::locations::is_key_safe;
 
 /// Where a row goes, judged by its partition field.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,7 +25,7 @@ use parquet::schema::types::ColumnPath;
 use tokio::runtime::Handle;
 
 use crate::error::{Error, Result};
-use crate::layout;
+use crate::locations::Locations;
 use crate::sink::ObjectSink;
 
 /// Name of the provenance column appended to every raw file.
@@ -143,6 +143,7 @@ impl PartitionState {
 /// Async I/O is driven with `Handle::block_on`, so it must run on a blocking thread.
 pub struct Partitioner {
     store: Arc<dyn ObjectStore>,
+    loc: Locations,
     dataset: String,
     run_id: String,
     schema: SchemaRef,
@@ -161,6 +162,7 @@ impl Partitioner {
     /// A partitioner for rows with the given header (a `_source_row` column is appended).
     pub fn new(
         store: Arc<dyn ObjectStore>,
+        loc: Locations,
         dataset: &str,
         run_id: &str,
         header: &[String],
@@ -207,6 +209,7 @@ impl Partitioner {
         };
         Ok(Partitioner {
             store,
+            loc,
             dataset: dataset.to_string(),
             run_id: run_id.to_string(),
             schema: Arc::new(Schema::new(fields)),
@@ -368,7 +371,7 @@ impl Partitioner {
 
     fn open_part(&mut self, idx: usize) -> Result<()> {
         let st = &mut self.states[idx];
-        let key = layout::raw_part(&self.dataset, &self.run_id, &st.value, st.next_part)?;
+        let key = self.loc.raw_part(&self.dataset, &self.run_id, &st.value, st.next_part)?;
         st.next_part += 1;
         let sink = ObjectSink::new(self.store.clone(), &key, self.cfg.part_bytes);
         let held = sink.held();

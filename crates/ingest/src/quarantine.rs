@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio::runtime::Handle;
 
 use crate::error::{Error, Result};
-use crate::layout;
+use crate::locations::Locations;
 
 /// Size at which a quarantine file is written out and the next one started.
 pub const ROLL_BYTES: usize = 1024 * 1024;
@@ -68,6 +68,7 @@ impl QuarantinedRow {
 /// Buffers quarantined rows and writes them out in rolled files.
 pub struct Quarantine {
     store: Arc<dyn ObjectStore>,
+    loc: Locations,
     dataset: String,
     run_id: String,
     rt: Handle,
@@ -78,9 +79,16 @@ pub struct Quarantine {
 }
 
 impl Quarantine {
-    pub fn new(store: Arc<dyn ObjectStore>, dataset: &str, run_id: &str, rt: Handle) -> Self {
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        loc: Locations,
+        dataset: &str,
+        run_id: &str,
+        rt: Handle,
+    ) -> Self {
         Quarantine {
             store,
+            loc,
             dataset: dataset.into(),
             run_id: run_id.into(),
             rt,
@@ -119,7 +127,7 @@ impl Quarantine {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let key = layout::quarantine_part(&self.dataset, &self.run_id, self.next_part)?;
+        let key = self.loc.quarantine_part(&self.dataset, &self.run_id, self.next_part)?;
         self.next_part += 1;
         let payload = PutPayload::from(std::mem::take(&mut self.buf));
         self.rt

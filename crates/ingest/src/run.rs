@@ -10,7 +10,7 @@ use tokio::runtime::Handle;
 use crate::catalog::DatasetSpec;
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
-use crate::layout;
+use crate::locations::{self, Locations};
 use crate::manifest::{MANIFEST_VERSION, ManifestPartition, ManifestSource, RunManifest};
 use crate::partition_value::{Routed, route};
 use crate::partitioner::{BudgetStats, Partitioner, PartitionerConfig};
@@ -115,8 +115,11 @@ pub struct IngestReport {
 
 /// Ingest `source` into the `data` store as dataset `spec`, to the end (any deadline in `opts` is
 /// ignored); the manifest is written last. A run id with a checkpoint is continued from it.
+///
+/// `loc` is the caller's grants (the `ingest` function's: raw, quarantine and runs).
 pub async fn ingest(
     store: Arc<dyn ObjectStore>,
+    loc: Locations,
     spec: &DatasetSpec,
     source: SourceSpec,
     opts: IngestOptions,
@@ -125,7 +128,7 @@ pub async fn ingest(
         deadline: None,
         ..opts
     };
-    match ingest_segment(store, spec, source, opts).await? {
+    match ingest_segment(store, loc, spec, source, opts).await? {
         Segment::Complete(report) => Ok(*report),
         Segment::Suspended { key, .. } => Err(Error::Invalid(format!(
             "run suspended without a deadline (checkpoint {key})"
@@ -138,16 +141,17 @@ pub async fn ingest(
 /// file and write the checkpoint).
 pub async fn ingest_segment(
     store: Arc<dyn ObjectStore>,
+    loc: Locations,
     spec: &DatasetSpec,
     source: SourceSpec,
     opts: IngestOptions,
 ) -> Result<Segment> {
-    let run_id = opts.run_id.clone().unwrap_or_else(layout::new_run_id);
-    layout::check_segment("run id", &run_id)?;
-    layout::check_segment("dataset id", &spec.id)?;
-    let mut resume = Checkpoint::load(&store, &spec.id, &run_id).await?;
+    let run_id = opts.run_id.clone().unwrap_or_else(locations::new_run_id);
+    locations::check_segment("run id", &run_id)?;
+    locations::check_segment("dataset id", &spec.id)?;
+    let mut resume = Checkpoint::load(&store, &loc, &spec.id, &run_id).await?;
     if let Some(cp) = &resume
-        && let Ok(done) = RunManifest::read(&store, &spec.id, &run_id).await
+        && let Ok(done) = crate::manifest::read(&store, loc.runs, &spec.id, &run_id).await
         && done.started_at == cp.started_at
     {
         // The attempt that wrote this checkpoint completed (its manifest carries the same start)
@@ -177,7 +181,7 @@ pub async fn ingest_segment(
     let rt = Handle::current();
     let (store2, spec2, run2) = (store.clone(), spec.clone(), run_id.clone());
     let ended = tokio::task::spawn_blocking(move || {
-        run_blocking(store2, &spec2, &source, &run2, &opts, rt, resume)
+        run_blocking(store2, loc, &spec2, &source, &run2, &opts, rt, resume)
     })
     .await
     .map_err(|e| Error::Invalid(format!("ingestion task failed: {e}")))??;
@@ -186,8 +190,8 @@ pub async fn ingest_segment(
             manifest.started_at = started_at;
             manifest.finished_at =
                 chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            let manifest_key = manifest.write(&store).await?;
-            if let Err(e) = Checkpoint::remove(&store, &spec.id, &run_id).await {
+            let manifest_key = crate::manifest::write(&manifest, &store, &loc).await?;
+            if let Err(e) = Checkpoint::remove(&store, &loc, &spec.id, &run_id).await {
                 // Harmless: a checkpoint next to a manifest is ignored.
                 tracing::warn!(run = %run_id, error = %e, "could not remove the checkpoint");
             }
@@ -200,7 +204,7 @@ pub async fn ingest_segment(
         }
         Ended::Suspended(mut checkpoint, budget) => {
             checkpoint.started_at = started_at;
-            let key = checkpoint.write(&store).await?;
+            let key = checkpoint.write(&store, &loc).await?;
             tracing::info!(%key, rows = checkpoint.rows_read, segment = checkpoint.segments, "deadline reached: checkpoint written");
             Ok(Segment::Suspended {
                 checkpoint,
@@ -311,8 +315,10 @@ fn read_header(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_blocking(
     store: Arc<dyn ObjectStore>,
+    loc: Locations,
     spec: &DatasetSpec,
     source: &SourceSpec,
     run_id: &str,
@@ -340,13 +346,14 @@ fn run_blocking(
     let ncols = schema.len();
     let mut parts = Partitioner::new(
         store.clone(),
+        loc,
         &spec.id,
         run_id,
         &schema,
         opts.partitioner.clone(),
         rt.clone(),
     )?;
-    let mut quarantine = Quarantine::new(store, &spec.id, run_id, rt);
+    let mut quarantine = Quarantine::new(store, loc, &spec.id, run_id, rt);
     let mut rows_read = 0u64;
     if let Some(cp) = &resume {
         parts.resume(
@@ -509,6 +516,8 @@ fn run_blocking(
         partitions,
         quarantine_keys,
         drift,
+        layers: None,
+        lanes: None,
     };
     manifest.check_accounting()?;
     Ok(Ended::Done(Box::new(manifest), budget))

@@ -15,7 +15,10 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use crate::event::Event;
-use crate::layout;
+use crate::locations::compacted_part;
+use prefixes::Prefix;
+use prefixes::access::Write;
+use prefixes::keys::Compacted;
 use crate::query::sort_key;
 use crate::store::{Ledger, LedgerError};
 
@@ -116,7 +119,12 @@ pub fn to_record_batch(events: &[Event]) -> RecordBatch {
 impl Ledger {
     /// Rewrites all events of `dataset` into one Parquet file per month of `window_start`, rows in the
     /// stable order. Deterministic: compacting twice writes the same rows.
-    pub async fn compact(&self, dataset: &str) -> Result<CompactReport, LedgerError> {
+    /// `compacted` is the compactor's grant (the `ledger-api` function's).
+    pub async fn compact(
+        &self,
+        compacted: Prefix<Compacted, Write>,
+        dataset: &str,
+    ) -> Result<CompactReport, LedgerError> {
         let mut events = self.all(Some(dataset)).await?;
         events.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
         let mut months: BTreeMap<String, Vec<Event>> = BTreeMap::new();
@@ -128,7 +136,7 @@ impl Ledger {
         }
         let mut files = Vec::new();
         for (month, rows) in months {
-            let key = layout::compacted_key(dataset, &month);
+            let key = compacted_part(compacted, dataset, &month)?;
             let fail = |message: String| LedgerError::Compact {
                 key: key.to_string(),
                 message,

@@ -4,7 +4,7 @@
 pub mod api;
 pub mod compact;
 pub mod event;
-pub mod layout;
+pub mod locations;
 pub mod query;
 pub mod schema;
 pub mod stakeholders;
@@ -13,4 +13,5 @@ pub mod validate;
 
 pub use event::{Dimensions, Event, EventInput, SCHEMA_VERSION, Severity, event_id};
 pub use query::{Cursor, EventFilter, Page};
+pub use locations::Locations;
 pub use store::{Appended, Ledger, LedgerError};

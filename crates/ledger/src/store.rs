@@ -7,7 +7,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, path::Path};
 
 use crate::event::Event;
-use crate::layout;
+use crate::locations::Locations;
 use crate::query::{Cursor, EventFilter, Page, page};
 
 /// How many objects are read concurrently while listing.
@@ -44,6 +44,9 @@ pub enum LedgerError {
         #[source]
         source: serde_json::Error,
     },
+    /// A value cannot be part of a key.
+    #[error("key: {0}")]
+    Key(#[from] prefixes::KeyError),
     /// Writing the compacted Parquet failed.
     #[error("compaction of {key} failed: {message}")]
     Compact {
@@ -76,12 +79,13 @@ impl Appended {
 #[derive(Clone)]
 pub struct Ledger {
     store: Arc<dyn ObjectStore>,
+    locations: Locations,
 }
 
 impl Ledger {
-    /// A ledger on `store`.
-    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Ledger { store }
+    /// A ledger on `store` (the ledger bucket) under the caller's grants.
+    pub fn new(store: Arc<dyn ObjectStore>, locations: Locations) -> Self {
+        Ledger { store, locations }
     }
 
     /// The underlying store.
@@ -89,10 +93,15 @@ impl Ledger {
         &self.store
     }
 
+    /// The prefixes it uses.
+    pub fn locations(&self) -> &Locations {
+        &self.locations
+    }
+
     /// Appends `event` with a create-only put keyed by its id. Identical findings are a no-op;
     /// a different finding under the same id is [`LedgerError::Conflict`].
     pub async fn append(&self, event: Event) -> Result<Appended, LedgerError> {
-        let key = layout::event_key(&event.dataset, &event.event_id);
+        let key = self.locations.event(&event.dataset, &event.event_id)?;
         let body = serde_json::to_vec_pretty(&event).expect("events serialize");
         let opts = PutOptions {
             mode: PutMode::Create,
@@ -128,7 +137,7 @@ impl Ledger {
         let keys = self.event_keys(None).await?;
         match keys
             .into_iter()
-            .find(|k| layout::event_id_of(k) == Some(event_id))
+            .find(|k| self.locations.event_id_of(k) == Some(event_id))
         {
             Some(key) => self.read(&key).await.map(Some),
             None => Ok(None),
@@ -159,8 +168,8 @@ impl Ledger {
     /// Keys of stored events (of `dataset`, or of all datasets).
     async fn event_keys(&self, dataset: Option<&str>) -> Result<Vec<Path>, LedgerError> {
         let prefix = match dataset {
-            Some(d) => layout::events_prefix(d),
-            None => layout::events_root(),
+            Some(d) => self.locations.events_of(d)?,
+            None => self.locations.events_root(),
         };
         let metas: Vec<_> =
             self.store
@@ -174,7 +183,7 @@ impl Ledger {
         Ok(metas
             .into_iter()
             .map(|m| m.location)
-            .filter(|k| layout::event_id_of(k).is_some())
+            .filter(|k| self.locations.event_id_of(k).is_some())
             .collect())
     }
 

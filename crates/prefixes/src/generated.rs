@@ -52,6 +52,34 @@ pub mod keys {
             key.push('/');
             Ok(key)
         }
+        fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
+            Some(RawKey { dataset: values.get(0).copied()?, run_id: values.get(1).copied()?, partition: values.get(2).copied()? })
+        }
+    }
+    /// The objects declared under prefix `raw`.
+    pub mod raw {
+        /// Object `part` of prefix `raw`: `part-{part:u32:05}.parquet`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Part { pub part: u32 }
+        impl crate::ObjectName for Part {
+            type Prefix = super::Raw;
+            const NAME: &'static str = "part";
+            const TEMPLATE: &'static str = "part-{part:u32:05}.parquet";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(58);
+                name.push_str("part-");
+                name.push_str(&format!("{:05}", self.part));
+                name.push_str(".parquet");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Part {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(Part { part: values.get(0)?.parse().ok()? })
+            }
+        }
     }
     /// Placeholders of prefix `quarantine` in bucket `data`: `quarantine/{dataset}/run={run_id}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,11 +101,61 @@ pub mod keys {
             key.push('/');
             Ok(key)
         }
+        fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
+            Some(QuarantineKey { dataset: values.get(0).copied()?, run_id: values.get(1).copied()? })
+        }
+    }
+    /// The objects declared under prefix `quarantine`.
+    pub mod quarantine {
+        /// Object `ingest-part` of prefix `quarantine`: `ingest/part-{part:u32:05}.jsonl`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct IngestPart { pub part: u32 }
+        impl crate::ObjectName for IngestPart {
+            type Prefix = super::Quarantine;
+            const NAME: &'static str = "ingest-part";
+            const TEMPLATE: &'static str = "ingest/part-{part:u32:05}.jsonl";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(63);
+                name.push_str("ingest/part-");
+                name.push_str(&format!("{:05}", self.part));
+                name.push_str(".jsonl");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for IngestPart {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(IngestPart { part: values.get(0)?.parse().ok()? })
+            }
+        }
+        /// Object `transform-partition` of prefix `quarantine`: `transform/cd={partition}.jsonl`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct TransformPartition<'a> { pub partition: &'a str }
+        impl crate::ObjectName for TransformPartition<'_> {
+            type Prefix = super::Quarantine;
+            const NAME: &'static str = "transform-partition";
+            const TEMPLATE: &'static str = "transform/cd={partition}.jsonl";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(62);
+                name.push_str("transform/cd=");
+                name.push_str(crate::segment("partition", self.partition)?);
+                name.push_str(".jsonl");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for TransformPartition<'a> {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(TransformPartition { partition: values.get(0).copied()? })
+            }
+        }
     }
     /// Placeholders of prefix `runs` in bucket `data`: `runs/{dataset}/run={run_id}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub struct RunsKey<'a> { pub dataset: &'a str, pub run_id: &'a str }
-    /// Prefix `runs`: Run manifests (written last by ingestion) and layer reports.
+    /// Prefix `runs`: Run manifests (written last by ingestion), checkpoints of suspended runs (read back by ingestion to continue) and layer reports.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Runs {}
     impl crate::KeySpec for Runs {
@@ -93,6 +171,82 @@ pub mod keys {
             key.push_str(crate::segment("run_id", parts.run_id)?);
             key.push('/');
             Ok(key)
+        }
+        fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
+            Some(RunsKey { dataset: values.get(0).copied()?, run_id: values.get(1).copied()? })
+        }
+    }
+    /// The objects declared under prefix `runs`.
+    pub mod runs {
+        /// Object `manifest` of prefix `runs`: `manifest.json`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Manifest;
+        impl crate::ObjectName for Manifest {
+            type Prefix = super::Runs;
+            const NAME: &'static str = "manifest";
+            const TEMPLATE: &'static str = "manifest.json";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                Ok("manifest.json".to_string())
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Manifest {
+            fn parse(name: &'a str) -> Option<Self> {
+                (name == "manifest.json").then_some(Manifest)
+            }
+        }
+        /// Object `checkpoint` of prefix `runs`: `checkpoint.json`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Checkpoint;
+        impl crate::ObjectName for Checkpoint {
+            type Prefix = super::Runs;
+            const NAME: &'static str = "checkpoint";
+            const TEMPLATE: &'static str = "checkpoint.json";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                Ok("checkpoint.json".to_string())
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Checkpoint {
+            fn parse(name: &'a str) -> Option<Self> {
+                (name == "checkpoint.json").then_some(Checkpoint)
+            }
+        }
+        /// Object `layer-report` of prefix `runs`: `layer-{layer}.json`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct LayerReport<'a> { pub layer: &'a str }
+        impl crate::ObjectName for LayerReport<'_> {
+            type Prefix = super::Runs;
+            const NAME: &'static str = "layer-report";
+            const TEMPLATE: &'static str = "layer-{layer}.json";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(50);
+                name.push_str("layer-");
+                name.push_str(crate::segment("layer", self.layer)?);
+                name.push_str(".json");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for LayerReport<'a> {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(LayerReport { layer: values.get(0).copied()? })
+            }
+        }
+        /// Object `transform-report` of prefix `runs`: `transform-report.json`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct TransformReport;
+        impl crate::ObjectName for TransformReport {
+            type Prefix = super::Runs;
+            const NAME: &'static str = "transform-report";
+            const TEMPLATE: &'static str = "transform-report.json";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                Ok("transform-report.json".to_string())
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for TransformReport {
+            fn parse(name: &'a str) -> Option<Self> {
+                (name == "transform-report.json").then_some(TransformReport)
+            }
         }
     }
     /// Placeholders of prefix `worklist` in bucket `data`: `worklist/{dataset}/run={run_id}/`.
@@ -114,6 +268,128 @@ pub mod keys {
             key.push_str(crate::segment("run_id", parts.run_id)?);
             key.push('/');
             Ok(key)
+        }
+        fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
+            Some(WorklistKey { dataset: values.get(0).copied()?, run_id: values.get(1).copied()? })
+        }
+    }
+    /// The objects declared under prefix `worklist`.
+    pub mod worklist {
+        /// Object `job-record` of prefix `worklist`: `layer={layer}/jobs/{job}.json`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct JobRecord<'a> { pub layer: &'a str, pub job: &'a str }
+        impl crate::ObjectName for JobRecord<'_> {
+            type Prefix = super::Worklist;
+            const NAME: &'static str = "job-record";
+            const TEMPLATE: &'static str = "layer={layer}/jobs/{job}.json";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(61);
+                name.push_str("layer=");
+                name.push_str(crate::segment("layer", self.layer)?);
+                name.push_str("/jobs/");
+                name.push_str(crate::segment("job", self.job)?);
+                name.push_str(".json");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for JobRecord<'a> {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(JobRecord { layer: values.get(0).copied()?, job: values.get(1).copied()? })
+            }
+        }
+        /// Object `lane-done` of prefix `worklist`: `layer={layer}/lanes/{lane:u32}.json`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct LaneDone<'a> { pub layer: &'a str, pub lane: u32 }
+        impl crate::ObjectName for LaneDone<'_> {
+            type Prefix = super::Worklist;
+            const NAME: &'static str = "lane-done";
+            const TEMPLATE: &'static str = "layer={layer}/lanes/{lane:u32}.json";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(67);
+                name.push_str("layer=");
+                name.push_str(crate::segment("layer", self.layer)?);
+                name.push_str("/lanes/");
+                name.push_str(&self.lane.to_string());
+                name.push_str(".json");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for LaneDone<'a> {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(LaneDone { layer: values.get(0).copied()?, lane: values.get(1)?.parse().ok()? })
+            }
+        }
+        /// Object `layer-complete` of prefix `worklist`: `layer={layer}/complete.json`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct LayerComplete<'a> { pub layer: &'a str }
+        impl crate::ObjectName for LayerComplete<'_> {
+            type Prefix = super::Worklist;
+            const NAME: &'static str = "layer-complete";
+            const TEMPLATE: &'static str = "layer={layer}/complete.json";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(59);
+                name.push_str("layer=");
+                name.push_str(crate::segment("layer", self.layer)?);
+                name.push_str("/complete.json");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for LayerComplete<'a> {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(LayerComplete { layer: values.get(0).copied()? })
+            }
+        }
+        /// Object `job-list` of prefix `worklist`: `layer={layer}/lists/{sha256}.json`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct JobList<'a> { pub layer: &'a str, pub sha256: &'a str }
+        impl crate::ObjectName for JobList<'_> {
+            type Prefix = super::Worklist;
+            const NAME: &'static str = "job-list";
+            const TEMPLATE: &'static str = "layer={layer}/lists/{sha256}.json";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(65);
+                name.push_str("layer=");
+                name.push_str(crate::segment("layer", self.layer)?);
+                name.push_str("/lists/");
+                name.push_str(crate::segment("sha256", self.sha256)?);
+                name.push_str(".json");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for JobList<'a> {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(JobList { layer: values.get(0).copied()?, sha256: values.get(1).copied()? })
+            }
+        }
+        /// Object `dead-letter` of prefix `worklist`: `dlq/{id}.json`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct DeadLetter<'a> { pub id: &'a str }
+        impl crate::ObjectName for DeadLetter<'_> {
+            type Prefix = super::Worklist;
+            const NAME: &'static str = "dead-letter";
+            const TEMPLATE: &'static str = "dlq/{id}.json";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(45);
+                name.push_str("dlq/");
+                name.push_str(crate::segment("id", self.id)?);
+                name.push_str(".json");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for DeadLetter<'a> {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(DeadLetter { id: values.get(0).copied()? })
+            }
         }
     }
     /// Placeholders of prefix `canonical` in bucket `data`: `canonical/{dataset}/year={year:u16}/cd={partition}/`.
@@ -138,6 +414,34 @@ pub mod keys {
             key.push('/');
             Ok(key)
         }
+        fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
+            Some(CanonicalKey { dataset: values.get(0).copied()?, year: values.get(1)?.parse().ok()?, partition: values.get(2).copied()? })
+        }
+    }
+    /// The objects declared under prefix `canonical`.
+    pub mod canonical {
+        /// Object `part` of prefix `canonical`: `part-{part:u32:05}.parquet`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Part { pub part: u32 }
+        impl crate::ObjectName for Part {
+            type Prefix = super::Canonical;
+            const NAME: &'static str = "part";
+            const TEMPLATE: &'static str = "part-{part:u32:05}.parquet";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(58);
+                name.push_str("part-");
+                name.push_str(&format!("{:05}", self.part));
+                name.push_str(".parquet");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Part {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(Part { part: values.get(0)?.parse().ok()? })
+            }
+        }
     }
     /// Placeholders of prefix `processed` in bucket `data`: `processed/{dataset}/{table}/cd={partition}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +465,34 @@ pub mod keys {
             key.push('/');
             Ok(key)
         }
+        fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
+            Some(ProcessedKey { dataset: values.get(0).copied()?, table: values.get(1).copied()?, partition: values.get(2).copied()? })
+        }
+    }
+    /// The objects declared under prefix `processed`.
+    pub mod processed {
+        /// Object `part` of prefix `processed`: `part-{part:u32:05}.parquet`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Part { pub part: u32 }
+        impl crate::ObjectName for Part {
+            type Prefix = super::Processed;
+            const NAME: &'static str = "part";
+            const TEMPLATE: &'static str = "part-{part:u32:05}.parquet";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(58);
+                name.push_str("part-");
+                name.push_str(&format!("{:05}", self.part));
+                name.push_str(".parquet");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Part {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(Part { part: values.get(0)?.parse().ok()? })
+            }
+        }
     }
     /// Placeholders of prefix `events` in bucket `ledger`: `events/{dataset}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +511,33 @@ pub mod keys {
             key.push_str(crate::segment("dataset", parts.dataset)?);
             key.push('/');
             Ok(key)
+        }
+        fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
+            Some(EventsKey { dataset: values.get(0).copied()? })
+        }
+    }
+    /// The objects declared under prefix `events`.
+    pub mod events {
+        /// Object `event` of prefix `events`: `{event_id}.json`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Event<'a> { pub event_id: &'a str }
+        impl crate::ObjectName for Event<'_> {
+            type Prefix = super::Events;
+            const NAME: &'static str = "event";
+            const TEMPLATE: &'static str = "{event_id}.json";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(47);
+                name.push_str(crate::segment("event_id", self.event_id)?);
+                name.push_str(".json");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Event<'a> {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(Event { event_id: values.get(0).copied()? })
+            }
         }
     }
     /// Placeholders of prefix `compacted` in bucket `ledger`: `compacted/dataset={dataset}/month={month}/`.
@@ -201,6 +560,34 @@ pub mod keys {
             key.push('/');
             Ok(key)
         }
+        fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
+            Some(CompactedKey { dataset: values.get(0).copied()?, month: values.get(1).copied()? })
+        }
+    }
+    /// The objects declared under prefix `compacted`.
+    pub mod compacted {
+        /// Object `part` of prefix `compacted`: `part-{part:u32:05}.parquet`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Part { pub part: u32 }
+        impl crate::ObjectName for Part {
+            type Prefix = super::Compacted;
+            const NAME: &'static str = "part";
+            const TEMPLATE: &'static str = "part-{part:u32:05}.parquet";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(58);
+                name.push_str("part-");
+                name.push_str(&format!("{:05}", self.part));
+                name.push_str(".parquet");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Part {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(Part { part: values.get(0)?.parse().ok()? })
+            }
+        }
     }
     /// Placeholders of prefix `stakeholders` in bucket `ledger`: `stakeholders/{dataset}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,6 +607,50 @@ pub mod keys {
             key.push('/');
             Ok(key)
         }
+        fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
+            Some(StakeholdersKey { dataset: values.get(0).copied()? })
+        }
+    }
+    /// The objects declared under prefix `stakeholders`.
+    pub mod stakeholders {
+        /// Object `derived` of prefix `stakeholders`: `derived/cd={partition}.json`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Derived<'a> { pub partition: &'a str }
+        impl crate::ObjectName for Derived<'_> {
+            type Prefix = super::Stakeholders;
+            const NAME: &'static str = "derived";
+            const TEMPLATE: &'static str = "derived/cd={partition}.json";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(59);
+                name.push_str("derived/cd=");
+                name.push_str(crate::segment("partition", self.partition)?);
+                name.push_str(".json");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Derived<'a> {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(Derived { partition: values.get(0).copied()? })
+            }
+        }
+        /// Object `maintained` of prefix `stakeholders`: `stakeholders.yaml`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Maintained;
+        impl crate::ObjectName for Maintained {
+            type Prefix = super::Stakeholders;
+            const NAME: &'static str = "maintained";
+            const TEMPLATE: &'static str = "stakeholders.yaml";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                Ok("stakeholders.yaml".to_string())
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Maintained {
+            fn parse(name: &'a str) -> Option<Self> {
+                (name == "stakeholders.yaml").then_some(Maintained)
+            }
+        }
     }
 }
 
@@ -231,8 +662,8 @@ pub mod ingest {
     pub const fn raw() -> crate::Prefix<crate::keys::Raw, crate::access::Write> { crate::Prefix::new(crate::buckets::DATA) }
     /// `quarantine/{dataset}/run={run_id}/` in bucket `data` (write).
     pub const fn quarantine() -> crate::Prefix<crate::keys::Quarantine, crate::access::Write> { crate::Prefix::new(crate::buckets::DATA) }
-    /// `runs/{dataset}/run={run_id}/` in bucket `data` (write).
-    pub const fn runs() -> crate::Prefix<crate::keys::Runs, crate::access::Write> { crate::Prefix::new(crate::buckets::DATA) }
+    /// `runs/{dataset}/run={run_id}/` in bucket `data` (readwrite).
+    pub const fn runs() -> crate::Prefix<crate::keys::Runs, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
     /// `worklist/{dataset}/run={run_id}/` in bucket `data` (write).
     pub const fn worklist() -> crate::Prefix<crate::keys::Worklist, crate::access::Write> { crate::Prefix::new(crate::buckets::DATA) }
     /// Queues this function consumes or sends to.

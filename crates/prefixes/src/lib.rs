@@ -3,16 +3,24 @@
 //!
 //! Each function has a module (`prefixes::ingest`, `prefixes::process`, ...) exposing handles only for
 //! the prefixes it is granted. A handle's access is part of its type: `write_key` exists only on
-//! handles a function may write, so writing to a read-only prefix does not compile. Key builders fill
-//! the template's placeholders; function code never concatenates key strings.
+//! handles a function may write, so writing to a read-only prefix does not compile. A whole key is a
+//! prefix's template plus one of the objects declared under it in prefixes.yaml (`objects:`), both with
+//! their placeholders filled from typed values: no code outside this crate formats a key.
+//!
+//! Runtime libraries take the handles they need from their caller (the function crate passes its own
+//! grants), as `Prefix<K, Read>`, `Prefix<K, Write>` or `Prefix<K, ReadWrite>`. A read-write grant converts
+//! into either narrower one (`.into()`), a read-only grant into nothing else, so a library that writes
+//! under a prefix its function may only read does not compile.
 //!
 //! ```
-//! use prefixes::keys::RawKey;
+//! use prefixes::keys::{RawKey, raw};
 //! let key = prefixes::ingest::raw()
-//!     .write_key(&RawKey { dataset: "la311", run_id: "r1", partition: "7" }, "part-00000.parquet")
+//!     .write_key(&RawKey { dataset: "la311", run_id: "r1", partition: "7" }, &raw::Part { part: 0 })
 //!     .unwrap();
 //! assert_eq!(key.as_str(), "raw/la311/run=r1/cd=7/part-00000.parquet");
 //! assert_eq!(key.bucket(), prefixes::buckets::DATA);
+//! let (parts, object) = prefixes::process::raw().parse_object::<raw::Part>(key.as_str()).unwrap();
+//! assert_eq!((parts.partition, object.part), ("7", 0));
 //! ```
 
 use std::fmt;
@@ -134,7 +142,7 @@ impl Queue {
 /// A placeholder value or object name that cannot be part of a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyError {
-    pub placeholder: &'static str,
+    pub placeholder: String,
     pub value: String,
     pub reason: &'static str,
 }
@@ -160,13 +168,117 @@ pub trait KeySpec {
     const ROOT: &'static str;
     /// The folder key for these placeholder values (ends with `/`).
     fn render(parts: &Self::Parts<'_>) -> Result<String, KeyError>;
+    /// The parts from their values in template order, as read back from a key (`None` when an integer
+    /// placeholder does not hold an integer).
+    fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>>;
+}
+
+/// An object declared under a prefix's `objects:`, implemented by the generated structs in
+/// `keys::<prefix>` (`keys::runs::Manifest`, `keys::raw::Part { part }`).
+pub trait ObjectName {
+    /// The prefix the object lives under.
+    type Prefix: KeySpec;
+    const NAME: &'static str;
+    /// The object name template, relative to the prefix (`layer-{layer}.json`).
+    const TEMPLATE: &'static str;
+    /// The object's name for these values.
+    fn render(&self) -> Result<String, KeyError>;
+}
+
+/// An object name read back from a listed key.
+pub trait ParseObject<'a>: ObjectName + Sized {
+    /// The values of `name` when it matches this object's template.
+    fn parse(name: &'a str) -> Option<Self>;
+}
+
+/// The values of a template's placeholders in `text`, when `text` starts with the template; and the
+/// rest of `text`. A value is a non-empty run of text without `/`, ending at the next literal. Used by
+/// the generated code.
+pub fn match_template<'k>(template: &str, text: &'k str) -> Option<(Vec<&'k str>, &'k str)> {
+    let mut values = Vec::new();
+    let mut rest = text;
+    let mut t = template;
+    while !t.is_empty() {
+        match t.find('{') {
+            Some(0) => {
+                let close = t.find('}')?;
+                t = &t[close + 1..];
+                let lit_end = t.find('{').unwrap_or(t.len());
+                let next = &t[..lit_end];
+                let seg_end = rest.find('/').unwrap_or(rest.len());
+                let end = if next.is_empty() {
+                    seg_end
+                } else {
+                    let first = next.split('/').next().unwrap_or("");
+                    if first.is_empty() {
+                        seg_end
+                    } else {
+                        rest[..seg_end].find(first)?
+                    }
+                };
+                if end == 0 {
+                    return None;
+                }
+                values.push(&rest[..end]);
+                rest = &rest[end..];
+            }
+            Some(i) => {
+                rest = rest.strip_prefix(&t[..i])?;
+                t = &t[i..];
+            }
+            None => {
+                rest = rest.strip_prefix(t)?;
+                t = "";
+            }
+        }
+    }
+    Some((values, rest))
+}
+
+/// The text of `template` up to the segment holding its first placeholder that `values` does not fill,
+/// the earlier placeholders filled in order (each checked with [`segment`]).
+fn render_head(template: &str, values: &[&str]) -> Result<String, KeyError> {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut t = template;
+    let mut values = values.iter();
+    loop {
+        match t.find('{') {
+            None => {
+                out.push_str(t);
+                break;
+            }
+            Some(i) => {
+                out.push_str(&t[..i]);
+                let close = t.find('}').unwrap_or(t.len() - 1);
+                let name = t[i + 1..close].split(':').next().unwrap_or("");
+                match values.next() {
+                    Some(v) => {
+                        out.push_str(segment(name, v)?);
+                        t = &t[close + 1..];
+                    }
+                    None => {
+                        out.truncate(out.rfind('/').map_or(0, |s| s + 1));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(extra) = values.next() {
+        return Err(KeyError {
+            placeholder: "(extra value)".into(),
+            value: (*extra).to_owned(),
+            reason: "more values than the template has placeholders",
+        });
+    }
+    Ok(out)
 }
 
 /// Check one placeholder value: a single, non-empty path segment. Used by the generated code.
-pub fn segment<'v>(placeholder: &'static str, value: &'v str) -> Result<&'v str, KeyError> {
+pub fn segment<'v>(placeholder: &str, value: &'v str) -> Result<&'v str, KeyError> {
     let bad = |reason| {
         Err(KeyError {
-            placeholder,
+            placeholder: placeholder.to_owned(),
             value: value.to_string(),
             reason,
         })
@@ -189,7 +301,7 @@ pub fn segment<'v>(placeholder: &'static str, value: &'v str) -> Result<&'v str,
 fn object_name(name: &str) -> Result<&str, KeyError> {
     let bad = |reason| {
         Err(KeyError {
-            placeholder: "name",
+            placeholder: "name".into(),
             value: name.to_string(),
             reason,
         })
@@ -260,8 +372,8 @@ impl<K: KeySpec, A> fmt::Debug for Prefix<K, A> {
 }
 
 impl<K: KeySpec, A> Prefix<K, A> {
-    #[doc(hidden)]
-    pub const fn new(bucket: Bucket) -> Self {
+    /// Only the generated grant functions (`prefixes::<function>::<prefix>()`) create handles.
+    pub(crate) const fn new(bucket: Bucket) -> Self {
         Prefix {
             bucket,
             _spec: PhantomData,
@@ -276,9 +388,13 @@ impl<K: KeySpec, A> Prefix<K, A> {
     pub fn template(&self) -> &'static str {
         K::TEMPLATE
     }
-    fn key(&self, parts: &K::Parts<'_>, name: &str) -> Result<ObjectKey, KeyError> {
+    fn key<O: ObjectName<Prefix = K>>(
+        &self,
+        parts: &K::Parts<'_>,
+        object: &O,
+    ) -> Result<ObjectKey, KeyError> {
         let mut key = K::render(parts)?;
-        key.push_str(object_name(name)?);
+        key.push_str(object_name(&object.render()?)?);
         Ok(ObjectKey {
             bucket: self.bucket,
             key,
@@ -286,16 +402,68 @@ impl<K: KeySpec, A> Prefix<K, A> {
     }
 }
 
+impl<K> From<Prefix<K, access::ReadWrite>> for Prefix<K, access::Read> {
+    /// A read-write grant used only for reading.
+    fn from(p: Prefix<K, access::ReadWrite>) -> Self {
+        Prefix {
+            bucket: p.bucket,
+            _spec: PhantomData,
+        }
+    }
+}
+
+impl<K> From<Prefix<K, access::ReadWrite>> for Prefix<K, access::Write> {
+    /// A read-write grant used only for writing.
+    fn from(p: Prefix<K, access::ReadWrite>) -> Self {
+        Prefix {
+            bucket: p.bucket,
+            _spec: PhantomData,
+        }
+    }
+}
+
 impl<K: KeySpec, A: CanRead> Prefix<K, A> {
     /// The key of an object to read, e.g. `raw/la311/run=r1/cd=7/part-00000.parquet`.
-    pub fn read_key(&self, parts: &K::Parts<'_>, name: &str) -> Result<ObjectKey, KeyError> {
-        self.key(parts, name)
+    pub fn read_key<O: ObjectName<Prefix = K>>(
+        &self,
+        parts: &K::Parts<'_>,
+        object: &O,
+    ) -> Result<ObjectKey, KeyError> {
+        self.key(parts, object)
     }
     /// The folder to list for these placeholder values (ends with `/`).
     pub fn list_prefix(&self, parts: &K::Parts<'_>) -> Result<ObjectKey, KeyError> {
         Ok(ObjectKey {
             bucket: self.bucket,
             key: K::render(parts)?,
+        })
+    }
+    /// The folder to list for the first placeholders of the template only (in template order), e.g.
+    /// `canonical/la311/` for `["la311"]` of `canonical/{dataset}/year={year:u16}/cd={partition}/`:
+    /// every key under it is then read back with [`Prefix::parse_key`] and filtered.
+    pub fn list_head(&self, leading: &[&str]) -> Result<ObjectKey, KeyError> {
+        Ok(ObjectKey {
+            bucket: self.bucket,
+            key: render_head(K::TEMPLATE, leading)?,
+        })
+    }
+    /// The folder of object `O` under these placeholder values: its template up to the last `/`, the
+    /// object's own placeholders there filled in order from `dir` (`["transform"]` for
+    /// `layer={layer}/jobs/{job}.json` gives `.../layer=transform/jobs/`).
+    pub fn list_dir<O: ObjectName<Prefix = K>>(
+        &self,
+        parts: &K::Parts<'_>,
+        dir: &[&str],
+    ) -> Result<ObjectKey, KeyError> {
+        let folder = match O::TEMPLATE.rfind('/') {
+            Some(i) => &O::TEMPLATE[..=i],
+            None => "",
+        };
+        let mut key = K::render(parts)?;
+        key.push_str(&render_head(folder, dir)?);
+        Ok(ObjectKey {
+            bucket: self.bucket,
+            key,
         })
     }
     /// The literal folder every key of this prefix starts with, for listing across placeholder values.
@@ -305,19 +473,36 @@ impl<K: KeySpec, A: CanRead> Prefix<K, A> {
             key: K::ROOT.to_string(),
         }
     }
+    /// The placeholder values of a key under this prefix and the object name after them.
+    pub fn parse_key<'k>(&self, key: &'k str) -> Option<(K::Parts<'k>, &'k str)> {
+        let (values, rest) = match_template(K::TEMPLATE, key)?;
+        Some((K::from_values(&values)?, rest))
+    }
+    /// [`Prefix::parse_key`] for a key that names object `O`.
+    pub fn parse_object<'k, O: ParseObject<'k, Prefix = K>>(
+        &self,
+        key: &'k str,
+    ) -> Option<(K::Parts<'k>, O)> {
+        let (parts, name) = self.parse_key(key)?;
+        Some((parts, O::parse(name)?))
+    }
 }
 
 impl<K: KeySpec, A: CanWrite> Prefix<K, A> {
     /// The key of an object to write.
-    pub fn write_key(&self, parts: &K::Parts<'_>, name: &str) -> Result<ObjectKey, KeyError> {
-        self.key(parts, name)
+    pub fn write_key<O: ObjectName<Prefix = K>>(
+        &self,
+        parts: &K::Parts<'_>,
+        object: &O,
+    ) -> Result<ObjectKey, KeyError> {
+        self.key(parts, object)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{CanonicalKey, RawKey};
+    use crate::keys::{CanonicalKey, RawKey, WorklistKey, canonical, raw, worklist};
 
     #[test]
     fn builds_hive_keys_from_typed_parts() {
@@ -328,7 +513,7 @@ mod tests {
                     year: 2017,
                     partition: "13",
                 },
-                "part-00001.parquet",
+                &canonical::Part { part: 1 },
             )
             .unwrap();
         assert_eq!(
@@ -344,6 +529,71 @@ mod tests {
             .unwrap();
         assert_eq!(dir.as_str(), "raw/la311/run=r/cd=1/");
         assert_eq!(process::raw().root().as_str(), "raw/");
+        assert_eq!(
+            process::canonical().list_head(&["la311"]).unwrap().as_str(),
+            "canonical/la311/"
+        );
+        assert_eq!(
+            process::canonical().list_head(&[]).unwrap().as_str(),
+            "canonical/"
+        );
+    }
+
+    #[test]
+    fn keys_read_back_into_their_parts() {
+        let p = process::canonical();
+        let (parts, part) = p
+            .parse_object::<canonical::Part>("canonical/la311/year=2017/cd=13/part-00042.parquet")
+            .unwrap();
+        assert_eq!((parts.dataset, parts.year, parts.partition), ("la311", 2017, "13"));
+        assert_eq!(part.part, 42);
+        for other in [
+            "canonical/la311/year=x/cd=13/part-00042.parquet",
+            "canonical/la311/year=2017/cd=13/part-00042.json",
+            "canonical/la311/year=2017/part-00042.parquet",
+            "raw/la311/year=2017/cd=13/part-00042.parquet",
+        ] {
+            assert!(p.parse_object::<canonical::Part>(other).is_none(), "{other}");
+        }
+        let w = process::worklist();
+        let run = WorklistKey {
+            dataset: "la311",
+            run_id: "R1",
+        };
+        let key = w
+            .write_key(
+                &run,
+                &worklist::JobRecord {
+                    layer: "transform",
+                    job: "__missing__",
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            key.as_str(),
+            "worklist/la311/run=R1/layer=transform/jobs/__missing__.json"
+        );
+        let (_, rec) = w.parse_object::<worklist::JobRecord>(key.as_str()).unwrap();
+        assert_eq!((rec.layer, rec.job), ("transform", "__missing__"));
+        assert_eq!(
+            w.list_dir::<worklist::JobRecord>(&run, &["transform"])
+                .unwrap()
+                .as_str(),
+            "worklist/la311/run=R1/layer=transform/jobs/"
+        );
+        assert_eq!(
+            w.list_dir::<worklist::DeadLetter>(&run, &[]).unwrap().as_str(),
+            "worklist/la311/run=R1/dlq/"
+        );
+        assert!(w.list_dir::<worklist::JobRecord>(&run, &["a", "b"]).is_err());
+    }
+
+    #[test]
+    fn read_write_grants_narrow_but_read_grants_do_not_widen() {
+        let rw = process::canonical();
+        let r: Prefix<keys::Canonical, access::Read> = rw.into();
+        let w: Prefix<keys::Canonical, access::Write> = rw.into();
+        assert_eq!(r.bucket(), w.bucket());
     }
 
     #[test]
@@ -357,24 +607,22 @@ mod tests {
                         run_id: bad,
                         partition: "1",
                     },
-                    "f",
+                    &raw::Part { part: 0 },
                 )
                 .unwrap_err();
             assert_eq!(e.placeholder, "run_id", "{bad:?}");
         }
-        for bad in ["", "/abs", "dir/", "a//b", "../up"] {
-            let e = p
-                .write_key(
-                    &RawKey {
-                        dataset: "la311",
-                        run_id: "r",
-                        partition: "1",
-                    },
-                    bad,
-                )
-                .unwrap_err();
-            assert_eq!(e.placeholder, "name", "{bad:?}");
-        }
+    }
+
+    #[test]
+    fn matcher_takes_values_up_to_the_next_literal() {
+        assert_eq!(
+            match_template("a/{x}/b={y}/", "a/1/b=2/rest.json"),
+            Some((vec!["1", "2"], "rest.json"))
+        );
+        assert_eq!(match_template("a/{x}/", "a//"), None);
+        assert_eq!(match_template("{e}.json", "abc.json"), Some((vec!["abc"], "")));
+        assert_eq!(match_template("{e}.json", "a/b.json"), None);
     }
 
     #[test]

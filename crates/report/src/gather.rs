@@ -14,6 +14,10 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use prefixes::Prefix;
+use prefixes::access::Read;
+use prefixes::keys::{Processed, Runs};
+
 use crate::model::{
     DataQuality, LayerSummary, ReportData, StageQuality, WeeklyInput, fold_weekly, reason_class,
 };
@@ -71,38 +75,48 @@ async fn get(store: &dyn ObjectStore, key: &Path) -> Result<Option<Bytes>, Gathe
     }
 }
 
+/// What the report reads: run manifests and layer reports, the processed tables, and the ledger.
+#[derive(Debug, Clone, Copy)]
+pub struct Locations {
+    pub runs: Prefix<Runs, Read>,
+    pub processed: Prefix<Processed, Read>,
+    pub ledger: ledger::Locations,
+}
+
 /// Gathers everything the report of `run_id` shows. `layers` are the worklist layers to summarize.
 pub async fn gather(
     data: &Arc<dyn ObjectStore>,
     ledger_store: &Arc<dyn ObjectStore>,
+    loc: &Locations,
     dataset: &str,
     run_id: &str,
     layers: &[String],
 ) -> Result<ReportData, GatherError> {
-    let manifest_key = Path::from(
-        ingest_core::layout::run_manifest_for_reading(dataset, run_id).unwrap_or_default(),
-    );
-    let bytes =
-        get(data.as_ref(), &manifest_key)
-            .await?
-            .ok_or_else(|| GatherError::NoManifest {
-                key: manifest_key.to_string(),
+    let manifest = match contract::manifest::read(data.as_ref(), loc.runs, dataset, run_id).await
+    {
+        Ok(m) => m,
+        Err(contract::ManifestError::Missing { key }) => {
+            return Err(GatherError::NoManifest {
+                key,
                 run_id: run_id.to_owned(),
-            })?;
-    let manifest: ingest_core::RunManifest =
-        serde_json::from_slice(&bytes).map_err(|e| GatherError::Invalid {
-            key: manifest_key.to_string(),
-            message: e.to_string(),
-        })?;
+            });
+        }
+        Err(e) => {
+            return Err(GatherError::Invalid {
+                key: format!("run manifest of {dataset}/{run_id}"),
+                message: e.to_string(),
+            });
+        }
+    };
     let mut quality = DataQuality::default();
     quality
         .stages
         .push(ingest_quality(data.as_ref(), &manifest).await?);
-    if let Some(t) = transform_quality(data.as_ref(), dataset, run_id).await? {
+    if let Some(t) = transform_quality(data.as_ref(), loc.runs, dataset, run_id).await? {
         quality.stages.push(t);
     }
     for layer in layers {
-        let report = worklist::report::read(data.as_ref(), dataset, run_id, layer)
+        let report = worklist::report::read(data.as_ref(), loc.runs, dataset, run_id, layer)
             .await
             .map_err(|e| GatherError::Invalid {
                 key: format!("{layer}-report.json of run {run_id}"),
@@ -123,12 +137,16 @@ pub async fn gather(
     }
     let mut weekly = Vec::new();
     for p in &manifest.partitions {
-        let key = analysis::layout::weekly_table_key(dataset, &p.value);
+        let key = analysis::locations::weekly_table_key(loc.processed, dataset, &p.value)
+            .map_err(|e| GatherError::Invalid {
+                key: format!("(weekly table of partition {})", p.value),
+                message: e.to_string(),
+            })?;
         if let Some(bytes) = get(data.as_ref(), &key).await? {
             read_weekly(&key, bytes, &mut weekly)?;
         }
     }
-    let ledger = Ledger::new(ledger_store.clone());
+    let ledger = Ledger::new(ledger_store.clone(), loc.ledger);
     let mut findings = ledger
         .all(Some(dataset))
         .await
@@ -147,11 +165,10 @@ pub async fn gather(
                 &b.event_id,
             ))
     });
-    let store = ledger_store.as_ref();
-    let derived = ledger::stakeholders::load_derived(store, dataset)
+    let derived = ledger::stakeholders::load_derived(&ledger, dataset)
         .await
         .map_err(|e| GatherError::Ledger(e.to_string()))?;
-    let file = ledger::stakeholders::load_stored_file(store, dataset)
+    let file = ledger::stakeholders::load_stored_file(&ledger, dataset)
         .await
         .map_err(|e| GatherError::Ledger(e.to_string()))?;
     let stakeholders = ledger::stakeholders::merge(&derived, file.as_ref())
@@ -173,7 +190,7 @@ pub async fn gather(
 /// Ingest accounting from the manifest, reasons from the quarantine JSON lines it lists.
 async fn ingest_quality(
     data: &dyn ObjectStore,
-    manifest: &ingest_core::RunManifest,
+    manifest: &contract::RunManifest,
 ) -> Result<StageQuality, GatherError> {
     let mut by_reason = BTreeMap::new();
     for key in &manifest.quarantine_keys {
@@ -206,28 +223,35 @@ async fn ingest_quality(
 /// `PartitionReport`s (`civic process`), else the run report `civic transform` writes.
 async fn transform_quality(
     data: &dyn ObjectStore,
+    runs: Prefix<Runs, Read>,
     dataset: &str,
     run_id: &str,
 ) -> Result<Option<StageQuality>, GatherError> {
-    let layer = worklist::report::read(data, dataset, run_id, "transform")
+    let layer = worklist::report::read(data, runs, dataset, run_id, "transform")
         .await
         .map_err(|e| GatherError::Invalid {
             key: format!("transform layer report of run {run_id}"),
             message: e.to_string(),
         })?;
-    let partitions: Vec<harmonize::PartitionReport> = match layer {
+    let partitions: Vec<contract::TransformSummary> = match layer {
         Some(layer) => layer
-            .jobs
-            .into_iter()
-            .filter_map(|j| j.summary)
-            .map(serde_json::from_value)
-            .collect::<Result<_, _>>()
+            .transform_summaries()
             .map_err(|e| GatherError::Invalid {
                 key: format!("transform layer report of run {run_id}"),
-                message: format!("a job summary is not a partition report: {e}"),
+                message: e.to_string(),
             })?,
         None => {
-            let key = harmonize::layout::transform_report(dataset, run_id);
+            let key = Path::from(
+                runs.read_key(
+                    &prefixes::keys::RunsKey { dataset, run_id },
+                    &prefixes::keys::runs::TransformReport,
+                )
+                .map_err(|e| GatherError::Invalid {
+                    key: format!("(transform report of {dataset}/{run_id})"),
+                    message: e.to_string(),
+                })?
+                .into_string(),
+            );
             let Some(bytes) = get(data, &key).await? else {
                 return Ok(None);
             };

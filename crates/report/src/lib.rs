@@ -10,6 +10,6 @@ pub mod gather;
 pub mod html;
 pub mod model;
 
-pub use gather::{GatherError, gather};
+pub use gather::{GatherError, Locations, gather};
 pub use html::render;
 pub use model::{DataQuality, DistrictSeries, ReportData, WeekPoint};

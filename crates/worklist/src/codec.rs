@@ -4,7 +4,11 @@
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
 
-use crate::layout::RunKeys;
+use prefixes::Prefix;
+use prefixes::access::Write;
+use prefixes::keys::Worklist;
+
+use crate::keys::{Locations, job_list};
 use crate::message::{JobList, WorkMessage};
 
 /// Why a body could not be turned into a usable message (permanent: such a message goes to the DLQ).
@@ -32,6 +36,9 @@ pub enum ListError {
     /// The store failed (retryable).
     #[error("object store: {0}")]
     Store(#[from] object_store::Error),
+    /// A value of the message cannot be part of a key.
+    #[error("claim-check key: {0}")]
+    Key(#[from] prefixes::KeyError),
     /// The stored list is missing, not a JSON string array, or has another length than the pointer says.
     #[error("claim-check list {key}: {reason}")]
     Corrupt {
@@ -58,9 +65,11 @@ pub fn decode(body: &str, limit: usize) -> Result<WorkMessage, DecodeError> {
 
 /// Serialize `msg`; when the body would exceed `limit` bytes, move its inline job list into the store
 /// (content-addressed, so duplicate writes are identical) and send a pointer instead.
+/// `worklist` is the sender's grant on the prefix the list is written under.
 pub async fn encode(
     msg: &WorkMessage,
     store: &dyn ObjectStore,
+    worklist: Prefix<Worklist, Write>,
     limit: usize,
 ) -> Result<String, ListError> {
     let body = serde_json::to_string(msg).expect("WorkMessage serializes");
@@ -72,7 +81,7 @@ pub async fn encode(
     }
     let list = serde_json::to_vec(ids).expect("job ids serialize");
     let digest = hex::encode(Sha256::digest(&list));
-    let key = RunKeys::new(&msg.dataset, &msg.run_id).job_list(&msg.layer, &digest);
+    let key = job_list(worklist, &msg.dataset, &msg.run_id, &msg.layer, &digest)?;
     store.put(&key, PutPayload::from(list)).await?;
     let mut pointed = msg.clone();
     pointed.jobs = JobList::Stored {
@@ -87,6 +96,7 @@ pub async fn encode(
 pub async fn remaining_jobs(
     msg: &WorkMessage,
     store: &dyn ObjectStore,
+    loc: &Locations,
 ) -> Result<Vec<String>, ListError> {
     match &msg.jobs {
         JobList::Inline { ids } => Ok(ids.clone()),
@@ -96,7 +106,7 @@ pub async fn remaining_jobs(
                 reason,
             };
             let path = object_store::path::Path::from(key.as_str());
-            let expected_prefix = RunKeys::new(&msg.dataset, &msg.run_id).worklist_prefix();
+            let expected_prefix = loc.run(&msg.dataset, &msg.run_id).worklist_prefix()?;
             if !path.prefix_matches(&expected_prefix) {
                 return Err(corrupt(format!(
                     "is outside this run's prefix {expected_prefix}"
@@ -127,6 +137,10 @@ mod tests {
     use super::*;
     use object_store::memory::InMemory;
 
+    fn loc() -> Locations {
+        Locations::new(prefixes::process::runs(), prefixes::process::worklist())
+    }
+
     fn msg(n: usize) -> WorkMessage {
         let ids = (0..n).map(|i| format!("job-{i:05}")).collect();
         WorkMessage::first_of_layer("la311", "R", "transform", ids, 1).remove(0)
@@ -136,7 +150,7 @@ mod tests {
     async fn small_lists_stay_inline() {
         let store = InMemory::new();
         let m = msg(3);
-        let body = encode(&m, &store, 10_000).await.unwrap();
+        let body = encode(&m, &store, loc().worklist.into(), 10_000).await.unwrap();
         assert_eq!(decode(&body, 10_000).unwrap(), m);
     }
 
@@ -144,7 +158,7 @@ mod tests {
     async fn oversized_lists_are_claim_checked_and_read_back() {
         let store = InMemory::new();
         let m = msg(2_000);
-        let body = encode(&m, &store, 4_096).await.unwrap();
+        let body = encode(&m, &store, loc().worklist.into(), 4_096).await.unwrap();
         assert!(body.len() < 4_096, "pointer body is {} bytes", body.len());
         let decoded = decode(&body, 4_096).unwrap();
         assert!(matches!(
@@ -156,7 +170,7 @@ mod tests {
             }
         ));
         let next = decoded.advanced("job-00000", false);
-        let rest = remaining_jobs(&next, &store).await.unwrap();
+        let rest = remaining_jobs(&next, &store, &loc()).await.unwrap();
         assert_eq!(rest.len(), 1_999);
         assert_eq!(rest[0], "job-00001");
     }
@@ -182,11 +196,11 @@ mod tests {
         let store = InMemory::new();
         let mut m = msg(1);
         m.jobs = JobList::Stored {
-            key: "worklist/la311/run=R/transform/lists/abc.json".into(),
+            key: "worklist/la311/run=R/layer=transform/lists/abc.json".into(),
             start: 0,
             len: 1,
         };
-        let err = remaining_jobs(&m, &store).await.unwrap_err();
+        let err = remaining_jobs(&m, &store, &loc()).await.unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
     }
 }

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{self, DecodeError, ListError};
-use crate::layout::RunKeys;
-use crate::manifest::{ManifestError, RunManifest};
+use crate::keys::Locations;
+use crate::manifest::{self, ManifestError, RunManifest};
 use crate::markers::{JobRecord, JobStatus, create_only, now_rfc3339, read_json};
 use crate::message::{SQS_MAX_MESSAGE_BYTES, WorkMessage};
 use crate::probe::{Crashed, NoProbe, Point, Probe};
@@ -61,6 +61,9 @@ pub enum StepError {
     /// A simulated crash.
     #[error(transparent)]
     Crashed(#[from] Crashed),
+    /// A value of the message cannot be part of a key (validated messages never get here).
+    #[error("key: {0}")]
+    Key(#[from] prefixes::KeyError),
     /// The layer's fan-in hook failed; the completing message is redelivered and runs it again.
     #[error("fan-in hook of layer {layer}: {error}")]
     Hook {
@@ -91,6 +94,8 @@ pub struct DeadLetter {
 pub struct Consumer {
     /// The "data" bucket.
     pub store: Arc<dyn ObjectStore>,
+    /// The prefixes of that bucket the running function was granted.
+    pub locations: Locations,
     /// The worklist queue (continuations and next layers are sent here).
     pub queue: Arc<dyn Queue>,
     /// Where refused messages go.
@@ -112,6 +117,7 @@ impl Consumer {
     /// A consumer with no probe.
     pub fn new(
         store: Arc<dyn ObjectStore>,
+        locations: Locations,
         queue: Arc<dyn Queue>,
         dlq: Arc<dyn Queue>,
         runners: Registry,
@@ -119,6 +125,7 @@ impl Consumer {
     ) -> Self {
         Self {
             store,
+            locations,
             queue,
             dlq,
             runners,
@@ -159,10 +166,11 @@ impl Consumer {
             }
         };
         report.set_message(&msg);
-        let manifest = match RunManifest::load(self.store.as_ref(), &msg.dataset, &msg.run_id).await
-        {
+        let loaded =
+            manifest::load(self.store.as_ref(), &self.locations, &msg.dataset, &msg.run_id).await;
+        let manifest = match loaded {
             Ok(m) => m,
-            Err(ManifestError::Store(e)) => return Err(e.into()),
+            Err(ManifestError::Store { source, .. }) => return Err(source.into()),
             Err(e) => {
                 return self
                     .dead_letter(body, receive_count, e.to_string(), report)
@@ -181,10 +189,10 @@ impl Consumer {
             let reason = format!("no job runner registered for layer {:?}", msg.layer);
             return self.dead_letter(body, receive_count, reason, report).await;
         };
-        let jobs = match codec::remaining_jobs(&msg, self.store.as_ref()).await {
+        let jobs = match codec::remaining_jobs(&msg, self.store.as_ref(), &self.locations).await {
             Ok(jobs) => jobs,
             Err(ListError::Store(e)) => return Err(e.into()),
-            Err(e @ ListError::Corrupt { .. }) => {
+            Err(e @ (ListError::Corrupt { .. } | ListError::Key(_))) => {
                 return self
                     .dead_letter(body, receive_count, e.to_string(), report)
                     .await;
@@ -208,7 +216,12 @@ impl Consumer {
         report.job = Some(job);
         if next.jobs.remaining() > 0 {
             self.probe.at(Point::BeforeSend).await?;
-            let body = codec::encode(&next, self.store.as_ref(), self.config.max_body_bytes)
+            let body = codec::encode(
+                &next,
+                self.store.as_ref(),
+                self.locations.worklist.into(),
+                self.config.max_body_bytes,
+            )
                 .await
                 .map_err(list_to_step)?;
             self.queue.send(&body, delay).await?;
@@ -228,8 +241,10 @@ impl Consumer {
         manifest: &RunManifest,
     ) -> Result<(WorkMessage, Option<Duration>, JobStep), StepError> {
         let store = self.store.as_ref();
-        let keys = RunKeys::new(&msg.dataset, &msg.run_id);
-        let record_key = keys.job_record(&msg.layer, head);
+        let record_key = self
+            .locations
+            .run(&msg.dataset, &msg.run_id)
+            .job_record(&msg.layer, head)?;
         let attempt = msg.attempts_of(head) + 1;
         let mut step = JobStep::new(head, attempt);
         match read_json::<JobRecord>(store, &record_key).await? {
@@ -301,7 +316,10 @@ impl Consumer {
         job: &str,
         record: &JobRecord,
     ) -> Result<JobOutcome, StepError> {
-        let key = RunKeys::new(&msg.dataset, &msg.run_id).job_record(&msg.layer, job);
+        let key = self
+            .locations
+            .run(&msg.dataset, &msg.run_id)
+            .job_record(&msg.layer, job)?;
         if create_only(self.store.as_ref(), &key, record).await? {
             return Ok(match record.status {
                 JobStatus::Done => JobOutcome::Done,
@@ -381,6 +399,7 @@ impl Consumer {
 pub(crate) fn list_to_step(e: ListError) -> StepError {
     match e {
         ListError::Store(e) => StepError::Store(e),
+        ListError::Key(e) => StepError::Key(e),
         ListError::Corrupt { key, reason } => StepError::Store(object_store::Error::Generic {
             store: "worklist",
             source: format!("claim-check list {key}: {reason}").into(),

@@ -2,9 +2,7 @@
 //! create-only put of the layer marker succeeds) writes the layer report, runs the layer's hook (if the
 //! registry has one) and starts the next layer.
 
-use crate::codec;
 use crate::consumer::{Consumer, StepError, list_to_step};
-use crate::layout::RunKeys;
 use crate::manifest::RunManifest;
 use crate::markers::{
     JobRecord, JobStatus, LaneMarker, LayerMarker, create_only, exists, jobs_under, read_json,
@@ -12,6 +10,7 @@ use crate::markers::{
 use crate::message::WorkMessage;
 use crate::probe::Point;
 use crate::report;
+use crate::start::{LayerStart, StartError, start_layer};
 use crate::step::FanIn;
 
 /// Finish lane `msg.lane` of `msg.layer`; complete the layer when all lanes are done. `token` identifies the
@@ -23,19 +22,19 @@ pub(crate) async fn fan_in(
     manifest: &RunManifest,
 ) -> Result<FanIn, StepError> {
     let store = consumer.store.as_ref();
-    let keys = RunKeys::new(&msg.dataset, &msg.run_id);
+    let keys = consumer.locations.run(&msg.dataset, &msg.run_id);
     consumer.probe.at(Point::BeforeLaneMarker).await?;
     let lane = LaneMarker {
         lane: msg.lane,
         hop: msg.hop,
     };
-    create_only(store, &keys.lane_done(&msg.layer, msg.lane), &lane).await?;
+    create_only(store, &keys.lane_done(&msg.layer, msg.lane)?, &lane).await?;
     for other in 0..msg.lanes {
-        if !exists(store, &keys.lane_done(&msg.layer, other)).await? {
+        if !exists(store, &keys.lane_done(&msg.layer, other)?).await? {
             return Ok(FanIn::LaneDone);
         }
     }
-    let complete_key = keys.layer_complete(&msg.layer);
+    let complete_key = keys.layer_complete(&msg.layer)?;
     let (marker, resumed) = match read_json::<LayerMarker>(store, &complete_key).await? {
         Some(existing) if existing.owner == token => (existing, true),
         Some(_) => return Ok(FanIn::AlreadyComplete),
@@ -53,8 +52,8 @@ pub(crate) async fn fan_in(
         }
     };
     consumer.probe.at(Point::AfterLayerMarker).await?;
-    let layer_report = report::build(store, &msg.dataset, &msg.run_id, &marker).await?;
-    report::write(store, &layer_report).await?;
+    let layer_report = report::build(store, &keys, &marker).await?;
+    report::write(store, &keys, &layer_report).await?;
     if let Some(hook) = consumer.runners.hook(&msg.layer) {
         hook.completed(&layer_report)
             .await
@@ -65,20 +64,21 @@ pub(crate) async fn fan_in(
     }
     consumer.probe.at(Point::BeforeNextLayer).await?;
     if let Some(next) = &marker.next_layer {
-        let firsts = WorkMessage::first_of_layer_with(
-            &msg.dataset,
-            &msg.run_id,
-            next,
-            marker.done.clone(),
-            msg.lanes,
-            msg.max_attempts,
-        );
-        for first in firsts {
-            let body = codec::encode(&first, store, consumer.config.max_body_bytes)
-                .await
-                .map_err(list_to_step)?;
-            consumer.queue.send(&body, None).await?;
-        }
+        let start = LayerStart::new(&msg.dataset, &msg.run_id, next, marker.done.clone())
+            .lanes(msg.lanes)
+            .max_attempts(msg.max_attempts);
+        start_layer(
+            start,
+            store,
+            consumer.locations.worklist.into(),
+            consumer.queue.as_ref(),
+            consumer.config.max_body_bytes,
+        )
+        .await
+        .map_err(|e| match e {
+            StartError::List(e) => list_to_step(e),
+            StartError::Queue(e) => StepError::Queue(e),
+        })?;
     }
     Ok(FanIn::Completed {
         resumed,
@@ -94,12 +94,12 @@ async fn layer_marker(
     manifest: &RunManifest,
 ) -> Result<LayerMarker, StepError> {
     let store = consumer.store.as_ref();
-    let keys = RunKeys::new(&msg.dataset, &msg.run_id);
+    let keys = consumer.locations.run(&msg.dataset, &msg.run_id);
     let mut done = Vec::new();
     let mut failed = Vec::new();
-    for job in jobs_under(store, &keys.jobs_prefix(&msg.layer)).await? {
+    for job in jobs_under(store, &consumer.locations, &keys.jobs_prefix(&msg.layer)?).await? {
         let record: Option<JobRecord> =
-            read_json(store, &keys.job_record(&msg.layer, &job)).await?;
+            read_json(store, &keys.job_record(&msg.layer, &job)?).await?;
         match record.map(|r| r.status) {
             Some(JobStatus::Done) => done.push(job),
             Some(JobStatus::Failed) => failed.push(job),

@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::consumer::{Consumer, DeadLetter};
-use crate::layout::RunKeys;
+use crate::keys::Locations;
 use crate::queue::{MAX_RECEIVE_BATCH, Queue, QueueError};
 
 /// How the local runner polls.
@@ -196,15 +196,16 @@ async fn drained(
     Ok(false)
 }
 
-/// Move every message of `dlq` into the store under `worklist/{dataset}/run={run}/dlq/` (so `civic worklist
+/// Move every message of `dlq` into the store as `dead-letter` objects of the run's `worklist` prefix (so `civic worklist
 /// status` can see them after the process ends) and delete it from the queue. Returns how many were kept.
 pub async fn persist_dead_letters(
     store: &dyn ObjectStore,
+    loc: &Locations,
     dlq: &dyn Queue,
     dataset: &str,
     run_id: &str,
 ) -> Result<usize, DrainError> {
-    let keys = RunKeys::new(dataset, run_id);
+    let keys = loc.run(dataset, run_id);
     let mut kept = 0;
     loop {
         let batch = dlq
@@ -227,8 +228,11 @@ pub async fn persist_dead_letters(
             };
             let id = &crate::consumer::body_token(&received.body)[..16];
             let body = serde_json::to_vec_pretty(&letter).expect("dead letter serializes");
+            let key = keys
+                .dlq_record(id)
+                .map_err(|e| QueueError::Backend(format!("persist dead letter: {e}")))?;
             store
-                .put(&keys.dlq_record(id), PutPayload::from(body))
+                .put(&key, PutPayload::from(body))
                 .await
                 .map_err(|e| QueueError::Backend(format!("persist dead letter: {e}")))?;
             dlq.delete(&received.receipt_handle).await?;

@@ -26,15 +26,7 @@ pub struct JobRecord {
     pub at: String,
 }
 
-/// Final state of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatus {
-    /// Output complete.
-    Done,
-    /// Given up on.
-    Failed,
-}
+pub use contract::JobStatus;
 
 /// Written (create-only) when a lane's list is empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,16 +97,18 @@ pub async fn read_json<T: for<'de> Deserialize<'de>>(
         })
 }
 
-/// Job ids that have a record under `prefix`, sorted.
+/// The names of the markers under `prefix` (job ids, lane numbers, dead-letter ids), sorted: the
+/// objects of the `worklist` prefix that `loc` reads back.
 pub async fn jobs_under(
     store: &dyn ObjectStore,
+    loc: &crate::keys::Locations,
     prefix: &Path,
 ) -> Result<Vec<String>, object_store::Error> {
     use futures::TryStreamExt;
     let metas: Vec<_> = store.list(Some(prefix)).try_collect().await?;
     let mut jobs: Vec<String> = metas
         .iter()
-        .filter_map(|m| crate::layout::job_of_marker(&m.location))
+        .filter_map(|m| crate::keys::marker_name(loc, &m.location))
         .collect();
     jobs.sort();
     Ok(jobs)

@@ -2,12 +2,11 @@
 
 use object_store::{ObjectStore, ObjectStoreExt};
 
-use crate::codec;
-use crate::layout::RunKeys;
+use crate::keys::Locations;
 use crate::markers::{LayerMarker, read_json};
-
 use crate::message::WorkMessage;
 use crate::queue::{Queue, QueueError};
+use crate::start::{LayerStart, StartError, start_layer};
 use crate::status::dead_letters;
 
 /// Why a redrive could not be prepared.
@@ -19,6 +18,12 @@ pub enum RedriveError {
     /// The queue failed.
     #[error("queue: {0}")]
     Queue(#[from] QueueError),
+    /// Starting the layer again failed.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// A value cannot be part of a key.
+    #[error("key: {0}")]
+    Key(#[from] prefixes::KeyError),
     /// The layer is not complete, so its failed set is not final.
     #[error("layer {0:?} has no completion marker yet; redrive its failed jobs after it completes")]
     NotComplete(String),
@@ -36,12 +41,13 @@ pub enum RedriveError {
 /// Returns the number re-sent; letters that are not worklist messages stay for inspection.
 pub async fn redrive_dead_letters(
     store: &dyn ObjectStore,
+    loc: &Locations,
     queue: &dyn Queue,
     dataset: &str,
     run_id: &str,
 ) -> Result<usize, RedriveError> {
     let mut sent = 0;
-    for entry in dead_letters(store, dataset, run_id).await? {
+    for entry in dead_letters(store, loc, dataset, run_id).await? {
         let Ok(msg) = serde_json::from_str::<WorkMessage>(&entry.letter.body) else {
             continue;
         };
@@ -62,6 +68,7 @@ pub async fn redrive_dead_letters(
 /// Jobs already done stay done (their records make the re-walk skip them). Returns the jobs re-sent.
 pub async fn redrive_failed(
     store: &dyn ObjectStore,
+    loc: &Locations,
     queue: &dyn Queue,
     dataset: &str,
     run_id: &str,
@@ -69,7 +76,7 @@ pub async fn redrive_failed(
     layer: &str,
     max_attempts: u32,
 ) -> Result<Vec<String>, RedriveError> {
-    let keys = RunKeys::new(dataset, run_id);
+    let keys = loc.run(dataset, run_id);
     let pos = chain
         .iter()
         .position(|l| l == layer)
@@ -77,41 +84,37 @@ pub async fn redrive_failed(
             layer: layer.to_owned(),
             chain: chain.to_vec(),
         })?;
-    let marker: LayerMarker = read_json(store, &keys.layer_complete(layer))
+    let marker: LayerMarker = read_json(store, &keys.layer_complete(layer)?)
         .await?
         .ok_or_else(|| RedriveError::NotComplete(layer.to_owned()))?;
     if marker.failed.is_empty() {
         return Ok(Vec::new());
     }
     for job in &marker.failed {
-        store.delete(&keys.job_record(layer, job)).await?;
+        store.delete(&keys.job_record(layer, job)?).await?;
     }
     for later in &chain[pos..] {
         store
-            .delete(&keys.layer_complete(later))
+            .delete(&keys.layer_complete(later)?)
             .await
             .or_else(ignore_missing)?;
-        for lane in crate::markers::jobs_under(store, &keys.lanes_prefix(later)).await? {
+        for lane in crate::markers::jobs_under(store, loc, &keys.lanes_prefix(later)?).await? {
             let lane: u32 = lane.parse().unwrap_or(u32::MAX);
             store
-                .delete(&keys.lane_done(later, lane))
+                .delete(&keys.lane_done(later, lane)?)
                 .await
                 .or_else(ignore_missing)?;
         }
     }
-    let first = WorkMessage::first_of_layer_with(
-        dataset,
-        run_id,
-        layer,
-        marker.failed.clone(),
-        1,
-        max_attempts,
+    let start = LayerStart::new(dataset, run_id, layer, marker.failed.clone()).max_attempts(max_attempts);
+    start_layer(
+        start,
+        store,
+        loc.worklist.into(),
+        queue,
+        crate::message::SQS_MAX_MESSAGE_BYTES,
     )
-    .remove(0);
-    let body = codec::encode(&first, store, crate::message::SQS_MAX_MESSAGE_BYTES)
-        .await
-        .map_err(|e| QueueError::Backend(e.to_string()))?;
-    queue.send(&body, None).await?;
+    .await?;
     Ok(marker.failed)
 }
 

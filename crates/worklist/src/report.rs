@@ -1,69 +1,27 @@
-//! The layer report (`runs/{dataset}/run={run}/layer-{layer}.json`), built from the completion marker and the
-//! per-job done markers and failure records.
+//! The layer report (object `layer-report` of the `runs` prefix; the type is [`contract::LayerReport`]), built
+//! from the completion marker and the per-job done markers and failure records.
 
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use serde::{Deserialize, Serialize};
 
-use crate::layout::RunKeys;
+use prefixes::Prefix;
+use prefixes::access::Read;
+use prefixes::keys::{Runs, RunsKey, runs};
+
+use crate::keys::{RunKeys, key_error, path};
 pub use crate::markers::JobStatus;
 use crate::markers::{JobRecord, LayerMarker, read_json};
 
-/// Version of the report format.
-pub const REPORT_VERSION: u32 = 1;
-
-/// What a layer did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LayerReport {
-    /// Always [`REPORT_VERSION`].
-    pub version: u32,
-    /// Dataset id.
-    pub dataset: String,
-    /// Run id.
-    pub run_id: String,
-    /// Layer name.
-    pub layer: String,
-    /// Jobs done + failed.
-    pub jobs_total: usize,
-    /// Jobs with a done marker.
-    pub jobs_done: usize,
-    /// Jobs given up on.
-    pub jobs_failed: usize,
-    /// Sum of the successful attempts' durations.
-    pub total_duration_ms: u64,
-    /// The layer started next, if any.
-    pub next_layer: Option<String>,
-    /// One entry per job, done first (in completion-marker order), then failed.
-    pub jobs: Vec<JobReport>,
-}
-
-/// One job's line in the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobReport {
-    /// Job id.
-    pub job: String,
-    /// `done` or `failed`.
-    pub status: JobStatus,
-    /// Attempts made (the successful one included).
-    pub attempts: u32,
-    /// Duration of the successful attempt.
-    pub duration_ms: Option<u64>,
-    /// Last error of a failed job.
-    pub error: Option<String>,
-    /// The runner's summary of a done job.
-    pub summary: Option<serde_json::Value>,
-}
+pub use contract::layer::{JobReport, LayerReport, REPORT_VERSION};
 
 /// Build the report of the layer `marker` completed, reading each job's record.
 pub async fn build(
     store: &dyn ObjectStore,
-    dataset: &str,
-    run_id: &str,
+    keys: &RunKeys<'_>,
     marker: &LayerMarker,
 ) -> Result<LayerReport, object_store::Error> {
-    let keys = RunKeys::new(dataset, run_id);
     let mut jobs = Vec::with_capacity(marker.done.len() + marker.failed.len());
     for job in marker.done.iter().chain(&marker.failed) {
-        let key = keys.job_record(&marker.layer, job);
+        let key = keys.job_record(&marker.layer, job).map_err(key_error)?;
         let record: JobRecord = read_json(store, &key).await?.ok_or_else(|| missing(&key))?;
         jobs.push(JobReport {
             job: job.clone(),
@@ -76,8 +34,8 @@ pub async fn build(
     }
     Ok(LayerReport {
         version: REPORT_VERSION,
-        dataset: dataset.to_owned(),
-        run_id: run_id.to_owned(),
+        dataset: keys.dataset().to_owned(),
+        run_id: keys.run_id().to_owned(),
         layer: marker.layer.clone(),
         jobs_total: jobs.len(),
         jobs_done: marker.done.len(),
@@ -91,9 +49,10 @@ pub async fn build(
 /// Write `report` to its key (overwriting: it is a pure function of the completion marker and job records).
 pub async fn write(
     store: &dyn ObjectStore,
+    keys: &RunKeys<'_>,
     report: &LayerReport,
 ) -> Result<(), object_store::Error> {
-    let key = RunKeys::new(&report.dataset, &report.run_id).layer_report(&report.layer);
+    let key = keys.layer_report(&report.layer).map_err(key_error)?;
     let body = serde_json::to_vec_pretty(report).expect("report serializes");
     store.put(&key, PutPayload::from(body)).await?;
     Ok(())
@@ -102,11 +61,14 @@ pub async fn write(
 /// Read the report of `layer`, if written.
 pub async fn read(
     store: &dyn ObjectStore,
+    runs: Prefix<Runs, Read>,
     dataset: &str,
     run_id: &str,
     layer: &str,
 ) -> Result<Option<LayerReport>, object_store::Error> {
-    read_json(store, &RunKeys::new(dataset, run_id).layer_report(layer)).await
+    let key = path(runs.read_key(&RunsKey { dataset, run_id }, &runs::LayerReport { layer }))
+        .map_err(key_error)?;
+    read_json(store, &key).await
 }
 
 fn missing(key: &object_store::path::Path) -> object_store::Error {

@@ -4,8 +4,19 @@ use object_store::ObjectStore;
 use serde::Serialize;
 
 use crate::consumer::DeadLetter;
-use crate::layout::RunKeys;
-use crate::manifest::{ManifestError, RunManifest};
+use crate::keys::{Locations, key_error};
+use crate::manifest::ManifestError;
+
+/// Why a run's status could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    /// The run manifest is missing or invalid.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The store failed.
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+}
 use crate::markers::{JobRecord, JobStatus, LayerMarker, exists, jobs_under, read_json};
 use crate::message::WorkMessage;
 
@@ -56,26 +67,30 @@ pub struct RunStatus {
 /// Read the status of `run_id` for the layer chain `layers`.
 pub async fn run_status(
     store: &dyn ObjectStore,
+    loc: &Locations,
     dataset: &str,
     run_id: &str,
     layers: &[String],
-) -> Result<RunStatus, ManifestError> {
-    let keys = RunKeys::new(dataset, run_id);
-    let manifest = RunManifest::load(store, dataset, run_id).await?;
-    let dead_letters = dead_letters(store, dataset, run_id).await?;
+) -> Result<RunStatus, StatusError> {
+    let keys = loc.run(dataset, run_id);
+    let manifest = crate::manifest::load(store, loc, dataset, run_id).await?;
+    let dead_letters = dead_letters(store, loc, dataset, run_id).await?;
+    let k = |r: Result<object_store::path::Path, prefixes::KeyError>| r.map_err(key_error);
     let mut expected = Some(manifest.partitions.len());
     let mut out = Vec::with_capacity(layers.len());
     for layer in layers {
         let (mut done, mut failed) = (0, 0);
-        for job in jobs_under(store, &keys.jobs_prefix(layer)).await? {
-            let record: Option<JobRecord> = read_json(store, &keys.job_record(layer, &job)).await?;
+        for job in jobs_under(store, loc, &k(keys.jobs_prefix(layer))?).await? {
+            let record: Option<JobRecord> =
+                read_json(store, &k(keys.job_record(layer, &job))?).await?;
             match record.map(|r| r.status) {
                 Some(JobStatus::Done) => done += 1,
                 Some(JobStatus::Failed) => failed += 1,
                 None => {}
             }
         }
-        let marker: Option<LayerMarker> = read_json(store, &keys.layer_complete(layer)).await?;
+        let marker: Option<LayerMarker> =
+            read_json(store, &k(keys.layer_complete(layer))?).await?;
         out.push(LayerStatus {
             layer: layer.clone(),
             expected,
@@ -86,7 +101,7 @@ pub async fn run_status(
                 .iter()
                 .filter(|d| d.layer.as_deref() == Some(layer))
                 .count(),
-            complete: exists(store, &keys.layer_complete(layer)).await?,
+            complete: exists(store, &k(keys.layer_complete(layer))?).await?,
         });
         expected = marker.map(|m| m.done.len());
     }
@@ -101,13 +116,14 @@ pub async fn run_status(
 /// The dead letters persisted under the run's `dlq/` prefix.
 pub async fn dead_letters(
     store: &dyn ObjectStore,
+    loc: &Locations,
     dataset: &str,
     run_id: &str,
 ) -> Result<Vec<DeadLetterEntry>, object_store::Error> {
-    let keys = RunKeys::new(dataset, run_id);
+    let keys = loc.run(dataset, run_id);
     let mut out = Vec::new();
-    for id in jobs_under(store, &keys.dlq_prefix()).await? {
-        let key = keys.dlq_record(&id);
+    for id in jobs_under(store, loc, &keys.dlq_prefix().map_err(key_error)?).await? {
+        let key = keys.dlq_record(&id).map_err(key_error)?;
         if let Some(letter) = read_json::<DeadLetter>(store, &key).await? {
             let layer = serde_json::from_str::<WorkMessage>(&letter.body)
                 .ok()

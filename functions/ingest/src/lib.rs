@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use object_store::ObjectStore;
 use prefixes::Prefix;
-use prefixes::access::Write;
+use prefixes::access::{ReadWrite, Write};
 use prefixes::keys::{Quarantine, Raw, Runs, Worklist};
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +23,7 @@ pub use continuation::{Continuer, LambdaContinuer};
 pub struct Locations {
     pub raw: Prefix<Raw, Write>,
     pub quarantine: Prefix<Quarantine, Write>,
-    pub runs: Prefix<Runs, Write>,
+    pub runs: Prefix<Runs, ReadWrite>,
     pub worklist: Prefix<Worklist, Write>,
 }
 
@@ -35,6 +35,15 @@ impl Locations {
             quarantine: p::quarantine(),
             runs: p::runs(),
             worklist: p::worklist(),
+        }
+    }
+
+    /// The grants ingestion's library writes under.
+    pub const fn ingestion(&self) -> ingest_core::Locations {
+        ingest_core::Locations {
+            raw: self.raw,
+            quarantine: self.quarantine,
+            runs: self.runs,
         }
     }
 }
@@ -166,16 +175,19 @@ async fn run(
     let run_id = event
         .run_id
         .clone()
-        .unwrap_or_else(ingest_core::layout::new_run_id);
+        .unwrap_or_else(ingest_core::locations::new_run_id);
     let opts = ingest_core::IngestOptions {
         run_id: Some(run_id.clone()),
         drift: harmonize::drift::ingest_check(&event.dataset),
         ..opts
     };
+    let grants = Locations::granted();
     let report = match continuer {
-        None => ingest_core::ingest(data.clone(), &spec, source, opts).await?,
+        None => ingest_core::ingest(data.clone(), grants.ingestion(), &spec, source, opts).await?,
         Some(continuer) => {
-            match ingest_core::ingest_segment(data.clone(), &spec, source, opts).await? {
+            match ingest_core::ingest_segment(data.clone(), grants.ingestion(), &spec, source, opts)
+                .await?
+            {
                 ingest_core::Segment::Complete(report) => *report,
                 ingest_core::Segment::Suspended {
                     checkpoint, key, ..
@@ -215,24 +227,21 @@ async fn run(
         .first()
         .ok_or_else(|| anyhow::anyhow!("the worklist queue declares no layers"))?;
     let jobs = ingest_core::job_ids(m);
-    let messages = worklist::WorkMessage::first_of_layer(
-        &m.dataset,
-        &m.run_id,
-        layer,
-        jobs.clone(),
-        work.lanes,
-    );
-    for msg in &messages {
-        let body =
-            worklist::codec::encode(msg, data.as_ref(), worklist::message::SQS_MAX_MESSAGE_BYTES)
-                .await?;
-        queue.send(&body, None).await.map_err(|e| {
-            anyhow::anyhow!(
-                "hand-off to the worklist failed (rerun with run_id {}): {e}",
-                m.run_id
-            )
-        })?;
-    }
+    let start = worklist::LayerStart::new(&m.dataset, &m.run_id, layer, jobs.clone()).lanes(work.lanes);
+    worklist::start_layer(
+        start,
+        data.as_ref(),
+        grants.worklist,
+        queue,
+        worklist::message::SQS_MAX_MESSAGE_BYTES,
+    )
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "hand-off to the worklist failed (rerun with run_id {}): {e}",
+            m.run_id
+        )
+    })?;
     Ok(serde_json::json!({
         "run_id": m.run_id,
         "manifest": report.manifest_key,

@@ -25,6 +25,14 @@ impl Locations {
             stakeholders: p::stakeholders(),
         }
     }
+
+    /// What the ledger reads and writes.
+    pub const fn ledger(&self) -> ledger::Locations {
+        ledger::Locations {
+            events: self.events,
+            stakeholders: self.stakeholders,
+        }
+    }
 }
 
 /// The function's HTTP app: the ledger's router over the ledger bucket named by the platform's variables.
@@ -33,7 +41,11 @@ pub fn app(
     platform: &dyn platform::Platform,
     auth: ledger::api::WriteAuth,
 ) -> Result<axum::Router, platform::Error> {
-    let store = platform.bucket(Locations::granted().events.bucket())?;
+    let grants = Locations::granted();
+    let store = platform.bucket(grants.events.bucket())?;
     let config = ledger::api::ApiConfig::new(auth, "la311");
-    Ok(ledger::api::router(ledger::Ledger::new(store), config))
+    Ok(ledger::api::router(
+        ledger::Ledger::new(store, grants.ledger()),
+        config,
+    ))
 }

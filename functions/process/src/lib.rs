@@ -33,6 +33,37 @@ impl Locations {
             stakeholders: p::stakeholders(),
         }
     }
+
+    /// What the transform reads and writes.
+    pub fn harmonize(&self) -> harmonize::Locations {
+        harmonize::Locations {
+            raw: self.raw,
+            runs: self.runs.into(),
+            canonical: self.canonical,
+            quarantine: self.quarantine.into(),
+        }
+    }
+
+    /// What the analysis reads and writes.
+    pub fn analysis(&self) -> analysis::Locations {
+        analysis::Locations {
+            canonical: self.canonical.into(),
+            processed: self.processed.into(),
+        }
+    }
+
+    /// What the worklist consumer reads and writes.
+    pub fn worklist(&self) -> worklist::Locations {
+        worklist::Locations::new(self.runs, self.worklist)
+    }
+
+    /// What the ledger reads and writes.
+    pub fn ledger(&self) -> ledger::Locations {
+        ledger::Locations {
+            events: self.events,
+            stakeholders: self.stakeholders,
+        }
+    }
 }
 
 pub mod runners;
@@ -51,14 +82,18 @@ impl Function {
         let queue = prefixes::process::queues::WORKLIST;
         let locations = Locations::granted();
         let data = platform.bucket(locations.raw.bucket())?;
-        let ledger = ledger::Ledger::new(platform.bucket(locations.events.bucket())?);
-        let runners = registry(&data, Some(&ledger), "la311")?;
+        let ledger = ledger::Ledger::new(
+            platform.bucket(locations.events.bucket())?,
+            locations.ledger(),
+        );
+        let runners = registry(&data, &locations, Some(&ledger), "la311")?;
         let work = platform.queue(queue)?;
         let dlq = platform.open_queue(&platform.dlq_url(queue)?)?;
         let layers = queue.layers.iter().map(|l| l.to_string()).collect();
         Ok(Function {
             consumer: worklist::Consumer::new(
                 data,
+                locations.worklist(),
                 work,
                 dlq,
                 runners,

@@ -21,6 +21,7 @@ pub fn analysis_config() -> anyhow::Result<analysis::AnalysisConfig> {
 /// city-wide fan-in hook when a ledger is given (findings need somewhere to go).
 pub fn registry(
     data: &Arc<dyn ObjectStore>,
+    locations: &crate::Locations,
     ledger: Option<&ledger::Ledger>,
     dataset: &str,
 ) -> anyhow::Result<Registry> {
@@ -30,6 +31,7 @@ pub fn registry(
             "transform",
             Arc::new(Transform {
                 store: data.clone(),
+                locations: locations.harmonize(),
                 catalog,
             }),
         );
@@ -40,6 +42,7 @@ pub fn registry(
             "analyze",
             Arc::new(Analyze {
                 data: data.clone(),
+                locations: locations.analysis(),
                 ledger: ledger.clone(),
                 config: config.clone(),
             }),
@@ -48,6 +51,7 @@ pub fn registry(
             "analyze",
             Arc::new(Citywide {
                 data: data.clone(),
+                locations: locations.analysis(),
                 ledger: ledger.clone(),
                 config,
             }),
@@ -59,6 +63,7 @@ pub fn registry(
 /// The `transform` layer: raw -> canonical for one partition (harmonize).
 struct Transform {
     store: Arc<dyn ObjectStore>,
+    locations: harmonize::Locations,
     catalog: harmonize::Catalog,
 }
 
@@ -66,18 +71,27 @@ struct Transform {
 impl JobRunner for Transform {
     async fn run(&self, job: &JobContext<'_>) -> Result<serde_json::Value, JobError> {
         let manifest =
-            harmonize::partition::read_manifest(self.store.as_ref(), job.dataset, job.run_id)
+            harmonize::partition::read_manifest(
+                self.store.as_ref(),
+                &self.locations,
+                job.dataset,
+                job.run_id,
+            )
                 .await
                 .map_err(|e| JobError::Fatal(e.to_string()))?;
         match harmonize::transform_partition_with(
             self.store.clone(),
+            self.locations,
             &self.catalog,
             &manifest,
             job.job,
         )
         .await
         {
-            Ok(report) => Ok(serde_json::to_value(report).unwrap_or_default()),
+            Ok(report) => {
+                serde_json::to_value::<contract::TransformSummary>(report)
+                    .map_err(|e| JobError::Fatal(e.to_string()))
+            }
             Err(
                 e
                 @ (harmonize::TransformError::Store { .. } | harmonize::TransformError::Io { .. }),
@@ -90,6 +104,7 @@ impl JobRunner for Transform {
 /// The `analyze` layer: canonical -> weekly table in `processed/` + findings in the ledger, for one partition.
 struct Analyze {
     data: Arc<dyn ObjectStore>,
+    locations: analysis::Locations,
     ledger: ledger::Ledger,
     config: analysis::AnalysisConfig,
 }
@@ -99,6 +114,7 @@ impl JobRunner for Analyze {
     async fn run(&self, job: &JobContext<'_>) -> Result<serde_json::Value, JobError> {
         match analysis::analyze_partition(
             &self.data,
+            &self.locations,
             &self.ledger,
             &self.config,
             job.dataset,
@@ -107,20 +123,23 @@ impl JobRunner for Analyze {
         )
         .await
         {
-            Ok(r) => Ok(serde_json::json!({
-                "rows": {
-                    "rows": r.rows.rows,
-                    "used": r.rows.used,
-                    "without_district": r.rows.without_district,
-                    "without_created": r.rows.without_created,
-                },
-                "weekly_rows": r.weekly_rows,
-                "findings": r.findings.len(),
-                "events_created": r.events_created,
-                "events_duplicate": r.events_duplicate,
-                "events_conflicting": r.events_conflicting,
-                "table_key": r.table_key,
-            })),
+            Ok(r) => {
+                let summary = contract::AnalyzeSummary {
+                    rows: contract::AnalyzeRows {
+                        rows: r.rows.rows,
+                        used: r.rows.used,
+                        without_district: r.rows.without_district,
+                        without_created: r.rows.without_created,
+                    },
+                    weekly_rows: r.weekly_rows,
+                    findings: r.findings.len(),
+                    events_created: r.events_created,
+                    events_duplicate: r.events_duplicate,
+                    events_conflicting: r.events_conflicting,
+                    table_key: r.table_key,
+                };
+                serde_json::to_value(summary).map_err(|e| JobError::Fatal(e.to_string()))
+            }
             Err(e @ analysis::job::JobError::Store { .. }) => {
                 Err(JobError::Retryable(e.to_string()))
             }
@@ -133,6 +152,7 @@ impl JobRunner for Analyze {
 /// a redelivered completion that runs it again appends nothing twice).
 struct Citywide {
     data: Arc<dyn ObjectStore>,
+    locations: analysis::Locations,
     ledger: ledger::Ledger,
     config: analysis::AnalysisConfig,
 }
@@ -142,6 +162,7 @@ impl LayerHook for Citywide {
     async fn completed(&self, report: &LayerReport) -> Result<(), JobError> {
         let r = analysis::analyze_citywide(
             &self.data,
+            &self.locations,
             &self.ledger,
             &self.config,
             &report.dataset,

@@ -17,14 +17,13 @@ pub struct StakeholdersResponse {
 }
 
 async fn merged(state: &AppState) -> Result<Vec<Stakeholder>, ApiError> {
-    let store = state.ledger.store().as_ref();
-    let derived = stakeholders::load_derived(store, &state.config.dataset)
+    let derived = stakeholders::load_derived(&state.ledger, &state.config.dataset)
         .await
         .map_err(ApiError::internal)?;
     // A configured file wins; otherwise the file stored in the ledger bucket, if any.
     let stored = match &state.config.stakeholder_file {
         Some(_) => None,
-        None => stakeholders::load_stored_file(store, &state.config.dataset)
+        None => stakeholders::load_stored_file(&state.ledger, &state.config.dataset)
             .await
             .map_err(ApiError::internal)?,
     };

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use futures::TryStreamExt;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, PutPayload};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,7 +19,7 @@ pub use derive::{
 };
 pub use file::{DistrictEntry, StakeholderFile};
 
-use crate::layout;
+use crate::Ledger;
 
 /// Where a field's value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
@@ -179,6 +179,9 @@ fn merge_one(cd: u8, data: &DerivedDistrict, entry: &DistrictEntry) -> Stakehold
 /// Errors storing or loading derived stakeholders.
 #[derive(Debug, thiserror::Error)]
 pub enum StakeholderStoreError {
+    /// A value cannot be part of a key.
+    #[error("key: {0}")]
+    Key(#[from] prefixes::KeyError),
     /// The object store failed.
     #[error("object store error at {key}: {source}")]
     Store {
@@ -210,12 +213,13 @@ pub enum StakeholderStoreError {
 /// Writes the districts derived from one partition (or any named slice, e.g. `all`) of `dataset` to the ledger
 /// bucket. Overwrites: a derivation is deterministic for its input.
 pub async fn save_derived(
-    store: &dyn ObjectStore,
+    ledger: &Ledger,
     dataset: &str,
     partition: &str,
     derived: &BTreeMap<u8, DerivedDistrict>,
 ) -> Result<(), StakeholderStoreError> {
-    let key = layout::derived_stakeholders_key(dataset, partition);
+    let store = ledger.store();
+    let key = ledger.locations().derived(dataset, partition)?;
     let body = serde_json::to_vec_pretty(derived).expect("derived stakeholders serialize");
     store
         .put(&key, PutPayload::from(body))
@@ -229,14 +233,16 @@ pub async fn save_derived(
 
 /// Reads and merges every derived-stakeholder document of `dataset`; none is an empty map.
 pub async fn load_derived(
-    store: &dyn ObjectStore,
+    ledger: &Ledger,
     dataset: &str,
 ) -> Result<BTreeMap<u8, DerivedDistrict>, StakeholderStoreError> {
-    let prefix = layout::derived_stakeholders_prefix(dataset);
+    let store = ledger.store();
+    let prefix = ledger.locations().derived_of(dataset)?;
     let store_err = |key: String| move |source| StakeholderStoreError::Store { key, source };
     let mut keys: Vec<_> = store
         .list(Some(&prefix))
         .map_ok(|m| m.location)
+        .try_filter(|k| futures::future::ready(ledger.locations().is_derived(k)))
         .try_collect()
         .await
         .map_err(store_err(prefix.to_string()))?;
@@ -262,10 +268,11 @@ pub async fn load_derived(
 /// Reads the maintained stakeholder file stored at `stakeholders/{dataset}/stakeholders.yaml`, if any
 /// (how the Lambda gets it; locally `civic serve --stakeholders FILE` takes precedence).
 pub async fn load_stored_file(
-    store: &dyn ObjectStore,
+    ledger: &Ledger,
     dataset: &str,
 ) -> Result<Option<StakeholderFile>, StakeholderStoreError> {
-    let key = layout::stakeholder_file_key(dataset);
+    let store = ledger.store();
+    let key = ledger.locations().maintained(dataset)?;
     let bytes = match store.get(&key).await {
         Ok(r) => r.bytes().await,
         Err(object_store::Error::NotFound { .. }) => return Ok(None),
