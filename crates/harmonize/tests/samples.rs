@@ -1,4 +1,4 @@
-//! The transform on the real MyLA311 samples (skipped with a printed reason when ../shared/data is absent).
+//! The transform on the real MyLA311 samples (testdata/la311, committed gzip'd).
 
 mod support;
 
@@ -9,7 +9,7 @@ use arrow::datatypes::{Float64Type, Int16Type, TimestampMicrosecondType};
 use harmonize::{PartitionReport, transform_partition_with};
 use support::*;
 
-/// Per-CD counts from ../shared/data/README.md ("__missing__" = empty CD).
+/// Per-CD counts from testdata/README.md ("__missing__" = empty CD).
 fn readme_counts(s: &str) -> BTreeMap<String, u64> {
     s.split_whitespace()
         .map(|kv| {
@@ -43,8 +43,8 @@ async fn check_sample(
     id: &str,
     era: &str,
     counts: &str,
-) -> Option<std::sync::Arc<dyn object_store::ObjectStore>> {
-    let path = sample(file)?;
+) -> std::sync::Arc<dyn object_store::ObjectStore> {
+    let path = sample(file);
     let store = memory_store();
     let manifest = ingest(&store, "r1", &path, Some(year), Some(id)).await;
     let reports = transform_all(&store, &manifest).await;
@@ -85,16 +85,13 @@ async fn check_sample(
         }
     }
     assert_eq!(got, readme_counts(counts), "{file}");
-    Some(store)
+    store
 }
 
 #[tokio::test]
 async fn sample_2017_export_lat_lon_transforms_completely() {
     let counts = "1:698 2:548 3:669 4:495 5:540 6:584 7:694 8:598 9:831 10:721 11:463 12:673 13:1031 14:783 15:667 empty:4";
-    let Some(store) = check_sample("myla311_2017_sample.csv", 2017, "d4vt-q4t5", "A", counts).await
-    else {
-        return;
-    };
+    let store = check_sample("myla311_2017_sample.csv", 2017, "d4vt-q4t5", "A", counts).await;
     // First data row: 1-870704831, 12/31/2017 11:59:58 PM (PST) in CD 13, owner BOS, NC 44.
     let batches = read_parquet_under(&store, "canonical/la311/year=2017/cd=13").await;
     let mut found = false;
@@ -180,17 +177,14 @@ async fn sample_2018_export_wkt_transforms_completely() {
 #[tokio::test]
 async fn sample_2020_api_names_transforms_completely() {
     let counts = "1:448 2:572 3:657 4:553 5:577 6:655 7:1013 8:632 9:431 10:636 11:511 12:604 13:854 14:1025 15:821 empty:11";
-    let Some(store) = check_sample(
+    let store = check_sample(
         "myla311_2020_api_fieldnames_sample.csv",
         2020,
         "rq3b-xjk8",
         "B",
         counts,
     )
-    .await
-    else {
-        return;
-    };
+    .await;
     // Both BOS and LASAN owners become one agency; created_by_org is filled in era B.
     let mut agencies = BTreeMap::<String, u64>::new();
     let mut orgs = 0;
@@ -212,7 +206,7 @@ async fn real_location_text_agrees_with_latitude_longitude_columns() {
     let catalog = harmonize::builtin("la311").unwrap();
     let bbox = catalog.geo.bbox;
     for file in ["myla311_2017_sample.csv", "myla311_2018_sample.csv"] {
-        let Some(path) = sample(file) else { return };
+        let path = sample(file);
         let (header, rows) = read_csv(&path);
         let col = |n: &str| header.iter().position(|h| h == n).unwrap();
         let (lat, lon, loc) = (col("Latitude"), col("Longitude"), col("Location"));
@@ -238,9 +232,7 @@ async fn real_location_text_agrees_with_latitude_longitude_columns() {
 
 #[tokio::test]
 async fn regression_2023_shifted_row_is_quarantined_not_a_council_member_district() {
-    let Some(path) = sample("myla311_2023_fixture.csv") else {
-        return;
-    };
+    let path = sample("myla311_2023_fixture.csv");
     let store = memory_store();
     let manifest = ingest(&store, "r23", &path, Some(2023), Some("4a4x-mna2")).await;
     let reports = transform_all(&store, &manifest).await;
@@ -309,7 +301,7 @@ async fn canonical_parquet_of_different_years_has_one_schema() {
     .into_iter()
     .enumerate()
     {
-        let Some(path) = sample(file) else { return };
+        let path = sample(file);
         let manifest = ingest(&store, &format!("u{i}"), &path, Some(year), None).await;
         let catalog = harmonize::builtin("la311").unwrap();
         let r = transform_partition_with(store.clone(), &catalog, &manifest, "1")
@@ -334,9 +326,7 @@ async fn canonical_parquet_of_different_years_has_one_schema() {
 
 #[tokio::test]
 async fn a_file_run_without_year_infers_it_from_created_at() {
-    let Some(path) = sample("myla311_2018_sample.csv") else {
-        return;
-    };
+    let path = sample("myla311_2018_sample.csv");
     let store = memory_store();
     let manifest = ingest(&store, "noyear", &path, None, None).await;
     let reports = transform_all(&store, &manifest).await;
@@ -367,9 +357,7 @@ async fn a_file_run_without_year_infers_it_from_created_at() {
 
 #[tokio::test]
 async fn rerunning_a_partition_is_idempotent() {
-    let Some(path) = sample("myla311_2017_sample.csv") else {
-        return;
-    };
+    let path = sample("myla311_2017_sample.csv");
     let store = memory_store();
     let manifest = ingest(&store, "again", &path, Some(2017), None).await;
     let catalog = harmonize::builtin("la311").unwrap();
@@ -390,9 +378,7 @@ async fn rerunning_a_partition_is_idempotent() {
 
 #[tokio::test]
 async fn a_partition_split_over_several_raw_files_is_streamed_in_order() {
-    let Some(path) = sample("myla311_2018_sample.csv") else {
-        return;
-    };
+    let path = sample("myla311_2018_sample.csv");
     let store = memory_store();
     let mut manifest = ingest(&store, "split", &path, Some(2018), None).await;
     // Re-write partition 13 as three raw files of uneven size, as a memory-bounded ingestion would.
@@ -450,9 +436,7 @@ async fn a_partition_split_over_several_raw_files_is_streamed_in_order() {
 
 #[tokio::test]
 async fn part_files_roll_and_a_retry_with_fewer_parts_removes_stale_ones() {
-    let Some(path) = sample("myla311_2018_sample.csv") else {
-        return;
-    };
+    let path = sample("myla311_2018_sample.csv");
     let store = memory_store();
     let manifest = ingest(&store, "roll", &path, Some(2018), None).await;
     let catalog = harmonize::builtin("la311").unwrap();

@@ -1,4 +1,4 @@
-//! Real MyLA311 samples from ../shared/data/la311 (skipped with a printed reason when absent):
+//! Real MyLA311 samples from testdata/la311 (committed gzip'd, read by ingestion as they are):
 //! per-district counts equal the published ones, the Parquet reads back identically, and the
 //! malformed 2023 row is quarantined with its reason.
 
@@ -11,7 +11,7 @@ use ingest_core::{Catalog, IngestOptions, SourceSpec, ingest};
 use object_store::ObjectStore;
 use object_store::memory::InMemory;
 
-/// Published counts (shared/data/README.md), "empty" mapped to `__missing__`.
+/// Published counts (testdata/README.md), "empty" mapped to `__missing__`.
 fn expected(spec: &str) -> BTreeMap<String, u64> {
     spec.split_whitespace()
         .map(|kv| {
@@ -23,9 +23,6 @@ fn expected(spec: &str) -> BTreeMap<String, u64> {
 }
 
 async fn check_sample(file: &str, counts: &str, total: u64, columns: usize) {
-    let Some(dir) = common::shared_la311() else {
-        return;
-    };
     let spec = Catalog::in_repo().load("la311").unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let opts = IngestOptions {
@@ -37,7 +34,7 @@ async fn check_sample(file: &str, counts: &str, total: u64, columns: usize) {
         store.clone(),
         &spec,
         SourceSpec::File {
-            path: dir.join(file),
+            path: common::testdata_la311(file),
         },
         opts,
     )
@@ -108,9 +105,6 @@ async fn sample_2020_lowercase_api_header_counts_per_district() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixture_2023_shifted_row_is_quarantined_with_reason() {
-    let Some(dir) = common::shared_la311() else {
-        return;
-    };
     let spec = Catalog::in_repo().load("la311").unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let opts = IngestOptions {
@@ -118,7 +112,7 @@ async fn fixture_2023_shifted_row_is_quarantined_with_reason() {
         run_id: Some("q".into()),
         ..Default::default()
     };
-    let path = dir.join("myla311_2023_fixture.csv");
+    let path = common::testdata_la311("myla311_2023_fixture.csv");
     let m = ingest(store.clone(), &spec, SourceSpec::File { path }, opts)
         .await
         .unwrap()

@@ -456,3 +456,62 @@ impl JsonValue for reqwest::Response {
         serde_json::from_slice(&self.bytes().await.unwrap()).unwrap_or(Value::Null)
     }
 }
+
+/// The document states the checks the server makes, so generated requests (schemathesis in
+/// `scripts/api-fuzz.sh`) are mostly valid and reach the handlers.
+#[test]
+fn openapi_document_states_the_server_constraints() {
+    use utoipa::OpenApi as _;
+    let doc = serde_json::to_value(ledger::api::ApiDoc::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let events = &schemas["PostEvents"]["properties"]["events"];
+    assert_eq!(events["minItems"], 1);
+    assert_eq!(
+        events["maxItems"].as_u64(),
+        Some(ledger::validate::DEFAULT_MAX_BATCH as u64)
+    );
+    for name in ["PostEvents", "EventInput", "Dimensions", "Event"] {
+        assert_eq!(
+            schemas[name]["additionalProperties"], false,
+            "{name} refuses unknown fields"
+        );
+    }
+    let input = &schemas["EventInput"]["properties"];
+    for text in ["metric", "unit", "run_id"] {
+        assert_eq!(input[text]["pattern"], r"\S", "{text} must not be blank");
+        assert_eq!(input[text]["maxLength"], 200, "{text}");
+    }
+    assert_eq!(input["event_id"]["pattern"], "^[0-9a-f]{64}$");
+    assert_eq!(input["schema_version"]["minimum"], 1);
+    assert_eq!(input["schema_version"]["maximum"], 1);
+    assert!(
+        input["window_end"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("after `window_start`")
+    );
+    let dims = &schemas["Dimensions"];
+    assert_eq!(dims["required"], json!(["council_district"]));
+    assert_eq!(dims["properties"]["council_district"]["minimum"], 1);
+    assert_eq!(dims["properties"]["council_district"]["maximum"], 15);
+    assert_eq!(schemas["StakeholderId"]["pattern"], "^[a-z0-9_-]{1,64}$");
+    let params: BTreeMap<String, Value> = doc["paths"]["/events"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["schema"].clone()))
+        .collect();
+    assert_eq!(params["limit"]["minimum"], 1);
+    assert_eq!(params["limit"]["maximum"], 1000);
+    assert_eq!(params["from"]["format"], "date-time");
+    assert!(params["cursor"]["pattern"].is_string());
+    // A cursor the server hands out fits the documented pattern's shape: `{micros}.{64 hex}`.
+    let cursor = ledger::query::Cursor {
+        window_start_us: 1_514_764_800_000_000,
+        event_id: "ab".repeat(32),
+    }
+    .encode();
+    let (micros, id) = cursor.split_once('.').unwrap();
+    assert!(micros.len() <= 18 && micros.bytes().all(|b| b.is_ascii_digit()));
+    assert!(id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()));
+}

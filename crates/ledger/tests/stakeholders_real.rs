@@ -1,4 +1,4 @@
-//! Stakeholders derived from the real MyLA311 samples (../shared/data/la311) name the members shown there;
+//! Stakeholders derived from the real MyLA311 samples (testdata/la311, committed gzip'd) name the members shown there;
 //! the maintained file overrides field by field and records its provenance.
 
 use std::collections::BTreeMap;
@@ -26,19 +26,35 @@ const MEMBERS_2017_2018: [(u8, &str); 15] = [
     (15, "Joe Buscaino"),
 ];
 
-fn sample(name: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/la311")
-        .join(name);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIP: {} is absent (shared real-data samples not available)",
-            path.display()
-        );
-        None
-    }
+/// A real MyLA311 sample, committed gzip'd as `testdata/la311/<name>.gz` (see testdata/README.md),
+/// decompressed into this test target's scratch folder under its own name. Panics when it is missing:
+/// the samples travel with the repository, so no test skips for want of them.
+fn sample(name: &str) -> PathBuf {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let gz = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/la311")
+        .join(format!("{name}.gz"));
+    let file = std::fs::File::open(&gz).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: the real samples are committed under testdata/ (see testdata/README.md)",
+            gz.display()
+        )
+    });
+    let mut csv = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut csv)
+        .unwrap_or_else(|e| panic!("{}: {e}", gz.display()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("testdata/la311");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Written beside and renamed: tests running at the same time each open a whole file.
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let part = dir.join(format!("{name}.{}-{n}.part", std::process::id()));
+    std::fs::write(&part, &csv).unwrap();
+    let path = dir.join(name);
+    std::fs::rename(&part, &path).unwrap();
+    path
 }
 
 fn derive(path: &Path) -> BTreeMap<u8, DerivedDistrict> {
@@ -57,7 +73,7 @@ fn example_file() -> StakeholderFile {
 #[test]
 fn samples_2017_and_2018_name_their_members() {
     for name in ["myla311_2017_sample.csv", "myla311_2018_sample.csv"] {
-        let Some(path) = sample(name) else { return };
+        let path = sample(name);
         let derived = derive(&path);
         assert_eq!(derived.len(), 15, "{name}: all 15 districts appear");
         let stakeholders = merge(&derived, None);
@@ -88,12 +104,10 @@ fn samples_2017_and_2018_name_their_members() {
 
 #[test]
 fn member_change_in_cd12_between_2018_and_2020_latest_wins() {
-    let (Some(p2018), Some(p2020)) = (
+    let (p2018, p2020) = (
         sample("myla311_2018_sample.csv"),
         sample("myla311_2020_api_fieldnames_sample.csv"),
-    ) else {
-        return;
-    };
+    );
     let mut derivation = ledger::stakeholders::Derivation::default();
     for path in [p2020, p2018] {
         // Observing the newer file first: order of input must not matter.
@@ -128,9 +142,7 @@ fn member_change_in_cd12_between_2018_and_2020_latest_wins() {
 
 #[test]
 fn override_file_wins_field_by_field_with_provenance() {
-    let Some(path) = sample("myla311_2018_sample.csv") else {
-        return;
-    };
+    let path = sample("myla311_2018_sample.csv");
     let derived = derive(&path);
     let file = example_file();
     let merged = merge(&derived, Some(&file));
@@ -170,9 +182,7 @@ fn override_file_wins_field_by_field_with_provenance() {
 
 #[tokio::test]
 async fn api_serves_merged_stakeholders_from_the_ledger_bucket() {
-    let Some(path) = sample("myla311_2017_sample.csv") else {
-        return;
-    };
+    let path = sample("myla311_2017_sample.csv");
     let store: Arc<dyn object_store::ObjectStore> = Arc::new(object_store::memory::InMemory::new());
     // One derived document per district partition (as the analyze jobs write them), merged on read.
     for (cd, district) in derive(&path) {

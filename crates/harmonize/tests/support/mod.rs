@@ -17,17 +17,35 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-/// `../shared/data/la311/<name>` when the shared data folder exists.
-pub fn sample(name: &str) -> Option<PathBuf> {
-    let p = FsPath::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/la311")
-        .join(name);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: real sample {} not present", p.display());
-        None
-    }
+/// A real MyLA311 sample, committed gzip'd as `testdata/la311/<name>.gz` (see testdata/README.md),
+/// decompressed into this test target's scratch folder under its own name. Panics when it is missing:
+/// the samples travel with the repository, so no test skips for want of them.
+pub fn sample(name: &str) -> PathBuf {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let gz = FsPath::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/la311")
+        .join(format!("{name}.gz"));
+    let file = std::fs::File::open(&gz).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: the real samples are committed under testdata/ (see testdata/README.md)",
+            gz.display()
+        )
+    });
+    let mut csv = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut csv)
+        .unwrap_or_else(|e| panic!("{}: {e}", gz.display()));
+    let dir = FsPath::new(env!("CARGO_TARGET_TMPDIR")).join("testdata/la311");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Written beside and renamed: tests running at the same time each open a whole file.
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let part = dir.join(format!("{name}.{}-{n}.part", std::process::id()));
+    std::fs::write(&part, &csv).unwrap();
+    let path = dir.join(name);
+    std::fs::rename(&part, &path).unwrap();
+    path
 }
 
 /// The raw contract's partition value of a CD text.

@@ -11,18 +11,18 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-/// The shared real-data folder, or None (with the reason printed) when it is absent.
-pub fn shared_la311() -> Option<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/la311");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIP: {} is absent; real-sample tests need it",
-            dir.display()
-        );
-        None
-    }
+/// A real MyLA311 sample committed gzip'd under `testdata/la311/` (see testdata/README.md), as the `.gz`
+/// path: ingestion reads gzip as it is. Panics when it is missing: the samples travel with the repository.
+pub fn testdata_la311(name: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/la311")
+        .join(format!("{name}.gz"));
+    assert!(
+        path.is_file(),
+        "{} is missing: the real samples are committed under testdata/ (see testdata/README.md)",
+        path.display()
+    );
+    path
 }
 
 pub async fn get(store: &Arc<dyn ObjectStore>, key: &str) -> bytes::Bytes {

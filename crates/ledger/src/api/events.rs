@@ -19,8 +19,8 @@ use crate::validate::{Problem, is_slug, parse_batch};
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostEvents {
-    /// The events to append (at most the server's batch limit, 500 by default).
-    #[schema(min_items = 1)]
+    /// The events to append: 1 to the server's batch limit (500 unless the server is configured otherwise).
+    #[schema(min_items = 1, max_items = 500)]
     pub events: Vec<EventInput>,
 }
 
@@ -77,6 +77,7 @@ pub struct ListParams {
     #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = r"^-?[0-9]{1,18}\.[0-9a-fA-F]{64}$")]
     pub cursor: Option<String>,
     /// Page size, 1..=1000 (default 100).
     #[param(value_type = Option<usize>, minimum = 1, maximum = 1000)]
@@ -90,6 +91,7 @@ pub struct ListEventsResponse {
     pub events: Vec<Event>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^-?[0-9]{1,18}\.[0-9a-f]{64}$")]
     pub next_cursor: Option<String>,
 }
 
@@ -264,7 +266,8 @@ pub fn parse_list_params(
 /// One event by id.
 #[utoipa::path(
     get, path = "/events/{id}", tag = "events",
-    params(("id" = String, Path, description = "The event's deterministic id (64 hex characters)")),
+    params(("id" = String, Path, pattern = r"^[0-9a-fA-F]{64}$",
+        description = "The event's deterministic id (64 hex characters)")),
     responses(
         (status = 200, description = "The event", body = Event),
         (status = 404, description = "No event with that id", body = ErrorBody),

@@ -5,6 +5,7 @@ pub mod error;
 pub mod events;
 pub mod openapi;
 pub mod stakeholders;
+pub mod wire;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{error, events, stakeholders};
+use super::{error, events, stakeholders, wire};
 use crate::{event, stakeholders as model, validate};
 
 /// The ledger API description served at `/openapi.json`.
@@ -26,7 +26,7 @@ use crate::{event, stakeholders as model, validate};
         events::PostEvents, events::PostEventsResponse, events::AppendResult, events::AppendStatus,
         events::ListEventsResponse, error::ErrorBody, validate::Problem,
         model::Stakeholder, model::SourcedText, model::SourcedDate, model::SourcedList, model::Provenance,
-        model::Term, stakeholders::StakeholdersResponse,
+        model::Term, stakeholders::StakeholdersResponse, wire::ObjectKey, wire::StakeholderId,
     )),
     modifiers(&BearerScheme),
     tags((name = "events"), (name = "stakeholders"), (name = "meta"))

@@ -47,7 +47,7 @@ pub async fn list_stakeholders(
 /// The stakeholder of one council district.
 #[utoipa::path(
     get, path = "/stakeholders/{district}", tag = "stakeholders",
-    params(("district" = u8, Path, description = "Council district number (1..=15)")),
+    params(("district" = u8, Path, minimum = 1, maximum = 15, description = "Council district number (1..=15)")),
     responses(
         (status = 200, description = "The district's stakeholder", body = Stakeholder),
         (status = 400, description = "Not a district number", body = ErrorBody),
