@@ -73,7 +73,13 @@ fn layer_report(store: &Path, layer: &str) -> worklist::report::LayerReport {
     );
     tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(worklist::report::read(data.as_ref(), "la311", RUN, layer))
+        .block_on(worklist::report::read(
+            data.as_ref(),
+            prefixes::process::runs().into(),
+            "la311",
+            RUN,
+            layer,
+        ))
         .unwrap()
         .unwrap_or_else(|| panic!("no {layer} layer report"))
 }

@@ -251,7 +251,7 @@ fn weekly_rows_backlog_and_time_to_close_by_hand() {
 async fn jobs_write_the_processed_table_and_idempotent_events() {
     use parquet::arrow::AsyncArrowWriter;
     let data: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let ledger = ledger::Ledger::new(Arc::new(InMemory::new()));
+    let ledger = ledger::Ledger::new(Arc::new(InMemory::new()), ledger_grants());
     let plant = Plant {
         spike: Some((7, "Graffiti Removal", 14, 120)),
         slow: Some((4, "Bulky Items", 6.0)),
@@ -275,7 +275,7 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
     let mut created = 0;
     for cd in 1..=15 {
         let report =
-            analysis::analyze_partition(&data, &ledger, &config, "la311", "run-1", &cd.to_string())
+            analysis::analyze_partition(&data, &locations(), &ledger, &config, "la311", "run-1", &cd.to_string())
                 .await
                 .unwrap();
         assert_eq!(report.weekly_rows, TYPES.len() * WEEKS as usize, "cd {cd}");
@@ -283,7 +283,7 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
         created += report.events_created;
     }
     assert_eq!(created, 1, "one planted spike");
-    let city = analysis::analyze_citywide(&data, &ledger, &config, "la311", "run-1")
+    let city = analysis::analyze_citywide(&data, &locations(), &ledger, &config, "la311", "run-1")
         .await
         .unwrap();
     assert_eq!(
@@ -316,7 +316,7 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
     );
 
     // Each partition job derived its district's stakeholders from the rows (cd_member, nc_code, nc_name).
-    let derived = ledger::stakeholders::load_derived(ledger.store().as_ref(), "la311")
+    let derived = ledger::stakeholders::load_derived(&ledger, "la311")
         .await
         .unwrap();
     assert_eq!(derived.len(), 15);
@@ -336,14 +336,14 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
     assert_eq!(cd7.neighborhood_councils[0].name, "NC 70");
 
     // Re-running the same jobs (even under another run id) changes nothing in the ledger.
-    let again = analysis::analyze_partition(&data, &ledger, &config, "la311", "run-2", "7")
+    let again = analysis::analyze_partition(&data, &locations(), &ledger, &config, "la311", "run-2", "7")
         .await
         .unwrap();
     assert_eq!((again.events_created, again.events_duplicate), (0, 1));
     assert_eq!(ledger.all(Some("la311")).await.unwrap().len(), 2);
     use object_store::ObjectStoreExt;
     let bytes = data
-        .get(&analysis::layout::weekly_table_key("la311", "7"))
+        .get(&analysis::locations::weekly_table_key(prefixes::process::processed(), "la311", "7").unwrap())
         .await
         .unwrap()
         .bytes()
@@ -359,4 +359,20 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
         TYPES.len() * WEEKS as usize
     );
     assert_eq!(batches[0].schema(), analysis::output::weekly_schema());
+}
+
+
+/// The grants of the `process` function, which these tests act as.
+fn locations() -> analysis::Locations {
+    analysis::Locations {
+        canonical: prefixes::process::canonical().into(),
+        processed: prefixes::process::processed().into(),
+    }
+}
+
+fn ledger_grants() -> ledger::Locations {
+    ledger::Locations {
+        events: prefixes::process::events(),
+        stakeholders: prefixes::process::stakeholders(),
+    }
 }

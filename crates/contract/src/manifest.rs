@@ -92,6 +92,44 @@ pub fn check_accounting(
 }
 
 impl RunManifest {
+    /// A manifest of a run whose partitions `jobs` hold one row each and no raw file (what the worklist
+    /// needs of a run: tests of the worklist, tools that drive a layer over given jobs).
+    pub fn of_jobs(dataset: &str, run_id: &str, jobs: &[String]) -> Self {
+        let partitions: Vec<ManifestPartition> = jobs
+            .iter()
+            .map(|j| ManifestPartition {
+                value: j.clone(),
+                rows: 1,
+                bytes: 0,
+                keys: Vec::new(),
+            })
+            .collect();
+        let rows = partitions.len() as u64;
+        RunManifest {
+            version: MANIFEST_VERSION,
+            dataset: dataset.to_owned(),
+            run_id: run_id.to_owned(),
+            source: ManifestSource {
+                kind: "jobs".into(),
+                uri: String::new(),
+                year: None,
+                dataset_id: None,
+            },
+            started_at: String::new(),
+            finished_at: String::new(),
+            schema: Vec::new(),
+            partition_column: String::new(),
+            rows_read: rows,
+            rows_written: rows,
+            rows_quarantined: 0,
+            partitions,
+            quarantine_keys: Vec::new(),
+            drift: None,
+            layers: None,
+            lanes: None,
+        }
+    }
+
     /// The job ids of every layer's first message: the partition values, in manifest order.
     pub fn job_ids(&self) -> Vec<String> {
         self.partitions.iter().map(|p| p.value.clone()).collect()

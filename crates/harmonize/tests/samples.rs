@@ -27,7 +27,7 @@ async fn transform_all(
     let catalog = harmonize::builtin("la311").unwrap();
     let mut out = Vec::new();
     for p in &manifest.partitions {
-        let r = transform_partition_with(store.clone(), &catalog, manifest, &p.value)
+        let r = transform_partition_with(store.clone(), support::locations(), &catalog, manifest, &p.value)
             .await
             .unwrap();
         assert!(r.balanced(), "{r:?}");
@@ -304,7 +304,7 @@ async fn canonical_parquet_of_different_years_has_one_schema() {
         let path = sample(file);
         let manifest = ingest(&store, &format!("u{i}"), &path, Some(year), None).await;
         let catalog = harmonize::builtin("la311").unwrap();
-        let r = transform_partition_with(store.clone(), &catalog, &manifest, "1")
+        let r = transform_partition_with(store.clone(), support::locations(), &catalog, &manifest, "1")
             .await
             .unwrap();
         assert_eq!(
@@ -361,10 +361,10 @@ async fn rerunning_a_partition_is_idempotent() {
     let store = memory_store();
     let manifest = ingest(&store, "again", &path, Some(2017), None).await;
     let catalog = harmonize::builtin("la311").unwrap();
-    let first = transform_partition_with(store.clone(), &catalog, &manifest, "7")
+    let first = transform_partition_with(store.clone(), support::locations(), &catalog, &manifest, "7")
         .await
         .unwrap();
-    let second = transform_partition_with(store.clone(), &catalog, &manifest, "7")
+    let second = transform_partition_with(store.clone(), support::locations(), &catalog, &manifest, "7")
         .await
         .unwrap();
     assert_eq!(first, second);
@@ -395,7 +395,7 @@ async fn a_partition_split_over_several_raw_files_is_streamed_in_order() {
         .into_iter()
         .enumerate()
     {
-        let key = harmonize::layout::raw_part("la311", "split", "13", n);
+        let key = support::raw_key("split", "13", n as u32);
         let batch = raw_batch(&header, chunk);
         let mut buf = Vec::new();
         let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
@@ -413,7 +413,7 @@ async fn a_partition_split_over_several_raw_files_is_streamed_in_order() {
         .unwrap()
         .keys = keys;
     let catalog = harmonize::builtin("la311").unwrap();
-    let r = transform_partition_with(store.clone(), &catalog, &manifest, "13")
+    let r = transform_partition_with(store.clone(), support::locations(), &catalog, &manifest, "13")
         .await
         .unwrap();
     assert_eq!((r.rows_in, r.rows_out), (1004, 1004));
@@ -445,7 +445,7 @@ async fn part_files_roll_and_a_retry_with_fewer_parts_removes_stale_ones() {
         row_group_rows: 150,
         file_rows: 300,
     };
-    let r = harmonize::transform_partition_opts(store.clone(), &catalog, &manifest, "8", small)
+    let r = harmonize::transform_partition_opts(store.clone(), support::locations(), &catalog, &manifest, "8", small)
         .await
         .unwrap();
     // 832 rows in batches of 100, rolled once a file holds >= 300 rows: 300 | 300 | 232.
@@ -457,7 +457,7 @@ async fn part_files_roll_and_a_retry_with_fewer_parts_removes_stale_ones() {
         .sum();
     assert_eq!(rows, 832);
 
-    let r = transform_partition_with(store.clone(), &catalog, &manifest, "8")
+    let r = transform_partition_with(store.clone(), support::locations(), &catalog, &manifest, "8")
         .await
         .unwrap();
     assert_eq!(

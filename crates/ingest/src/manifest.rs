@@ -142,7 +142,7 @@ mod tests {
         m.check_accounting().unwrap();
         m.rows_quarantined = 0;
         assert!(matches!(
-            m.check_accounting(),
+            m.check_accounting().map_err(Error::from),
             Err(Error::Accounting { .. })
         ));
         let mut m = sample();

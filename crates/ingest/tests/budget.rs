@@ -64,6 +64,7 @@ async fn thousands_of_partitions_stay_within_the_budget() {
     };
     let report = ingest(
         store.clone(),
+        common::grants(),
         &keyed_spec(),
         SourceSpec::File { path },
         opts,
@@ -109,7 +110,7 @@ async fn generated_rows_round_trip_with_exact_counts() {
         progress: None,
         deadline: None,
     };
-    let report = ingest(store.clone(), &spec, SourceSpec::File { path }, opts)
+    let report = ingest(store.clone(), common::grants(), &spec, SourceSpec::File { path }, opts)
         .await
         .unwrap();
     let m = &report.manifest;
@@ -167,7 +168,7 @@ async fn part_files_roll_after_max_row_groups() {
         progress: None,
         deadline: None,
     };
-    let m = ingest(store.clone(), &spec, SourceSpec::File { path }, opts)
+    let m = ingest(store.clone(), common::grants(), &spec, SourceSpec::File { path }, opts)
         .await
         .unwrap()
         .manifest;
@@ -204,7 +205,7 @@ async fn a_budget_too_small_to_encode_a_row_group_is_refused_with_the_minimum() 
         progress: None,
         deadline: None,
     };
-    let err = ingest(store.clone(), &spec, SourceSpec::File { path }, opts)
+    let err = ingest(store.clone(), common::grants(), &spec, SourceSpec::File { path }, opts)
         .await
         .unwrap_err()
         .to_string();

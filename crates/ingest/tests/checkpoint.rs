@@ -21,7 +21,7 @@ async fn segmented_equals_one_shot(source: SourceSpec, min_segments: u32) {
         run_id: Some("one".into()),
         ..Default::default()
     };
-    let want = ingest(one.clone(), &spec, source.clone(), opts)
+    let want = ingest(one.clone(), common::grants(), &spec, source.clone(), opts)
         .await
         .unwrap()
         .manifest;
@@ -99,6 +99,7 @@ async fn a_checkpoint_for_another_source_is_refused() {
     };
     let first = ingest_segment(
         store.clone(),
+        common::grants(),
         &spec,
         SourceSpec::File { path: a },
         opts.clone(),
@@ -113,7 +114,7 @@ async fn a_checkpoint_for_another_source_is_refused() {
     };
     assert_eq!(key, "runs/la311/run=r/checkpoint.json");
     assert_eq!(checkpoint.rows_read, ingest_core::run::DEADLINE_CHECK_ROWS);
-    let err = ingest_segment(store.clone(), &spec, SourceSpec::File { path: b }, opts)
+    let err = ingest_segment(store.clone(), common::grants(), &spec, SourceSpec::File { path: b }, opts)
         .await
         .unwrap_err()
         .to_string();
@@ -121,13 +122,13 @@ async fn a_checkpoint_for_another_source_is_refused() {
     assert!(err.contains("use another run id"), "{err}");
     // The checkpoint is intact and no manifest was written.
     assert!(
-        Checkpoint::load(&store, "la311", "r")
+        Checkpoint::load(&store, &common::grants(), "la311", "r")
             .await
             .unwrap()
             .is_some()
     );
     assert!(
-        ingest_core::RunManifest::read(&store, "la311", "r")
+        ingest_core::manifest::read(&store, prefixes::process::runs(), "la311", "r")
             .await
             .is_err()
     );
@@ -152,21 +153,21 @@ async fn a_checkpoint_left_next_to_a_manifest_is_ignored() {
         ..Default::default()
     };
     let Segment::Suspended { checkpoint, .. } =
-        ingest_segment(store.clone(), &spec, source.clone(), opts.clone())
+        ingest_segment(store.clone(), common::grants(), &spec, source.clone(), opts.clone())
             .await
             .unwrap()
     else {
         panic!("a passed deadline suspends the run")
     };
-    let done = ingest(store.clone(), &spec, source.clone(), opts.clone())
+    let done = ingest(store.clone(), common::grants(), &spec, source.clone(), opts.clone())
         .await
         .unwrap()
         .manifest;
     assert_eq!(done.rows_read, 3_000);
     let want = common::read_back(&store, &done).await;
-    checkpoint.write(&store).await.unwrap();
+    checkpoint.write(&store, &common::grants()).await.unwrap();
     // A rerun of the complete run starts over instead of continuing from the stale checkpoint.
-    let again = ingest(store.clone(), &spec, source.clone(), opts.clone())
+    let again = ingest(store.clone(), common::grants(), &spec, source.clone(), opts.clone())
         .await
         .unwrap()
         .manifest;
@@ -176,7 +177,7 @@ async fn a_checkpoint_left_next_to_a_manifest_is_ignored() {
     // A rerun that itself needs several segments continues its own checkpoint, although the old
     // manifest is still there (its checkpoint starts later than that manifest's run).
     assert!(
-        Checkpoint::load(&store, "la311", "left")
+        Checkpoint::load(&store, &common::grants(), "la311", "left")
             .await
             .unwrap()
             .is_none(),
@@ -184,10 +185,10 @@ async fn a_checkpoint_left_next_to_a_manifest_is_ignored() {
     );
     let mut cp = (*checkpoint).clone();
     cp.started_at = "2999-01-01T00:00:00Z".into();
-    cp.write(&store).await.unwrap();
+    cp.write(&store, &common::grants()).await.unwrap();
     let Segment::Suspended {
         checkpoint: next, ..
-    } = ingest_segment(store.clone(), &spec, source, opts)
+    } = ingest_segment(store.clone(), common::grants(), &spec, source, opts)
         .await
         .unwrap()
     else {

@@ -32,6 +32,7 @@ async fn check_sample(file: &str, counts: &str, total: u64, columns: usize) {
     };
     let report = ingest(
         store.clone(),
+        common::grants(),
         &spec,
         SourceSpec::File {
             path: common::testdata_la311(file),
@@ -113,7 +114,7 @@ async fn fixture_2023_shifted_row_is_quarantined_with_reason() {
         ..Default::default()
     };
     let path = common::testdata_la311("myla311_2023_fixture.csv");
-    let m = ingest(store.clone(), &spec, SourceSpec::File { path }, opts)
+    let m = ingest(store.clone(), common::grants(), &spec, SourceSpec::File { path }, opts)
         .await
         .unwrap()
         .manifest;

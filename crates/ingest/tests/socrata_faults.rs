@@ -193,7 +193,7 @@ async fn run_with(
         assert!(segments >= 3, "{segments} segments");
         m
     } else {
-        ingest(store.clone(), &dataset, source, opts)
+        ingest(store.clone(), common::grants(), &dataset, source, opts)
             .await
             .unwrap()
             .manifest
@@ -272,6 +272,7 @@ async fn a_source_that_keeps_failing_gives_up_with_the_url() {
     let dataset = Catalog::in_repo().load("la311").unwrap();
     let err = ingest(
         store,
+        common::grants(),
         &dataset,
         SourceSpec::Socrata(spec),
         IngestOptions::default(),

@@ -22,7 +22,7 @@ async fn start(auth: WriteAuth, max_batch: usize, body_limit: usize) -> Server {
     let mut config = ApiConfig::new(auth, "la311");
     config.max_batch = max_batch;
     config.body_limit = body_limit;
-    let app = router(Ledger::new(store), config);
+    let app = router(Ledger::new(store, grants()), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -514,4 +514,14 @@ fn openapi_document_states_the_server_constraints() {
     let (micros, id) = cursor.split_once('.').unwrap();
     assert!(micros.len() <= 18 && micros.bytes().all(|b| b.is_ascii_digit()));
     assert!(id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+
+/// The ledger grants of the `ledger-api` function, which these tests act as.
+#[allow(dead_code)]
+fn grants() -> ledger::Locations {
+    ledger::Locations {
+        events: prefixes::ledger_api::events(),
+        stakeholders: prefixes::ledger_api::stakeholders(),
+    }
 }

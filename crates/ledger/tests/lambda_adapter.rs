@@ -56,7 +56,7 @@ async fn call(app: &axum::Router, event: String) -> (u16, Value) {
 async fn function_url_events_reach_the_router() {
     let store = Arc::new(object_store::memory::InMemory::new());
     let app = router(
-        ledger::Ledger::new(store),
+        ledger::Ledger::new(store, grants()),
         ApiConfig::new(WriteAuth::Platform, "la311"),
     );
     let body = json!({"events": [{
@@ -105,4 +105,14 @@ async fn function_url_events_reach_the_router() {
     let (status, doc) = call(&app, function_url_event("GET", "/openapi.json", "", None)).await;
     assert_eq!(status, 200);
     assert!(doc["paths"]["/events"].is_object());
+}
+
+
+/// The ledger grants of the `ledger-api` function, which these tests act as.
+#[allow(dead_code)]
+fn grants() -> ledger::Locations {
+    ledger::Locations {
+        events: prefixes::ledger_api::events(),
+        stakeholders: prefixes::ledger_api::stakeholders(),
+    }
 }

@@ -53,7 +53,7 @@ fn backends() -> Vec<(
 #[tokio::test]
 async fn append_is_idempotent_and_conflicts_are_detected() {
     for (name, store, _dir) in backends() {
-        let ledger = Ledger::new(store);
+        let ledger = Ledger::new(store, grants());
         let first = ledger
             .append(input(7, 0, 40.0).into_event(Utc::now()))
             .await
@@ -88,7 +88,7 @@ async fn append_is_idempotent_and_conflicts_are_detected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_duplicates_store_one_event() {
     for (name, store, _dir) in backends() {
-        let ledger = Ledger::new(store);
+        let ledger = Ledger::new(store, grants());
         let tasks: Vec<_> = (0..16)
             .map(|_| {
                 let ledger = ledger.clone();
@@ -115,7 +115,7 @@ async fn concurrent_duplicates_store_one_event() {
 #[tokio::test]
 async fn compaction_writes_one_parquet_per_month_with_every_event() {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let ledger = Ledger::new(store.clone());
+    let ledger = Ledger::new(store.clone(), grants());
     // weeks 0..8 from 2018-01-22 span January, February and March.
     for week in 0..8 {
         for cd in [1, 7] {
@@ -125,7 +125,7 @@ async fn compaction_writes_one_parquet_per_month_with_every_event() {
                 .unwrap();
         }
     }
-    let report = ledger.compact("la311").await.unwrap();
+    let report = ledger.compact(prefixes::ledger_api::compacted().into(), "la311").await.unwrap();
     assert_eq!(report.events, 16);
     let months: Vec<(&str, usize)> = report.files.iter().map(|(k, n)| (k.as_str(), *n)).collect();
     assert_eq!(
@@ -166,7 +166,7 @@ async fn compaction_writes_one_parquet_per_month_with_every_event() {
     }
     assert_eq!(rows, 16);
     // Compacting again rewrites the same files.
-    let again = ledger.compact("la311").await.unwrap();
+    let again = ledger.compact(prefixes::ledger_api::compacted().into(), "la311").await.unwrap();
     assert_eq!(again, report);
     let listed: Vec<_> = store
         .list(Some(&"compacted".into()))
@@ -174,4 +174,14 @@ async fn compaction_writes_one_parquet_per_month_with_every_event() {
         .await
         .unwrap();
     assert_eq!(listed.len(), 3);
+}
+
+
+/// The ledger grants of the `ledger-api` function, which these tests act as.
+#[allow(dead_code)]
+fn grants() -> ledger::Locations {
+    ledger::Locations {
+        events: prefixes::ledger_api::events(),
+        stakeholders: prefixes::ledger_api::stakeholders(),
+    }
 }

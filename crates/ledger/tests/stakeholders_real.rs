@@ -184,10 +184,11 @@ fn override_file_wins_field_by_field_with_provenance() {
 async fn api_serves_merged_stakeholders_from_the_ledger_bucket() {
     let path = sample("myla311_2017_sample.csv");
     let store: Arc<dyn object_store::ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    let ledger = ledger::Ledger::new(store.clone(), grants());
     // One derived document per district partition (as the analyze jobs write them), merged on read.
     for (cd, district) in derive(&path) {
         let one = BTreeMap::from([(cd, district)]);
-        ledger::stakeholders::save_derived(store.as_ref(), "la311", &cd.to_string(), &one)
+        ledger::stakeholders::save_derived(&ledger, "la311", &cd.to_string(), &one)
             .await
             .unwrap();
     }
@@ -198,11 +199,11 @@ async fn api_serves_merged_stakeholders_from_the_ledger_bucket() {
     .unwrap();
     use object_store::ObjectStoreExt;
     store
-        .put(&ledger::layout::stakeholder_file_key("la311"), yaml.into())
+        .put(&grants().maintained("la311").unwrap(), yaml.into())
         .await
         .unwrap();
     let config = ledger::api::ApiConfig::new(ledger::api::WriteAuth::ReadOnly, "la311");
-    let app = ledger::api::router(ledger::Ledger::new(store), config);
+    let app = ledger::api::router(ledger, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -225,4 +226,14 @@ async fn api_serves_merged_stakeholders_from_the_ledger_bucket() {
     assert_eq!(cd12["council_member"]["provenance"], "file");
     assert_eq!(cd12["history"][0]["member"], "Mitchell Englander");
     assert_eq!(cd12["history"][0]["first_seen"], "2017-12-27");
+}
+
+
+/// The ledger grants of the `ledger-api` function, which these tests act as.
+#[allow(dead_code)]
+fn grants() -> ledger::Locations {
+    ledger::Locations {
+        events: prefixes::ledger_api::events(),
+        stakeholders: prefixes::ledger_api::stakeholders(),
+    }
 }

@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use object_store::memory::InMemory;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use worklist::layout::RunKeys;
 use worklist::local::{DrainOptions, drain};
 use worklist::probe::{Crashed, Point, Probe};
 use worklist::{
@@ -35,11 +34,11 @@ struct World {
 async fn world(jobs: &[&str], manifest: bool) -> World {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     if manifest {
-        let m = serde_json::json!({"dataset": "la311", "run_id": "R",
-            "partitions": jobs.iter().map(|j| serde_json::json!({"value": j})).collect::<Vec<_>>()});
+        let jobs: Vec<String> = jobs.iter().map(|j| j.to_string()).collect();
+        let m = serde_json::to_value(contract::RunManifest::of_jobs("la311", "R", &jobs)).unwrap();
         store
             .put(
-                &RunKeys::new("la311", "R").manifest(),
+                &grants().run("la311", "R").manifest().unwrap(),
                 PutPayload::from(m.to_string()),
             )
             .await
@@ -52,6 +51,7 @@ async fn world(jobs: &[&str], manifest: bool) -> World {
     runners.register("analyze", Arc::new(Ok1));
     let consumer = Consumer::new(
         store.clone(),
+        grants(),
         queue.clone(),
         dlq.clone(),
         runners,
@@ -151,7 +151,7 @@ async fn three_lanes_fan_in_once_and_start_the_next_layer() {
         .unwrap();
     assert_eq!(summary.completed_layers, ["transform", "analyze"]);
     assert_eq!(summary.outcomes["lane_done"], 4, "{summary:?}"); // 2 of 3 lanes wait, per layer
-    let report = worklist::report::read(w.store.as_ref(), "la311", "R", "analyze")
+    let report = worklist::report::read(w.store.as_ref(), prefixes::process::runs().into(), "la311", "R", "analyze")
         .await
         .unwrap()
         .unwrap();
@@ -247,7 +247,7 @@ async fn status_counts_failures_and_redriving_them_completes_both_layers() {
         .await
         .unwrap();
 
-    let s = worklist::status::run_status(w.store.as_ref(), "la311", "R", &chain)
+    let s = worklist::status::run_status(w.store.as_ref(), &grants(), "la311", "R", &chain)
         .await
         .unwrap();
     let row =
@@ -257,6 +257,7 @@ async fn status_counts_failures_and_redriving_them_completes_both_layers() {
 
     let again = worklist::redrive::redrive_failed(
         w.store.as_ref(),
+        &grants(),
         w.queue.as_ref(),
         "la311",
         "R",
@@ -271,12 +272,12 @@ async fn status_counts_failures_and_redriving_them_completes_both_layers() {
         .await
         .unwrap();
     assert_eq!(summary.completed_layers, ["transform", "analyze"]);
-    let s = worklist::status::run_status(w.store.as_ref(), "la311", "R", &chain)
+    let s = worklist::status::run_status(w.store.as_ref(), &grants(), "la311", "R", &chain)
         .await
         .unwrap();
     assert_eq!(row(&s.layers[0]), (Some(3), 3, 0, Some(0), true));
     assert_eq!(row(&s.layers[1]), (Some(3), 3, 0, Some(0), true));
-    let analyze = worklist::report::read(w.store.as_ref(), "la311", "R", "analyze")
+    let analyze = worklist::report::read(w.store.as_ref(), prefixes::process::runs().into(), "la311", "R", "analyze")
         .await
         .unwrap()
         .unwrap();
@@ -286,11 +287,12 @@ async fn status_counts_failures_and_redriving_them_completes_both_layers() {
 #[tokio::test]
 async fn a_chain_declared_in_the_manifest_overrides_the_configured_one() {
     let w = world(&["1"], true).await;
-    let m = serde_json::json!({"dataset": "la311", "run_id": "R", "layers": ["transform"],
-        "partitions": [{"value": "1"}]});
+    let mut m = contract::RunManifest::of_jobs("la311", "R", &["1".to_owned()]);
+    m.layers = Some(vec!["transform".into()]);
+    let m = serde_json::to_value(m).unwrap();
     w.store
         .put(
-            &RunKeys::new("la311", "R").manifest(),
+            &grants().run("la311", "R").manifest().unwrap(),
             PutPayload::from(m.to_string()),
         )
         .await
@@ -303,7 +305,7 @@ async fn a_chain_declared_in_the_manifest_overrides_the_configured_one() {
         .await
         .unwrap();
     assert_eq!(summary.completed_layers, ["transform"]);
-    let report = worklist::report::read(w.store.as_ref(), "la311", "R", "transform")
+    let report = worklist::report::read(w.store.as_ref(), prefixes::process::runs().into(), "la311", "R", "transform")
         .await
         .unwrap()
         .unwrap();
@@ -402,7 +404,7 @@ async fn a_failing_layer_hook_is_run_again_by_the_redelivered_completion() {
         .collect();
     assert_eq!(layers, ["transform", "transform", "analyze"]);
     // The next layer started exactly once: analyze ran each job once and completed.
-    let report = worklist::report::read(w.store.as_ref(), "la311", "R", "analyze")
+    let report = worklist::report::read(w.store.as_ref(), prefixes::process::runs().into(), "la311", "R", "analyze")
         .await
         .unwrap()
         .unwrap();
@@ -435,11 +437,18 @@ async fn deliver_feeds_the_lambda_handler_sqs_events_until_both_layers_complete(
     );
     assert_eq!(hook.calls.lock().unwrap().len(), 3);
     for layer in ["transform", "analyze"] {
-        let r = worklist::report::read(w.store.as_ref(), "la311", "R", layer)
+        let r = worklist::report::read(w.store.as_ref(), prefixes::process::runs().into(), "la311", "R", layer)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(r.jobs_done, 4, "{layer}");
     }
     assert_eq!(w.queue.counts().await.unwrap().total(), 0);
+}
+
+
+/// The worklist grants of the `process` function, which these tests act as.
+#[allow(dead_code)]
+pub fn grants() -> worklist::Locations {
+    worklist::Locations::new(prefixes::process::runs(), prefixes::process::worklist())
 }

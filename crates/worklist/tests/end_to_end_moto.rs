@@ -7,7 +7,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use worklist::layout::RunKeys;
 use worklist::local::{DrainOptions, drain};
 use worklist::markers::{LaneMarker, LayerMarker, read_json};
 use worklist::report::JobStatus;
@@ -61,13 +60,10 @@ async fn forty_partitions_complete_two_layers_over_moto_sqs_and_s3() {
     let dlq: Arc<dyn Queue> = Arc::new(dlq);
 
     let jobs: Vec<String> = (1..=40).map(|cd| cd.to_string()).collect();
-    let manifest = serde_json::json!({
-        "version": 1, "dataset": DATASET, "run_id": RUN,
-        "partitions": jobs.iter().map(|j| serde_json::json!({"value": j})).collect::<Vec<_>>(),
-    });
-    let keys = RunKeys::new(DATASET, RUN);
+    let manifest = serde_json::to_value(contract::RunManifest::of_jobs(DATASET, RUN, &jobs)).unwrap();
+    let keys = grants().run(DATASET, RUN);
     store
-        .put(&keys.manifest(), PutPayload::from(manifest.to_string()))
+        .put(&keys.manifest().unwrap(), PutPayload::from(manifest.to_string()))
         .await
         .unwrap();
 
@@ -80,10 +76,10 @@ async fn forty_partitions_complete_two_layers_over_moto_sqs_and_s3() {
     runners.register("analyze", runner);
     let mut config = Config::new(layers);
     config.retry_delay = Duration::ZERO;
-    let consumer = Consumer::new(store.clone(), queue.clone(), dlq.clone(), runners, config);
+    let consumer = Consumer::new(store.clone(),grants(), queue.clone(), dlq.clone(), runners, config);
 
     for first in WorkMessage::first_of_layer(DATASET, RUN, "transform", jobs.clone(), 1) {
-        let body = worklist::codec::encode(&first, store.as_ref(), 1 << 20)
+        let body = worklist::codec::encode(&first, store.as_ref(), grants().worklist.into(), 1 << 20)
             .await
             .unwrap();
         queue.send(&body, None).await.unwrap();
@@ -99,7 +95,7 @@ async fn forty_partitions_complete_two_layers_over_moto_sqs_and_s3() {
     assert_eq!(summary.completed_layers, ["transform", "analyze"]);
 
     // transform: 39 done, partition 13 failed after 3 attempts; the chain took 39 + 3 = 42 hops.
-    let t = worklist::report::read(store.as_ref(), DATASET, RUN, "transform")
+    let t = worklist::report::read(store.as_ref(), prefixes::process::runs().into(), DATASET, RUN, "transform")
         .await
         .unwrap()
         .expect("transform report");
@@ -107,7 +103,7 @@ async fn forty_partitions_complete_two_layers_over_moto_sqs_and_s3() {
     let broken = t.jobs.iter().find(|j| j.job == BROKEN).unwrap();
     assert_eq!((broken.status, broken.attempts), (JobStatus::Failed, 3));
     assert!(broken.error.as_deref().unwrap().contains("unreadable"));
-    let lane: LaneMarker = read_json(store.as_ref(), &keys.lane_done("transform", 0))
+    let lane: LaneMarker = read_json(store.as_ref(), &keys.lane_done("transform", 0).unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -117,12 +113,12 @@ async fn forty_partitions_complete_two_layers_over_moto_sqs_and_s3() {
     );
 
     // analyze ran on the 39 partitions transform completed, and nothing else.
-    let a = worklist::report::read(store.as_ref(), DATASET, RUN, "analyze")
+    let a = worklist::report::read(store.as_ref(), prefixes::process::runs().into(), DATASET, RUN, "analyze")
         .await
         .unwrap()
         .expect("analyze report");
     assert_eq!((a.jobs_done, a.jobs_failed), (39, 0));
-    let marker: LayerMarker = read_json(store.as_ref(), &keys.layer_complete("analyze"))
+    let marker: LayerMarker = read_json(store.as_ref(), &keys.layer_complete("analyze").unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -140,4 +136,11 @@ async fn forty_partitions_complete_two_layers_over_moto_sqs_and_s3() {
     // Everything acknowledged; nothing dead-lettered.
     assert_eq!(queue.counts().await.unwrap().total(), 0);
     assert_eq!(dlq.counts().await.unwrap().total(), 0);
+}
+
+
+/// The worklist grants of the `process` function, which these tests act as.
+#[allow(dead_code)]
+pub fn grants() -> worklist::Locations {
+    worklist::Locations::new(prefixes::process::runs(), prefixes::process::worklist())
 }

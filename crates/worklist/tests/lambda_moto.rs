@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use worklist::lambda::handle_sqs_event;
-use worklist::layout::RunKeys;
 use worklist::{
     Config, Consumer, JobContext, JobError, JobRunner, Queue, Registry, SqsQueue, WorkMessage,
 };
@@ -39,6 +38,7 @@ async fn lambda_handler_walks_a_chain_over_moto_sqs() {
     runners.register("transform", Arc::new(Noop));
     let mut consumer = Consumer::new(
         store.clone(),
+        grants(),
         Arc::new(SqsQueue::new(sqs.clone(), queue.url())),
         Arc::new(SqsQueue::new(sqs, dlq.url())),
         runners,
@@ -48,11 +48,10 @@ async fn lambda_handler_walks_a_chain_over_moto_sqs() {
     consumer.config.max_body_bytes = 200;
 
     let jobs: Vec<String> = (1..=5).map(|i| i.to_string()).collect();
-    let manifest = serde_json::json!({"dataset": "la311", "run_id": "L",
-        "partitions": jobs.iter().map(|j| serde_json::json!({"value": j})).collect::<Vec<_>>()});
+    let manifest = serde_json::to_value(contract::RunManifest::of_jobs("la311", "L", &jobs)).unwrap();
     store
         .put(
-            &RunKeys::new("la311", "L").manifest(),
+            &grants().run("la311", "L").manifest().unwrap(),
             PutPayload::from(manifest.to_string()),
         )
         .await
@@ -104,7 +103,7 @@ async fn lambda_handler_walks_a_chain_over_moto_sqs() {
         1,
         "one content-addressed list for the chain: {lists:?}"
     );
-    let report = worklist::report::read(store.as_ref(), "la311", "L", "transform")
+    let report = worklist::report::read(store.as_ref(), prefixes::process::runs().into(), "la311", "L", "transform")
         .await
         .unwrap()
         .unwrap();
@@ -121,4 +120,11 @@ async fn lambda_handler_walks_a_chain_over_moto_sqs() {
         "{}",
         letter.reason
     );
+}
+
+
+/// The worklist grants of the `process` function, which these tests act as.
+#[allow(dead_code)]
+pub fn grants() -> worklist::Locations {
+    worklist::Locations::new(prefixes::process::runs(), prefixes::process::worklist())
 }

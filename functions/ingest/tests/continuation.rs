@@ -88,7 +88,7 @@ async fn each_invocation_continues_the_run_until_one_completes_it_and_hands_off_
         "exactly one hand-off message"
     );
     let run_id = event.run_id.unwrap();
-    let manifest = ingest_core::RunManifest::read(&data, "la311", &run_id)
+    let manifest = ingest_core::manifest::read(&data, prefixes::process::runs(), "la311", &run_id)
         .await
         .unwrap();
     assert_eq!(
@@ -96,7 +96,7 @@ async fn each_invocation_continues_the_run_until_one_completes_it_and_hands_off_
         manifest.rows_written + manifest.rows_quarantined
     );
     assert!(
-        ingest_core::Checkpoint::load(&data, "la311", &run_id)
+        ingest_core::Checkpoint::load(&data, &grants(), "la311", &run_id)
             .await
             .unwrap()
             .is_none(),
@@ -134,12 +134,12 @@ async fn the_chain_of_invocations_is_capped() {
         .unwrap();
     assert_eq!(first["segment"], 1);
     // Pretend the run has already used all but one of its invocations.
-    let mut cp = ingest_core::Checkpoint::load(&data, "la311", "long")
+    let mut cp = ingest_core::Checkpoint::load(&data, &grants(), "la311", "long")
         .await
         .unwrap()
         .unwrap();
     cp.segments = ingest::continuation::MAX_SEGMENTS - 1;
-    cp.write(&data).await.unwrap();
+    cp.write(&data, &grants()).await.unwrap();
     let err = ingest::handle_segment(event, data.clone(), &queue, None, now(), &recorder)
         .await
         .unwrap_err()
@@ -151,4 +151,15 @@ async fn the_chain_of_invocations_is_capped() {
         1,
         "no further invocation was asked for"
     );
+}
+
+
+/// The `ingest` function's grants, which these tests act as.
+#[allow(dead_code)]
+fn grants() -> ingest_core::Locations {
+    ingest_core::Locations {
+        raw: prefixes::ingest::raw(),
+        quarantine: prefixes::ingest::quarantine(),
+        runs: prefixes::ingest::runs(),
+    }
 }

@@ -44,7 +44,7 @@ async fn ingests_then_sends_one_message_listing_every_partition() {
     let text = body.to_string();
     assert!(text.contains("\"transform\""), "{text}");
     // Every partition of the manifest is a job in the message.
-    let manifest = ingest_core::RunManifest::read(&data, "la311", "r1")
+    let manifest = ingest_core::manifest::read(&data, prefixes::process::runs(), "la311", "r1")
         .await
         .unwrap();
     let jobs = ingest_core::job_ids(&manifest);
@@ -67,5 +67,16 @@ async fn ingests_then_sends_one_message_listing_every_partition() {
             text.contains(&format!("\"{j}\"")),
             "job {j} missing from {text}"
         );
+    }
+}
+
+
+/// The `ingest` function's grants, which these tests act as.
+#[allow(dead_code)]
+fn grants() -> ingest_core::Locations {
+    ingest_core::Locations {
+        raw: prefixes::ingest::raw(),
+        quarantine: prefixes::ingest::quarantine(),
+        runs: prefixes::ingest::runs(),
     }
 }

@@ -9,7 +9,6 @@ use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use bytes::Bytes;
 use futures::TryStreamExt;
-use harmonize::layout;
 use harmonize::manifest::{ManifestPartition, ManifestSource, RunManifest};
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -116,7 +115,7 @@ pub async fn ingest(
     }
     let mut partitions = Vec::new();
     for (value, rows) in &parts {
-        let key = layout::raw_part("la311", run_id, value, 0);
+        let key = raw_key(run_id, value, 0);
         let batch = raw_batch(&header, rows);
         let mut buf = Vec::new();
         let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
@@ -143,8 +142,18 @@ pub async fn ingest(
         },
         schema: header,
         partitions,
+        started_at: String::new(),
+        finished_at: String::new(),
+        partition_column: "CD".into(),
+        rows_read: rows.len() as u64,
+        rows_written: rows.len() as u64,
+        rows_quarantined: 0,
+        quarantine_keys: Vec::new(),
+        drift: None,
+        layers: None,
+        lanes: None,
     };
-    let key = layout::run_manifest("la311", run_id);
+    let key = contract::manifest::key(prefixes::process::runs(), "la311", run_id).unwrap();
     store
         .put(
             &key,
@@ -153,6 +162,31 @@ pub async fn ingest(
         .await
         .unwrap();
     manifest
+}
+
+/// Raw part file `n` of a partition, as the `ingest` function writes it (these tests play ingestion).
+pub fn raw_key(run_id: &str, partition: &str, n: u32) -> object_store::path::Path {
+    let key = prefixes::ingest::raw()
+        .write_key(
+            &prefixes::keys::RawKey {
+                dataset: "la311",
+                run_id,
+                partition,
+            },
+            &prefixes::keys::raw::Part { part: n },
+        )
+        .unwrap();
+    object_store::path::Path::from(key.into_string())
+}
+
+/// The transform's grants as the `process` function holds them.
+pub fn locations() -> harmonize::Locations {
+    harmonize::Locations {
+        raw: prefixes::process::raw(),
+        runs: prefixes::process::runs().into(),
+        canonical: prefixes::process::canonical(),
+        quarantine: prefixes::process::quarantine().into(),
+    }
 }
 
 pub fn memory_store() -> Arc<dyn ObjectStore> {

@@ -130,13 +130,13 @@ pub async fn run_in_segments(
             deadline: Some(std::time::Instant::now()),
             ..Default::default()
         };
-        match ingest_segment(store.clone(), spec, source.clone(), opts)
+        match ingest_segment(store.clone(), grants(), spec, source.clone(), opts)
             .await
             .unwrap()
         {
             Segment::Complete(report) => {
                 assert!(
-                    Checkpoint::load(store, &spec.id, run_id)
+                    Checkpoint::load(store, &grants(), &spec.id, run_id)
                         .await
                         .unwrap()
                         .is_none(),
@@ -153,5 +153,16 @@ pub async fn run_in_segments(
                 last_rows = checkpoint.rows_read;
             }
         }
+    }
+}
+
+
+/// The `ingest` function's grants, which these tests act as.
+#[allow(dead_code)]
+pub fn grants() -> ingest_core::Locations {
+    ingest_core::Locations {
+        raw: prefixes::ingest::raw(),
+        quarantine: prefixes::ingest::quarantine(),
+        runs: prefixes::ingest::runs(),
     }
 }

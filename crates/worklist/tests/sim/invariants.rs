@@ -30,7 +30,7 @@ use worklist::message::SQS_MAX_MESSAGE_BYTES;
 use worklist::status::dead_letters;
 
 use super::fakes::{Behaviour, World, output_key};
-use super::keys::SimKeys;
+use super::keys::{self, SimKeys};
 use super::*;
 
 /// Which invariant a violation breaks.
@@ -122,7 +122,7 @@ impl Checker<'_> {
             self.e.sched.max_attempts,
         )
         .iter()
-        .map(|m| block_on(codec::remaining_jobs(m, self.store())).unwrap())
+        .map(|m| block_on(codec::remaining_jobs(m, self.store(), &keys::grants())).unwrap())
         .collect()
     }
 }
@@ -143,7 +143,7 @@ pub fn check(e: &Ending<'_>, stats: &mut Stats) -> Vec<Violation> {
     }
     let mut good: Vec<Letter> = Vec::new();
     let mut bad_seen = BTreeSet::new();
-    for entry in block_on(dead_letters(s, DATASET, RUN)).unwrap() {
+    for entry in block_on(dead_letters(s, &keys::grants(), DATASET, RUN)).unwrap() {
         if entry.letter.reason.is_empty() {
             c.v(
                 Kind::DeadLetters,
@@ -156,7 +156,7 @@ pub fn check(e: &Ending<'_>, stats: &mut Stats) -> Vec<Violation> {
         }
         match codec::decode(&entry.letter.body, SQS_MAX_MESSAGE_BYTES) {
             Ok(msg) => {
-                let remaining = block_on(codec::remaining_jobs(&msg, s)).unwrap_or_default();
+                let remaining = block_on(codec::remaining_jobs(&msg, s, &keys::grants())).unwrap_or_default();
                 good.push(Letter {
                     token: body_token(&entry.letter.body),
                     msg,
@@ -205,7 +205,7 @@ pub fn check(e: &Ending<'_>, stats: &mut Stats) -> Vec<Violation> {
         if msg.attempts.values().any(|a| *a >= msg.max_attempts) {
             c.v(Kind::Bounds, format!("attempts over budget in {}", m.body));
         }
-        let remaining = block_on(codec::remaining_jobs(&msg, s)).unwrap_or_default();
+        let remaining = block_on(codec::remaining_jobs(&msg, s, &keys::grants())).unwrap_or_default();
         sent.push((m.by_token.as_ref(), msg, remaining));
     }
 
@@ -278,7 +278,7 @@ pub fn check(e: &Ending<'_>, stats: &mut Stats) -> Vec<Violation> {
         }
 
         let marker: Option<LayerMarker> = block_on(read_json(s, &e.keys.complete(layer))).unwrap();
-        let report = block_on(worklist::report::read(s, DATASET, RUN, layer)).unwrap();
+        let report = block_on(worklist::report::read(s, prefixes::process::runs().into(), DATASET, RUN, layer)).unwrap();
         let mut missing: BTreeSet<String> = BTreeSet::new();
         for job in &exp {
             let record: Option<JobRecord> =

@@ -4,13 +4,18 @@
 use std::collections::BTreeMap;
 
 use object_store::path::Path;
-use worklist::layout::RunKeys;
+use worklist::RunKeys;
 
 use super::{DATASET, LAYERS, RUN};
 
 /// The production key builder of the simulated run: the only place the harness constructs it.
-pub fn run_keys() -> RunKeys {
-    RunKeys::new(DATASET, RUN)
+pub fn run_keys() -> RunKeys<'static> {
+    grants().run(DATASET, RUN)
+}
+
+/// The worklist grants of the `process` function, which the simulated consumer runs as.
+pub fn grants() -> worklist::Locations {
+    worklist::Locations::new(prefixes::process::runs(), prefixes::process::worklist())
 }
 
 /// A key whose writes the simulation counts.
@@ -24,7 +29,7 @@ pub enum Tracked {
 
 /// The keys of the simulated run, by name and by key.
 pub struct SimKeys {
-    keys: RunKeys,
+    keys: RunKeys<'static>,
     tracked: BTreeMap<String, Tracked>,
 }
 
@@ -36,7 +41,7 @@ impl SimKeys {
         for layer in LAYERS {
             for job in jobs {
                 tracked.insert(
-                    keys.job_record(layer, job).to_string(),
+                    keys.job_record(layer, job).unwrap().to_string(),
                     Tracked::Record {
                         layer: layer.to_owned(),
                         job: job.clone(),
@@ -44,7 +49,7 @@ impl SimKeys {
                 );
             }
             tracked.insert(
-                keys.layer_complete(layer).to_string(),
+                keys.layer_complete(layer).unwrap().to_string(),
                 Tracked::Complete {
                     layer: layer.to_owned(),
                 },
@@ -60,31 +65,31 @@ impl SimKeys {
 
     /// True when `key` is a terminal record of any job of `layer` (also ids outside the run).
     pub fn is_record_of(&self, layer: &str, key: &Path) -> bool {
-        key.prefix_matches(&self.keys.jobs_prefix(layer))
+        key.prefix_matches(&self.keys.jobs_prefix(layer).unwrap())
     }
 
     /// The prefix of the terminal records of `layer`.
     pub fn jobs_prefix(&self, layer: &str) -> Path {
-        self.keys.jobs_prefix(layer)
+        self.keys.jobs_prefix(layer).unwrap()
     }
 
     /// The terminal record of `job` in `layer`.
     pub fn record(&self, layer: &str, job: &str) -> Path {
-        self.keys.job_record(layer, job)
+        self.keys.job_record(layer, job).unwrap()
     }
 
     /// The completion marker of `layer`.
     pub fn complete(&self, layer: &str) -> Path {
-        self.keys.layer_complete(layer)
+        self.keys.layer_complete(layer).unwrap()
     }
 
     /// The lane-done marker of `lane` in `layer`.
     pub fn lane(&self, layer: &str, lane: u32) -> Path {
-        self.keys.lane_done(layer, lane)
+        self.keys.lane_done(layer, lane).unwrap()
     }
 
     /// The run manifest.
     pub fn manifest(&self) -> Path {
-        self.keys.manifest()
+        self.keys.manifest().unwrap()
     }
 }

@@ -244,6 +244,7 @@ pub fn simulate(seed: u64, broken: Option<Broken>) -> Run {
     config.retry_delay = Duration::from_secs(5);
     let consumer = Arc::new(Consumer {
         store: store.clone(),
+        locations: keys::grants(),
         queue: work.clone(),
         dlq: dlq.clone(),
         runners,
@@ -253,10 +254,8 @@ pub fn simulate(seed: u64, broken: Option<Broken>) -> Run {
 
     // Setup without faults: the manifest, the first layer's messages (as ingestion sends them) and the garbage.
     block_on(async {
-        let manifest = serde_json::json!({
-            "version": 1, "dataset": DATASET, "run_id": RUN,
-            "partitions": jobs.iter().map(|j| serde_json::json!({"value": j, "rows": 1})).collect::<Vec<_>>(),
-        });
+        let manifest =
+            serde_json::to_value(contract::RunManifest::of_jobs(DATASET, RUN, &jobs)).unwrap();
         inner
             .put(&keys.manifest(), PutPayload::from(manifest.to_string()))
             .await
@@ -270,7 +269,7 @@ pub fn simulate(seed: u64, broken: Option<Broken>) -> Run {
             sched.max_attempts,
         );
         for m in firsts {
-            let body = worklist::codec::encode(&m, inner.as_ref(), sched.inline_limit)
+            let body = worklist::codec::encode(&m, inner.as_ref(), keys::grants().worklist.into(), sched.inline_limit)
                 .await
                 .unwrap();
             work.push(&body, Duration::ZERO);
@@ -514,7 +513,7 @@ pub fn simulate(seed: u64, broken: Option<Broken>) -> Run {
 /// The terminal-record key of the head job of `body`, if it is a message with jobs left.
 fn head_record(body: &str, inner: &InMemory, keys: &SimKeys) -> Option<String> {
     let msg = worklist::codec::decode(body, SQS_MAX_MESSAGE_BYTES).ok()?;
-    let jobs = block_on(worklist::codec::remaining_jobs(&msg, inner)).ok()?;
+    let jobs = block_on(worklist::codec::remaining_jobs(&msg, inner, &keys::grants())).ok()?;
     jobs.first()
         .map(|job| keys.record(&msg.layer, job).to_string())
 }
@@ -545,6 +544,7 @@ fn operator(
         }
         if block_on(persist_dead_letters(
             store.as_ref(),
+            &keys::grants(),
             dlq.as_ref(),
             DATASET,
             RUN,
@@ -561,7 +561,7 @@ fn operator(
         return Ok(false);
     }
     let letters =
-        block_on(worklist::status::dead_letters(inner.as_ref(), DATASET, RUN)).expect("no faults");
+        block_on(worklist::status::dead_letters(inner.as_ref(), &keys::grants(), DATASET, RUN)).expect("no faults");
     if letters.iter().all(|l| garbage.contains(&l.letter.body)) {
         return Ok(false);
     }
@@ -569,6 +569,7 @@ fn operator(
     for _ in 0..OPERATOR_TRIES {
         if let Ok(n) = block_on(redrive_dead_letters(
             store.as_ref(),
+            &keys::grants(),
             work.as_ref(),
             DATASET,
             RUN,
