@@ -181,7 +181,7 @@ fn duplicate_prefix_name_across_buckets() {
         &bad,
         INGESTION,
         PROCESSING,
-        "prefixes.yaml:19:7",
+        "prefixes.yaml:14:7",
         "duplicate prefix name 'raw' (first declared on line 9)",
     );
 }
@@ -544,7 +544,7 @@ fn object_template_that_ends_with_a_slash() {
         &with_objects("          part: \"parts/\"\n"),
         INGESTION,
         PROCESSING,
-        "prefixes.yaml:19:17",
+        "prefixes.yaml:14:17",
         "must not end with '/'",
     );
 }
@@ -555,7 +555,7 @@ fn object_placeholder_that_repeats_the_prefix() {
         &with_objects("          part: \"{run_id}.parquet\"\n"),
         INGESTION,
         PROCESSING,
-        "prefixes.yaml:19:17",
+        "prefixes.yaml:14:17",
         "placeholder 'run_id' of object 'part' repeats a placeholder of prefix 'raw'",
     );
 }
@@ -566,7 +566,7 @@ fn objects_that_could_name_the_same_key() {
         &with_objects("          a: \"{x}.json\"\n          b: \"manifest.json\"\n"),
         INGESTION,
         PROCESSING,
-        "prefixes.yaml:20:14",
+        "prefixes.yaml:15:14",
         "could name the same object as 'a'",
     );
 }
@@ -577,7 +577,7 @@ fn bad_object_name() {
         &with_objects("          Part: \"p.parquet\"\n"),
         INGESTION,
         PROCESSING,
-        "prefixes.yaml:19:11",
+        "prefixes.yaml:14:11",
         "object name 'Part' of prefix 'raw' must be lower-case",
     );
 }

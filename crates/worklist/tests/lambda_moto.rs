@@ -94,7 +94,7 @@ async fn lambda_handler_walks_a_chain_over_moto_sqs() {
     }
     assert!(invocations >= 5, "one hop per job: {invocations}");
     let lists: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(
-        store.list(Some(&"worklist/la311/run=L/transform/lists".into())),
+        store.list(Some(&"worklist/la311/run=L/layer=transform/lists".into())),
     )
     .await
     .unwrap();
