@@ -1,10 +1,10 @@
 //! `civic`: the operator CLI. Runs the pipeline locally with the same library code the Lambdas use.
 //!
-//! Each subcommand lives in its own module under `cmd/` with one clap `Args` struct and a `run` function.
+//! Each subcommand lives in its own module under `cmd/` (in the `civic` library) with one clap `Args` struct and a
+//! `run` function; this file only parses the command line and dispatches.
 
+use civic::cmd;
 use clap::{Parser, Subcommand};
-
-mod cmd;
 
 /// Run the civic-data pipeline locally: ingest, transform, process, serve and report,
 /// with the same code and the same key layout as the deployed Lambdas.
@@ -22,7 +22,8 @@ enum Command {
     GenLa311(cmd::gen_la311::Args),
     /// Stream a source (file, https or Socrata) into raw Parquet partitioned by council district.
     Ingest(cmd::ingest::Args),
-    /// Transform an ingested run into the canonical, typed, cross-year schema (one partition after another).
+    /// Transform an ingested run into the canonical, typed, cross-year schema: its `transform` layer through the
+    /// `process` function.
     Transform(cmd::transform::Args),
     /// Compare a source's header and values with the dataset's mapping; exit 1 when the mapping does not cover it.
     #[command(name = "schema-drift")]

@@ -95,42 +95,6 @@ impl fmt::Display for MissingEnv {
 }
 impl std::error::Error for MissingEnv {}
 
-fn env(name: &'static str) -> Result<String, MissingEnv> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or(MissingEnv(name))
-}
-
-impl Bucket {
-    /// The physical bucket name, from the environment.
-    pub fn physical_name(&self) -> Result<String, MissingEnv> {
-        env(self.env)
-    }
-}
-
-impl Parameter {
-    /// The parameter's physical name, from the environment (unset outside the deployed function).
-    pub fn physical_name(&self) -> Result<String, MissingEnv> {
-        env(self.env)
-    }
-}
-
-impl Queue {
-    /// The queue URL, from the environment.
-    pub fn url(&self) -> Result<String, MissingEnv> {
-        env(self.env)
-    }
-
-    /// The dead-letter queue URL, from the environment.
-    pub fn dlq_url(&self) -> Result<String, MissingEnv> {
-        match self.dlq_env {
-            Some(name) => env(name),
-            None => Err(MissingEnv("(this queue has no dead-letter queue)")),
-        }
-    }
-}
-
 /// A placeholder value or object name that cannot be part of a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyError {

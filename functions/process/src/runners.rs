@@ -26,13 +26,7 @@ pub fn registry(
 ) -> anyhow::Result<Registry> {
     let mut registry = Registry::new();
     if let Ok(catalog) = harmonize::builtin(dataset) {
-        registry.register(
-            "transform",
-            Arc::new(Transform {
-                store: data.clone(),
-                catalog,
-            }),
-        );
+        registry.register("transform", transform(data, catalog));
     }
     if let Some(ledger) = ledger {
         let config = analysis_config()?;
@@ -54,6 +48,15 @@ pub fn registry(
         );
     }
     Ok(registry)
+}
+
+/// The `transform` layer's runner over `data` with `catalog` (the registry uses the built-in catalog; `civic
+/// transform --catalog` passes another).
+pub fn transform(data: &Arc<dyn ObjectStore>, catalog: harmonize::Catalog) -> Arc<dyn JobRunner> {
+    Arc::new(Transform {
+        store: data.clone(),
+        catalog,
+    })
 }
 
 /// The `transform` layer: raw -> canonical for one partition (harmonize).
