@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 fn the_demo_in_process_records_every_write_per_function() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
-    let mut demo = civic::local::demo::Demo::new(&store, 3_000);
+    let mut demo = civic::local::demo::Demo::new(&store, 20_000);
     demo.write_log = true;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -46,7 +46,19 @@ fn the_demo_in_process_records_every_write_per_function() {
     );
     assert!(by("process", data, "canonical/la311/") >= 15);
     assert!(by("process", data, "processed/la311/") >= 15);
-    assert!(by("process", ledger, "events/la311/") >= 1);
+    assert!(by("process", ledger, "stakeholders/la311/") >= 1);
+    // Findings: every event file in the ledger bucket was written by the process function.
+    let events: BTreeSet<String> = walk(&store.join("ledger/events"))
+        .into_iter()
+        .map(|p| format!("events/{p}"))
+        .collect();
+    assert!(!events.is_empty(), "the demo appended findings");
+    let logged: BTreeSet<String> = writes
+        .iter()
+        .filter(|w| w.function == "process" && w.bucket == ledger && w.key.starts_with("events/"))
+        .map(|w| w.key.clone())
+        .collect();
+    assert_eq!(logged, events);
     assert_eq!(by("ingest", ledger, ""), 0, "ingest has no ledger bucket");
     assert_eq!(by("process", data, "raw/"), 0, "process only reads raw");
     // Every recorded key of the data bucket is an object on disk (temporary files of the local store aside).
@@ -68,4 +80,21 @@ fn the_demo_in_process_records_every_write_per_function() {
         outcome.writes
     });
     assert!(writes.is_empty());
+}
+
+/// Relative paths of the files under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out
 }

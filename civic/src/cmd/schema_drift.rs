@@ -44,8 +44,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(p) => harmonize::load(p)?,
         None => harmonize::builtin(&args.dataset)?,
     };
-    let (header, rows) =
-        local::source::sample(&args.input, args.sample_rows).with_context(|| format!("reading {}", args.input))?;
+    let (header, rows) = local::source::sample(&args.input, args.sample_rows)
+        .with_context(|| format!("reading {}", args.input))?;
     let era = match &args.era {
         Some(name) => catalog
             .era(name)
