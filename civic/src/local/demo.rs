@@ -226,7 +226,8 @@ async fn process_layers(
     );
     if !handed_off {
         let attempts = worklist::message::DEFAULT_MAX_ATTEMPTS;
-        p.send_first(manifest.job_ids(), lanes, attempts).await?;
+        p.send_first(&layers[0], manifest.job_ids(), lanes, attempts)
+            .await?;
     }
     let stop = Arc::new(tokio::sync::Notify::new());
     let watcher = tokio::spawn(progress::watch_layers(

@@ -101,9 +101,11 @@ impl<'t> Process<'t> {
         &self.function.consumer.config.layers
     }
 
-    /// Send the first message(s) of the first layer listing `jobs`, as the `ingest` function's hand-off does.
+    /// Send the first message(s) of `layer` listing `jobs`, as the `ingest` function's hand-off does for the
+    /// first layer.
     pub async fn send_first(
         &self,
+        layer: &str,
         jobs: Vec<String>,
         lanes: u32,
         max_attempts: u32,
@@ -111,7 +113,7 @@ impl<'t> Process<'t> {
         let firsts = WorkMessage::first_of_layer_with(
             &self.dataset,
             &self.run_id,
-            &self.layers()[0],
+            layer,
             jobs,
             lanes,
             max_attempts,
@@ -126,6 +128,21 @@ impl<'t> Process<'t> {
             self.queue.send(&body, None).await?;
         }
         Ok(())
+    }
+
+    /// The first layer of the chain without a layer report (None: every layer completed). A layer completes once
+    /// per run (create-only marker), so a run whose first layers completed earlier (`civic transform`, an
+    /// interrupted run) goes on from there.
+    pub async fn first_incomplete(&self) -> anyhow::Result<Option<String>> {
+        for layer in self.layers() {
+            let report =
+                worklist::report::read(self.data().as_ref(), &self.dataset, &self.run_id, layer)
+                    .await?;
+            if report.is_none() {
+                return Ok(Some(layer.clone()));
+            }
+        }
+        Ok(None)
     }
 
     /// Feed the queue to the function as the event source mapping would, until it is empty; keep dead letters

@@ -24,8 +24,9 @@ fn topology(t: &RunTarget) -> anyhow::Result<Topology> {
     Topology::load(&repo_root(), &t.store)
 }
 
-/// Send the run's first message (every partition; `lanes` when the manifest declares none, else the queue's) and
-/// drive the function until the queue is empty; print each layer's report. Exit 1 on any failure.
+/// Send the first message of the first layer not completed yet (every partition; `lanes` when the manifest
+/// declares none, else the queue's) and drive the function until the queue is empty; print each layer's report.
+/// Exit 1 on any failure.
 pub async fn process(
     t: &RunTarget,
     lanes: Option<u32>,
@@ -38,13 +39,20 @@ pub async fn process(
         .lanes
         .or(lanes)
         .unwrap_or(p.topology.worklist.lanes);
-    p.send_first(manifest.job_ids(), lanes, max_attempts)
-        .await?;
+    let start = p.first_incomplete().await?;
+    if let Some(layer) = &start {
+        p.send_first(layer, manifest.job_ids(), lanes, max_attempts)
+            .await?;
+    }
     eprintln!(
-        "process {}: {} job(s), layers {}, {lanes} lane(s)",
+        "process {}: {} job(s), layers {}, {lanes} lane(s); {}",
         t.run,
         manifest.partitions.len(),
-        p.layers().join(" -> ")
+        p.layers().join(" -> "),
+        match &start {
+            Some(layer) => format!("starting at {layer}"),
+            None => "every layer completed already".to_owned(),
+        }
     );
     let driven = p.drive().await?;
     Ok(exit(p.print_reports(&driven).await?))

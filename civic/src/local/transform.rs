@@ -56,8 +56,13 @@ pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
         args.partitions.clone()
     };
     let lanes = manifest.lanes.unwrap_or(p.topology.worklist.lanes);
-    p.send_first(jobs, lanes, worklist::message::DEFAULT_MAX_ATTEMPTS)
-        .await?;
+    p.send_first(
+        "transform",
+        jobs,
+        lanes,
+        worklist::message::DEFAULT_MAX_ATTEMPTS,
+    )
+    .await?;
     let driven = p.drive().await?;
     let Some(layer) =
         worklist::report::read(data.as_ref(), &args.dataset, &args.run, "transform").await?
