@@ -1,10 +1,10 @@
 //! `civic`: the operator CLI. Runs the pipeline locally with the same library code the Lambdas use.
 //!
-//! Each subcommand lives in its own module under `cmd/` with one clap `Args` struct and a `run` function.
+//! Each subcommand lives in its own module under `cmd/` (in the `civic` library) with one clap `Args` struct and a
+//! `run` function; this file only parses the command line and dispatches.
 
+use civic::cmd;
 use clap::{Parser, Subcommand};
-
-mod cmd;
 
 /// Run the civic-data pipeline locally: ingest, transform, process, serve and report,
 /// with the same code and the same key layout as the deployed Lambdas.
@@ -21,13 +21,27 @@ enum Command {
     #[command(name = "gen-la311")]
     GenLa311(cmd::gen_la311::Args),
     /// Stream a source (file, https or Socrata) into raw Parquet partitioned by council district.
+    ///
+    /// The deployed `ingest` function's handler runs on the local topology with these settings as its options
+    /// (continuations run in this process). Its hand-off goes to the in-process worklist queue and ends with the
+    /// command: `civic process --run RUN` sends the run's first message again and processes it.
     Ingest(cmd::ingest::Args),
-    /// Transform an ingested run into the canonical, typed, cross-year schema (one partition after another).
+    /// Transform an ingested run into the canonical, typed, cross-year schema: its `transform` layer through the
+    /// `process` function.
+    ///
+    /// The deployed `process` function's handler runs on the local topology (its transform runner, the worklist
+    /// queue, the fan-in), so the layer report under worklist/<dataset>/run=<RUN>/transform/ is the one the Lambda
+    /// writes; the command then sums it into runs/<dataset>/run=<RUN>/transform-report.json and prints one line
+    /// per partition. The layer is then complete for the run: `civic process` goes on with the next layer.
     Transform(cmd::transform::Args),
     /// Compare a source's header and values with the dataset's mapping; exit 1 when the mapping does not cover it.
     #[command(name = "schema-drift")]
     SchemaDrift(cmd::schema_drift::Args),
     /// Drive all declared layers of an ingested run through the embedded worklist queue.
+    ///
+    /// The deployed `process` function's handler is fed SQS events from the embedded queue (visibility and DLQ
+    /// redrive as declared in features/processing/feature.yaml), starting at the first layer the run has not
+    /// completed.
     Process(cmd::process::Args),
     /// Inspect or redrive a run's worklist.
     Worklist(cmd::worklist::Args),

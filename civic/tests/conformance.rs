@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::Command;
 
 fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("civic/ is in the repository")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("civic/ is in the repository")
 }
 
 #[test]

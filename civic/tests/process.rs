@@ -140,3 +140,38 @@ fn process_runs_the_transform_layer_and_refuses_layers_without_a_runner() {
     assert!(!out.status.success());
     assert!(text(&out).contains("nothing to redrive"), "{}", text(&out));
 }
+
+/// Regression: `civic transform` completes the run's transform layer through the process function, so a later
+/// `civic process` of the same run must go on with `analyze` instead of re-sending a completed layer's message.
+#[test]
+fn process_after_transform_goes_on_with_the_next_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let csv = dir.path().join("s.csv");
+    let csv = csv.to_str().unwrap();
+    let out = civic(&["gen-la311", "--rows", "1500", "--out", csv]);
+    assert!(out.status.success(), "gen: {}", text(&out));
+    let out = civic(&["ingest", "--input", csv, "--store", store, "--run-id", "tp"]);
+    assert!(out.status.success(), "ingest: {}", text(&out));
+    let out = civic(&["transform", "--run", "tp", "--store", store]);
+    assert!(out.status.success(), "transform: {}", text(&out));
+    assert!(
+        text(&out).contains("invocation(s) of the process function"),
+        "transform runs the process function: {}",
+        text(&out)
+    );
+    let out = civic(&["process", "--run", "tp", "--store", store]);
+    assert!(out.status.success(), "process: {}", text(&out));
+    assert!(text(&out).contains("starting at analyze"), "{}", text(&out));
+    let analyze = text(&out)
+        .lines()
+        .find(|l| l.starts_with("analyze: "))
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert!(
+        analyze.contains(" done, 0 failed of ") && !analyze.contains("not completed"),
+        "{}",
+        text(&out)
+    );
+}

@@ -1,9 +1,7 @@
-//! `civic serve` (module compiled here directly until the CLI wires the subcommand): refuses to start for
-//! writes without a token, and serves the ledger API with bearer-token writes over `<store>/ledger`.
+//! `civic serve` (called through the civic library): refuses to start for writes without a token, and serves the
+//! `ledger-api` function with bearer-token writes over `<store>/ledger`.
 
-#[path = "../src/cmd/serve.rs"]
-#[allow(dead_code)]
-mod serve;
+use civic::cmd::serve;
 
 use std::path::PathBuf;
 

@@ -62,7 +62,11 @@ fn objects(w: &mut String, prefix: &str, marker: &str, objects: &NamedMap<Spanne
             .placeholders()
             .map(|(n, ty)| format!("pub {n}: {}", ty.rust_type()))
             .collect();
-        let _ = writeln!(w, "        /// Object `{name}` of prefix `{prefix}`: `{}`.", t.source);
+        let _ = writeln!(
+            w,
+            "        /// Object `{name}` of prefix `{prefix}`: `{}`.",
+            t.source
+        );
         let _ = writeln!(w, "        #[derive(Debug, Clone, Copy, PartialEq, Eq)]");
         if fields.is_empty() {
             let _ = writeln!(w, "        pub struct {ty};");
@@ -72,12 +76,22 @@ fn objects(w: &mut String, prefix: &str, marker: &str, objects: &NamedMap<Spanne
         let _ = writeln!(w, "        impl crate::ObjectName for {ty}{anon} {{");
         let _ = writeln!(w, "            type Prefix = super::{marker};");
         let _ = writeln!(w, "            const NAME: &'static str = {name:?};");
-        let _ = writeln!(w, "            const TEMPLATE: &'static str = {:?};", t.source);
+        let _ = writeln!(
+            w,
+            "            const TEMPLATE: &'static str = {:?};",
+            t.source
+        );
         if fields.is_empty() {
-            let _ = writeln!(w, "            fn render(&self) -> Result<String, crate::KeyError> {{");
+            let _ = writeln!(
+                w,
+                "            fn render(&self) -> Result<String, crate::KeyError> {{"
+            );
             let _ = writeln!(w, "                Ok({:?}.to_string())", t.source);
         } else {
-            let _ = writeln!(w, "            fn render(&self) -> Result<String, crate::KeyError> {{");
+            let _ = writeln!(
+                w,
+                "            fn render(&self) -> Result<String, crate::KeyError> {{"
+            );
             let _ = writeln!(
                 w,
                 "                let mut name = String::with_capacity({});",
@@ -114,7 +128,11 @@ fn objects(w: &mut String, prefix: &str, marker: &str, objects: &NamedMap<Spanne
         let _ = writeln!(w, "        impl<'a> crate::ParseObject<'a> for {ty}{lt} {{");
         let _ = writeln!(w, "            fn parse(name: &'a str) -> Option<Self> {{");
         if fields.is_empty() {
-            let _ = writeln!(w, "                (name == {:?}).then_some({ty})", t.source);
+            let _ = writeln!(
+                w,
+                "                (name == {:?}).then_some({ty})",
+                t.source
+            );
         } else {
             let _ = writeln!(
                 w,
@@ -293,19 +311,31 @@ pub fn generate(m: &Manifests) -> String {
                     );
                 }
                 Part::Placeholder { name, width, .. } => {
-                    let _ = writeln!(w, "            key.push_str(&{});", int_text(&format!("parts.{name}"), *width));
+                    let _ = writeln!(
+                        w,
+                        "            key.push_str(&{});",
+                        int_text(&format!("parts.{name}"), *width)
+                    );
                 }
             }
         }
         let _ = writeln!(w, "            Ok(key)");
         let _ = writeln!(w, "        }}");
         let names: Vec<&str> = t.placeholders().map(|(n, _)| n).collect();
-        let values = if names.is_empty() { "_values" } else { "values" };
+        let values = if names.is_empty() {
+            "_values"
+        } else {
+            "values"
+        };
         let _ = writeln!(
             w,
             "        fn from_values<'a>({values}: &[&'a str]) -> Option<Self::Parts<'a>> {{"
         );
-        let _ = writeln!(w, "            {}", construct(&format!("{marker}Key"), &t, "values"));
+        let _ = writeln!(
+            w,
+            "            {}",
+            construct(&format!("{marker}Key"), &t, "values")
+        );
         let _ = writeln!(w, "        }}");
         let _ = writeln!(w, "    }}");
         objects(w, p.name, &marker, &p.doc.objects);

@@ -166,18 +166,25 @@ impl KeyTemplate {
                     };
                     let width = match fields.next() {
                         None => 0,
-                        Some(w) => match (ty, w.strip_prefix('0').and_then(|d| d.parse::<usize>().ok())) {
+                        Some(w) => match (
+                            ty,
+                            w.strip_prefix('0').and_then(|d| d.parse::<usize>().ok()),
+                        ) {
                             (PlaceholderType::Str, _) => {
                                 return Err(err(
                                     i,
-                                    format!("'{{{inner}}}': only integer placeholders can be zero-padded"),
+                                    format!(
+                                        "'{{{inner}}}': only integer placeholders can be zero-padded"
+                                    ),
                                 ));
                             }
                             (_, Some(n)) if (1..=20).contains(&n) => n,
                             _ => {
                                 return Err(err(
                                     i,
-                                    format!("'{{{inner}}}': a width looks like ':05' (zero, then 1 to 20 digits)"),
+                                    format!(
+                                        "'{{{inner}}}': a width looks like ':05' (zero, then 1 to 20 digits)"
+                                    ),
                                 ));
                             }
                         },

@@ -1,10 +1,11 @@
-//! `civic gen-la311`: write deterministic MyLA311-shaped CSV (see `ingest_core::generate`).
-use std::io::Write;
+//! `civic gen-la311`: the arguments of writing deterministic MyLA311-shaped CSV (see `ingest_core::generate`);
+//! [`crate::local::source::generate_to`] writes it.
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use ingest_core::generate::{GenOptions, generate};
+use ingest_core::generate::GenOptions;
+
+use crate::local;
 
 /// Arguments of `civic gen-la311`.
 #[derive(Debug, clap::Args)]
@@ -30,26 +31,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.year
     );
     let opts = GenOptions::new(args.rows, args.seed, args.year);
-    let stats = match &args.out {
-        Some(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            let out = std::io::BufWriter::with_capacity(1 << 20, file);
-            if path.extension().is_some_and(|e| e == "gz") {
-                let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
-                let s = generate(&mut gz, opts)?;
-                gz.finish()?.flush()?;
-                s
-            } else {
-                generate(out, opts)?
-            }
-        }
-        None => generate(std::io::BufWriter::new(std::io::stdout().lock()), opts)?,
-    };
+    let stats = local::source::generate_to(args.out.as_deref(), opts)?;
     eprintln!(
         "generated {} rows ({} malformed) for {} with seed {}{}",
         stats.rows,

@@ -1,11 +1,10 @@
-//! `civic report`: write a run's findings report, one self-contained HTML page (see the `report` crate).
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-use std::sync::Arc;
+//! `civic report`: the arguments of writing a run's findings report, one self-contained HTML page (see the
+//! `report` crate); [`crate::local::store::write_report`] gathers and writes it.
 
-use anyhow::Context;
-use object_store::ObjectStore;
-use object_store::local::LocalFileSystem;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::local;
 
 /// Arguments of `civic report`.
 #[derive(Debug, clap::Args)]
@@ -27,60 +26,12 @@ pub struct Args {
     pub layers: Vec<String>,
 }
 
-/// Open `<root>/<bucket>` as a local object store (creating the folder).
-pub(crate) fn open_bucket(root: &Path, bucket: &str) -> anyhow::Result<Arc<dyn ObjectStore>> {
-    let dir = root.join(bucket);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let store = LocalFileSystem::new_with_prefix(&dir)
-        .with_context(|| format!("opening bucket {bucket} at {}", dir.display()))?;
-    Ok(Arc::new(store))
-}
-
-/// The default report path of a run.
-pub(crate) fn default_out(store: &Path, dataset: &str, run: &str) -> PathBuf {
-    store.join("reports").join(format!("{dataset}-{run}.html"))
-}
-
-/// Gather, render and write the report; returns what it showed.
-pub(crate) async fn write_report(
-    store: &Path,
-    dataset: &str,
-    run: &str,
-    layers: &[String],
-    out: &Path,
-) -> anyhow::Result<report::ReportData> {
-    let data = open_bucket(store, "data")?;
-    let ledger = open_bucket(store, "ledger")?;
-    // The report reads what the `process` and `ledger-api` functions may read.
-    let loc = report::Locations {
-        runs: prefixes::process::runs().into(),
-        processed: prefixes::ledger_api::processed(),
-        ledger: ledger::Locations {
-            events: prefixes::ledger_api::events(),
-            stakeholders: prefixes::ledger_api::stakeholders(),
-        },
-    };
-    let gathered = report::gather(&data, &ledger, &loc, dataset, run, layers).await?;
-    let html = report::render(&gathered)?;
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    // Write beside, then rename: a reader never sees half a page.
-    let tmp = out.with_extension("html.tmp");
-    std::fs::write(&tmp, html).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, out).with_context(|| format!("renaming to {}", out.display()))?;
-    Ok(gathered)
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| default_out(&args.store, &args.dataset, &args.run));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let data = rt.block_on(write_report(
+        .unwrap_or_else(|| local::store::default_report(&args.store, &args.dataset, &args.run));
+    let data = local::block_on(local::store::write_report(
         &args.store,
         &args.dataset,
         &args.run,

@@ -1,12 +1,13 @@
-//! `civic schema-drift`: compare a source's header and sampled values with the dataset's era mapping.
+//! `civic schema-drift`: compare a source's header and sampled values with the dataset's era mapping (the sample
+//! read by [`crate::local::source::sample`], the comparison by `harmonize::drift`).
 use std::path::PathBuf;
 
-use ingest_core::SourceSpec;
-use ingest_core::source::RecordSource;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use harmonize::drift;
+
+use crate::local;
 
 /// Arguments of `civic schema-drift`.
 #[derive(Debug, clap::Args)]
@@ -43,8 +44,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(p) => harmonize::load(p)?,
         None => harmonize::builtin(&args.dataset)?,
     };
-    let (header, rows) =
-        sample(&args.input, args.sample_rows).with_context(|| format!("reading {}", args.input))?;
+    let (header, rows) = local::source::sample(&args.input, args.sample_rows)
+        .with_context(|| format!("reading {}", args.input))?;
     let era = match &args.era {
         Some(name) => catalog
             .era(name)
@@ -63,32 +64,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// Header and the first `max_rows` records of a source, read through ingestion's source readers
-/// (the same decoding of files, gzip and URLs as `civic ingest`).
-fn sample(input: &str, max_rows: usize) -> anyhow::Result<(Vec<String>, Vec<Vec<String>>)> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let handle = rt.handle().clone();
-    let spec = SourceSpec::from_input(input);
-    rt.block_on(rt.spawn_blocking(move || -> anyhow::Result<_> {
-        let mut src: Box<dyn RecordSource> = ingest_core::source::open(&spec, &handle)?;
-        let text = |r: &csv::ByteRecord| {
-            r.iter()
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .collect::<Vec<_>>()
-        };
-        let header = text(src.header())
-            .into_iter()
-            .map(|h| h.trim_start_matches('\u{feff}').to_string())
-            .collect();
-        let mut rows = Vec::new();
-        let mut rec = csv::ByteRecord::new();
-        while rows.len() < max_rows && src.next_record(&mut rec)?.is_some() {
-            rows.push(text(&rec));
-        }
-        Ok((header, rows))
-    }))?
 }

@@ -1,15 +1,17 @@
-//! `civic transform`: run the transform step over every partition of an ingested run, one after another.
+//! `civic transform`: the arguments of transforming one ingested run; [`crate::local::transform`] drives the
+//! run's `transform` layer through the `process` function's own entry point.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use anyhow::Context;
-use harmonize::{RunReport, partition};
-use prefixes::keys::{RunsKey, runs};
-use object_store::local::LocalFileSystem;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use crate::local;
 
-/// Arguments of `civic transform`.
+/// Arguments of `civic transform`: the run's `transform` layer only, through the deployed `process` function's
+/// handler on the local topology (its transform runner, the worklist queue and the fan-in), so the layer report
+/// (`worklist/<dataset>/run=<RUN>/transform/...`) is the one the Lambda writes. Then the per-run roll-up
+/// `runs/<dataset>/run=<RUN>/transform-report.json` (rows in = out + quarantined, per partition) and one line per
+/// partition. The layer is then complete for the run: a later `civic process` of the same run reuses its jobs'
+/// results and goes on with the next layer.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Run id of an ingested run (runs/{dataset}/run={RUN}/manifest.json must exist).
@@ -21,84 +23,23 @@ pub struct Args {
     /// Dataset id.
     #[arg(long, default_value = "la311")]
     pub dataset: String,
-    /// Canonical catalog to use instead of the built-in datasets/<dataset>/canonical.yaml.
+    /// Canonical catalog for the function's transform runner instead of the built-in
+    /// datasets/<dataset>/canonical.yaml.
     #[arg(long)]
     pub catalog: Option<PathBuf>,
-    /// Only these partitions (repeatable); default: every partition of the manifest.
+    /// Only these partitions' jobs (repeatable); default: every partition of the manifest. The layer then
+    /// completes with these jobs only: use a separate run for a partial transform you mean to process further.
     #[arg(long = "partition")]
     pub partitions: Vec<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(run_async(args))
-}
-
-async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
-    let catalog = match &args.catalog {
-        Some(p) => harmonize::load(p)?,
-        None => harmonize::builtin(&args.dataset)?,
-    };
-    let root = args.store.join("data");
-    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
-    let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(&root)?);
-    // `civic transform` runs the transform as the `process` function would, under its grants.
-    let grants = process::Locations::granted();
-    let locations = grants.harmonize();
-    let manifest =
-        partition::read_manifest(store.as_ref(), &locations, &args.dataset, &args.run).await?;
-    let wanted: Vec<String> = if args.partitions.is_empty() {
-        manifest
-            .partitions
-            .iter()
-            .map(|p| p.value.clone())
-            .collect()
-    } else {
-        args.partitions.clone()
-    };
-    let mut reports = Vec::with_capacity(wanted.len());
-    for p in &wanted {
-        let r = partition::transform_partition_with(store.clone(), locations, &catalog, &manifest, p)
-            .await
-            .with_context(|| format!("partition {p}"))?;
-        eprintln!(
-            "cd={:<12} era {} year {:?}: {} in, {} out, {} quarantined {:?}",
-            r.partition,
-            r.era,
-            r.year,
-            r.rows_in,
-            r.rows_out,
-            r.rows_quarantined,
-            r.quarantined_by_reason
-        );
-        reports.push(r);
-    }
-    let report = RunReport::from_partitions(&args.dataset, &args.run, reports);
-    let key = object_store::path::Path::from(
-        grants
-            .runs
-            .write_key(
-                &RunsKey {
-                    dataset: &args.dataset,
-                    run_id: &args.run,
-                },
-                &runs::TransformReport,
-            )?
-            .into_string(),
-    );
-    store
-        .put(&key, PutPayload::from(serde_json::to_vec_pretty(&report)?))
-        .await
-        .with_context(|| format!("writing {key}"))?;
-    println!(
-        "transform {}: {} rows in, {} out, {} quarantined; report {}",
-        args.run,
-        report.rows_in,
-        report.rows_out,
-        report.rows_quarantined,
-        root.join(key.as_ref()).display()
-    );
-    Ok(ExitCode::SUCCESS)
+    local::init_logs();
+    local::block_on(local::transform::run(local::transform::TransformRun {
+        run: args.run,
+        store: args.store,
+        dataset: args.dataset,
+        catalog: args.catalog,
+        partitions: args.partitions,
+    }))
 }

@@ -39,10 +39,10 @@ impl Locations {
 
     /// The key the weekly table of one partition is written to.
     pub fn weekly_table(&self, dataset: &str, partition: &str) -> Result<Path, KeyError> {
-        path(self.processed.write_key(
-            &weekly(dataset, partition),
-            &processed::Part { part: 0 },
-        ))
+        path(
+            self.processed
+                .write_key(&weekly(dataset, partition), &processed::Part { part: 0 }),
+        )
     }
 }
 

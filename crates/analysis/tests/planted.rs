@@ -274,10 +274,17 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
     let config = config();
     let mut created = 0;
     for cd in 1..=15 {
-        let report =
-            analysis::analyze_partition(&data, &locations(), &ledger, &config, "la311", "run-1", &cd.to_string())
-                .await
-                .unwrap();
+        let report = analysis::analyze_partition(
+            &data,
+            &locations(),
+            &ledger,
+            &config,
+            "la311",
+            "run-1",
+            &cd.to_string(),
+        )
+        .await
+        .unwrap();
         assert_eq!(report.weekly_rows, TYPES.len() * WEEKS as usize, "cd {cd}");
         assert_eq!(report.canonical_keys.len(), 1);
         created += report.events_created;
@@ -336,14 +343,18 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
     assert_eq!(cd7.neighborhood_councils[0].name, "NC 70");
 
     // Re-running the same jobs (even under another run id) changes nothing in the ledger.
-    let again = analysis::analyze_partition(&data, &locations(), &ledger, &config, "la311", "run-2", "7")
-        .await
-        .unwrap();
+    let again =
+        analysis::analyze_partition(&data, &locations(), &ledger, &config, "la311", "run-2", "7")
+            .await
+            .unwrap();
     assert_eq!((again.events_created, again.events_duplicate), (0, 1));
     assert_eq!(ledger.all(Some("la311")).await.unwrap().len(), 2);
     use object_store::ObjectStoreExt;
     let bytes = data
-        .get(&analysis::locations::weekly_table_key(prefixes::process::processed(), "la311", "7").unwrap())
+        .get(
+            &analysis::locations::weekly_table_key(prefixes::process::processed(), "la311", "7")
+                .unwrap(),
+        )
         .await
         .unwrap()
         .bytes()
@@ -360,7 +371,6 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
     );
     assert_eq!(batches[0].schema(), analysis::output::weekly_schema());
 }
-
 
 /// The grants of the `process` function, which these tests act as.
 fn locations() -> analysis::Locations {

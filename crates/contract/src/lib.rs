@@ -10,5 +10,7 @@ pub mod manifest;
 pub mod summary;
 
 pub use layer::{JobReport, JobStatus, LayerReport, REPORT_VERSION};
-pub use manifest::{MANIFEST_VERSION, ManifestError, ManifestPartition, ManifestSource, RunManifest};
+pub use manifest::{
+    MANIFEST_VERSION, ManifestError, ManifestPartition, ManifestSource, RunManifest,
+};
 pub use summary::{AnalyzeRows, AnalyzeSummary, SummaryError, TransformSummary};

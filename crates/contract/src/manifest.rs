@@ -65,7 +65,9 @@ pub struct ManifestPartition {
 
 /// The accounting of a manifest (or a checkpoint) does not add up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("row accounting does not add up: {read} read != {written} written + {quarantined} quarantined")]
+#[error(
+    "row accounting does not add up: {read} read != {written} written + {quarantined} quarantined"
+)]
 pub struct Unbalanced {
     pub read: u64,
     /// Rows the partitions hold.
@@ -212,7 +214,8 @@ pub async fn read<A: CanRead>(
         key: key.to_string(),
         reason,
     };
-    let manifest: RunManifest = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+    let manifest: RunManifest =
+        serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
     if manifest.dataset != dataset || manifest.run_id != run_id {
         return Err(invalid(format!(
             "describes {}/{} instead",

@@ -72,7 +72,9 @@ pub enum TransformError {
     Catalog(#[from] crate::load::CatalogError),
     #[error("key: {0}")]
     Key(#[from] prefixes::KeyError),
-    #[error("run manifest lists {key}, which is not a raw part of partition {partition} of this run")]
+    #[error(
+        "run manifest lists {key}, which is not a raw part of partition {partition} of this run"
+    )]
     ForeignKey { key: String, partition: String },
     #[error(
         "partition {partition}: counts do not add up: {rows_in} in, {rows_out} out, {rows_quarantined} quarantined"

@@ -116,9 +116,11 @@ impl PartWriter {
         let Some(year) = self.year else {
             return Ok(Vec::new());
         };
-        let prefix =
-            self.locations
-                .canonical_partition_dir(&self.dataset, key_year(year)?, &self.partition)?;
+        let prefix = self.locations.canonical_partition_dir(
+            &self.dataset,
+            key_year(year)?,
+            &self.partition,
+        )?;
         let existing: Vec<_> =
             self.store
                 .list(Some(&prefix))

@@ -27,9 +27,15 @@ async fn transform_all(
     let catalog = harmonize::builtin("la311").unwrap();
     let mut out = Vec::new();
     for p in &manifest.partitions {
-        let r = transform_partition_with(store.clone(), support::locations(), &catalog, manifest, &p.value)
-            .await
-            .unwrap();
+        let r = transform_partition_with(
+            store.clone(),
+            support::locations(),
+            &catalog,
+            manifest,
+            &p.value,
+        )
+        .await
+        .unwrap();
         assert!(r.balanced(), "{r:?}");
         out.push(r);
     }
@@ -304,9 +310,15 @@ async fn canonical_parquet_of_different_years_has_one_schema() {
         let path = sample(file);
         let manifest = ingest(&store, &format!("u{i}"), &path, Some(year), None).await;
         let catalog = harmonize::builtin("la311").unwrap();
-        let r = transform_partition_with(store.clone(), support::locations(), &catalog, &manifest, "1")
-            .await
-            .unwrap();
+        let r = transform_partition_with(
+            store.clone(),
+            support::locations(),
+            &catalog,
+            &manifest,
+            "1",
+        )
+        .await
+        .unwrap();
         assert_eq!(
             r.canonical_keys,
             vec![format!(
@@ -361,12 +373,24 @@ async fn rerunning_a_partition_is_idempotent() {
     let store = memory_store();
     let manifest = ingest(&store, "again", &path, Some(2017), None).await;
     let catalog = harmonize::builtin("la311").unwrap();
-    let first = transform_partition_with(store.clone(), support::locations(), &catalog, &manifest, "7")
-        .await
-        .unwrap();
-    let second = transform_partition_with(store.clone(), support::locations(), &catalog, &manifest, "7")
-        .await
-        .unwrap();
+    let first = transform_partition_with(
+        store.clone(),
+        support::locations(),
+        &catalog,
+        &manifest,
+        "7",
+    )
+    .await
+    .unwrap();
+    let second = transform_partition_with(
+        store.clone(),
+        support::locations(),
+        &catalog,
+        &manifest,
+        "7",
+    )
+    .await
+    .unwrap();
     assert_eq!(first, second);
     let rows: usize = read_parquet_under(&store, "canonical/la311/year=2017/cd=7")
         .await
@@ -413,9 +437,15 @@ async fn a_partition_split_over_several_raw_files_is_streamed_in_order() {
         .unwrap()
         .keys = keys;
     let catalog = harmonize::builtin("la311").unwrap();
-    let r = transform_partition_with(store.clone(), support::locations(), &catalog, &manifest, "13")
-        .await
-        .unwrap();
+    let r = transform_partition_with(
+        store.clone(),
+        support::locations(),
+        &catalog,
+        &manifest,
+        "13",
+    )
+    .await
+    .unwrap();
     assert_eq!((r.rows_in, r.rows_out), (1004, 1004));
     let mut source_rows = Vec::new();
     for (_, b) in read_parquet_under(&store, "canonical/la311/year=2018/cd=13").await {
@@ -445,9 +475,16 @@ async fn part_files_roll_and_a_retry_with_fewer_parts_removes_stale_ones() {
         row_group_rows: 150,
         file_rows: 300,
     };
-    let r = harmonize::transform_partition_opts(store.clone(), support::locations(), &catalog, &manifest, "8", small)
-        .await
-        .unwrap();
+    let r = harmonize::transform_partition_opts(
+        store.clone(),
+        support::locations(),
+        &catalog,
+        &manifest,
+        "8",
+        small,
+    )
+    .await
+    .unwrap();
     // 832 rows in batches of 100, rolled once a file holds >= 300 rows: 300 | 300 | 232.
     assert_eq!(r.canonical_keys.len(), 3, "{:?}", r.canonical_keys);
     let rows: usize = read_parquet_under(&store, "canonical/la311/year=2018/cd=8")
@@ -457,9 +494,15 @@ async fn part_files_roll_and_a_retry_with_fewer_parts_removes_stale_ones() {
         .sum();
     assert_eq!(rows, 832);
 
-    let r = transform_partition_with(store.clone(), support::locations(), &catalog, &manifest, "8")
-        .await
-        .unwrap();
+    let r = transform_partition_with(
+        store.clone(),
+        support::locations(),
+        &catalog,
+        &manifest,
+        "8",
+    )
+    .await
+    .unwrap();
     assert_eq!(
         r.canonical_keys,
         vec!["canonical/la311/year=2018/cd=8/part-00000.parquet".to_string()]

@@ -25,7 +25,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         deadline: None,
     };
     let t = std::time::Instant::now();
-    let r = ingest(store, grants(), &spec, SourceSpec::File { path: csv.into() }, opts).await?;
+    let r = ingest(
+        store,
+        grants(),
+        &spec,
+        SourceSpec::File { path: csv.into() },
+        opts,
+    )
+    .await?;
     let bytes: u64 = r.manifest.partitions.iter().map(|p| p.bytes).sum();
     let files: usize = r.manifest.partitions.iter().map(|p| p.keys.len()).sum();
     eprintln!(
@@ -38,7 +45,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     Ok(())
 }
-
 
 /// The `ingest` function's grants, which these tests act as.
 #[allow(dead_code)]

@@ -25,7 +25,13 @@ pub struct Locations {
 
 impl Locations {
     /// Key of a raw Parquet part file of one partition.
-    pub fn raw_part(&self, dataset: &str, run_id: &str, partition: &str, part: u32) -> Result<String> {
+    pub fn raw_part(
+        &self,
+        dataset: &str,
+        run_id: &str,
+        partition: &str,
+        part: u32,
+    ) -> Result<String> {
         key(self.raw.write_key(
             &RawKey {
                 dataset,
@@ -46,12 +52,16 @@ impl Locations {
 
     /// Key of the run manifest.
     pub fn run_manifest(&self, dataset: &str, run_id: &str) -> Result<String> {
-        key(self.runs.write_key(&RunsKey { dataset, run_id }, &runs::Manifest))
+        key(self
+            .runs
+            .write_key(&RunsKey { dataset, run_id }, &runs::Manifest))
     }
 
     /// Key of a suspended run's checkpoint.
     pub fn run_checkpoint(&self, dataset: &str, run_id: &str) -> Result<String> {
-        key(self.runs.write_key(&RunsKey { dataset, run_id }, &runs::Checkpoint))
+        key(self
+            .runs
+            .write_key(&RunsKey { dataset, run_id }, &runs::Checkpoint))
     }
 }
 

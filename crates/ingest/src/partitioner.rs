@@ -371,7 +371,9 @@ impl Partitioner {
 
     fn open_part(&mut self, idx: usize) -> Result<()> {
         let st = &mut self.states[idx];
-        let key = self.loc.raw_part(&self.dataset, &self.run_id, &st.value, st.next_part)?;
+        let key = self
+            .loc
+            .raw_part(&self.dataset, &self.run_id, &st.value, st.next_part)?;
         st.next_part += 1;
         let sink = ObjectSink::new(self.store.clone(), &key, self.cfg.part_bytes);
         let held = sink.held();

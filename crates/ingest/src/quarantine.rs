@@ -127,7 +127,9 @@ impl Quarantine {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let key = self.loc.quarantine_part(&self.dataset, &self.run_id, self.next_part)?;
+        let key = self
+            .loc
+            .quarantine_part(&self.dataset, &self.run_id, self.next_part)?;
         self.next_part += 1;
         let payload = PutPayload::from(std::mem::take(&mut self.buf));
         self.rt

@@ -110,9 +110,15 @@ async fn generated_rows_round_trip_with_exact_counts() {
         progress: None,
         deadline: None,
     };
-    let report = ingest(store.clone(), common::grants(), &spec, SourceSpec::File { path }, opts)
-        .await
-        .unwrap();
+    let report = ingest(
+        store.clone(),
+        common::grants(),
+        &spec,
+        SourceSpec::File { path },
+        opts,
+    )
+    .await
+    .unwrap();
     let m = &report.manifest;
     let b = report.budget;
     eprintln!("budget stats: {b:?}");
@@ -168,10 +174,16 @@ async fn part_files_roll_after_max_row_groups() {
         progress: None,
         deadline: None,
     };
-    let m = ingest(store.clone(), common::grants(), &spec, SourceSpec::File { path }, opts)
-        .await
-        .unwrap()
-        .manifest;
+    let m = ingest(
+        store.clone(),
+        common::grants(),
+        &spec,
+        SourceSpec::File { path },
+        opts,
+    )
+    .await
+    .unwrap()
+    .manifest;
     let p13 = m.partitions.iter().find(|p| p.value == "13").unwrap();
     // District 13 holds ~9% of 6,000 rows: 100-row groups, 2 per file -> several files.
     assert!(p13.keys.len() >= 2, "{:?}", p13.keys);
@@ -205,10 +217,16 @@ async fn a_budget_too_small_to_encode_a_row_group_is_refused_with_the_minimum() 
         progress: None,
         deadline: None,
     };
-    let err = ingest(store.clone(), common::grants(), &spec, SourceSpec::File { path }, opts)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = ingest(
+        store.clone(),
+        common::grants(),
+        &spec,
+        SourceSpec::File { path },
+        opts,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("is too small for 34 columns"), "{err}");
     assert!(err.contains("raise --memory-budget"), "{err}");
     // Nothing was written: no manifest, no parts.

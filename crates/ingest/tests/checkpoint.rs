@@ -114,10 +114,16 @@ async fn a_checkpoint_for_another_source_is_refused() {
     };
     assert_eq!(key, "runs/la311/run=r/checkpoint.json");
     assert_eq!(checkpoint.rows_read, ingest_core::run::DEADLINE_CHECK_ROWS);
-    let err = ingest_segment(store.clone(), common::grants(), &spec, SourceSpec::File { path: b }, opts)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = ingest_segment(
+        store.clone(),
+        common::grants(),
+        &spec,
+        SourceSpec::File { path: b },
+        opts,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("has a checkpoint for source file"), "{err}");
     assert!(err.contains("use another run id"), "{err}");
     // The checkpoint is intact and no manifest was written.
@@ -152,25 +158,41 @@ async fn a_checkpoint_left_next_to_a_manifest_is_ignored() {
         deadline: Some(std::time::Instant::now()),
         ..Default::default()
     };
-    let Segment::Suspended { checkpoint, .. } =
-        ingest_segment(store.clone(), common::grants(), &spec, source.clone(), opts.clone())
-            .await
-            .unwrap()
-    else {
+    let Segment::Suspended { checkpoint, .. } = ingest_segment(
+        store.clone(),
+        common::grants(),
+        &spec,
+        source.clone(),
+        opts.clone(),
+    )
+    .await
+    .unwrap() else {
         panic!("a passed deadline suspends the run")
     };
-    let done = ingest(store.clone(), common::grants(), &spec, source.clone(), opts.clone())
-        .await
-        .unwrap()
-        .manifest;
+    let done = ingest(
+        store.clone(),
+        common::grants(),
+        &spec,
+        source.clone(),
+        opts.clone(),
+    )
+    .await
+    .unwrap()
+    .manifest;
     assert_eq!(done.rows_read, 3_000);
     let want = common::read_back(&store, &done).await;
     checkpoint.write(&store, &common::grants()).await.unwrap();
     // A rerun of the complete run starts over instead of continuing from the stale checkpoint.
-    let again = ingest(store.clone(), common::grants(), &spec, source.clone(), opts.clone())
-        .await
-        .unwrap()
-        .manifest;
+    let again = ingest(
+        store.clone(),
+        common::grants(),
+        &spec,
+        source.clone(),
+        opts.clone(),
+    )
+    .await
+    .unwrap()
+    .manifest;
     assert_eq!(again.rows_read, 3_000);
     assert_eq!(common::counts(&again), common::counts(&done));
     assert_eq!(common::read_back(&store, &again).await, want);

@@ -124,7 +124,9 @@ async fn run(source: SourceSpec) -> ingest_core::Result<(Arc<dyn ObjectStore>, R
         run_id: Some("h".into()),
         ..Default::default()
     };
-    let m = ingest(store.clone(), common::grants(), &spec, source, opts).await?.manifest;
+    let m = ingest(store.clone(), common::grants(), &spec, source, opts)
+        .await?
+        .manifest;
     Ok((store, m))
 }
 
@@ -266,13 +268,21 @@ async fn a_body_that_never_progresses_or_changes_fails_without_a_manifest() {
             run_id: Some("cut".into()),
             ..Default::default()
         };
-        let err = ingest(store.clone(), common::grants(), &spec, url_source(&url), opts)
-            .await
-            .unwrap_err()
-            .to_string();
+        let err = ingest(
+            store.clone(),
+            common::grants(),
+            &spec,
+            url_source(&url),
+            opts,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
         assert!(err.contains(want), "{err}");
         assert!(
-            ingest_core::manifest::read(&store, prefixes::process::runs(), "la311", "cut").await.is_err(),
+            ingest_core::manifest::read(&store, prefixes::process::runs(), "la311", "cut")
+                .await
+                .is_err(),
             "no manifest for a failed run"
         );
     }

@@ -114,10 +114,16 @@ async fn fixture_2023_shifted_row_is_quarantined_with_reason() {
         ..Default::default()
     };
     let path = common::testdata_la311("myla311_2023_fixture.csv");
-    let m = ingest(store.clone(), common::grants(), &spec, SourceSpec::File { path }, opts)
-        .await
-        .unwrap()
-        .manifest;
+    let m = ingest(
+        store.clone(),
+        common::grants(),
+        &spec,
+        SourceSpec::File { path },
+        opts,
+    )
+    .await
+    .unwrap()
+    .manifest;
     assert_eq!((m.rows_read, m.rows_written, m.rows_quarantined), (2, 1, 1));
     assert_eq!(common::counts(&m), BTreeMap::from([("10".to_string(), 1)]));
     assert_eq!(

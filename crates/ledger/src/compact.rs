@@ -16,11 +16,11 @@ use parquet::file::properties::WriterProperties;
 
 use crate::event::Event;
 use crate::locations::compacted_part;
+use crate::query::sort_key;
+use crate::store::{Ledger, LedgerError};
 use prefixes::Prefix;
 use prefixes::access::Write;
 use prefixes::keys::Compacted;
-use crate::query::sort_key;
-use crate::store::{Ledger, LedgerError};
 
 /// What one compaction wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,6 @@ pub mod store;
 pub mod validate;
 
 pub use event::{Dimensions, Event, EventInput, SCHEMA_VERSION, Severity, event_id};
-pub use query::{Cursor, EventFilter, Page};
 pub use locations::Locations;
+pub use query::{Cursor, EventFilter, Page};
 pub use store::{Appended, Ledger, LedgerError};

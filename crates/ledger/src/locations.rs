@@ -4,7 +4,9 @@
 
 use object_store::path::Path;
 use prefixes::access::{ReadWrite, Write};
-use prefixes::keys::{self, CompactedKey, EventsKey, StakeholdersKey, compacted, events, stakeholders};
+use prefixes::keys::{
+    self, CompactedKey, EventsKey, StakeholdersKey, compacted, events, stakeholders,
+};
 use prefixes::{KeyError, ObjectKey, ParseObject, Prefix};
 
 /// The ledger's grants.

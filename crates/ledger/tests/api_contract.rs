@@ -516,7 +516,6 @@ fn openapi_document_states_the_server_constraints() {
     assert!(id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()));
 }
 
-
 /// The ledger grants of the `ledger-api` function, which these tests act as.
 #[allow(dead_code)]
 fn grants() -> ledger::Locations {

@@ -107,7 +107,6 @@ async fn function_url_events_reach_the_router() {
     assert!(doc["paths"]["/events"].is_object());
 }
 
-
 /// The ledger grants of the `ledger-api` function, which these tests act as.
 #[allow(dead_code)]
 fn grants() -> ledger::Locations {

@@ -125,7 +125,10 @@ async fn compaction_writes_one_parquet_per_month_with_every_event() {
                 .unwrap();
         }
     }
-    let report = ledger.compact(prefixes::ledger_api::compacted().into(), "la311").await.unwrap();
+    let report = ledger
+        .compact(prefixes::ledger_api::compacted().into(), "la311")
+        .await
+        .unwrap();
     assert_eq!(report.events, 16);
     let months: Vec<(&str, usize)> = report.files.iter().map(|(k, n)| (k.as_str(), *n)).collect();
     assert_eq!(
@@ -166,7 +169,10 @@ async fn compaction_writes_one_parquet_per_month_with_every_event() {
     }
     assert_eq!(rows, 16);
     // Compacting again rewrites the same files.
-    let again = ledger.compact(prefixes::ledger_api::compacted().into(), "la311").await.unwrap();
+    let again = ledger
+        .compact(prefixes::ledger_api::compacted().into(), "la311")
+        .await
+        .unwrap();
     assert_eq!(again, report);
     let listed: Vec<_> = store
         .list(Some(&"compacted".into()))
@@ -175,7 +181,6 @@ async fn compaction_writes_one_parquet_per_month_with_every_event() {
         .unwrap();
     assert_eq!(listed.len(), 3);
 }
-
 
 /// The ledger grants of the `ledger-api` function, which these tests act as.
 #[allow(dead_code)]

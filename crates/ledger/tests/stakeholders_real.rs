@@ -228,7 +228,6 @@ async fn api_serves_merged_stakeholders_from_the_ledger_bucket() {
     assert_eq!(cd12["history"][0]["first_seen"], "2017-12-27");
 }
 
-
 /// The ledger grants of the `ledger-api` function, which these tests act as.
 #[allow(dead_code)]
 fn grants() -> ledger::Locations {

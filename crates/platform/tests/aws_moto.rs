@@ -1,5 +1,6 @@
 //! The AWS platform against moto: the variables the template sets name a real bucket and a real queue, which it
-//! reaches through S3 and SQS with the standard environment (endpoint, credentials, region), as in Lambda.
+//! reaches through S3 and SQS with the standard environment (endpoint, credentials, region), as in Lambda; SSM
+//! parameters through `GetParameter`, and the self-invocation through Lambda's `Invoke` on the runtime's name.
 
 use std::time::Duration;
 
@@ -60,4 +61,30 @@ async fn template_variables_reach_the_bucket_and_queue_through_s3_and_sqs() {
         .unwrap()
         .to_string();
     assert!(err.contains("without SQS"), "{err}");
+
+    // Parameters: a SecureString decrypted, an absent one is None.
+    let name = "/civic/test/ingestion/socrata-app-token";
+    assert_eq!(aws.parameter(name).await.unwrap(), None);
+    aws_sdk_ssm::Client::new(&moto.sdk_config().await)
+        .put_parameter()
+        .name(name)
+        .value("tok")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(aws.parameter(name).await.unwrap().as_deref(), Some("tok"));
+
+    // The self-invocation targets the name the runtime sets; without it there is nobody to invoke.
+    let payload = serde_json::json!({"dataset": "la311", "run_id": "r"});
+    let err = aws.invoke_self(&payload).await.unwrap_err().to_string();
+    assert!(err.contains("AWS_LAMBDA_FUNCTION_NAME is not set"), "{err}");
+    // SAFETY: as above.
+    unsafe { std::env::set_var(platform::ENV_FUNCTION_NAME, "civic-test-ingest") };
+    // moto has no such function: the Invoke call is made and its failure names the function.
+    let err = aws.invoke_self(&payload).await.unwrap_err().to_string();
+    assert!(
+        err.starts_with("invoking civic-test-ingest to continue: "),
+        "{err}"
+    );
 }

@@ -103,42 +103,6 @@ impl fmt::Display for MissingEnv {
 }
 impl std::error::Error for MissingEnv {}
 
-fn env(name: &'static str) -> Result<String, MissingEnv> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or(MissingEnv(name))
-}
-
-impl Bucket {
-    /// The physical bucket name, from the environment.
-    pub fn physical_name(&self) -> Result<String, MissingEnv> {
-        env(self.env)
-    }
-}
-
-impl Parameter {
-    /// The parameter's physical name, from the environment (unset outside the deployed function).
-    pub fn physical_name(&self) -> Result<String, MissingEnv> {
-        env(self.env)
-    }
-}
-
-impl Queue {
-    /// The queue URL, from the environment.
-    pub fn url(&self) -> Result<String, MissingEnv> {
-        env(self.env)
-    }
-
-    /// The dead-letter queue URL, from the environment.
-    pub fn dlq_url(&self) -> Result<String, MissingEnv> {
-        match self.dlq_env {
-            Some(name) => env(name),
-            None => Err(MissingEnv("(this queue has no dead-letter queue)")),
-        }
-    }
-}
-
 /// A placeholder value or object name that cannot be part of a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyError {
@@ -545,7 +509,10 @@ mod tests {
         let (parts, part) = p
             .parse_object::<canonical::Part>("canonical/la311/year=2017/cd=13/part-00042.parquet")
             .unwrap();
-        assert_eq!((parts.dataset, parts.year, parts.partition), ("la311", 2017, "13"));
+        assert_eq!(
+            (parts.dataset, parts.year, parts.partition),
+            ("la311", 2017, "13")
+        );
         assert_eq!(part.part, 42);
         for other in [
             "canonical/la311/year=x/cd=13/part-00042.parquet",
@@ -553,7 +520,10 @@ mod tests {
             "canonical/la311/year=2017/part-00042.parquet",
             "raw/la311/year=2017/cd=13/part-00042.parquet",
         ] {
-            assert!(p.parse_object::<canonical::Part>(other).is_none(), "{other}");
+            assert!(
+                p.parse_object::<canonical::Part>(other).is_none(),
+                "{other}"
+            );
         }
         let w = process::worklist();
         let run = WorklistKey {
@@ -582,10 +552,15 @@ mod tests {
             "worklist/la311/run=R1/layer=transform/jobs/"
         );
         assert_eq!(
-            w.list_dir::<worklist::DeadLetter>(&run, &[]).unwrap().as_str(),
+            w.list_dir::<worklist::DeadLetter>(&run, &[])
+                .unwrap()
+                .as_str(),
             "worklist/la311/run=R1/dlq/"
         );
-        assert!(w.list_dir::<worklist::JobRecord>(&run, &["a", "b"]).is_err());
+        assert!(
+            w.list_dir::<worklist::JobRecord>(&run, &["a", "b"])
+                .is_err()
+        );
     }
 
     #[test]
@@ -621,7 +596,10 @@ mod tests {
             Some((vec!["1", "2"], "rest.json"))
         );
         assert_eq!(match_template("a/{x}/", "a//"), None);
-        assert_eq!(match_template("{e}.json", "abc.json"), Some((vec!["abc"], "")));
+        assert_eq!(
+            match_template("{e}.json", "abc.json"),
+            Some((vec!["abc"], ""))
+        );
         assert_eq!(match_template("{e}.json", "a/b.json"), None);
     }
 

@@ -92,8 +92,7 @@ pub async fn gather(
     run_id: &str,
     layers: &[String],
 ) -> Result<ReportData, GatherError> {
-    let manifest = match contract::manifest::read(data.as_ref(), loc.runs, dataset, run_id).await
-    {
+    let manifest = match contract::manifest::read(data.as_ref(), loc.runs, dataset, run_id).await {
         Ok(m) => m,
         Err(contract::ManifestError::Missing { key }) => {
             return Err(GatherError::NoManifest {
@@ -137,11 +136,12 @@ pub async fn gather(
     }
     let mut weekly = Vec::new();
     for p in &manifest.partitions {
-        let key = analysis::locations::weekly_table_key(loc.processed, dataset, &p.value)
-            .map_err(|e| GatherError::Invalid {
+        let key = analysis::locations::weekly_table_key(loc.processed, dataset, &p.value).map_err(
+            |e| GatherError::Invalid {
                 key: format!("(weekly table of partition {})", p.value),
                 message: e.to_string(),
-            })?;
+            },
+        )?;
         if let Some(bytes) = get(data.as_ref(), &key).await? {
             read_weekly(&key, bytes, &mut weekly)?;
         }

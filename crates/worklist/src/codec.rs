@@ -150,7 +150,9 @@ mod tests {
     async fn small_lists_stay_inline() {
         let store = InMemory::new();
         let m = msg(3);
-        let body = encode(&m, &store, loc().worklist.into(), 10_000).await.unwrap();
+        let body = encode(&m, &store, loc().worklist.into(), 10_000)
+            .await
+            .unwrap();
         assert_eq!(decode(&body, 10_000).unwrap(), m);
     }
 
@@ -158,7 +160,9 @@ mod tests {
     async fn oversized_lists_are_claim_checked_and_read_back() {
         let store = InMemory::new();
         let m = msg(2_000);
-        let body = encode(&m, &store, loc().worklist.into(), 4_096).await.unwrap();
+        let body = encode(&m, &store, loc().worklist.into(), 4_096)
+            .await
+            .unwrap();
         assert!(body.len() < 4_096, "pointer body is {} bytes", body.len());
         let decoded = decode(&body, 4_096).unwrap();
         assert!(matches!(

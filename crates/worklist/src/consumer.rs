@@ -166,8 +166,13 @@ impl Consumer {
             }
         };
         report.set_message(&msg);
-        let loaded =
-            manifest::load(self.store.as_ref(), &self.locations, &msg.dataset, &msg.run_id).await;
+        let loaded = manifest::load(
+            self.store.as_ref(),
+            &self.locations,
+            &msg.dataset,
+            &msg.run_id,
+        )
+        .await;
         let manifest = match loaded {
             Ok(m) => m,
             Err(ManifestError::Store { source, .. }) => return Err(source.into()),
@@ -222,8 +227,8 @@ impl Consumer {
                 self.locations.worklist.into(),
                 self.config.max_body_bytes,
             )
-                .await
-                .map_err(list_to_step)?;
+            .await
+            .map_err(list_to_step)?;
             self.queue.send(&body, delay).await?;
             self.probe.at(Point::AfterSend).await?;
         } else {

@@ -93,7 +93,11 @@ impl RunKeys<'_> {
 
     /// The report of one layer.
     pub fn layer_report(&self, layer: &str) -> Result<Path, KeyError> {
-        path(self.loc.runs.write_key(&self.r(), &runs::LayerReport { layer }))
+        path(
+            self.loc
+                .runs
+                .write_key(&self.r(), &runs::LayerReport { layer }),
+        )
     }
 
     /// Prefix of all worklist state of this run.

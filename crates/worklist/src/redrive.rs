@@ -106,7 +106,8 @@ pub async fn redrive_failed(
                 .or_else(ignore_missing)?;
         }
     }
-    let start = LayerStart::new(dataset, run_id, layer, marker.failed.clone()).max_attempts(max_attempts);
+    let start =
+        LayerStart::new(dataset, run_id, layer, marker.failed.clone()).max_attempts(max_attempts);
     start_layer(
         start,
         store,

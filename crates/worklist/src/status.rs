@@ -89,8 +89,7 @@ pub async fn run_status(
                 None => {}
             }
         }
-        let marker: Option<LayerMarker> =
-            read_json(store, &k(keys.layer_complete(layer))?).await?;
+        let marker: Option<LayerMarker> = read_json(store, &k(keys.layer_complete(layer))?).await?;
         out.push(LayerStatus {
             layer: layer.clone(),
             expected,

@@ -151,10 +151,16 @@ async fn three_lanes_fan_in_once_and_start_the_next_layer() {
         .unwrap();
     assert_eq!(summary.completed_layers, ["transform", "analyze"]);
     assert_eq!(summary.outcomes["lane_done"], 4, "{summary:?}"); // 2 of 3 lanes wait, per layer
-    let report = worklist::report::read(w.store.as_ref(), prefixes::process::runs().into(), "la311", "R", "analyze")
-        .await
-        .unwrap()
-        .unwrap();
+    let report = worklist::report::read(
+        w.store.as_ref(),
+        prefixes::process::runs().into(),
+        "la311",
+        "R",
+        "analyze",
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(report.jobs_done, 7);
     let order: Vec<&str> = report.jobs.iter().map(|j| j.job.as_str()).collect();
     assert_eq!(order, jobs, "report lists jobs in manifest order");
@@ -277,10 +283,16 @@ async fn status_counts_failures_and_redriving_them_completes_both_layers() {
         .unwrap();
     assert_eq!(row(&s.layers[0]), (Some(3), 3, 0, Some(0), true));
     assert_eq!(row(&s.layers[1]), (Some(3), 3, 0, Some(0), true));
-    let analyze = worklist::report::read(w.store.as_ref(), prefixes::process::runs().into(), "la311", "R", "analyze")
-        .await
-        .unwrap()
-        .unwrap();
+    let analyze = worklist::report::read(
+        w.store.as_ref(),
+        prefixes::process::runs().into(),
+        "la311",
+        "R",
+        "analyze",
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(analyze.jobs_done, 3);
 }
 
@@ -305,10 +317,16 @@ async fn a_chain_declared_in_the_manifest_overrides_the_configured_one() {
         .await
         .unwrap();
     assert_eq!(summary.completed_layers, ["transform"]);
-    let report = worklist::report::read(w.store.as_ref(), prefixes::process::runs().into(), "la311", "R", "transform")
-        .await
-        .unwrap()
-        .unwrap();
+    let report = worklist::report::read(
+        w.store.as_ref(),
+        prefixes::process::runs().into(),
+        "la311",
+        "R",
+        "transform",
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(report.next_layer, None);
     // A message for a layer the manifest does not declare is refused.
     w.queue.send(&first(&["1"], "analyze"), None).await.unwrap();
@@ -404,10 +422,16 @@ async fn a_failing_layer_hook_is_run_again_by_the_redelivered_completion() {
         .collect();
     assert_eq!(layers, ["transform", "transform", "analyze"]);
     // The next layer started exactly once: analyze ran each job once and completed.
-    let report = worklist::report::read(w.store.as_ref(), prefixes::process::runs().into(), "la311", "R", "analyze")
-        .await
-        .unwrap()
-        .unwrap();
+    let report = worklist::report::read(
+        w.store.as_ref(),
+        prefixes::process::runs().into(),
+        "la311",
+        "R",
+        "analyze",
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!((report.jobs_done, report.jobs_failed), (3, 0));
     assert!(report.jobs.iter().all(|j| j.attempts == 1), "{report:?}");
     assert!(dead_letters(&w).is_empty());
@@ -437,15 +461,20 @@ async fn deliver_feeds_the_lambda_handler_sqs_events_until_both_layers_complete(
     );
     assert_eq!(hook.calls.lock().unwrap().len(), 3);
     for layer in ["transform", "analyze"] {
-        let r = worklist::report::read(w.store.as_ref(), prefixes::process::runs().into(), "la311", "R", layer)
-            .await
-            .unwrap()
-            .unwrap();
+        let r = worklist::report::read(
+            w.store.as_ref(),
+            prefixes::process::runs().into(),
+            "la311",
+            "R",
+            layer,
+        )
+        .await
+        .unwrap()
+        .unwrap();
         assert_eq!(r.jobs_done, 4, "{layer}");
     }
     assert_eq!(w.queue.counts().await.unwrap().total(), 0);
 }
-
 
 /// The worklist grants of the `process` function, which these tests act as.
 #[allow(dead_code)]

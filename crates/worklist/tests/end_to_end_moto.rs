@@ -60,10 +60,14 @@ async fn forty_partitions_complete_two_layers_over_moto_sqs_and_s3() {
     let dlq: Arc<dyn Queue> = Arc::new(dlq);
 
     let jobs: Vec<String> = (1..=40).map(|cd| cd.to_string()).collect();
-    let manifest = serde_json::to_value(contract::RunManifest::of_jobs(DATASET, RUN, &jobs)).unwrap();
+    let manifest =
+        serde_json::to_value(contract::RunManifest::of_jobs(DATASET, RUN, &jobs)).unwrap();
     let keys = grants().run(DATASET, RUN);
     store
-        .put(&keys.manifest().unwrap(), PutPayload::from(manifest.to_string()))
+        .put(
+            &keys.manifest().unwrap(),
+            PutPayload::from(manifest.to_string()),
+        )
         .await
         .unwrap();
 
@@ -76,12 +80,20 @@ async fn forty_partitions_complete_two_layers_over_moto_sqs_and_s3() {
     runners.register("analyze", runner);
     let mut config = Config::new(layers);
     config.retry_delay = Duration::ZERO;
-    let consumer = Consumer::new(store.clone(),grants(), queue.clone(), dlq.clone(), runners, config);
+    let consumer = Consumer::new(
+        store.clone(),
+        grants(),
+        queue.clone(),
+        dlq.clone(),
+        runners,
+        config,
+    );
 
     for first in WorkMessage::first_of_layer(DATASET, RUN, "transform", jobs.clone(), 1) {
-        let body = worklist::codec::encode(&first, store.as_ref(), grants().worklist.into(), 1 << 20)
-            .await
-            .unwrap();
+        let body =
+            worklist::codec::encode(&first, store.as_ref(), grants().worklist.into(), 1 << 20)
+                .await
+                .unwrap();
         queue.send(&body, None).await.unwrap();
     }
     let opts = DrainOptions {
@@ -95,10 +107,16 @@ async fn forty_partitions_complete_two_layers_over_moto_sqs_and_s3() {
     assert_eq!(summary.completed_layers, ["transform", "analyze"]);
 
     // transform: 39 done, partition 13 failed after 3 attempts; the chain took 39 + 3 = 42 hops.
-    let t = worklist::report::read(store.as_ref(), prefixes::process::runs().into(), DATASET, RUN, "transform")
-        .await
-        .unwrap()
-        .expect("transform report");
+    let t = worklist::report::read(
+        store.as_ref(),
+        prefixes::process::runs().into(),
+        DATASET,
+        RUN,
+        "transform",
+    )
+    .await
+    .unwrap()
+    .expect("transform report");
     assert_eq!((t.jobs_done, t.jobs_failed, t.jobs_total), (39, 1, 40));
     let broken = t.jobs.iter().find(|j| j.job == BROKEN).unwrap();
     assert_eq!((broken.status, broken.attempts), (JobStatus::Failed, 3));
@@ -113,10 +131,16 @@ async fn forty_partitions_complete_two_layers_over_moto_sqs_and_s3() {
     );
 
     // analyze ran on the 39 partitions transform completed, and nothing else.
-    let a = worklist::report::read(store.as_ref(), prefixes::process::runs().into(), DATASET, RUN, "analyze")
-        .await
-        .unwrap()
-        .expect("analyze report");
+    let a = worklist::report::read(
+        store.as_ref(),
+        prefixes::process::runs().into(),
+        DATASET,
+        RUN,
+        "analyze",
+    )
+    .await
+    .unwrap()
+    .expect("analyze report");
     assert_eq!((a.jobs_done, a.jobs_failed), (39, 0));
     let marker: LayerMarker = read_json(store.as_ref(), &keys.layer_complete("analyze").unwrap())
         .await
@@ -137,7 +161,6 @@ async fn forty_partitions_complete_two_layers_over_moto_sqs_and_s3() {
     assert_eq!(queue.counts().await.unwrap().total(), 0);
     assert_eq!(dlq.counts().await.unwrap().total(), 0);
 }
-
 
 /// The worklist grants of the `process` function, which these tests act as.
 #[allow(dead_code)]

@@ -48,7 +48,8 @@ async fn lambda_handler_walks_a_chain_over_moto_sqs() {
     consumer.config.max_body_bytes = 200;
 
     let jobs: Vec<String> = (1..=5).map(|i| i.to_string()).collect();
-    let manifest = serde_json::to_value(contract::RunManifest::of_jobs("la311", "L", &jobs)).unwrap();
+    let manifest =
+        serde_json::to_value(contract::RunManifest::of_jobs("la311", "L", &jobs)).unwrap();
     store
         .put(
             &grants().run("la311", "L").manifest().unwrap(),
@@ -103,10 +104,16 @@ async fn lambda_handler_walks_a_chain_over_moto_sqs() {
         1,
         "one content-addressed list for the chain: {lists:?}"
     );
-    let report = worklist::report::read(store.as_ref(), prefixes::process::runs().into(), "la311", "L", "transform")
-        .await
-        .unwrap()
-        .unwrap();
+    let report = worklist::report::read(
+        store.as_ref(),
+        prefixes::process::runs().into(),
+        "la311",
+        "L",
+        "transform",
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!((report.jobs_done, report.jobs_failed), (5, 0));
     let dead = dlq
         .receive(10, Duration::from_secs(30), Duration::ZERO)
@@ -121,7 +128,6 @@ async fn lambda_handler_walks_a_chain_over_moto_sqs() {
         letter.reason
     );
 }
-
 
 /// The worklist grants of the `process` function, which these tests act as.
 #[allow(dead_code)]

@@ -1,15 +1,13 @@
-//! The Socrata app token, resolved once at cold start from the SSM SecureString parameter that
-//! `features/ingestion/feature.yaml` declares (`parameters: { socrata-app-token: ... }`).
+//! The Socrata app token, resolved once at cold start ([`crate::Function::new`]) from the SSM SecureString
+//! parameter that `features/ingestion/feature.yaml` declares (`parameters: { socrata-app-token: ... }`), read
+//! through the platform ([`platform::Platform::parameter`]: SSM in Lambda, the topology's values locally).
 //!
 //! The template passes the parameter's NAME in an env var and grants `ssm:GetParameter` on exactly
 //! that parameter; the value only ever lives in memory here and in the `X-App-Token` header. It is
-//! never logged: [`AppToken`]'s `Debug` is redacted. Outside the cloud the env var is unset and the
-//! Socrata source falls back to `SOCRATA_APP_TOKEN`.
+//! never logged: [`AppToken`]'s `Debug` is redacted. Where the variable is unset (no deployed
+//! parameter), the function sends anonymous requests.
 
 use std::fmt;
-
-use aws_sdk_ssm::error::DisplayErrorContext;
-use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 
 /// The declared parameter (generated from the manifest).
 pub const PARAMETER: prefixes::Parameter = prefixes::ingest::parameters::SOCRATA_APP_TOKEN;
@@ -44,59 +42,53 @@ pub enum TokenError {
     Missing { name: String },
     #[error("cannot read SSM parameter {name}: {message}")]
     Read { name: String, message: String },
-    #[error("SSM parameter {name} has no value")]
-    NoValue { name: String },
 }
 
-/// The token of the deployed function: read the parameter named by its env var, or `None` (without
-/// calling SSM) when the variable is unset, as in local runs.
-pub async fn resolve(
-    parameter: &prefixes::Parameter,
-    ssm: &aws_sdk_ssm::Client,
-) -> Result<Option<AppToken>, TokenError> {
-    match parameter.physical_name() {
-        Ok(name) => fetch(ssm, parameter, &name).await,
-        Err(_) => Ok(None),
+impl From<TokenError> for crate::Error {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Missing { .. } => crate::Error::internal(e),
+            TokenError::Read { .. } => crate::Error::retryable(e),
+        }
     }
 }
 
-/// `GetParameter` with decryption on the parameter's physical `name`. A missing optional parameter
-/// is `None` with one info line; a missing required one, or any other failure, is an error.
+/// The function's token: the parameter named by its env var, or `None` (without asking the platform for
+/// any parameter) when the variable is unset.
+pub async fn resolve(
+    platform: &dyn platform::Platform,
+    parameter: &prefixes::Parameter,
+) -> Result<Option<AppToken>, TokenError> {
+    match platform.parameter_name(parameter) {
+        Some(name) => fetch(platform, parameter, &name).await,
+        None => Ok(None),
+    }
+}
+
+/// The parameter with physical `name`, decrypted. A missing optional parameter is `None` with one info
+/// line; a missing required one, or any other failure, is an error.
 pub async fn fetch(
-    ssm: &aws_sdk_ssm::Client,
+    platform: &dyn platform::Platform,
     parameter: &prefixes::Parameter,
     name: &str,
 ) -> Result<Option<AppToken>, TokenError> {
-    let got = ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await;
-    match got {
-        Ok(out) => match out.parameter.and_then(|p| p.value) {
-            Some(value) => Ok(Some(AppToken(value))),
-            None => Err(TokenError::NoValue { name: name.into() }),
-        },
-        Err(e)
-            if matches!(
-                e.as_service_error(),
-                Some(GetParameterError::ParameterNotFound(_))
-            ) =>
-        {
-            if parameter.optional {
-                tracing::info!(
-                    parameter = name,
-                    "SSM parameter not found; Socrata requests go without an app token"
-                );
-                Ok(None)
-            } else {
-                Err(TokenError::Missing { name: name.into() })
-            }
+    match platform.parameter(name).await {
+        Ok(Some(value)) => Ok(Some(AppToken(value))),
+        Ok(None) if parameter.optional => {
+            tracing::info!(
+                parameter = name,
+                "SSM parameter not found; Socrata requests go without an app token"
+            );
+            Ok(None)
         }
+        Ok(None) => Err(TokenError::Missing { name: name.into() }),
+        Err(platform::Error::Parameter { reason, .. }) => Err(TokenError::Read {
+            name: name.into(),
+            message: reason,
+        }),
         Err(e) => Err(TokenError::Read {
             name: name.into(),
-            message: DisplayErrorContext(&e).to_string(),
+            message: e.to_string(),
         }),
     }
 }

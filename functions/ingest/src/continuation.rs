@@ -1,13 +1,11 @@
 //! Continuing a run that outgrows one invocation: the segment stops [`MARGIN`] before the
 //! invocation's deadline (the checkpoint is written by `ingest_core::ingest_segment`), and the
-//! function invokes itself asynchronously with the same event and run id. The feature manifest's
-//! `continues: true` grants `lambda:InvokeFunction` on this function's own ARN and nothing else.
+//! function invokes itself asynchronously with the same event and run id
+//! ([`platform::Platform::invoke_self`]: a Lambda `Event` invocation in AWS, a queued in-process invocation
+//! locally). The feature manifest's `continues: true` grants `lambda:InvokeFunction` on this function's own
+//! ARN and nothing else.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use futures::future::BoxFuture;
-
-use crate::IngestEvent;
 
 /// Time kept free before the invocation's deadline to close part files and write the checkpoint
 /// (infra-gen's `CONTINUE_MARGIN_S` requires a timeout of at least twice this).
@@ -16,54 +14,6 @@ pub const MARGIN: Duration = Duration::from_secs(120);
 /// Segments one run may take (a day of 15-minute invocations): the hop guard of the self-invocation
 /// chain, since the function opts out of AWS's recursive-loop stop.
 pub const MAX_SEGMENTS: u32 = 96;
-
-/// Starts the next segment of a run.
-pub trait Continuer: Send + Sync {
-    /// Invoke the function again with `event` (which names the run id), without waiting for it.
-    fn continue_run<'a>(&'a self, event: &'a IngestEvent) -> BoxFuture<'a, anyhow::Result<()>>;
-}
-
-/// The Lambda [`Continuer`]: an `Event` (asynchronous) invocation of this same function.
-pub struct LambdaContinuer {
-    client: aws_sdk_lambda::Client,
-    function_name: String,
-}
-
-impl LambdaContinuer {
-    /// The function's own name comes from the runtime (`AWS_LAMBDA_FUNCTION_NAME`).
-    pub fn from_env(client: aws_sdk_lambda::Client) -> anyhow::Result<Self> {
-        let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").map_err(|_| {
-            anyhow::anyhow!("AWS_LAMBDA_FUNCTION_NAME is not set: not running in Lambda?")
-        })?;
-        Ok(LambdaContinuer {
-            client,
-            function_name,
-        })
-    }
-}
-
-impl Continuer for LambdaContinuer {
-    fn continue_run<'a>(&'a self, event: &'a IngestEvent) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            let payload = serde_json::to_vec(event)?;
-            self.client
-                .invoke()
-                .function_name(&self.function_name)
-                .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
-                .payload(aws_sdk_lambda::primitives::Blob::new(payload))
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "could not invoke {} to continue the run: {}",
-                        self.function_name,
-                        aws_sdk_lambda::error::DisplayErrorContext(&e)
-                    )
-                })?;
-            Ok(())
-        })
-    }
-}
 
 /// The instant a segment must stop: [`MARGIN`] before the invocation's deadline (milliseconds since
 /// the Unix epoch, as the Lambda context gives it); now when that is already past.

@@ -1,11 +1,16 @@
-//! Handler library of the `ingest` Lambda: stream one source into the raw layer, then hand ONE worklist
-//! message listing every partition job to the processing queue.
+//! Handler library of the `ingest` Lambda: [`Function`], wired from a [`platform::Platform`] like the other
+//! functions (`process::Function`, `ledger_api::app`), streams one source into the raw layer, continues itself
+//! past its invocation's deadline, then hands ONE worklist message listing every partition job to the
+//! processing queue. Everything it reads from outside (variables, the data bucket, the worklist queue, the SSM
+//! app token, its own continuation) comes through the platform.
 //!
 //! The locations are the generated `prefixes` handles with their access types, so a grant removed from
 //! prefixes.yaml (and regenerated) stops this crate from compiling instead of failing with AccessDenied.
 
 pub mod app_token;
 pub mod continuation;
+pub mod error;
+mod run;
 
 use std::sync::Arc;
 
@@ -16,9 +21,10 @@ use prefixes::keys::{Quarantine, Raw, Runs, Worklist};
 use serde::{Deserialize, Serialize};
 
 pub use app_token::AppToken;
-pub use continuation::{Continuer, LambdaContinuer};
+pub use error::{Category, Error};
 
-/// Where ingestion writes: raw partitions, quarantined rows, the run manifest, claim-check job lists.
+/// Where ingestion writes: raw partitions, quarantined rows, the run manifest and checkpoint (read back to
+/// continue a run), claim-check job lists.
 #[derive(Debug, Clone, Copy)]
 pub struct Locations {
     pub raw: Prefix<Raw, Write>,
@@ -66,58 +72,108 @@ pub struct IngestEvent {
 }
 
 /// The catalog compiled into the function (datasets/<id>/dataset.yaml).
-pub fn dataset_spec(id: &str) -> anyhow::Result<ingest_core::DatasetSpec> {
+pub fn dataset_spec(id: &str) -> Result<ingest_core::DatasetSpec, Error> {
     match id {
         "la311" => Ok(ingest_core::DatasetSpec::from_yaml(
             include_str!("../../../datasets/la311/dataset.yaml"),
             "datasets/la311/dataset.yaml",
         )?),
-        other => anyhow::bail!("unknown dataset '{other}' (this build knows: la311)"),
+        other => Err(Error::bad_input(format_args!(
+            "unknown dataset '{other}' (this build knows: la311)"
+        ))),
     }
 }
 
-/// Ingest, then send the hand-off. Returns the run summary the invocation answers with.
-/// The hand-off is sent only after the manifest is written; a failed send fails the invocation, and
-/// rerunning the same `run_id` is safe (deterministic keys, the worklist skips finished jobs).
-/// `app_token` is the one [`app_token::resolve`] found at cold start; Socrata sources send it.
-pub async fn handle(
-    event: IngestEvent,
-    data: Arc<dyn ObjectStore>,
-    queue: &dyn worklist::Queue,
-    app_token: Option<&AppToken>,
-) -> anyhow::Result<serde_json::Value> {
-    run(event, data, queue, lambda_options(), app_token, None).await
+/// What a caller other than the Lambda runtime may tune (the local CLI's flags). The defaults are the Lambda's:
+/// a memory budget of half the function's memory, progress as log lines, the compiled-in catalog.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Partitioner settings instead of [`memory_budget`]'s.
+    pub partitioner: Option<ingest_core::partitioner::PartitionerConfig>,
+    /// Progress sink instead of a log line every 100,000 rows.
+    pub progress: Option<Arc<dyn ingest_core::Progress>>,
+    /// Dataset catalog directory instead of the compiled-in one.
+    pub catalog: Option<ingest_core::Catalog>,
+    /// Socrata base URL instead of `https://<socrata_domain>` of the catalog.
+    pub socrata_base_url: Option<String>,
+    /// Rows per Socrata page instead of the default.
+    pub page_rows: Option<usize>,
 }
 
-/// One invocation's share of a run: [`handle`] until `deadline` (see
-/// [`continuation::segment_deadline`]); when the source is not finished by then, the checkpoint is
-/// written and `continuer` starts the next segment with the same event and run id, and the answer
-/// says `"continued": true`. The hand-off is sent by the segment that completes the run.
-pub async fn handle_segment(
-    event: IngestEvent,
+/// The `ingest` function as its `main` runs it; it borrows the platform for the self-invocation that continues a
+/// run.
+pub struct Function<'p> {
     data: Arc<dyn ObjectStore>,
-    queue: &dyn worklist::Queue,
-    app_token: Option<&AppToken>,
-    deadline: std::time::Instant,
-    continuer: &dyn Continuer,
-) -> anyhow::Result<serde_json::Value> {
-    let opts = ingest_core::IngestOptions {
-        deadline: Some(deadline),
-        ..lambda_options()
-    };
-    run(event, data, queue, opts, app_token, Some(continuer)).await
+    queue: Arc<dyn worklist::Queue>,
+    app_token: Option<AppToken>,
+    memory_mb: Option<String>,
+    platform: &'p dyn platform::Platform,
+    options: Options,
 }
 
-/// Log progress and the memory budget of this Lambda's size.
-fn lambda_options() -> ingest_core::IngestOptions {
-    ingest_core::IngestOptions {
-        progress: Some(Arc::new(ingest_core::LogProgress::new(100_000))),
-        partitioner: ingest_core::partitioner::PartitionerConfig::for_process(memory_budget(
-            std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-                .ok()
-                .as_deref(),
-        )),
-        ..Default::default()
+impl<'p> Function<'p> {
+    /// Wire the function from the platform: the data bucket and the worklist queue from the variables the
+    /// template sets, the Socrata app token from its SSM parameter (once: this is the cold start), the memory
+    /// size the runtime reports.
+    pub async fn new(platform: &'p dyn platform::Platform) -> Result<Self, Error> {
+        let data = platform.bucket(Locations::granted().raw.bucket())?;
+        let queue = platform.queue(prefixes::ingest::queues::WORKLIST)?;
+        let app_token = app_token::resolve(platform, &app_token::PARAMETER).await?;
+        Ok(Function {
+            data,
+            queue,
+            app_token,
+            memory_mb: platform.var(platform::ENV_FUNCTION_MEMORY_MB),
+            platform,
+            options: Options::default(),
+        })
+    }
+
+    /// The same function with the caller's tuning (see [`Options`]).
+    pub fn with_options(self, options: Options) -> Self {
+        Function { options, ..self }
+    }
+
+    /// Whether a token was resolved at cold start (never the token itself).
+    pub fn has_app_token(&self) -> bool {
+        self.app_token.is_some()
+    }
+
+    /// One invocation: ingest the event's source until `deadline` (see [`continuation::segment_deadline`]; none:
+    /// to the end). When the source is not finished by then, the checkpoint is written, the function invokes
+    /// itself with the same event and run id, and the answer says `"continued": true`. The segment that
+    /// completes the run writes the manifest, then sends the hand-off; a failed send fails the invocation
+    /// (retryable: rerunning the same `run_id` is safe, keys are deterministic and the worklist skips finished
+    /// jobs). Returns the run summary the invocation answers with.
+    pub async fn handle(
+        &self,
+        event: serde_json::Value,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<serde_json::Value, Error> {
+        let event: IngestEvent = serde_json::from_value(event)
+            .map_err(|e| Error::bad_input(format_args!("the event is not an ingest event: {e}")))?;
+        run::run(self, event, deadline).await
+    }
+
+    fn ingest_options(&self) -> ingest_core::IngestOptions {
+        ingest_core::IngestOptions {
+            progress: Some(self.options.progress.clone().unwrap_or_else(|| {
+                Arc::new(ingest_core::LogProgress::new(100_000)) as Arc<dyn ingest_core::Progress>
+            })),
+            partitioner: self.options.partitioner.clone().unwrap_or_else(|| {
+                ingest_core::partitioner::PartitionerConfig::for_process(memory_budget(
+                    self.memory_mb.as_deref(),
+                ))
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn spec(&self, dataset: &str) -> Result<ingest_core::DatasetSpec, Error> {
+        match &self.options.catalog {
+            Some(catalog) => Ok(catalog.load(dataset)?),
+            None => dataset_spec(dataset),
+        }
     }
 }
 
@@ -131,126 +187,39 @@ pub fn memory_budget(memory_mb: Option<&str>) -> usize {
         .map_or(128 * MIB, |mb| (mb * MIB / 2).max(64 * MIB))
 }
 
-/// [`handle`] with the caller's partitioner settings and progress sink (`civic demo` shows a bar); the run id
-/// and the drift check still come from the event. Socrata sources take the token from `SOCRATA_APP_TOKEN`.
-pub async fn handle_with(
-    event: IngestEvent,
-    data: Arc<dyn ObjectStore>,
-    queue: &dyn worklist::Queue,
-    opts: ingest_core::IngestOptions,
-) -> anyhow::Result<serde_json::Value> {
-    run(event, data, queue, opts, None, None).await
-}
-
-/// What the event asks to read. A resolved `app_token` replaces the `SOCRATA_APP_TOKEN` fallback of
-/// Socrata sources; other sources ignore it.
+/// What the event asks to read. A resolved `app_token` goes into Socrata sources; other sources ignore it.
 pub fn source_of(
     event: &IngestEvent,
     spec: &ingest_core::DatasetSpec,
     app_token: Option<&AppToken>,
-) -> anyhow::Result<ingest_core::SourceSpec> {
-    let mut source = match (&event.year, &event.source) {
-        (Some(year), None) => ingest_core::SourceSpec::socrata_year(spec, *year, None)?,
-        (None, Some(src)) => ingest_core::SourceSpec::from_input(src),
-        _ => anyhow::bail!(
-            "the event names exactly one of `year` (a catalogued Socrata year) or `source` (a path or URL)"
-        ),
-    };
-    if let (Some(token), ingest_core::SourceSpec::Socrata(s)) = (app_token, &mut source) {
-        s.app_token = Some(token.expose().to_string());
-    }
-    Ok(source)
+) -> Result<ingest_core::SourceSpec, Error> {
+    source_with(event, spec, app_token, &Options::default())
 }
 
-async fn run(
-    event: IngestEvent,
-    data: Arc<dyn ObjectStore>,
-    queue: &dyn worklist::Queue,
-    opts: ingest_core::IngestOptions,
+fn source_with(
+    event: &IngestEvent,
+    spec: &ingest_core::DatasetSpec,
     app_token: Option<&AppToken>,
-    continuer: Option<&dyn Continuer>,
-) -> anyhow::Result<serde_json::Value> {
-    let spec = dataset_spec(&event.dataset)?;
-    let source = source_of(&event, &spec, app_token)?;
-    let run_id = event
-        .run_id
-        .clone()
-        .unwrap_or_else(ingest_core::locations::new_run_id);
-    let opts = ingest_core::IngestOptions {
-        run_id: Some(run_id.clone()),
-        drift: harmonize::drift::ingest_check(&event.dataset),
-        ..opts
-    };
-    let grants = Locations::granted();
-    let report = match continuer {
-        None => ingest_core::ingest(data.clone(), grants.ingestion(), &spec, source, opts).await?,
-        Some(continuer) => {
-            match ingest_core::ingest_segment(data.clone(), grants.ingestion(), &spec, source, opts)
-                .await?
-            {
-                ingest_core::Segment::Complete(report) => *report,
-                ingest_core::Segment::Suspended {
-                    checkpoint, key, ..
-                } => {
-                    if checkpoint.segments >= continuation::MAX_SEGMENTS {
-                        anyhow::bail!(
-                            "run {run_id} stopped after {} segments ({} rows read; checkpoint {key}): \
-                             more than {} invocations is not continued automatically; give the \
-                             function more memory (CPU) or invoke it again with this run_id",
-                            checkpoint.segments,
-                            checkpoint.rows_read,
-                            continuation::MAX_SEGMENTS
-                        );
-                    }
-                    let next = IngestEvent {
-                        run_id: Some(run_id.clone()),
-                        ..event
-                    };
-                    continuer.continue_run(&next).await?;
-                    tracing::info!(run = %run_id, segment = checkpoint.segments, rows = checkpoint.rows_read, "continued in a new invocation");
-                    return Ok(serde_json::json!({
-                        "run_id": run_id,
-                        "checkpoint": key,
-                        "segment": checkpoint.segments,
-                        "rows_read": checkpoint.rows_read,
-                        "continued": true,
-                        "handed_off": false,
-                    }));
-                }
-            }
+    options: &Options,
+) -> Result<ingest_core::SourceSpec, Error> {
+    let mut source = match (&event.year, &event.source) {
+        (Some(year), None) => {
+            ingest_core::SourceSpec::socrata_year(spec, *year, options.socrata_base_url.as_deref())?
+        }
+        (None, Some(src)) => ingest_core::SourceSpec::from_input(src),
+        _ => {
+            return Err(Error::bad_input(
+                "the event names exactly one of `year` (a catalogued Socrata year) or `source` (a path or URL)",
+            ));
         }
     };
-    let m = &report.manifest;
-    let work = prefixes::ingest::queues::WORKLIST;
-    let layer = work
-        .layers
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("the worklist queue declares no layers"))?;
-    let jobs = ingest_core::job_ids(m);
-    let start = worklist::LayerStart::new(&m.dataset, &m.run_id, layer, jobs.clone()).lanes(work.lanes);
-    worklist::start_layer(
-        start,
-        data.as_ref(),
-        grants.worklist,
-        queue,
-        worklist::message::SQS_MAX_MESSAGE_BYTES,
-    )
-    .await
-    .map_err(|e| {
-        anyhow::anyhow!(
-            "hand-off to the worklist failed (rerun with run_id {}): {e}",
-            m.run_id
-        )
-    })?;
-    Ok(serde_json::json!({
-        "run_id": m.run_id,
-        "manifest": report.manifest_key,
-        "rows_read": m.rows_read,
-        "rows_written": m.rows_written,
-        "rows_quarantined": m.rows_quarantined,
-        "jobs": jobs.len(),
-        "handed_off": true,
-    }))
+    if let ingest_core::SourceSpec::Socrata(s) = &mut source {
+        s.app_token = app_token.map(|t| t.expose().to_string());
+        if let Some(rows) = options.page_rows {
+            s.page_rows = rows;
+        }
+    }
+    Ok(source)
 }
 
 #[cfg(test)]
@@ -271,6 +240,10 @@ mod tests {
             panic!("a catalogued year is a Socrata source")
         };
         assert_eq!(s.app_token.as_deref(), Some("tok-from-ssm"));
+        let ingest_core::SourceSpec::Socrata(s) = source_of(&year, &spec, None).unwrap() else {
+            panic!("a catalogued year is a Socrata source")
+        };
+        assert_eq!(s.app_token, None, "no token: anonymous requests");
         let file = event(serde_json::json!({"dataset": "la311", "source": "file:/x.csv"}));
         assert!(matches!(
             source_of(&file, &spec, Some(&token)).unwrap(),
@@ -292,5 +265,19 @@ mod tests {
         assert_eq!(memory_budget(Some("128")), 64 * MIB);
         assert_eq!(memory_budget(None), 128 * MIB);
         assert_eq!(memory_budget(Some("lots")), 128 * MIB);
+    }
+
+    #[test]
+    fn a_malformed_event_is_bad_input() {
+        let spec = dataset_spec("la311").unwrap();
+        let both = event(serde_json::json!({"dataset": "la311", "year": 2018, "source": "x.csv"}));
+        assert_eq!(
+            source_of(&both, &spec, None).unwrap_err().category,
+            Category::BadInput
+        );
+        assert_eq!(
+            dataset_spec("nyc311").unwrap_err().category,
+            Category::BadInput
+        );
     }
 }

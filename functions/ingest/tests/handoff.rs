@@ -1,26 +1,24 @@
 //! The handler ingests a source and hands exactly one worklist message, listing every partition, to the queue.
 
-use std::sync::Arc;
+mod common;
 
-use object_store::memory::InMemory;
-use worklist::{EmbeddedQueue, Queue};
+use worklist::Queue;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ingests_then_sends_one_message_listing_every_partition() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("in.csv");
-    let out = std::fs::File::create(&csv).unwrap();
-    ingest_core::generate::generate(out, ingest_core::generate::GenOptions::new(3_000, 3, 2019))
-        .unwrap();
-    let data: Arc<dyn object_store::ObjectStore> = Arc::new(InMemory::new());
-    let queue = EmbeddedQueue::new("worklist");
-    let event: ingest::IngestEvent = serde_json::from_value(serde_json::json!({
+    let csv = common::generated_csv(dir.path(), 3_000, 3, 2019);
+    let common::Setup {
+        platform,
+        queue,
+        data,
+    } = common::setup(dir.path(), &[]);
+    let function = ingest::Function::new(&platform).await.unwrap();
+    assert!(!function.has_app_token(), "no parameter variable, no token");
+    let event = serde_json::json!({
         "dataset": "la311", "source": csv.to_string_lossy(), "run_id": "r1"
-    }))
-    .unwrap();
-    let summary = ingest::handle(event, data.clone(), &queue, None)
-        .await
-        .unwrap();
+    });
+    let summary = function.handle(event, None).await.unwrap();
     assert_eq!(
         summary["rows_read"].as_u64(),
         Some(
@@ -70,13 +68,48 @@ async fn ingests_then_sends_one_message_listing_every_partition() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_name_their_category() {
+    let dir = tempfile::tempdir().unwrap();
+    let common::Setup {
+        platform, queue, ..
+    } = common::setup(dir.path(), &[]);
+    let function = ingest::Function::new(&platform).await.unwrap();
+    for (event, category) in [
+        (
+            serde_json::json!({"dataset": "la311", "sauce": "x.csv"}),
+            ingest::Category::BadInput,
+        ),
+        (
+            serde_json::json!({"dataset": "nyc311", "source": "x.csv"}),
+            ingest::Category::BadInput,
+        ),
+        (
+            serde_json::json!({"dataset": "la311", "source": "x.csv", "run_id": "a/b"}),
+            ingest::Category::BadInput,
+        ),
+    ] {
+        let err = function.handle(event.clone(), None).await.unwrap_err();
+        assert_eq!(err.category, category, "{event}: {err}");
+        assert!(err.to_string().starts_with("bad_input: "), "{err}");
+    }
+    assert_eq!(
+        queue.counts().await.unwrap().visible,
+        0,
+        "nothing handed off"
+    );
+    // Wiring without the variables the template sets is a deployment problem.
+    let bare = platform.for_function("ingest", Vec::new());
+    let err = ingest::Function::new(&bare).await.err().unwrap();
+    assert_eq!(err.category, ingest::Category::Internal, "{err}");
+    assert!(
+        err.to_string().contains(prefixes::buckets::DATA.env),
+        "{err}"
+    );
+}
 
 /// The `ingest` function's grants, which these tests act as.
 #[allow(dead_code)]
 fn grants() -> ingest_core::Locations {
-    ingest_core::Locations {
-        raw: prefixes::ingest::raw(),
-        quarantine: prefixes::ingest::quarantine(),
-        runs: prefixes::ingest::runs(),
-    }
+    ingest::Locations::granted().ingestion()
 }

@@ -41,9 +41,17 @@ pub fn app(
     platform: &dyn platform::Platform,
     auth: ledger::api::WriteAuth,
 ) -> Result<axum::Router, platform::Error> {
+    app_with(platform, ledger::api::ApiConfig::new(auth, "la311"))
+}
+
+/// [`app`] with every setting of the API (batch and body limits, the maintained stakeholder file): what
+/// `civic serve` exposes as flags.
+pub fn app_with(
+    platform: &dyn platform::Platform,
+    config: ledger::api::ApiConfig,
+) -> Result<axum::Router, platform::Error> {
     let grants = Locations::granted();
     let store = platform.bucket(grants.events.bucket())?;
-    let config = ledger::api::ApiConfig::new(auth, "la311");
     Ok(ledger::api::router(
         ledger::Ledger::new(store, grants.ledger()),
         config,

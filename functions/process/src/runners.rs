@@ -27,14 +27,7 @@ pub fn registry(
 ) -> anyhow::Result<Registry> {
     let mut registry = Registry::new();
     if let Ok(catalog) = harmonize::builtin(dataset) {
-        registry.register(
-            "transform",
-            Arc::new(Transform {
-                store: data.clone(),
-                locations: locations.harmonize(),
-                catalog,
-            }),
-        );
+        registry.register("transform", transform(data, locations, catalog));
     }
     if let Some(ledger) = ledger {
         let config = analysis_config()?;
@@ -60,6 +53,20 @@ pub fn registry(
     Ok(registry)
 }
 
+/// The `transform` layer's runner over `data` with `catalog` (the registry uses the built-in catalog; `civic
+/// transform --catalog` passes another).
+pub fn transform(
+    data: &Arc<dyn ObjectStore>,
+    locations: &crate::Locations,
+    catalog: harmonize::Catalog,
+) -> Arc<dyn JobRunner> {
+    Arc::new(Transform {
+        store: data.clone(),
+        locations: locations.harmonize(),
+        catalog,
+    })
+}
+
 /// The `transform` layer: raw -> canonical for one partition (harmonize).
 struct Transform {
     store: Arc<dyn ObjectStore>,
@@ -70,15 +77,14 @@ struct Transform {
 #[async_trait]
 impl JobRunner for Transform {
     async fn run(&self, job: &JobContext<'_>) -> Result<serde_json::Value, JobError> {
-        let manifest =
-            harmonize::partition::read_manifest(
-                self.store.as_ref(),
-                &self.locations,
-                job.dataset,
-                job.run_id,
-            )
-                .await
-                .map_err(|e| JobError::Fatal(e.to_string()))?;
+        let manifest = harmonize::partition::read_manifest(
+            self.store.as_ref(),
+            &self.locations,
+            job.dataset,
+            job.run_id,
+        )
+        .await
+        .map_err(|e| JobError::Fatal(e.to_string()))?;
         match harmonize::transform_partition_with(
             self.store.clone(),
             self.locations,
@@ -88,10 +94,8 @@ impl JobRunner for Transform {
         )
         .await
         {
-            Ok(report) => {
-                serde_json::to_value::<contract::TransformSummary>(report)
-                    .map_err(|e| JobError::Fatal(e.to_string()))
-            }
+            Ok(report) => serde_json::to_value::<contract::TransformSummary>(report)
+                .map_err(|e| JobError::Fatal(e.to_string())),
             Err(
                 e
                 @ (harmonize::TransformError::Store { .. } | harmonize::TransformError::Io { .. }),

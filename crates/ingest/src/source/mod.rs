@@ -58,18 +58,19 @@ impl std::fmt::Debug for SocrataSpec {
     }
 }
 
-/// Environment variable holding the Socrata app token (local runs; the Lambda reads an SSM parameter).
+/// Environment variable of the `civic` CLI holding the Socrata app token for local runs (the CLI passes it to
+/// the local topology as the value of the function's SSM parameter; this library never reads the environment).
 pub const APP_TOKEN_ENV: &str = "SOCRATA_APP_TOKEN";
 
 impl SocrataSpec {
-    /// A spec with default paging (10,000 rows), retry policy and the token from the environment.
+    /// A spec with default paging (10,000 rows) and retry policy, without an app token (the caller sets one).
     pub fn new(base_url: &str, dataset_id: &str, year: Option<i32>) -> Self {
         SocrataSpec {
             base_url: base_url.trim_end_matches('/').to_string(),
             dataset_id: dataset_id.to_string(),
             year,
             page_rows: 10_000,
-            app_token: std::env::var(APP_TOKEN_ENV).ok().filter(|t| !t.is_empty()),
+            app_token: None,
             retry: RetryPolicy::default(),
         }
     }

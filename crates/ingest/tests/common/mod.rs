@@ -156,7 +156,6 @@ pub async fn run_in_segments(
     }
 }
 
-
 /// The `ingest` function's grants, which these tests act as.
 #[allow(dead_code)]
 pub fn grants() -> ingest_core::Locations {

@@ -156,7 +156,8 @@ pub fn check(e: &Ending<'_>, stats: &mut Stats) -> Vec<Violation> {
         }
         match codec::decode(&entry.letter.body, SQS_MAX_MESSAGE_BYTES) {
             Ok(msg) => {
-                let remaining = block_on(codec::remaining_jobs(&msg, s, &keys::grants())).unwrap_or_default();
+                let remaining =
+                    block_on(codec::remaining_jobs(&msg, s, &keys::grants())).unwrap_or_default();
                 good.push(Letter {
                     token: body_token(&entry.letter.body),
                     msg,
@@ -205,7 +206,8 @@ pub fn check(e: &Ending<'_>, stats: &mut Stats) -> Vec<Violation> {
         if msg.attempts.values().any(|a| *a >= msg.max_attempts) {
             c.v(Kind::Bounds, format!("attempts over budget in {}", m.body));
         }
-        let remaining = block_on(codec::remaining_jobs(&msg, s, &keys::grants())).unwrap_or_default();
+        let remaining =
+            block_on(codec::remaining_jobs(&msg, s, &keys::grants())).unwrap_or_default();
         sent.push((m.by_token.as_ref(), msg, remaining));
     }
 
@@ -278,7 +280,14 @@ pub fn check(e: &Ending<'_>, stats: &mut Stats) -> Vec<Violation> {
         }
 
         let marker: Option<LayerMarker> = block_on(read_json(s, &e.keys.complete(layer))).unwrap();
-        let report = block_on(worklist::report::read(s, prefixes::process::runs().into(), DATASET, RUN, layer)).unwrap();
+        let report = block_on(worklist::report::read(
+            s,
+            prefixes::process::runs().into(),
+            DATASET,
+            RUN,
+            layer,
+        ))
+        .unwrap();
         let mut missing: BTreeSet<String> = BTreeSet::new();
         for job in &exp {
             let record: Option<JobRecord> =

@@ -269,9 +269,14 @@ pub fn simulate(seed: u64, broken: Option<Broken>) -> Run {
             sched.max_attempts,
         );
         for m in firsts {
-            let body = worklist::codec::encode(&m, inner.as_ref(), keys::grants().worklist.into(), sched.inline_limit)
-                .await
-                .unwrap();
+            let body = worklist::codec::encode(
+                &m,
+                inner.as_ref(),
+                keys::grants().worklist.into(),
+                sched.inline_limit,
+            )
+            .await
+            .unwrap();
             work.push(&body, Duration::ZERO);
             lock(&world).sent.push(Sent {
                 body,
@@ -513,7 +518,12 @@ pub fn simulate(seed: u64, broken: Option<Broken>) -> Run {
 /// The terminal-record key of the head job of `body`, if it is a message with jobs left.
 fn head_record(body: &str, inner: &InMemory, keys: &SimKeys) -> Option<String> {
     let msg = worklist::codec::decode(body, SQS_MAX_MESSAGE_BYTES).ok()?;
-    let jobs = block_on(worklist::codec::remaining_jobs(&msg, inner, &keys::grants())).ok()?;
+    let jobs = block_on(worklist::codec::remaining_jobs(
+        &msg,
+        inner,
+        &keys::grants(),
+    ))
+    .ok()?;
     jobs.first()
         .map(|job| keys.record(&msg.layer, job).to_string())
 }
@@ -560,8 +570,13 @@ fn operator(
     if *rounds_left == 0 {
         return Ok(false);
     }
-    let letters =
-        block_on(worklist::status::dead_letters(inner.as_ref(), &keys::grants(), DATASET, RUN)).expect("no faults");
+    let letters = block_on(worklist::status::dead_letters(
+        inner.as_ref(),
+        &keys::grants(),
+        DATASET,
+        RUN,
+    ))
+    .expect("no faults");
     if letters.iter().all(|l| garbage.contains(&l.letter.body)) {
         return Ok(false);
     }

@@ -107,8 +107,18 @@ fn worklist_queue_of(manifests: &Manifests) -> anyhow::Result<WorklistQueue> {
     bail!("no feature declares a recursive, queue-triggered function (the worklist consumer)")
 }
 
+/// How to build the topology beyond the manifests and the store.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Values of SSM parameters by their manifest name (e.g. `socrata-app-token`): each function declaring one gets
+    /// its variable and the platform answers its physical name with the value.
+    pub parameters: BTreeMap<String, String>,
+    /// Record every write through the functions' buckets ([`platform::Local::with_write_log`]).
+    pub write_log: bool,
+}
+
 /// The deployed topology on this machine.
-pub struct Local {
+pub struct Topology {
     /// The worklist queue's settings.
     pub worklist: WorklistQueue,
     shared: platform::Local,
@@ -117,9 +127,14 @@ pub struct Local {
     queues: BTreeMap<String, (Arc<EmbeddedQueue>, Option<Arc<EmbeddedQueue>>)>,
 }
 
-impl Local {
-    /// Read the manifests under `root`; buckets become folders of `store`.
-    pub fn load(root: &Path, store: &Path) -> anyhow::Result<Local> {
+impl Topology {
+    /// Read the manifests under `root`; buckets become folders of `store`; no parameter is set.
+    pub fn load(root: &Path, store: &Path) -> anyhow::Result<Topology> {
+        Self::load_with(root, store, &Settings::default())
+    }
+
+    /// [`Topology::load`] with parameter values and the write log.
+    pub fn load_with(root: &Path, store: &Path, settings: &Settings) -> anyhow::Result<Topology> {
         let m = load(root)?;
         let names = Names::new(m.project(), LOCAL_STAGE);
         let fill = |s: String| {
@@ -128,6 +143,9 @@ impl Local {
                 .replace("${AWS::URLSuffix}", LOCAL_URL_SUFFIX)
         };
         let mut shared = platform::Local::new();
+        if settings.write_log {
+            shared.with_write_log();
+        }
         for (bucket, _) in m.prefixes.buckets.iter() {
             shared.map_bucket(&fill(names.bucket_sub(bucket)), store.join(bucket));
         }
@@ -151,26 +169,36 @@ impl Local {
             shared.map_queue(&fill(names.queue_url_sub(q.name)), queue.clone());
             queues.insert(q.name.to_owned(), (queue, dlq));
         }
-        let envs = m
-            .functions()
-            .map(|f| {
-                let env = m
-                    .env_vars(f.name, f.doc)
-                    .into_iter()
-                    .map(|v| {
-                        let value = match &v.value {
-                            EnvValue::Stage => LOCAL_STAGE.to_owned(),
-                            EnvValue::BucketName(b) => fill(names.bucket_sub(b)),
-                            EnvValue::QueueUrl(q) => fill(names.queue_url_sub(q)),
-                            EnvValue::DlqUrl(q) => fill(names.dlq_url_sub(q)),
-                        };
-                        (v.name, value)
-                    })
-                    .collect();
-                (f.name.to_owned(), env)
-            })
-            .collect();
-        Ok(Local {
+        let mut envs = BTreeMap::new();
+        for f in m.functions() {
+            let mut env: Vec<(String, String)> = m
+                .env_vars(f.name, f.doc)
+                .into_iter()
+                .map(|v| {
+                    let value = match &v.value {
+                        EnvValue::Stage => LOCAL_STAGE.to_owned(),
+                        EnvValue::BucketName(b) => fill(names.bucket_sub(b)),
+                        EnvValue::QueueUrl(q) => fill(names.queue_url_sub(q)),
+                        EnvValue::DlqUrl(q) => fill(names.dlq_url_sub(q)),
+                    };
+                    (v.name, value)
+                })
+                .collect();
+            for p in m.parameters_of(f.name) {
+                if let Some(value) = settings.parameters.get(p.name) {
+                    let physical = names.parameter(p.feature, p.name);
+                    shared.set_parameter(&physical, value.clone());
+                    env.push((p.env, physical));
+                }
+            }
+            env.push((platform::ENV_FUNCTION_NAME.into(), names.function(f.name)));
+            env.push((
+                platform::ENV_FUNCTION_MEMORY_MB.into(),
+                f.doc.memory_mb.value.to_string(),
+            ));
+            envs.insert(f.name.to_owned(), env);
+        }
+        Ok(Topology {
             worklist: worklist_queue_of(&m)
                 .with_context(|| format!("in the manifests under {}", root.display()))?,
             shared,
@@ -187,7 +215,12 @@ impl Local {
                 self.envs.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })?;
-        Ok(self.shared.with_env(env.iter().cloned()))
+        Ok(self.shared.for_function(function, env.iter().cloned()))
+    }
+
+    /// Every object written through the functions' buckets so far (empty unless [`Settings::write_log`]).
+    pub fn writes(&self) -> Vec<platform::Write> {
+        self.shared.writes()
     }
 
     /// The worklist queue and its DLQ (the recursive consumer's queue always declares one).
@@ -207,7 +240,7 @@ mod tests {
     #[test]
     fn the_repository_manifests_declare_the_worklist_queue() {
         let tmp = tempfile::tempdir().unwrap();
-        let q = Local::load(&repo_root(), tmp.path()).unwrap().worklist;
+        let q = Topology::load(&repo_root(), tmp.path()).unwrap().worklist;
         assert_eq!(q.feature, "processing");
         assert_eq!(q.queue, "worklist");
         assert_eq!(q.function, "process");
@@ -221,7 +254,7 @@ mod tests {
     #[test]
     fn each_function_gets_exactly_the_variables_the_generated_crate_names() {
         let tmp = tempfile::tempdir().unwrap();
-        let local = Local::load(&repo_root(), tmp.path()).unwrap();
+        let local = Topology::load(&repo_root(), tmp.path()).unwrap();
         for (function, generated) in [
             ("process", prefixes::process::ENV),
             ("ingest", prefixes::ingest::ENV),
@@ -229,7 +262,16 @@ mod tests {
         ] {
             let p = local.platform(function).unwrap();
             let names: Vec<&str> = p.env().keys().map(String::as_str).collect();
-            let mut expected = generated.to_vec();
+            // The template's variables (no parameter is set locally by default) and the runtime's own two.
+            let mut expected: Vec<&str> = generated
+                .iter()
+                .copied()
+                .filter(|n| !n.contains("_PARAM_"))
+                .chain([
+                    platform::ENV_FUNCTION_NAME,
+                    platform::ENV_FUNCTION_MEMORY_MB,
+                ])
+                .collect();
             expected.sort();
             assert_eq!(names, expected, "{function}");
         }
@@ -270,5 +312,39 @@ mod tests {
         });
         assert!(tmp.path().join("ledger/probe").is_file());
         assert!(local.platform("nope").is_err());
+    }
+
+    #[test]
+    fn a_provided_parameter_reaches_the_function_that_declares_it_and_the_runtime_vars_are_set() {
+        use platform::Platform;
+        let tmp = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            parameters: [("socrata-app-token".to_owned(), "tok".to_owned())].into(),
+            write_log: false,
+        };
+        let local = Topology::load_with(&repo_root(), tmp.path(), &settings).unwrap();
+        let ingest = local.platform("ingest").unwrap();
+        let param = prefixes::ingest::parameters::SOCRATA_APP_TOKEN;
+        let name = ingest.parameter_name(&param).expect("the variable is set");
+        assert_eq!(name, "/civic/local/ingestion/socrata-app-token");
+        let value = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(ingest.parameter(&name))
+            .unwrap();
+        assert_eq!(value.as_deref(), Some("tok"));
+        assert_eq!(
+            local.platform("process").unwrap().parameter_name(&param),
+            None,
+            "only the declaring function gets the variable"
+        );
+        assert_eq!(
+            ingest.var(platform::ENV_FUNCTION_MEMORY_MB).as_deref(),
+            Some("1024"),
+            "features/ingestion/feature.yaml's memory_mb"
+        );
+        assert_eq!(
+            ingest.var(platform::ENV_FUNCTION_NAME).as_deref(),
+            Some("civic-local-ingest")
+        );
     }
 }

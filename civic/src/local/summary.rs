@@ -69,7 +69,8 @@ fn totals(report: &contract::LayerReport) -> anyhow::Result<LayerTotals> {
             t.rows_out = Some(s.iter().map(|s| s.rows.used).sum());
             let findings: usize = s.iter().map(|s| s.findings).sum();
             let created: usize = s.iter().map(|s| s.events_created).sum();
-            t.note = format!("{findings} finding(s), {created} event(s) appended when the jobs ran");
+            t.note =
+                format!("{findings} finding(s), {created} event(s) appended when the jobs ran");
         }
         _ => {}
     }
@@ -153,15 +154,14 @@ impl Summary {
         );
         let mut transform_out = None;
         for layer in layers {
-            let Some(r) =
-                worklist::report::read(
-                    data.as_ref(),
-                    prefixes::process::runs().into(),
-                    &manifest.dataset,
-                    &manifest.run_id,
-                    layer,
-                )
-                .await?
+            let Some(r) = worklist::report::read(
+                data.as_ref(),
+                prefixes::process::runs().into(),
+                &manifest.dataset,
+                &manifest.run_id,
+                layer,
+            )
+            .await?
             else {
                 problems.push(format!("layer {layer} did not complete"));
                 println!("{layer:<10} not completed");

@@ -1,0 +1,329 @@
+//! The demo pipeline on the local runtime, in process: generate (or read) a MyLA311-shaped year -> the `ingest`
+//! function's `handle`, which hands the run to the embedded worklist queue -> the `process` function's `handle`,
+//! fed SQS events until every layer completed -> findings in the ledger, read back through the `ledger-api`
+//! function served on loopback -> the HTML report; then the summary table. [`run`] returns what a caller (the
+//! CLI, a conformance test) needs, including the write log when asked for.
+//! Idempotent: the run id is derived from the input, finished stages are reused, and every write below is
+//! deterministic or create-only, so a second run duplicates neither data nor events.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use ingest_core::generate::{GenOptions, generate};
+use ingest_core::partitioner::PartitionerConfig;
+use object_store::ObjectStoreExt;
+use platform::Platform;
+
+use super::driver::{self, Process};
+use super::loopback::Loopback;
+use super::summary::{Summary, peak_rss_kib};
+use super::{Topology, progress, repo_root, store};
+
+/// What to run the demo on.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    /// Rows to generate.
+    pub rows: u64,
+    /// Local store root.
+    pub store: PathBuf,
+    pub seed: u64,
+    pub year: i32,
+    /// Delete the store first.
+    pub fresh: bool,
+    /// A CSV instead of generated rows.
+    pub input: Option<String>,
+    /// A catalogued Socrata year instead of generated rows.
+    pub socrata: Option<i32>,
+    pub socrata_app_token: Option<String>,
+    pub dataset: String,
+    /// Report file (default: `<STORE>/reports/<DATASET>-<RUN>.html`).
+    pub out: Option<PathBuf>,
+    /// The ingest stage's memory target, in bytes.
+    pub memory_budget: usize,
+    /// Record every object the functions write ([`Outcome::writes`]).
+    pub write_log: bool,
+}
+
+impl Demo {
+    /// The demo's defaults over `store` with `rows` generated rows.
+    pub fn new(store: impl Into<PathBuf>, rows: u64) -> Demo {
+        Demo {
+            rows,
+            store: store.into(),
+            seed: 1,
+            year: 2023,
+            fresh: false,
+            input: None,
+            socrata: None,
+            socrata_app_token: None,
+            dataset: "la311".into(),
+            out: None,
+            memory_budget: 128 << 20,
+            write_log: false,
+        }
+    }
+}
+
+/// What a demo run did.
+pub struct Outcome {
+    /// Every accounting check held.
+    pub ok: bool,
+    pub run_id: String,
+    pub report: PathBuf,
+    /// Every object written through the functions' buckets, per function (empty unless [`Demo::write_log`]).
+    pub writes: Vec<platform::Write>,
+    /// The ledger API on loopback, still serving (stop it, or keep it for `--serve`).
+    pub api: Loopback,
+}
+
+/// Generates the input CSV once per (year, seed, rows); written beside and renamed, so a file that exists is whole.
+fn generate_input(d: &Demo, summary: &mut Summary) -> anyhow::Result<PathBuf> {
+    let dir = d.store.join("inputs");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(format!(
+        "{}-{}-seed{}-{}.csv",
+        d.dataset, d.year, d.seed, d.rows
+    ));
+    let started = Instant::now();
+    if path.is_file() {
+        eprintln!("generate: reusing {}", path.display());
+        summary.stage("generate", started, None, Some(d.rows), None, "reused");
+        return Ok(path);
+    }
+    let pb = progress::bar(
+        d.rows,
+        "generate  {spinner} [{elapsed_precise}] {bytes} written ({bytes_per_sec})",
+    );
+    let tmp = path.with_extension("csv.tmp");
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut out = pb.wrap_write(std::io::BufWriter::with_capacity(1 << 20, file));
+    let stats = generate(&mut out, GenOptions::new(d.rows, d.seed, d.year))?;
+    out.flush()?;
+    drop(out);
+    std::fs::rename(&tmp, &path).with_context(|| format!("renaming to {}", path.display()))?;
+    pb.finish_and_clear();
+    eprintln!(
+        "generate: {} rows ({} malformed on purpose) into {}",
+        stats.rows,
+        stats.malformed,
+        path.display()
+    );
+    let note = format!("{} malformed rows", stats.malformed);
+    summary.stage("generate", started, None, Some(stats.rows), None, &note);
+    Ok(path)
+}
+
+/// The run id: a function of the input, so the same input is the same run.
+fn run_id(d: &Demo, input: &str) -> String {
+    if let Some(year) = d.socrata {
+        return format!("demo-socrata-{year}");
+    }
+    match &d.input {
+        None => format!("demo-{}-s{}-n{}", d.year, d.seed, d.rows),
+        Some(_) => {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            input.hash(&mut h);
+            std::fs::metadata(input.trim_start_matches("file:"))
+                .map(|m| m.len())
+                .unwrap_or(0)
+                .hash(&mut h);
+            format!("demo-input-{:016x}", h.finish())
+        }
+    }
+}
+
+/// Ingests through the `ingest` function on its local platform, which hands the run to the worklist queue; a
+/// run already ingested is reused (returns false: nothing was handed off).
+async fn ingest(
+    d: &Demo,
+    topo: &Topology,
+    input: &str,
+    run: &str,
+    summary: &mut Summary,
+) -> anyhow::Result<(ingest_core::RunManifest, bool)> {
+    let started = Instant::now();
+    let data = topo
+        .platform("ingest")?
+        .bucket(::ingest::Locations::granted().raw.bucket())?;
+    let runs = ::ingest::Locations::granted().runs;
+    let key = contract::manifest::key(runs, &d.dataset, run)?;
+    if data.head(&key).await.is_ok() {
+        let m = contract::manifest::read(data.as_ref(), runs, &d.dataset, run).await?;
+        eprintln!(
+            "ingest: run {run} already ingested ({} rows); reusing it",
+            m.rows_read
+        );
+        ingest_stage(summary, started, &m, "reused");
+        return Ok((m, false));
+    }
+    let options = ::ingest::Options {
+        partitioner: Some(PartitionerConfig::for_process(d.memory_budget)),
+        progress: Some(progress::ingest("ingest    ", false)),
+        ..Default::default()
+    };
+    let source = d.socrata.is_none().then_some(input);
+    let event = super::ingest::event(&d.dataset, source, d.socrata, Some(run))?;
+    driver::ingest(topo, event, options, None).await?;
+    let m = contract::manifest::read(data.as_ref(), runs, &d.dataset, run).await?;
+    eprintln!(
+        "ingest: {} rows read, {} written into {} partitions, {} quarantined; run handed to the worklist",
+        m.rows_read,
+        m.rows_written,
+        m.partitions.len(),
+        m.rows_quarantined
+    );
+    let note = format!("{} partitions", m.partitions.len());
+    ingest_stage(summary, started, &m, &note);
+    Ok((m, true))
+}
+
+/// The ingest row of the summary table, from the run manifest.
+fn ingest_stage(summary: &mut Summary, started: Instant, m: &ingest_core::RunManifest, note: &str) {
+    summary.stage(
+        "ingest",
+        started,
+        Some(m.rows_read),
+        Some(m.rows_written),
+        Some(m.rows_quarantined),
+        note,
+    );
+}
+
+/// Every layer through the `process` function with a bar per layer; the run's first message is sent here only
+/// when the ingest function did not just hand it off (a reused run).
+async fn process_layers(
+    d: &Demo,
+    topo: &Topology,
+    run: &str,
+    handed_off: bool,
+    summary: &mut Summary,
+) -> anyhow::Result<Vec<String>> {
+    let started = Instant::now();
+    let data = store::open_bucket(&d.store, "data")?;
+    let manifest = worklist::manifest::load(
+        data.as_ref(),
+        &process::Locations::granted().worklist(),
+        &d.dataset,
+        run,
+    )
+    .await?;
+    let layers = driver::chain(&manifest, None);
+    let p = Process::new(topo, &d.dataset, run, layers.clone())?;
+    let work = &topo.worklist;
+    let lanes = manifest.lanes.unwrap_or(work.lanes);
+    eprintln!(
+        "process: {} job(s) per layer, layers {} ({lanes} lane(s), visibility {:?}, {}, batch size {}; from {}/{})",
+        manifest.partitions.len(),
+        layers.join(" -> "),
+        work.visibility,
+        match work.max_receives {
+            Some(n) => format!("DLQ after {n} receives"),
+            None => "no DLQ".to_string(),
+        },
+        work.batch_size,
+        work.feature,
+        work.queue
+    );
+    if !handed_off {
+        let attempts = worklist::message::DEFAULT_MAX_ATTEMPTS;
+        p.send_first(&layers[0], manifest.job_ids(), lanes, attempts)
+            .await?;
+    }
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let watcher = tokio::spawn(progress::watch_layers(
+        data.clone(),
+        d.dataset.clone(),
+        run.to_owned(),
+        layers.clone(),
+        manifest.partitions.len() as u64,
+        stop.clone(),
+    ));
+    let driven = p.drive().await;
+    stop.notify_one();
+    let _ = watcher.await;
+    let driven = driven?;
+    if driven.dead_letters > 0 {
+        anyhow::bail!(
+            "{} message(s) dead-lettered; see `civic worklist status --run {run} --store {}`",
+            driven.dead_letters,
+            d.store.display()
+        );
+    }
+    let note = format!(
+        "{} invocation(s), {} record(s), {} redelivered",
+        driver::invocations(&driven.summary),
+        driven.summary.steps,
+        driven.summary.errors
+    );
+    summary.stage("process", started, None, None, None, &note);
+    Ok(layers)
+}
+
+/// Run the whole demo; prints the stages and the summary table. The ledger API keeps serving in the outcome.
+pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    if d.fresh {
+        store::remove(&d.store)?;
+        eprintln!("fresh: deleted {}", d.store.display());
+    }
+    let mut summary = Summary::default();
+    let input = match (&d.input, d.socrata) {
+        (Some(input), _) => input.clone(),
+        (None, Some(year)) => format!("socrata:{year}"),
+        (None, None) => generate_input(d, &mut summary)?.display().to_string(),
+    };
+    let run = run_id(d, &input);
+    let settings = super::Settings {
+        write_log: d.write_log,
+        ..super::ingest::settings(d.socrata_app_token.as_deref())
+    };
+    let topo = Topology::load_with(&repo_root(), &d.store, &settings)?;
+    let data = store::open_bucket(&d.store, "data")?;
+    let out = d
+        .out
+        .clone()
+        .unwrap_or_else(|| store::default_report(&d.store, &d.dataset, &run));
+    let reports = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let api = Loopback::start(&topo, reports.to_owned()).await?;
+    eprintln!("ledger-api: serving on {}", api.url());
+    let before = api.events(&d.dataset).await?.len();
+    let (manifest, handed_off) = ingest(d, &topo, &input, &run, &mut summary).await?;
+    let layers = process_layers(d, &topo, &run, handed_off, &mut summary).await?;
+    let after = api.events(&d.dataset).await?;
+    let report_started = Instant::now();
+    let shown = store::write_report(&d.store, &d.dataset, &run, &layers, &out).await?;
+    let shown_out = out.display().to_string();
+    summary.stage("report", report_started, None, None, None, &shown_out);
+    let new_events = after.len() - before.min(after.len());
+    let ok = summary
+        .print(&data, &manifest, &layers, &after, new_events, &shown)
+        .await?;
+    println!(
+        "ledger read through the ledger-api function at {}/events",
+        api.url()
+    );
+    println!(
+        "wall time {:.1}s, peak memory {}",
+        started.elapsed().as_secs_f64(),
+        peak_rss_kib().map_or("unknown".into(), |k| format!(
+            "{:.0} MiB",
+            k as f64 / 1024.0
+        ))
+    );
+    println!("run {run}; report {}", out.display());
+    Ok(Outcome {
+        ok,
+        run_id: run,
+        report: out,
+        writes: topo.writes(),
+        api,
+    })
+}
