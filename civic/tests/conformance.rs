@@ -1,6 +1,7 @@
-//! Conformance of a full local run to prefixes.yaml: after `civic demo` (ingest, transform, analyze,
-//! ledger, report), every object in the store is one of the objects prefixes.yaml declares under a prefix
-//! of its bucket, and that prefix has writers. The rename check (`scripts/rename-check.sh`, in `make test`)
+//! Conformance of a full local run to prefixes.yaml: every object a function writes during `civic demo`
+//! (ingest, transform, analyze, ledger, report) is one of the objects prefixes.yaml declares under a prefix
+//! of its bucket, and that prefix grants the writing function write access; after the run every object in
+//! the store is such a declared object. The rename check (`scripts/rename-check.sh`, in `make test`)
 //! runs this same test in a copy of the project whose `raw` and `canonical` templates are renamed.
 
 use std::path::Path;
@@ -67,4 +68,62 @@ fn every_object_of_a_demo_run_is_a_declared_object_of_a_writable_prefix() {
         "conformance: {} objects, all declared: {:?}",
         report.objects, report.by_object
     );
+}
+
+#[test]
+fn every_write_of_the_demo_is_granted_to_the_function_that_made_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let mut demo = civic::local::demo::Demo::new(&store, 20_000);
+    demo.write_log = true;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let writes = rt.block_on(async {
+        let outcome = civic::local::demo::run(&demo).await.unwrap();
+        outcome.api.stop().await;
+        assert!(outcome.ok, "the demo's accounting adds up");
+        outcome.writes
+    });
+    let m = infra_gen::manifest::load(repo_root())
+        .unwrap_or_else(|d| panic!("the manifests load: {d}"));
+    let names = infra_gen::naming::Names::new(m.project(), "local");
+    // The local topology names buckets as the templates do, with local stand-ins for account and region.
+    let bucket_of = |physical: &str| {
+        m.prefixes.buckets.iter().map(|(b, _)| b).find(|b| {
+            names
+                .bucket_sub(b)
+                .replace("${AWS::AccountId}", "000000000000")
+                .replace("${AWS::Region}", "local")
+                == physical
+        })
+    };
+    assert!(
+        writes.len() > 100,
+        "the demo wrote {} objects",
+        writes.len()
+    );
+    let mut problems = Vec::new();
+    for w in &writes {
+        let Some(bucket) = bucket_of(&w.bucket) else {
+            problems.push(format!(
+                "{} wrote to {}, not a bucket of prefixes.yaml",
+                w.function, w.bucket
+            ));
+            continue;
+        };
+        match infra_gen::conform::place(&m, bucket, &w.key) {
+            Some(p) if p.writers.contains(&w.function.as_str()) => {}
+            Some(p) => problems.push(format!(
+                "{} wrote {bucket}/{} (object '{}' of prefix '{}'), but only {:?} may write there",
+                w.function, w.key, p.object, p.prefix, p.writers
+            )),
+            None => problems.push(format!(
+                "{} wrote {bucket}/{}, which is no declared object of prefixes.yaml",
+                w.function, w.key
+            )),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

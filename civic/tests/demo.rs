@@ -227,8 +227,8 @@ fn demo_accounts_for_every_row_and_a_rerun_duplicates_nothing() {
     assert_eq!(
         markers,
         [
-            Path::new("analyze/complete.json"),
-            Path::new("transform/complete.json")
+            Path::new("layer=analyze/complete.json"),
+            Path::new("layer=transform/complete.json")
         ]
     );
 

@@ -181,7 +181,7 @@ fn duplicate_prefix_name_across_buckets() {
         &bad,
         INGESTION,
         PROCESSING,
-        "prefixes.yaml:14:7",
+        "prefixes.yaml:19:7",
         "duplicate prefix name 'raw' (first declared on line 9)",
     );
 }
