@@ -16,7 +16,7 @@ CIVIC := $(CURDIR)/target/debug/civic
 
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test demo report-check tools nextest lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo
+.PHONY: test rename-check demo report-check tools nextest lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo
 
 ## test: everything CI runs (installs the tools it needs first).
 # CIVIC_REQUIRE_MOTO=1 and MOTO_SERVER: a moto test fails (never skips) when moto_server is missing.
@@ -25,7 +25,7 @@ test: tools
 	$(INFRA_GEN) codegen --check
 	CIVIC_REQUIRE_MOTO=1 MOTO_SERVER=$(VENV)/bin/moto_server $(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc
-	$(MAKE) --no-print-directory lint-templates lint-workflows api-fuzz report-check
+	$(MAKE) --no-print-directory lint-templates lint-workflows api-fuzz report-check rename-check
 
 ## tools: cargo-nextest, and the Python tools pinned in requirements/ in project-local virtualenvs (checkov
 ## pins an old boto3 that breaks moto: own venv). A stamp is remade, so the venv re-installed, when its pins change.
@@ -84,6 +84,11 @@ demo:
 ## rerun; min/median wall, peak RSS, bytes; exits 1 when a target (top of the script) is missed.
 bench-demo:
 	scripts/bench-demo.sh
+
+## rename-check: in a copy of the project, rename the raw and canonical key templates, run `infra-gen codegen`,
+## build and run the demo: every object must land under the new names (scripts/rename-check.sh).
+rename-check:
+	scripts/rename-check.sh
 
 ## report-check: a small demo, then the report opened in headless Chromium (installed with apt-get when missing).
 report-check:

@@ -9,7 +9,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 work="$top/target/rename-check"
 src="$work/src"
-infra_gen="$top/target/debug/infra-gen"
+target_dir="${CARGO_TARGET_DIR:-$top/target}"
+infra_gen="$target_dir/debug/infra-gen"
 [ -x "$infra_gen" ] || { echo "rename-check: $infra_gen is missing; run 'cargo build --workspace' first" >&2; exit 2; }
 
 rm -rf "$work"
@@ -31,9 +32,9 @@ sed -i "s|$old_raw|$new_raw|; s|$old_canonical|$new_canonical|" "$src/prefixes.y
 # The one step a user takes after editing the manifest.
 "$infra_gen" --root "$src" codegen
 
-if [ -d "$top/target/debug" ]; then
+if [ -d "$target_dir/debug" ]; then
   mkdir -p "$work/target"
-  cp -a "$top/target/debug" "$work/target/debug"
+  cp -a "$target_dir/debug" "$work/target/debug"
 fi
 echo "rename-check: building the renamed copy"
 (cd "$src" && CARGO_TARGET_DIR="$work/target" cargo build --workspace --quiet)
