@@ -33,9 +33,16 @@ fn construct(ty: &str, t: &KeyTemplate, values: &str) -> String {
     let fields: Vec<String> = t
         .placeholders()
         .enumerate()
-        .map(|(i, (n, ty))| match ty {
-            PlaceholderType::Str => format!("{n}: {values}.get({i}).copied()?"),
-            _ => format!("{n}: {values}.get({i})?.parse().ok()?"),
+        .map(|(i, (n, ty))| {
+            let at = if i == 0 {
+                format!("{values}.first()")
+            } else {
+                format!("{values}.get({i})")
+            };
+            match ty {
+                PlaceholderType::Str => format!("{n}: {at}.copied()?"),
+                _ => format!("{n}: {at}?.parse().ok()?"),
+            }
         })
         .collect();
     if fields.is_empty() {

@@ -53,7 +53,7 @@ pub mod keys {
             Ok(key)
         }
         fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
-            Some(RawKey { dataset: values.get(0).copied()?, run_id: values.get(1).copied()?, partition: values.get(2).copied()? })
+            Some(RawKey { dataset: values.first().copied()?, run_id: values.get(1).copied()?, partition: values.get(2).copied()? })
         }
     }
     /// The objects declared under prefix `raw`.
@@ -77,7 +77,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(Part { part: values.get(0)?.parse().ok()? })
+                Some(Part { part: values.first()?.parse().ok()? })
             }
         }
     }
@@ -102,7 +102,7 @@ pub mod keys {
             Ok(key)
         }
         fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
-            Some(QuarantineKey { dataset: values.get(0).copied()?, run_id: values.get(1).copied()? })
+            Some(QuarantineKey { dataset: values.first().copied()?, run_id: values.get(1).copied()? })
         }
     }
     /// The objects declared under prefix `quarantine`.
@@ -126,7 +126,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(IngestPart { part: values.get(0)?.parse().ok()? })
+                Some(IngestPart { part: values.first()?.parse().ok()? })
             }
         }
         /// Object `transform-partition` of prefix `quarantine`: `transform/cd={partition}.jsonl`.
@@ -148,7 +148,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(TransformPartition { partition: values.get(0).copied()? })
+                Some(TransformPartition { partition: values.first().copied()? })
             }
         }
     }
@@ -173,7 +173,7 @@ pub mod keys {
             Ok(key)
         }
         fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
-            Some(RunsKey { dataset: values.get(0).copied()?, run_id: values.get(1).copied()? })
+            Some(RunsKey { dataset: values.first().copied()?, run_id: values.get(1).copied()? })
         }
     }
     /// The objects declared under prefix `runs`.
@@ -229,7 +229,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(LayerReport { layer: values.get(0).copied()? })
+                Some(LayerReport { layer: values.first().copied()? })
             }
         }
         /// Object `transform-report` of prefix `runs`: `transform-report.json`.
@@ -270,7 +270,7 @@ pub mod keys {
             Ok(key)
         }
         fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
-            Some(WorklistKey { dataset: values.get(0).copied()?, run_id: values.get(1).copied()? })
+            Some(WorklistKey { dataset: values.first().copied()?, run_id: values.get(1).copied()? })
         }
     }
     /// The objects declared under prefix `worklist`.
@@ -296,7 +296,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(JobRecord { layer: values.get(0).copied()?, job: values.get(1).copied()? })
+                Some(JobRecord { layer: values.first().copied()?, job: values.get(1).copied()? })
             }
         }
         /// Object `lane-done` of prefix `worklist`: `layer={layer}/lanes/{lane:u32}.json`.
@@ -320,7 +320,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(LaneDone { layer: values.get(0).copied()?, lane: values.get(1)?.parse().ok()? })
+                Some(LaneDone { layer: values.first().copied()?, lane: values.get(1)?.parse().ok()? })
             }
         }
         /// Object `layer-complete` of prefix `worklist`: `layer={layer}/complete.json`.
@@ -342,7 +342,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(LayerComplete { layer: values.get(0).copied()? })
+                Some(LayerComplete { layer: values.first().copied()? })
             }
         }
         /// Object `job-list` of prefix `worklist`: `layer={layer}/lists/{sha256}.json`.
@@ -366,7 +366,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(JobList { layer: values.get(0).copied()?, sha256: values.get(1).copied()? })
+                Some(JobList { layer: values.first().copied()?, sha256: values.get(1).copied()? })
             }
         }
         /// Object `dead-letter` of prefix `worklist`: `dlq/{id}.json`.
@@ -388,7 +388,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(DeadLetter { id: values.get(0).copied()? })
+                Some(DeadLetter { id: values.first().copied()? })
             }
         }
     }
@@ -415,7 +415,7 @@ pub mod keys {
             Ok(key)
         }
         fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
-            Some(CanonicalKey { dataset: values.get(0).copied()?, year: values.get(1)?.parse().ok()?, partition: values.get(2).copied()? })
+            Some(CanonicalKey { dataset: values.first().copied()?, year: values.get(1)?.parse().ok()?, partition: values.get(2).copied()? })
         }
     }
     /// The objects declared under prefix `canonical`.
@@ -439,7 +439,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(Part { part: values.get(0)?.parse().ok()? })
+                Some(Part { part: values.first()?.parse().ok()? })
             }
         }
     }
@@ -466,7 +466,7 @@ pub mod keys {
             Ok(key)
         }
         fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
-            Some(ProcessedKey { dataset: values.get(0).copied()?, table: values.get(1).copied()?, partition: values.get(2).copied()? })
+            Some(ProcessedKey { dataset: values.first().copied()?, table: values.get(1).copied()?, partition: values.get(2).copied()? })
         }
     }
     /// The objects declared under prefix `processed`.
@@ -490,7 +490,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(Part { part: values.get(0)?.parse().ok()? })
+                Some(Part { part: values.first()?.parse().ok()? })
             }
         }
     }
@@ -513,7 +513,7 @@ pub mod keys {
             Ok(key)
         }
         fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
-            Some(EventsKey { dataset: values.get(0).copied()? })
+            Some(EventsKey { dataset: values.first().copied()? })
         }
     }
     /// The objects declared under prefix `events`.
@@ -536,7 +536,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(Event { event_id: values.get(0).copied()? })
+                Some(Event { event_id: values.first().copied()? })
             }
         }
     }
@@ -561,7 +561,7 @@ pub mod keys {
             Ok(key)
         }
         fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
-            Some(CompactedKey { dataset: values.get(0).copied()?, month: values.get(1).copied()? })
+            Some(CompactedKey { dataset: values.first().copied()?, month: values.get(1).copied()? })
         }
     }
     /// The objects declared under prefix `compacted`.
@@ -585,7 +585,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(Part { part: values.get(0)?.parse().ok()? })
+                Some(Part { part: values.first()?.parse().ok()? })
             }
         }
     }
@@ -608,7 +608,7 @@ pub mod keys {
             Ok(key)
         }
         fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
-            Some(StakeholdersKey { dataset: values.get(0).copied()? })
+            Some(StakeholdersKey { dataset: values.first().copied()? })
         }
     }
     /// The objects declared under prefix `stakeholders`.
@@ -632,7 +632,7 @@ pub mod keys {
             fn parse(name: &'a str) -> Option<Self> {
                 let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
                 if !rest.is_empty() { return None; }
-                Some(Derived { partition: values.get(0).copied()? })
+                Some(Derived { partition: values.first().copied()? })
             }
         }
         /// Object `maintained` of prefix `stakeholders`: `stakeholders.yaml`.

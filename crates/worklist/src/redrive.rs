@@ -66,6 +66,7 @@ pub async fn redrive_dead_letters(
 /// Give the failed jobs of the completed `layer` one more round: their failure records and the completion
 /// state of `layer` and every later layer are removed, and one first message for the failed jobs is sent.
 /// Jobs already done stay done (their records make the re-walk skip them). Returns the jobs re-sent.
+#[allow(clippy::too_many_arguments)] // the store, its grants, the queue, the run and the layer: each is needed
 pub async fn redrive_failed(
     store: &dyn ObjectStore,
     loc: &Locations,
