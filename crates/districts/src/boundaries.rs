@@ -230,6 +230,12 @@ impl BoundarySet {
             .map(|(_, s)| s)
     }
 
+    /// True when (`lat`, `lon`) lies in a grid cell crossed by a boundary, so
+    /// [`BoundarySet::district`] runs the exact test there (a diagnostic for benchmarks).
+    pub fn in_boundary_cell(&self, lat: f64, lon: f64) -> bool {
+        self.index.needs_exact(Coord { x: lon, y: lat })
+    }
+
     /// Share of the grid's cells that fall back to the exact test.
     pub fn boundary_cell_share(&self) -> f64 {
         self.index.mixed_share()

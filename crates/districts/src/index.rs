@@ -113,6 +113,11 @@ impl Index {
         best
     }
 
+    /// True when `c` falls in a grid cell a boundary crosses (the exact test runs).
+    pub fn needs_exact(&self, c: Coord<f64>) -> bool {
+        self.grid.cell(c) == Some(MIXED)
+    }
+
     /// Share of grid cells that need the exact test (for the README's measurements).
     pub fn mixed_share(&self) -> f64 {
         let n = self.grid.cells.len().max(1);

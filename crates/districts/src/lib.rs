@@ -71,3 +71,13 @@ impl Lookup {
 pub fn usable(lat: f64, lon: f64) -> bool {
     (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) && !(lat == 0.0 && lon == 0.0)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn boundaries_can_be_shared_across_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<super::Boundaries>();
+        shared::<super::Lookup>();
+    }
+}

@@ -35,9 +35,11 @@ fn set(i: usize) -> &'static BoundarySet {
     &boundaries().sets()[i % boundaries().sets().len()]
 }
 
-/// Per set: every earcut triangle of every district polygon, tagged with its district.
-fn triangles() -> &'static Vec<Vec<(u8, geo::Triangle<f64>)>> {
-    static T: OnceLock<Vec<Vec<(u8, geo::Triangle<f64>)>>> = OnceLock::new();
+/// Per set, every earcut triangle of every district polygon, tagged with its district.
+type Triangles = Vec<Vec<(u8, geo::Triangle<f64>)>>;
+
+fn triangles() -> &'static Triangles {
+    static T: OnceLock<Triangles> = OnceLock::new();
     T.get_or_init(|| {
         boundaries()
             .sets()
