@@ -164,3 +164,12 @@ fn repository_manifest_loads_with_two_sets_of_fifteen_districts() {
     assert_eq!(b.sets()[0].from, None);
     assert_eq!(b.sets()[1].until, None);
 }
+
+#[test]
+fn load_dir_without_manifest_names_the_path() {
+    let dir = common::repo().join("datasets/geo/no-such-folder");
+    let err = Boundaries::load_dir(&dir).expect_err("no manifest there");
+    let text = err.to_string();
+    assert!(matches!(err, Error::Io { .. }), "{text}");
+    assert!(text.contains("no-such-folder/boundaries.yaml"), "{text}");
+}
