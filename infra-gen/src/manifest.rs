@@ -229,6 +229,8 @@ pub enum Trigger {
     Http(HttpTrigger),
     /// An EventBridge schedule.
     Schedule(ScheduleTrigger),
+    /// Several EventBridge schedules by name (one rule each), e.g. one per dataset with its own input.
+    Schedules(NamedMap<ScheduleTrigger>),
     /// Objects created under a prefix (through EventBridge notifications of the bucket).
     S3(S3Trigger),
 }

@@ -78,11 +78,91 @@ pub fn validate(m: &Manifests) -> Result<(), Diagnostics> {
     check_functions(&mut cx);
     check_parameters(&mut cx);
     check_queues(&mut cx);
+    check_dataset_schedules(&mut cx);
     check_name_lengths(&mut cx);
     if cx.diags.is_empty() {
         Ok(())
     } else {
         Err(cx.diags.sorted())
+    }
+}
+
+/// A schedule's expression and input; an input naming a `dataset` must name one of the dataset catalog's.
+fn check_schedule(cx: &mut Ctx, file: &Path, s: &crate::manifest::ScheduleTrigger) {
+    let e = &s.expression.value;
+    if !((e.starts_with("rate(") || e.starts_with("cron(")) && e.ends_with(')')) {
+        cx.err(
+            file,
+            &s.expression,
+            format!("schedule expression '{e}' is neither rate(...) nor cron(...)"),
+            "",
+        );
+    }
+    let Some(input) = &s.input else { return };
+    match serde_json::from_str::<serde_json::Value>(&input.value) {
+        Err(err) => cx.err(
+            file,
+            input,
+            format!("schedule input is not valid JSON: {err}"),
+            "",
+        ),
+        Ok(v) => {
+            if let Some(ds) = v.get("dataset") {
+                let catalog = datasets::Catalog::builtin();
+                match ds.as_str() {
+                    Some(id) if catalog.dataset(id).is_ok() => {}
+                    _ => cx.err(
+                        file,
+                        input,
+                        format!(
+                            "schedule input names dataset {ds}, which is not in the dataset catalog (datasets/: {})",
+                            catalog.ids().collect::<Vec<_>>().join(", ")
+                        ),
+                        "each schedule's `dataset` is a folder under datasets/",
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// Every dataset of the catalog is scheduled by some function once any schedule names a dataset.
+fn check_dataset_schedules(cx: &mut Ctx) {
+    let m = cx.m;
+    let mut named: Vec<(String, &Path)> = Vec::new();
+    for feature in &m.features {
+        for (_, f) in feature.doc.functions.iter() {
+            let schedules: Vec<&crate::manifest::ScheduleTrigger> = match &f.trigger {
+                Some(Trigger::Schedule(s)) => vec![s],
+                Some(Trigger::Schedules(all)) => all.iter().map(|(_, s)| s).collect(),
+                _ => continue,
+            };
+            for s in schedules {
+                let ds = s
+                    .input
+                    .as_ref()
+                    .and_then(|i| serde_json::from_str::<serde_json::Value>(&i.value).ok())
+                    .and_then(|v| v.get("dataset").and_then(|d| d.as_str().map(str::to_owned)));
+                if let Some(ds) = ds {
+                    named.push((ds, feature.file.as_path()));
+                }
+            }
+        }
+    }
+    let Some((_, file)) = named.first() else {
+        return;
+    };
+    let file = file.to_path_buf();
+    for id in datasets::Catalog::builtin().ids() {
+        if !named.iter().any(|(d, _)| d == id) {
+            cx.diags.push(
+                Diagnostic::new(
+                    Loc::new(&file, 1, 1),
+                    format!("dataset '{id}' (datasets/{id}/) has no schedule"),
+                )
+                .hint("add a named entry for it under the ingest function's `trigger: schedules:`"),
+            );
+        }
     }
 }
 
@@ -590,25 +670,30 @@ fn check_trigger(
                 );
             }
         }
-        Some(Trigger::Schedule(s)) => {
-            let e = &s.expression.value;
-            if !((e.starts_with("rate(") || e.starts_with("cron(")) && e.ends_with(')')) {
-                cx.err(
-                    file,
-                    &s.expression,
-                    format!("schedule expression '{e}' is neither rate(...) nor cron(...)"),
-                    "",
+        Some(Trigger::Schedule(s)) => check_schedule(cx, file, s),
+        Some(Trigger::Schedules(all)) => {
+            if all.0.is_empty() {
+                cx.diags.push(
+                    Diagnostic::new(
+                        Loc::new(file, 1, 1),
+                        format!("function '{}' declares an empty `schedules:`", name.value),
+                    )
+                    .hint("list at least one named schedule, or use `schedule:`"),
                 );
             }
-            if let Some(input) = &s.input
-                && let Err(err) = serde_json::from_str::<serde_json::Value>(&input.value)
-            {
-                cx.err(
-                    file,
-                    input,
-                    format!("schedule input is not valid JSON: {err}"),
-                    "",
-                );
+            for (entry, s) in &all.0 {
+                if !valid_name(&entry.value.replace('_', "-")) {
+                    cx.err(
+                        file,
+                        entry,
+                        format!(
+                            "schedule name '{}' must be lower-case letters, digits, '-' and '_'",
+                            entry.value
+                        ),
+                        "",
+                    );
+                }
+                check_schedule(cx, file, s);
             }
         }
         Some(Trigger::S3(s)) => match m.prefix(&s.prefix.value) {

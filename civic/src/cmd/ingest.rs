@@ -44,10 +44,10 @@ pub struct Args {
     /// zstd compression level of the Parquet files (1 = fastest).
     #[arg(long, default_value_t = 1)]
     pub zstd_level: i32,
-    /// Dataset catalog directory (default: the catalog compiled into the function, from the repository's
-    /// datasets/).
-    #[arg(long)]
-    pub datasets: Option<PathBuf>,
+    /// Dataset catalog directory: folders like the repository's datasets/ (<id>/dataset.yaml, ...), to try a
+    /// dataset without rebuilding (default: the catalog built into the function).
+    #[arg(long, value_name = "DIR", alias = "datasets")]
+    pub catalog: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -63,6 +63,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         run_id: args.run_id,
         memory_budget: args.memory_budget,
         zstd_level: args.zstd_level,
-        datasets: args.datasets,
+        datasets: args.catalog,
     }))
 }

@@ -18,8 +18,9 @@ pub struct Args {
     /// Source CSV: a local path (plain or gzip), `file:PATH`, or an http(s) URL (only the sample is read).
     #[arg(long)]
     pub input: String,
-    /// Canonical catalog to use instead of the built-in datasets/<dataset>/canonical.yaml.
-    #[arg(long)]
+    /// Dataset catalog directory (folders like the repository's datasets/), or a single canonical.yaml, instead
+    /// of the catalog built into civic.
+    #[arg(long, value_name = "DIR_OR_FILE")]
     pub catalog: Option<PathBuf>,
     /// Compare with the era of this source year (default: the era that best fits the header).
     #[arg(long)]
@@ -41,6 +42,9 @@ pub struct Args {
 /// Exit 0 when the mapping covers the source, 1 when it does not.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let catalog = match &args.catalog {
+        Some(p) if p.is_dir() => {
+            harmonize::from_catalog(&datasets::Catalog::from_dir(p)?, &args.dataset)?
+        }
         Some(p) => harmonize::load(p)?,
         None => harmonize::builtin(&args.dataset)?,
     };

@@ -23,8 +23,8 @@ pub struct Args {
     /// Dataset id.
     #[arg(long, default_value = "la311")]
     pub dataset: String,
-    /// Canonical catalog for the function's transform runner instead of the built-in
-    /// datasets/<dataset>/canonical.yaml.
+    /// Dataset catalog directory (folders like the repository's datasets/) for the function's transform runner
+    /// instead of the one built into civic; a single canonical.yaml file replaces just the run's dataset's.
     #[arg(long)]
     pub catalog: Option<PathBuf>,
     /// Only these partitions' jobs (repeatable); default: every partition of the manifest. The layer then

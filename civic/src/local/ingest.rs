@@ -85,7 +85,11 @@ pub async fn run(args: IngestRun) -> anyhow::Result<ExitCode> {
     let options = ingest::Options {
         partitioner: Some(partitioner.clone()),
         progress: Some(super::progress::ingest("", true)),
-        catalog: args.datasets.as_ref().map(ingest_core::Catalog::new),
+        catalog: args
+            .datasets
+            .as_deref()
+            .map(ingest_core::Catalog::from_dir)
+            .transpose()?,
         socrata_base_url: args.socrata_base_url.clone(),
         page_rows: Some(args.page_rows),
     };

@@ -46,8 +46,12 @@ pub struct WorklistQueue {
     pub batch_size: u32,
 }
 
-/// The repository root holding `prefixes.yaml`: the working directory or one of its ancestors, else the
-/// checkout this binary was built from.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/manifests.rs"));
+}
+
+/// The repository root holding `prefixes.yaml` and `features/`: the working directory or one of its ancestors;
+/// an empty path when there is none, which means the manifests built into this binary.
 pub fn repo_root() -> PathBuf {
     if let Ok(cwd) = std::env::current_dir() {
         for dir in cwd.ancestors() {
@@ -56,17 +60,31 @@ pub fn repo_root() -> PathBuf {
             }
         }
     }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_owned)
-        .unwrap_or_default()
+    PathBuf::new()
 }
 
-/// Load and validate the manifests under `root`.
+/// How `root` is named in messages.
+fn shown(root: &Path) -> String {
+    if root.as_os_str().is_empty() {
+        "the manifests built into civic".to_owned()
+    } else {
+        format!("the manifests under {}", root.display())
+    }
+}
+
+/// Load and validate the manifests under `root` (the built-in ones for an empty path).
 fn load(root: &Path) -> anyhow::Result<Manifests> {
-    infra_gen::load_valid(root)
+    let loaded = if root.as_os_str().is_empty() {
+        infra_gen::manifest::from_texts(embedded::PREFIXES, embedded::FEATURES).and_then(|m| {
+            infra_gen::validate::validate(&m)?;
+            Ok(m)
+        })
+    } else {
+        infra_gen::load_valid(root)
+    };
+    loaded
         .map_err(|d| anyhow::anyhow!("{d}"))
-        .with_context(|| format!("loading the manifests under {}", root.display()))
+        .with_context(|| format!("loading {}", shown(root)))
 }
 
 /// The recursive worklist function's queue.
@@ -199,8 +217,7 @@ impl Topology {
             envs.insert(f.name.to_owned(), env);
         }
         Ok(Topology {
-            worklist: worklist_queue_of(&m)
-                .with_context(|| format!("in the manifests under {}", root.display()))?,
+            worklist: worklist_queue_of(&m).with_context(|| format!("in {}", shown(root)))?,
             shared,
             envs,
             queues,
@@ -236,6 +253,27 @@ impl Topology {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_built_in_manifests_are_the_repositorys() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = repo_root();
+        assert!(
+            root.join("prefixes.yaml").is_file(),
+            "tests run inside the checkout"
+        );
+        let on_disk = Topology::load(&root, tmp.path()).unwrap();
+        let built_in = Topology::load(Path::new(""), tmp.path()).unwrap();
+        assert_eq!(built_in.worklist, on_disk.worklist);
+        for function in ["ingest", "process", "ledger-api"] {
+            assert_eq!(
+                built_in.envs.get(function),
+                on_disk.envs.get(function),
+                "{function}"
+            );
+            assert!(built_in.envs.contains_key(function), "{function}");
+        }
+    }
 
     #[test]
     fn the_repository_manifests_declare_the_worklist_queue() {

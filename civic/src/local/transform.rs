@@ -43,8 +43,16 @@ pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
         vec!["transform".to_owned()],
     )?;
     if let Some(path) = &args.catalog {
-        let catalog = harmonize::load(path)?;
-        let runner = process::runners::transform(p.data(), &process::Locations::granted(), catalog);
+        let datasets = if path.is_dir() {
+            process::Datasets::from_catalog(&datasets::Catalog::from_dir(path)?)?
+        } else {
+            process::Datasets::builtin()?.with_canonical(harmonize::load(path)?)
+        };
+        let runner = process::runners::transform(
+            p.data(),
+            &process::Locations::granted(),
+            std::sync::Arc::new(datasets),
+        );
         p.function.consumer.runners.register("transform", runner);
     }
     let all = manifest.job_ids();

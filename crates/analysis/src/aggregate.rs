@@ -37,6 +37,17 @@ pub enum AggregateError {
     /// A needed column is absent.
     #[error("canonical batch has no column {0:?}")]
     MissingColumn(&'static str),
+    /// The column `analysis.yaml` names for a role is absent.
+    #[error("canonical batch has no column {column:?} (analysis.yaml names it as the {role})")]
+    MissingRoleColumn {
+        /// The role (`columns.time`, ...).
+        role: &'static str,
+        /// The configured column.
+        column: String,
+    },
+    /// Assembling the renamed batch failed.
+    #[error("renaming the analysis columns: {0}")]
+    Arrow(String),
     /// A column has a type the analysis cannot read.
     #[error("canonical column {column:?} has type {found}, expected {expected}")]
     ColumnType {

@@ -8,12 +8,91 @@ use serde::Deserialize;
 pub struct AnalysisConfig {
     /// File format version; must be 1.
     pub version: u32,
+    /// Which canonical columns are the event time, the category and the close time.
+    pub columns: Columns,
     /// Trailing baseline of the weekly comparison.
     pub baseline: Baseline,
     /// Weekly spike and drop detection.
     pub spike: Spike,
     /// Time to close far above the city-wide median.
     pub slow_close: SlowClose,
+}
+
+/// The canonical columns the analysis reads, by role.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Columns {
+    /// The event timestamp that places a row in its ISO week (`created_at`, `occurred_at`, `issued_at`).
+    pub time: String,
+    /// The text column whose values are compared week by week (request type, crime group, permit type).
+    pub category: String,
+    /// The timestamp at which an event was closed; without one, no time-to-close and no slow-close findings.
+    #[serde(default)]
+    pub closed: Option<String>,
+}
+
+impl Columns {
+    /// The canonical column behind each of [`crate::job::COLUMNS`], in that order (None: the dataset has none).
+    pub fn sources(&self) -> [Option<String>; 4] {
+        [
+            Some("council_district".to_string()),
+            Some(self.category.clone()),
+            Some(self.time.clone()),
+            self.closed.clone(),
+        ]
+    }
+
+    /// `batch` with its role columns under the aggregation's names (an all-null close time when the dataset
+    /// has none); other columns pass through.
+    pub fn rename(
+        &self,
+        batch: &arrow::record_batch::RecordBatch,
+    ) -> Result<arrow::record_batch::RecordBatch, crate::aggregate::AggregateError> {
+        use arrow::array::{ArrayRef, new_null_array};
+        use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+        use std::sync::Arc;
+        let sources = self.sources();
+        let mut fields: Vec<Field> = Vec::new();
+        let mut cols: Vec<ArrayRef> = Vec::new();
+        for (target, source) in crate::job::COLUMNS.iter().zip(sources.iter()) {
+            match source.as_deref().and_then(|s| batch.column_by_name(s)) {
+                Some(col) => {
+                    fields.push(Field::new(*target, col.data_type().clone(), true));
+                    cols.push(col.clone());
+                }
+                None if source.is_none() => {
+                    let ty = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+                    fields.push(Field::new(*target, ty.clone(), true));
+                    cols.push(new_null_array(&ty, batch.num_rows()));
+                }
+                None => {
+                    let role = match *target {
+                        "request_type" => "category (columns.category)",
+                        "created_at" => "event time (columns.time)",
+                        "closed_at" => "close time (columns.closed)",
+                        _ => "district",
+                    };
+                    return Err(crate::aggregate::AggregateError::MissingRoleColumn {
+                        role,
+                        column: source.clone().unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        let schema = batch.schema();
+        for (i, f) in schema.fields().iter().enumerate() {
+            if !crate::job::COLUMNS.contains(&f.name().as_str())
+                && !sources
+                    .iter()
+                    .any(|s| s.as_deref() == Some(f.name().as_str()))
+            {
+                fields.push(f.as_ref().clone());
+                cols.push(batch.column(i).clone());
+            }
+        }
+        arrow::record_batch::RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+            .map_err(|e| crate::aggregate::AggregateError::Arrow(e.to_string()))
+    }
 }
 
 /// Trailing baseline window.
@@ -68,6 +147,20 @@ impl AnalysisConfig {
             source,
         })?;
         Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// The `analysis.yaml` of `dataset` in `files` (the built-in catalog or a `--catalog DIR`).
+    pub fn from_catalog(files: &datasets::Catalog, dataset: &str) -> Result<Self, ConfigError> {
+        let missing = |e: datasets::Error| ConfigError::Invalid {
+            path: format!("datasets/{dataset}/analysis.yaml"),
+            message: e.to_string(),
+        };
+        let file = files
+            .dataset(dataset)
+            .map_err(missing)?
+            .require("analysis.yaml", "the analyze layer")
+            .map_err(missing)?;
+        Self::parse(file.path, file.text)
     }
 
     /// Parses and validates `text`; `path` names it in messages.
@@ -128,9 +221,8 @@ mod tests {
 
     #[test]
     fn the_catalog_file_loads() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../datasets/la311/analysis.yaml");
-        let config = AnalysisConfig::load(&path).unwrap();
+        let config = AnalysisConfig::from_catalog(datasets::Catalog::builtin(), "la311").unwrap();
+        assert_eq!(config.columns.time, "created_at");
         assert_eq!(
             (config.baseline.min_weeks, config.baseline.max_weeks),
             (8, 12)

@@ -15,14 +15,16 @@ use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStream
 use parquet::arrow::{AsyncArrowWriter, ProjectionMask};
 
 use crate::aggregate::{AggregateError, Aggregator, RowCounts, WeeklyTable};
-use crate::config::AnalysisConfig;
+use crate::config::{AnalysisConfig, Columns};
 use crate::findings::{Finding, slow_close_findings, to_events, weekly_findings};
 use crate::locations::Locations;
 use crate::output::{weekly_batch, weekly_schema};
 use crate::stakeholders;
 use ledger::stakeholders::Derivation;
 
-/// Columns the analysis reads from canonical Parquet.
+/// The columns the aggregation works on, under these names: `analysis.yaml`'s `columns:` maps each
+/// dataset's canonical columns onto them (the event time onto `created_at`, the category onto
+/// `request_type`, the close time onto `closed_at`, all-null when the dataset has none).
 pub const COLUMNS: [&str; 4] = [
     "council_district",
     "request_type",
@@ -92,11 +94,13 @@ pub struct JobReport {
     pub events_conflicting: usize,
 }
 
-/// Aggregates the canonical files `keys`, and observes their stakeholder columns when present.
+/// Aggregates the canonical files `keys` (their columns named by `columns`), and observes their
+/// stakeholder columns when present.
 #[allow(deprecated)]
 pub async fn aggregate(
     data: &Arc<dyn ObjectStore>,
     keys: &[Path],
+    columns: &Columns,
 ) -> Result<(WeeklyTable, Derivation), JobError> {
     let mut agg = Aggregator::default();
     let mut derivation = Derivation::default();
@@ -109,15 +113,20 @@ pub async fn aggregate(
         let builder = ParquetRecordBatchStreamBuilder::new(reader)
             .await
             .map_err(pq)?;
-        let wanted = COLUMNS.iter().chain(stakeholders::COLUMNS.iter());
-        let mask = ProjectionMask::columns(builder.parquet_schema(), wanted.copied());
+        let sources = columns.sources();
+        let wanted = sources
+            .iter()
+            .filter_map(|s| s.as_deref())
+            .chain(stakeholders::COLUMNS.iter().copied());
+        let mask = ProjectionMask::columns(builder.parquet_schema(), wanted);
         let mut stream = builder.with_projection(mask).build().map_err(pq)?;
         while let Some(batch) = stream.try_next().await.map_err(pq)? {
-            agg.add_batch(&batch)
-                .map_err(|source| JobError::Canonical {
-                    key: key.to_string(),
-                    source,
-                })?;
+            let canonical = |source| JobError::Canonical {
+                key: key.to_string(),
+                source,
+            };
+            let batch = columns.rename(&batch).map_err(canonical)?;
+            agg.add_batch(&batch).map_err(canonical)?;
             stakeholders::observe_batch(&mut derivation, &batch);
         }
     }
@@ -179,7 +188,7 @@ pub async fn analyze_partition(
     partition: &str,
 ) -> Result<JobReport, JobError> {
     let keys = canonical_keys(data, loc, dataset, Some(partition)).await?;
-    let (table, derivation) = aggregate(data, &keys).await?;
+    let (table, derivation) = aggregate(data, &keys, &config.columns).await?;
     if derivation.rows > 0 {
         let derived = derivation.finish();
         ledger::stakeholders::save_derived(ledger, dataset, partition, &derived)
@@ -222,7 +231,7 @@ pub async fn analyze_citywide(
     run_id: &str,
 ) -> Result<JobReport, JobError> {
     let keys = canonical_keys(data, loc, dataset, None).await?;
-    let (table, _) = aggregate(data, &keys).await?;
+    let (table, _) = aggregate(data, &keys, &config.columns).await?;
     let mut report = JobReport {
         canonical_keys: keys.iter().map(|k| k.to_string()).collect(),
         rows: table.counts,

@@ -13,4 +13,4 @@ pub use layer::{JobReport, JobStatus, LayerReport, REPORT_VERSION};
 pub use manifest::{
     MANIFEST_VERSION, ManifestError, ManifestPartition, ManifestSource, RunManifest,
 };
-pub use summary::{AnalyzeRows, AnalyzeSummary, SummaryError, TransformSummary};
+pub use summary::{AnalyzeRows, AnalyzeSummary, DistrictAgreement, SummaryError, TransformSummary};

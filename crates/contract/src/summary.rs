@@ -43,6 +43,44 @@ pub struct TransformSummary {
     pub canonical_keys: Vec<String>,
     /// Quarantine JSON lines of this partition (None when no row was quarantined).
     pub quarantine_key: Option<String>,
+    /// The district derived from the coordinates, against the published one (None when the dataset derives none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub districts: Option<DistrictAgreement>,
+}
+
+/// How the district derived from the coordinates compares with the published district, over the rows written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistrictAgreement {
+    /// Rows with usable coordinates inside a district (a derived district).
+    pub derived: u64,
+    /// Rows with coordinates inside no district (outside the city).
+    pub outside: u64,
+    /// Rows without usable coordinates.
+    pub unlocated: u64,
+    /// Rows with both a published and a derived district.
+    pub compared: u64,
+    /// Of those, rows where the two agree.
+    pub agreed: u64,
+    /// Rows whose district column is the derived one because the source publishes none.
+    pub filled: u64,
+}
+
+impl DistrictAgreement {
+    /// The share of compared rows that agree (None when nothing was compared).
+    pub fn rate(&self) -> Option<f64> {
+        (self.compared > 0).then(|| self.agreed as f64 / self.compared as f64)
+    }
+
+    /// Add another partition's counts.
+    pub fn add(&mut self, o: &DistrictAgreement) {
+        self.derived += o.derived;
+        self.outside += o.outside;
+        self.unlocated += o.unlocated;
+        self.compared += o.compared;
+        self.agreed += o.agreed;
+        self.filled += o.filled;
+    }
 }
 
 impl TransformSummary {

@@ -18,6 +18,9 @@ pub struct Catalog {
     pub timezone: Spanned<String>,
     /// Which canonical columns hold the coordinates, and the box they must fall in.
     pub geo: Geo,
+    /// The council district derived from the coordinates, by the boundary lines in force on each row's date.
+    #[serde(default)]
+    pub districts: Option<Districts>,
     /// Timestamp column whose local year places a partition under `year=` when the run manifest
     /// names neither a year nor a known dataset id (e.g. a plain file ingest).
     pub year_column: Spanned<String>,
@@ -28,6 +31,21 @@ pub struct Catalog {
     pub tables: IndexMap<String, Table>,
     /// Source schema eras, oldest first.
     pub eras: Vec<Era>,
+    /// The boundary sets named by `districts.boundaries`, loaded from the dataset catalog.
+    #[serde(skip)]
+    pub boundaries: Option<LoadedBoundaries>,
+}
+
+/// Boundary sets shared by every plan of a catalog.
+#[derive(Clone)]
+pub struct LoadedBoundaries(pub std::sync::Arc<districts::Boundaries>);
+
+impl std::fmt::Debug for LoadedBoundaries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.sets().iter().map(|s| &s.name))
+            .finish()
+    }
 }
 
 /// Coordinates and the bounding box used to validate (and un-swap) them.
@@ -37,6 +55,22 @@ pub struct Geo {
     pub latitude: Spanned<String>,
     pub longitude: Spanned<String>,
     pub bbox: BBox,
+}
+
+/// The district derived from the coordinates (`council_district_geo`): which boundary sets, which timestamp
+/// picks the set in force (its local date), and where the result goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Districts {
+    /// Boundary sets under `datasets/geo/<boundaries>/boundaries.yaml`.
+    pub boundaries: Spanned<String>,
+    /// Timestamp column whose local date chooses the lines in force.
+    pub date_column: Spanned<String>,
+    /// Int16 column that receives the derived district (null without coordinates or outside every district).
+    pub into: Spanned<String>,
+    /// Int16 column of the published district: filled with the derived one when the era has no source for
+    /// it, and compared with it (the agreement rate in the partition report) when it has.
+    pub published: Spanned<String>,
 }
 
 /// A latitude/longitude box (degrees, inclusive).
@@ -163,6 +197,10 @@ pub struct ColumnMap {
     /// Normalization table applied to the value.
     #[serde(default)]
     pub table: Option<Spanned<String>>,
+    /// Timestamp columns: the time of day comes from this source column (`HHMM`, e.g. LAPD `TIME OCC`
+    /// `0030`), the date from `from`'s leading date (any time there is ignored).
+    #[serde(default)]
+    pub time_from: Option<String>,
     /// Look the table up with this source column's value instead (e.g. NC name by NC code);
     /// falls back to the cleaned `from` value when the key is not in the table.
     #[serde(default)]
@@ -226,7 +264,7 @@ impl Era {
     pub fn source_columns(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (canon, m) in &self.columns {
-            for src in m.from.iter().chain(m.key.iter()) {
+            for src in m.from.iter().chain(m.key.iter()).chain(m.time_from.iter()) {
                 out.push((src.to_lowercase(), canon.value.clone()));
             }
         }

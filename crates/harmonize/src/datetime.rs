@@ -75,6 +75,17 @@ pub fn parse_any(tz: Tz, formats: &[String], text: &str) -> Option<DateTime<Utc>
     formats.iter().find_map(|f| parse_with(tz, f, text))
 }
 
+/// The local date of `t` in `tz` at the time of day `hhmm` (`0030`, `30`, `2359`; LAPD's `TIME OCC`), as UTC.
+pub fn with_time_of_day(tz: Tz, t: DateTime<Utc>, hhmm: &str) -> Option<DateTime<Utc>> {
+    if hhmm.is_empty() || hhmm.len() > 4 || !hhmm.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u32 = hhmm.parse().ok()?;
+    let time = NaiveTime::from_hms_opt(n / 100, n % 100, 0)?;
+    let date = t.with_timezone(&tz).date_naive();
+    Some(local_to_utc(tz, date.and_time(time)))
+}
+
 /// Render a UTC instant as `format` in `tz` (used by tests and the drift report's examples).
 pub fn render(tz: Tz, format: &str, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz).format(format).to_string()

@@ -21,7 +21,7 @@ pub mod row;
 pub mod shape;
 
 pub use catalog::Catalog;
-pub use load::{CatalogError, builtin, load};
+pub use load::{CatalogError, builtin, from_catalog, load};
 pub use locations::Locations;
 pub use partition::{
     TransformError, TransformOptions, transform_partition, transform_partition_opts,

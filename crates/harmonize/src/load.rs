@@ -6,10 +6,8 @@ use serde_saphyr::Spanned;
 
 use crate::catalog::{Catalog, ColumnType};
 
-/// The built-in MyLA311 catalog, compiled in so Lambdas need no file access.
+/// The built-in MyLA311 catalog text (the same file [`builtin`] reads; tests edit copies of it).
 pub const LA311_CANONICAL_YAML: &str = include_str!("../../../datasets/la311/canonical.yaml");
-/// Repository path of the built-in catalog (used in error messages).
-pub const LA311_CANONICAL_PATH: &str = "datasets/la311/canonical.yaml";
 
 /// A catalog that could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +26,8 @@ pub enum CatalogError {
     },
     #[error("{}", .issues.iter().map(|i| format!("{path}:{i}")).collect::<Vec<_>>().join("\n"))]
     Invalid { path: String, issues: Vec<Issue> },
-    #[error("no built-in canonical catalog for dataset '{0}' (known: la311)")]
+    /// The dataset catalog has no such dataset, or the dataset no `canonical.yaml`.
+    #[error("{0}")]
     UnknownDataset(String),
 }
 
@@ -46,12 +45,36 @@ impl std::fmt::Display for Issue {
     }
 }
 
-/// The built-in catalog of `dataset`.
+/// The canonical catalog of `dataset` in the catalog compiled into this binary (`datasets/<id>/canonical.yaml`).
 pub fn builtin(dataset: &str) -> Result<Catalog, CatalogError> {
-    match dataset {
-        "la311" => parse(LA311_CANONICAL_PATH, LA311_CANONICAL_YAML),
-        other => Err(CatalogError::UnknownDataset(other.to_string())),
+    from_catalog(datasets::Catalog::builtin(), dataset)
+}
+
+/// The canonical catalog of `dataset` in `files` (the built-in catalog or a `--catalog DIR`); its
+/// `dataset:` must name the folder.
+pub fn from_catalog(files: &datasets::Catalog, dataset: &str) -> Result<Catalog, CatalogError> {
+    let folder = files
+        .dataset(dataset)
+        .map_err(|e| CatalogError::UnknownDataset(e.to_string()))?;
+    let file = folder
+        .require("canonical.yaml", "the transform (harmonize)")
+        .map_err(|e| CatalogError::UnknownDataset(e.to_string()))?;
+    let mut catalog = parse_only(file.path, file.text)?;
+    attach_boundaries(&mut catalog, files, file.path)?;
+    if catalog.dataset != dataset {
+        return Err(CatalogError::Invalid {
+            path: file.path.to_string(),
+            issues: vec![Issue {
+                line: 1,
+                column: 1,
+                message: format!(
+                    "dataset {:?} does not match its folder {dataset:?}",
+                    catalog.dataset
+                ),
+            }],
+        });
     }
+    Ok(catalog)
 }
 
 /// Read and validate a catalog file.
@@ -64,8 +87,37 @@ pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
     parse(&shown, &text)
 }
 
-/// Parse and validate catalog text; `path` is only used in messages.
+/// Parse and validate catalog text; `path` is only used in messages. Boundary sets come from the built-in
+/// dataset catalog.
 pub fn parse(path: &str, text: &str) -> Result<Catalog, CatalogError> {
+    let mut catalog = parse_only(path, text)?;
+    attach_boundaries(&mut catalog, datasets::Catalog::builtin(), path)?;
+    Ok(catalog)
+}
+
+/// Load the boundary sets `districts.boundaries` names from `files`.
+fn attach_boundaries(
+    catalog: &mut Catalog,
+    files: &datasets::Catalog,
+    path: &str,
+) -> Result<(), CatalogError> {
+    let Some(d) = &catalog.districts else {
+        return Ok(());
+    };
+    let b = files
+        .boundaries(&d.boundaries.value)
+        .map_err(|e| CatalogError::Invalid {
+            path: path.to_string(),
+            issues: vec![issue(
+                &d.boundaries,
+                format!("districts.boundaries '{}': {e}", d.boundaries.value),
+            )],
+        })?;
+    catalog.boundaries = Some(crate::catalog::LoadedBoundaries(b));
+    Ok(())
+}
+
+fn parse_only(path: &str, text: &str) -> Result<Catalog, CatalogError> {
     let catalog: Catalog = serde_saphyr::from_str(text).map_err(|e| {
         let (line, column) = e
             .location()
@@ -140,6 +192,42 @@ pub fn validate(c: &Catalog) -> Vec<Issue> {
                 geo,
                 format!("geo column '{}' is not a canonical column", geo.value),
             )),
+        }
+    }
+    if let Some(d) = &c.districts {
+        for (at, want, what) in [
+            (
+                &d.date_column,
+                ColumnType::Timestamp,
+                "districts.date_column",
+            ),
+            (&d.into, ColumnType::Int16, "districts.into"),
+            (&d.published, ColumnType::Int16, "districts.published"),
+        ] {
+            match c.column(&at.value) {
+                Some(col) if col.ty == want && col.lineage.is_none() => {}
+                _ => out.push(issue(
+                    at,
+                    format!("{what} '{}' must be a {want:?} canonical column", at.value),
+                )),
+            }
+        }
+        if d.into.value == d.published.value {
+            out.push(issue(
+                &d.into,
+                "districts.into and districts.published must be different columns".into(),
+            ));
+        }
+        for era in &c.eras {
+            if era.mapping(&d.into.value).is_some() {
+                out.push(issue(
+                    &era.name,
+                    format!(
+                        "era {}: '{}' is derived from the coordinates (districts.into); do not map it",
+                        era.name.value, d.into.value
+                    ),
+                ));
+            }
         }
     }
     match c.column(&c.year_column.value) {

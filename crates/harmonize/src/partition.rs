@@ -356,6 +356,12 @@ pub async fn transform_partition_opts(
                                 .entry("coordinates_unswapped".into())
                                 .or_default() += 1;
                         }
+                        if plan.districts.is_some() {
+                            plan.district_outcome(
+                                &row.values,
+                                report.districts.get_or_insert_with(Default::default),
+                            );
+                        }
                         builder.push(&row.values);
                         report.rows_out += 1;
                     }

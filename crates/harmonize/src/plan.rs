@@ -86,6 +86,22 @@ pub struct ColumnPlan {
     pub table: Option<CompiledTable>,
     /// Raw column whose value is the table key (e.g. NC code for the NC name).
     pub key: Option<usize>,
+    /// Timestamp columns: raw column holding the time of day as `HHMM` (the date comes from `source`).
+    pub time_of_day: Option<usize>,
+}
+
+/// The derived district of a plan (see `Catalog::districts`): column positions in `Plan::columns`.
+#[derive(Debug, Clone)]
+pub struct DistrictPlan {
+    pub boundaries: crate::catalog::LoadedBoundaries,
+    /// The timestamp whose local date picks the boundary set.
+    pub date: usize,
+    /// The derived district column.
+    pub into: usize,
+    /// The published district column.
+    pub published: usize,
+    /// The era has no source for the published column: it takes the derived value.
+    pub fill_published: bool,
 }
 
 /// Lineage values of one partition.
@@ -108,11 +124,15 @@ pub struct Plan {
     pub lat: usize,
     pub lon: usize,
     pub lineage: LineageValues,
+    /// The district derived from the coordinates, when the catalog declares one.
+    pub districts: Option<DistrictPlan>,
 }
 
 /// The mapping cannot be applied to this header.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PlanError {
+    #[error("the catalog derives districts from boundary sets '{0}', which were not loaded")]
+    NoBoundaries(String),
     #[error(
         "era {era}: source column '{column}' (for canonical '{canonical}') is not in the header; run `civic schema-drift` on this source"
     )]
@@ -190,6 +210,7 @@ impl Plan {
             let m = era.mapping(&name);
             let mut source_name = None;
             let mut key = None;
+            let mut time_of_day = None;
             let source = match (col.lineage, m) {
                 (Some(l), _) => Source::Lineage(l),
                 (None, None) => Source::Null,
@@ -208,6 +229,16 @@ impl Plan {
                             return Err(PlanError::MissingColumn {
                                 era: era_name,
                                 column: k.clone(),
+                                canonical: name,
+                            });
+                        }
+                    }
+                    if let Some(t) = &m.time_from {
+                        time_of_day = find(header, t);
+                        if time_of_day.is_none() && !m.optional {
+                            return Err(PlanError::MissingColumn {
+                                era: era_name,
+                                column: t.clone(),
                                 canonical: name,
                             });
                         }
@@ -236,6 +267,7 @@ impl Plan {
                     .as_ref()
                     .map(|t| CompiledTable::new(&t.value, &catalog.tables[&t.value])),
                 key,
+                time_of_day,
             });
         }
         let pos = |n: &str| {
@@ -244,7 +276,24 @@ impl Plan {
                 .position(|c| c.name == n)
                 .expect("validated geo column")
         };
+        let districts = match (&catalog.districts, &catalog.boundaries) {
+            (Some(d), Some(b)) => {
+                let published = pos(&d.published.value);
+                Some(DistrictPlan {
+                    boundaries: b.clone(),
+                    date: pos(&d.date_column.value),
+                    into: pos(&d.into.value),
+                    published,
+                    fill_published: matches!(columns[published].source, Source::Null),
+                })
+            }
+            (Some(d), None) => {
+                return Err(PlanError::NoBoundaries(d.boundaries.value.clone()));
+            }
+            _ => None,
+        };
         Ok(Plan {
+            districts,
             era: era_name,
             tz: catalog.timezone.value.parse().expect("validated time zone"),
             bbox: catalog.geo.bbox,

@@ -142,7 +142,22 @@ impl Plan {
                     },
                 },
                 ColumnType::Timestamp => match datetime::parse_any(self.tz, &col.formats, text) {
-                    Some(t) => Value::Ts(t.timestamp_micros()),
+                    Some(t) => match col.time_of_day {
+                        None => Value::Ts(t.timestamp_micros()),
+                        Some(i) => {
+                            let hhmm = raw(i).trim();
+                            match datetime::with_time_of_day(self.tz, t, hhmm) {
+                                Some(t) => Value::Ts(t.timestamp_micros()),
+                                None => problem(
+                                    Reason::UnparsableDate,
+                                    format!(
+                                        "time of day {hhmm:?} in {} is not HHMM (0000..2359)",
+                                        self.header[i]
+                                    ),
+                                ),
+                            }
+                        }
+                    },
                     None => problem(
                         Reason::UnparsableDate,
                         format!("accepted formats: {}", col.formats.join(" | ")),
@@ -169,9 +184,9 @@ impl Plan {
                         "expected a non-negative integer".into(),
                     ),
                 },
-                ColumnType::Float64 => match text.parse::<f64>() {
-                    Ok(x) if x.is_finite() => Value::F64(x),
-                    _ => problem(Reason::NotANumber, "expected a number".into()),
+                ColumnType::Float64 => match parse_number(text) {
+                    Some(x) => Value::F64(x),
+                    None => problem(Reason::NotANumber, "expected a number".into()),
                 },
                 ColumnType::Bool => {
                     let l = text.to_lowercase();
@@ -193,6 +208,9 @@ impl Plan {
             values.push(v);
         }
         let swapped = self.resolve_coordinates(&raw, &mut values, &mut problems);
+        if problems.is_empty() {
+            self.derive_district(&mut values);
+        }
         if problems.is_empty() {
             Ok(CanonicalRow {
                 values,
@@ -232,6 +250,14 @@ impl Plan {
             "LA box lat {}..{}, lon {}..{}",
             self.bbox.min_lat, self.bbox.max_lat, self.bbox.min_lon, self.bbox.max_lon
         );
+        // 0/0 ("null island") is how exports write unknown coordinates: no coordinates.
+        if let (Value::F64(lat), Value::F64(lon)) = (&values[self.lat], &values[self.lon])
+            && *lat == 0.0
+            && *lon == 0.0
+        {
+            values[self.lat] = Value::Null;
+            values[self.lon] = Value::Null;
+        }
         let checked = match (&values[self.lat], &values[self.lon]) {
             (Value::F64(lat), Value::F64(lon)) => {
                 let shown = format!("{lat}, {lon}");
@@ -280,6 +306,83 @@ impl Plan {
             }
         }
     }
+}
+
+impl Plan {
+    /// Fill the derived district from the coordinates and the date (see [`crate::plan::DistrictPlan`]).
+    fn derive_district(&self, values: &mut [Value]) {
+        let Some(d) = &self.districts else { return };
+        let derived = match (&values[self.lat], &values[self.lon], &values[d.date]) {
+            (Value::F64(lat), Value::F64(lon), Value::Ts(us)) => {
+                let date = chrono::DateTime::from_timestamp_micros(*us)
+                    .map(|t| t.with_timezone(&self.tz).date_naive());
+                match date.map(|date| d.boundaries.0.lookup(date, *lat, *lon)) {
+                    Some(districts::Lookup::District(n)) => Value::I16(n.into()),
+                    _ => Value::Null,
+                }
+            }
+            _ => Value::Null,
+        };
+        if d.fill_published {
+            values[d.published] = derived.clone();
+        }
+        values[d.into] = derived;
+    }
+
+    /// How a written row's derived district compares with its published one.
+    pub fn district_outcome(&self, values: &[Value], agreement: &mut contract::DistrictAgreement) {
+        let Some(d) = &self.districts else { return };
+        let located = matches!(
+            (&values[self.lat], &values[self.lon]),
+            (Value::F64(_), Value::F64(_))
+        );
+        match (&values[d.into], located) {
+            (Value::I16(_), _) => agreement.derived += 1,
+            (_, true) => agreement.outside += 1,
+            (_, false) => agreement.unlocated += 1,
+        }
+        if d.fill_published {
+            agreement.filled += 1;
+        } else if let (Value::I16(a), Value::I16(b)) = (&values[d.into], &values[d.published]) {
+            agreement.compared += 1;
+            if a == b {
+                agreement.agreed += 1;
+            }
+        }
+    }
+}
+
+/// A number as exports write it: `412000.00`, `$412,000.00`, ` 7 `; None for anything else or non-finite.
+pub fn parse_number(text: &str) -> Option<f64> {
+    if let Ok(x) = text.parse::<f64>() {
+        return x.is_finite().then_some(x);
+    }
+    let t = text.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, t),
+    };
+    let t = t.strip_prefix('$').unwrap_or(t).trim_start();
+    // Thousands separators only between digit groups of three.
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if int.contains(',') {
+        let groups: Vec<&str> = int.split(',').collect();
+        let ok = groups[0].len() <= 3
+            && !groups[0].is_empty()
+            && groups[1..].iter().all(|g| g.len() == 3);
+        if !ok {
+            return None;
+        }
+    }
+    let cleaned: String = int.chars().filter(|&c| c != ',').collect();
+    if cleaned.is_empty() || !cleaned.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let x: f64 = format!("{cleaned}.{frac}0").parse().ok()?;
+    Some(if neg { -x } else { x })
 }
 
 /// A coordinate value as text for quarantine records ("" for null).

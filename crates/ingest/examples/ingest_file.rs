@@ -13,7 +13,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let level: i32 = args.get(4).map_or(Ok(1), |s| s.parse())?;
     std::fs::create_dir_all(dir)?;
     let store = Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir)?);
-    let spec = Catalog::in_repo().load("la311")?;
+    let spec = Catalog::builtin().load("la311")?;
     let opts = IngestOptions {
         drift: None,
         run_id: Some("x".into()),

@@ -1,7 +1,7 @@
 //! Dataset catalog: typed model and loader of `datasets/<id>/dataset.yaml` (id, title, partition
 //! column and its value rules, one source per year). Errors carry `file:line:col`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -23,21 +23,75 @@ pub struct DatasetSpec {
     pub partition: PartitionSpec,
     /// Sources, one per year.
     pub sources: Vec<SourceEntry>,
+    /// The boundary sets of a `geo` partition rule, loaded from the catalog.
+    #[serde(skip)]
+    pub boundaries: Option<SpecBoundaries>,
 }
 
-/// The partition column, its header aliases and the rules for its values.
+/// Loaded boundary sets (compared by identity).
+#[derive(Clone)]
+pub struct SpecBoundaries(pub std::sync::Arc<districts::Boundaries>);
+
+impl PartialEq for SpecBoundaries {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for SpecBoundaries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.sets().iter().map(|s| &s.name))
+            .finish()
+    }
+}
+
+/// How rows are partitioned: by a published column (`column`, its aliases and value rule), or by the council
+/// district their coordinates fall in on their date (`geo`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PartitionSpec {
-    /// Column name as in the export header (matched case-insensitively).
+    /// Column name as in the export header (matched case-insensitively); empty with `geo`.
+    #[serde(default)]
     pub column: String,
     /// Other accepted header names (e.g. SODA API field names).
     #[serde(default)]
     pub aliases: Vec<String>,
-    /// How a value is validated and normalised.
+    /// How a value is validated and normalised (with `column`).
+    #[serde(default = "text_values")]
     pub values: PartitionValues,
-    /// Partition that receives rows with an empty value.
+    /// The district from the coordinates, by the boundary lines in force on the row's date.
+    #[serde(default)]
+    pub geo: Option<GeoPartition>,
+    /// Partition that receives rows with an empty value (with `geo`: rows without usable coordinates).
     pub missing: String,
+    /// With `geo`: partition that receives located rows inside no district (outside the city).
+    #[serde(default)]
+    pub outside: Option<String>,
+}
+
+fn text_values() -> PartitionValues {
+    PartitionValues::Text
+}
+
+/// The `geo` partition rule: which header columns hold the coordinates and the date.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GeoPartition {
+    /// Latitude column (with `longitude`).
+    #[serde(default)]
+    pub latitude: Option<String>,
+    /// Longitude column (with `latitude`).
+    #[serde(default)]
+    pub longitude: Option<String>,
+    /// A point column, `(lat, lon)` or `POINT (lon lat)`, used when the file has no latitude/longitude
+    /// columns or they are empty.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The event date column (its leading date: `MM/DD/YYYY ...`, `M/D/YY ...` or ISO `YYYY-MM-DD...`).
+    pub date: String,
+    /// Boundary sets: `datasets/geo/<boundaries>/boundaries.yaml`.
+    pub boundaries: String,
 }
 
 /// Validation of partition values.
@@ -54,8 +108,12 @@ pub enum PartitionValues {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SourceEntry {
-    /// Data year this source holds.
+    /// Data year this source holds (the first of them when `until` is given).
     pub year: i32,
+    /// Last year this source holds, for a source that covers several (LAPD's 2010-2019 file), or `present`
+    /// for one that is still updated; a run for any of them ingests the whole source.
+    #[serde(default)]
+    pub until: Option<Until>,
     /// Kind of source.
     pub kind: SourceKind,
     /// Socrata 4x4 id (kind `socrata`).
@@ -64,6 +122,34 @@ pub struct SourceEntry {
     /// Direct URL (kind `https`).
     #[serde(default)]
     pub url: Option<String>,
+}
+
+/// The end of a multi-year source.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Until {
+    /// The last year it holds.
+    Year(i32),
+    /// Still updated: it holds every later year.
+    Present(Present),
+}
+
+/// The word `present`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Present {
+    Present,
+}
+
+impl SourceEntry {
+    /// The last year this source holds (`i32::MAX` for `present`).
+    pub fn last_year(&self) -> i32 {
+        match self.until {
+            None => self.year,
+            Some(Until::Year(y)) => y,
+            Some(Until::Present(_)) => i32::MAX,
+        }
+    }
 }
 
 /// Kinds of catalogued sources.
@@ -77,8 +163,14 @@ pub enum SourceKind {
 }
 
 impl DatasetSpec {
-    /// Parse and validate a catalog file's text; `path` is only used in messages.
+    /// Parse and validate a catalog file's text; `path` is only used in messages. Boundary sets come from
+    /// the built-in catalog.
     pub fn from_yaml(text: &str, path: &str) -> Result<Self> {
+        Self::from_yaml_in(text, path, datasets::Catalog::builtin())
+    }
+
+    /// [`Self::from_yaml`] with the boundary sets of `files`.
+    pub fn from_yaml_in(text: &str, path: &str, files: &datasets::Catalog) -> Result<Self> {
         let spec: DatasetSpec = serde_saphyr::from_str(text).map_err(|e| {
             let (line, column) = e
                 .location()
@@ -92,7 +184,32 @@ impl DatasetSpec {
             }
         })?;
         spec.validate(text, path)?;
+        let mut spec = spec;
+        spec.attach_boundaries(files, text, path)?;
         Ok(spec)
+    }
+
+    /// Load the boundary sets a `geo` rule names from `files`.
+    fn attach_boundaries(
+        &mut self,
+        files: &datasets::Catalog,
+        text: &str,
+        path: &str,
+    ) -> Result<()> {
+        let Some(geo) = &self.partition.geo else {
+            return Ok(());
+        };
+        let b = files.boundaries(&geo.boundaries).map_err(|e| {
+            let (line, column) = locate(text, &geo.boundaries);
+            Error::Catalog {
+                path: path.to_string(),
+                line,
+                column,
+                message: format!("partition.geo.boundaries {:?}: {e}", geo.boundaries),
+            }
+        })?;
+        self.boundaries = Some(SpecBoundaries(b));
+        Ok(())
     }
 
     /// All semantic problems at once, each located at the first line mentioning the culprit.
@@ -107,6 +224,45 @@ impl DatasetSpec {
                 "partition.missing must be key-safe (A-Z a-z 0-9 - _ .)".into(),
             ));
         }
+        match (&self.partition.geo, self.partition.column.is_empty()) {
+            (Some(_), false) => problems.push((
+                "column:".into(),
+                "partition: give either `column` or `geo`, not both".into(),
+            )),
+            (None, true) => problems.push((
+                "partition:".into(),
+                "partition: give `column` (a published partition column) or `geo` (districts from coordinates)".into(),
+            )),
+            (Some(g), true) => {
+                if g.latitude.is_some() != g.longitude.is_some() {
+                    problems.push((
+                        "geo:".into(),
+                        "partition.geo: latitude and longitude go together".into(),
+                    ));
+                }
+                if g.latitude.is_none() && g.location.is_none() {
+                    problems.push((
+                        "geo:".into(),
+                        "partition.geo needs latitude/longitude or location".into(),
+                    ));
+                }
+                match &self.partition.outside {
+                    Some(o) if is_key_safe(o) && o != &self.partition.missing => {}
+                    _ => problems.push((
+                        "geo:".into(),
+                        "partition.geo needs `outside`: a key-safe partition name other than `missing`".into(),
+                    )),
+                }
+            }
+            (None, false) => {
+                if self.partition.outside.is_some() {
+                    problems.push((
+                        "outside:".into(),
+                        "partition.outside only applies to `geo`".into(),
+                    ));
+                }
+            }
+        }
         if let PartitionValues::IntegerRange { min, max } = self.partition.values
             && min > max
         {
@@ -114,8 +270,19 @@ impl DatasetSpec {
         }
         let mut years = std::collections::BTreeSet::new();
         for s in &self.sources {
-            if !years.insert(s.year) {
-                problems.push((s.year.to_string(), format!("year {} listed twice", s.year)));
+            let last = s.last_year();
+            if last < s.year {
+                problems.push((
+                    s.year.to_string(),
+                    format!("year {}: until {last} is before it", s.year),
+                ));
+            }
+            // Overlaps with earlier entries (years are bounded so `present` does not loop forever).
+            for y in s.year..=last.min(s.year.max(2200)) {
+                if !years.insert(y) {
+                    problems.push((s.year.to_string(), format!("year {y} listed twice")));
+                    break;
+                }
             }
             match s.kind {
                 SourceKind::Socrata => match &s.dataset_id {
@@ -160,14 +327,19 @@ impl DatasetSpec {
         })
     }
 
-    /// The catalogued source for `year`.
+    /// The catalogued source holding `year`.
     pub fn source_for_year(&self, year: i32) -> Option<&SourceEntry> {
-        self.sources.iter().find(|s| s.year == year)
+        self.sources
+            .iter()
+            .find(|s| (s.year..=s.last_year()).contains(&year))
     }
 
     /// True when a header name denotes the partition column (case-insensitive, aliases included).
     pub fn is_partition_header(&self, name: &str) -> bool {
         let name = name.trim();
+        if self.partition.column.is_empty() {
+            return false;
+        }
         std::iter::once(&self.partition.column)
             .chain(&self.partition.aliases)
             .any(|c| c.eq_ignore_ascii_case(name))
@@ -193,35 +365,61 @@ fn locate(text: &str, needle: &str) -> (u64, u64) {
     (0, 0)
 }
 
-/// The catalog directory: one folder per dataset holding `dataset.yaml`.
+/// The dataset catalog: the repository's `datasets/` compiled in ([`Catalog::builtin`]) or another
+/// directory of the same layout ([`Catalog::from_dir`], `civic ... --catalog DIR`).
 #[derive(Debug, Clone)]
 pub struct Catalog {
-    root: PathBuf,
+    files: std::borrow::Cow<'static, datasets::Catalog>,
 }
 
 impl Catalog {
-    /// A catalog rooted at `root` (usually `<repo>/datasets`).
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Catalog { root: root.into() }
+    /// The repository's catalog, compiled into this binary (no file access at run time).
+    pub fn builtin() -> Self {
+        Catalog {
+            files: std::borrow::Cow::Borrowed(datasets::Catalog::builtin()),
+        }
     }
 
-    /// The repository's own `datasets/` directory (for tests and the local CLI).
-    pub fn in_repo() -> Self {
-        Catalog::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets"))
+    /// The catalog in `dir` (one folder per dataset holding `dataset.yaml`).
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let files = datasets::Catalog::from_dir(dir).map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok(Catalog {
+            files: std::borrow::Cow::Owned(files),
+        })
     }
 
-    /// Load and validate `<root>/<id>/dataset.yaml`; its `id` must equal the folder name.
+    /// `dir` when given, else the built-in catalog.
+    pub fn from_option(dir: Option<&Path>) -> Result<Self> {
+        match dir {
+            Some(d) => Self::from_dir(d),
+            None => Ok(Self::builtin()),
+        }
+    }
+
+    /// The files behind this catalog (for the other layers' models).
+    pub fn files(&self) -> &datasets::Catalog {
+        &self.files
+    }
+
+    /// Dataset ids, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        self.files.ids().map(str::to_owned).collect()
+    }
+
+    /// Load and validate `<id>/dataset.yaml`; its `id` must equal the folder name.
     pub fn load(&self, id: &str) -> Result<DatasetSpec> {
         crate::locations::check_segment("dataset id", id)?;
-        let path = self.root.join(id).join("dataset.yaml");
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-            path: shown.clone(),
-            source,
-        })?;
-        let spec = DatasetSpec::from_yaml(&text, &shown)?;
+        let dataset = self
+            .files
+            .dataset(id)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let file = dataset
+            .require("dataset.yaml", "ingestion")
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let (text, shown) = (file.text, file.path.to_string());
+        let spec = DatasetSpec::from_yaml_in(text, &shown, &self.files)?;
         if spec.id != id {
-            let (line, column) = locate(&text, &spec.id);
+            let (line, column) = locate(text, &spec.id);
             return Err(Error::Catalog {
                 path: shown,
                 line,
@@ -287,10 +485,10 @@ sources:
 
     #[test]
     fn repo_catalog_lists_every_year() {
-        let spec = Catalog::in_repo().load("la311").unwrap();
+        let spec = Catalog::builtin().load("la311").unwrap();
         assert_eq!(spec.partition.column, "CD");
         let years: Vec<i32> = spec.sources.iter().map(|s| s.year).collect();
-        assert_eq!(years, (2015..=2025).collect::<Vec<_>>());
+        assert_eq!(years, (2015..=2026).collect::<Vec<_>>());
         assert_eq!(
             spec.source_for_year(2023).unwrap().dataset_id.as_deref(),
             Some("4a4x-mna2")

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod checkpoint;
 pub mod error;
 pub mod generate;
+pub mod geo_route;
 pub mod locations;
 pub mod manifest;
 pub mod partition_value;

@@ -76,7 +76,9 @@ mod tests {
             column: "CD".into(),
             aliases: vec!["cd".into()],
             values: PartitionValues::IntegerRange { min: 1, max: 15 },
+            geo: None,
             missing: "__missing__".into(),
+            outside: None,
         }
     }
 

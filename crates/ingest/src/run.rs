@@ -10,6 +10,7 @@ use tokio::runtime::Handle;
 use crate::catalog::DatasetSpec;
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
+use crate::geo_route::GeoRouted;
 use crate::locations::{self, Locations};
 use crate::manifest::{MANIFEST_VERSION, ManifestPartition, ManifestSource, RunManifest};
 use crate::partition_value::{Routed, route};
@@ -273,12 +274,20 @@ fn read_chunks(
     }
 }
 
+/// How a row's partition is found.
+enum Router {
+    /// The published partition column at this index.
+    Column(usize),
+    /// The district of the row's coordinates on its date.
+    Geo(Box<crate::geo_route::GeoRouter>),
+}
+
 /// Check the header and find the partition column.
 fn read_header(
     spec: &DatasetSpec,
     header: &csv::ByteRecord,
     uri: &str,
-) -> Result<(Vec<String>, usize)> {
+) -> Result<(Vec<String>, Router)> {
     let bad = |message: String| Error::Header {
         uri: uri.to_string(),
         message,
@@ -296,11 +305,22 @@ fn read_header(
         }
         names.push(name.to_string());
     }
+    if let Some(geo) = &spec.partition.geo {
+        let boundaries = spec.boundaries.as_ref().ok_or_else(|| {
+            bad(format!(
+                "the geo partition's boundary sets {:?} were not loaded with the dataset",
+                geo.boundaries
+            ))
+        })?;
+        let router = crate::geo_route::GeoRouter::new(spec, geo, &names, boundaries.0.clone())
+            .map_err(bad)?;
+        return Ok((names, Router::Geo(Box::new(router))));
+    }
     let found: Vec<usize> = (0..names.len())
         .filter(|&i| spec.is_partition_header(&names[i]))
         .collect();
     match found.as_slice() {
-        [one] => Ok((names, *one)),
+        [one] => Ok((names, Router::Column(*one))),
         [] => Err(bad(format!(
             "partition column {} (or {:?}) not found among {} columns: {}",
             spec.partition.column,
@@ -416,15 +436,29 @@ fn run_blocking(
                         bytes
                     }
                     Ok(srec) => {
-                        match route(&spec.partition, srec.get(pcol).unwrap_or("")) {
-                            Routed::Value(v) => parts.push(&v, &srec, row)?,
-                            Routed::Missing => parts.push(&spec.partition.missing, &srec, row)?,
-                            Routed::Invalid(reason) => quarantine.add(&QuarantinedRow::new(
-                                line,
-                                row,
-                                reason,
-                                srec.as_byte_record(),
-                            ))?,
+                        match &pcol {
+                            Router::Column(pcol) => {
+                                match route(&spec.partition, srec.get(*pcol).unwrap_or("")) {
+                                    Routed::Value(v) => parts.push(&v, &srec, row)?,
+                                    Routed::Missing => {
+                                        parts.push(&spec.partition.missing, &srec, row)?
+                                    }
+                                    Routed::Invalid(reason) => {
+                                        quarantine.add(&QuarantinedRow::new(
+                                            line,
+                                            row,
+                                            reason,
+                                            srec.as_byte_record(),
+                                        ))?
+                                    }
+                                }
+                            }
+                            Router::Geo(geo) => match geo.route(&srec) {
+                                GeoRouted::Partition(p) => parts.push(p, &srec, row)?,
+                                GeoRouted::Invalid(reason) => quarantine.add(
+                                    &QuarantinedRow::new(line, row, reason, srec.as_byte_record()),
+                                )?,
+                            },
                         }
                         srec.into_byte_record()
                     }
@@ -509,7 +543,10 @@ fn run_blocking(
         started_at: String::new(),
         finished_at: String::new(),
         schema,
-        partition_column: spec.partition.column.clone(),
+        partition_column: match &spec.partition.geo {
+            Some(g) => format!("geo:{}", g.boundaries),
+            None => spec.partition.column.clone(),
+        },
         rows_read,
         rows_written,
         rows_quarantined,

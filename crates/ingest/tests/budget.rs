@@ -19,7 +19,7 @@ use object_store::memory::InMemory;
 const SMALL_BUDGET: usize = 24 * 1024 * 1024;
 
 fn keyed_spec() -> DatasetSpec {
-    let mut spec = Catalog::in_repo().load("la311").unwrap();
+    let mut spec = Catalog::builtin().load("la311").unwrap();
     spec.partition.column = "Key".into();
     spec.partition.aliases.clear();
     spec.partition.values = PartitionValues::Text;
@@ -99,7 +99,7 @@ async fn generated_rows_round_trip_with_exact_counts() {
     let stats = generate(gz, GenOptions::new(20_000, 42, 2023)).unwrap();
     assert!(stats.malformed > 0);
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let opts = IngestOptions {
         drift: None,
         run_id: Some("gen".into()),
@@ -162,7 +162,7 @@ async fn part_files_roll_after_max_row_groups() {
     )
     .unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let opts = IngestOptions {
         drift: None,
         run_id: Some("roll".into()),
@@ -206,7 +206,7 @@ async fn a_budget_too_small_to_encode_a_row_group_is_refused_with_the_minimum() 
     )
     .unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let opts = IngestOptions {
         drift: None,
         run_id: Some("tiny".into()),

@@ -15,7 +15,7 @@ use object_store::memory::InMemory;
 
 /// A one-shot run and a segmented run of `source` must agree on everything a later layer reads.
 async fn segmented_equals_one_shot(source: SourceSpec, min_segments: u32) {
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let one: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let opts = IngestOptions {
         run_id: Some("one".into()),
@@ -90,7 +90,7 @@ async fn a_checkpoint_for_another_source_is_refused() {
         GenOptions::new(3_000, 2, 2023),
     )
     .unwrap();
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let opts = IngestOptions {
         run_id: Some("r".into()),
@@ -150,7 +150,7 @@ async fn a_checkpoint_left_next_to_a_manifest_is_ignored() {
         GenOptions::new(3_000, 3, 2023),
     )
     .unwrap();
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let source = SourceSpec::File { path };
     let opts = IngestOptions {

@@ -118,7 +118,7 @@ fn url_source(url: &str) -> SourceSpec {
 
 async fn run(source: SourceSpec) -> ingest_core::Result<(Arc<dyn ObjectStore>, RunManifest)> {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let opts = IngestOptions {
         drift: None,
         run_id: Some("h".into()),
@@ -239,7 +239,7 @@ async fn a_body_cut_mid_stream_is_resumed_from_the_last_byte() {
 async fn a_body_that_never_progresses_or_changes_fails_without_a_manifest() {
     let mut csv = Vec::new();
     generate(&mut csv, GenOptions::new(3_000, 9, 2017)).unwrap();
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let cases = [
         (
             Behaviour {
@@ -295,7 +295,7 @@ async fn a_segmented_url_run_resumes_with_range_or_by_skipping() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gz, &csv).unwrap();
     let gz = gz.finish().unwrap();
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let (url, _) = serve(csv.clone(), Behaviour::default()).await;
     let (one, want) = run(url_source(&format!("{url}/la311.csv"))).await.unwrap();
     let want_rows = common::read_back(&one, &want).await;
@@ -336,7 +336,7 @@ async fn a_checkpoint_at_the_very_end_of_the_body_completes_the_run() {
     // starts there and gets 416, which means nothing is left.
     let mut csv = Vec::new();
     generate(&mut csv, GenOptions::new(2_048, 4, 2023)).unwrap();
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let how = Behaviour {
         ranges: true,
         ..Default::default()

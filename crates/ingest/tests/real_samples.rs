@@ -23,7 +23,7 @@ fn expected(spec: &str) -> BTreeMap<String, u64> {
 }
 
 async fn check_sample(file: &str, counts: &str, total: u64, columns: usize) {
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let opts = IngestOptions {
         drift: None,
@@ -106,7 +106,7 @@ async fn sample_2020_lowercase_api_header_counts_per_district() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixture_2023_shifted_row_is_quarantined_with_reason() {
-    let spec = Catalog::in_repo().load("la311").unwrap();
+    let spec = Catalog::builtin().load("la311").unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let opts = IngestOptions {
         drift: None,

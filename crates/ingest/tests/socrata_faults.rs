@@ -181,7 +181,7 @@ async fn run_with(
         cap: Duration::from_millis(20),
     };
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let dataset = Catalog::in_repo().load("la311").unwrap();
+    let dataset = Catalog::builtin().load("la311").unwrap();
     let opts = IngestOptions {
         drift: None,
         run_id: Some(run_id.into()),
@@ -269,7 +269,7 @@ async fn a_source_that_keeps_failing_gives_up_with_the_url() {
         cap: Duration::from_millis(2),
     };
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let dataset = Catalog::in_repo().load("la311").unwrap();
+    let dataset = Catalog::builtin().load("la311").unwrap();
     let err = ingest(
         store,
         common::grants(),

@@ -111,8 +111,11 @@ pub async fn gather(
     quality
         .stages
         .push(ingest_quality(data.as_ref(), &manifest).await?);
-    if let Some(t) = transform_quality(data.as_ref(), loc.runs, dataset, run_id).await? {
+    if let Some((t, districts)) =
+        transform_quality(data.as_ref(), loc.runs, dataset, run_id).await?
+    {
         quality.stages.push(t);
+        quality.districts = districts;
     }
     for layer in layers {
         let report = worklist::report::read(data.as_ref(), loc.runs, dataset, run_id, layer)
@@ -226,7 +229,7 @@ async fn transform_quality(
     runs: Prefix<Runs, Read>,
     dataset: &str,
     run_id: &str,
-) -> Result<Option<StageQuality>, GatherError> {
+) -> Result<Option<(StageQuality, Option<contract::DistrictAgreement>)>, GatherError> {
     let layer = worklist::report::read(data, runs, dataset, run_id, "transform")
         .await
         .map_err(|e| GatherError::Invalid {
@@ -263,14 +266,23 @@ async fn transform_quality(
                 .partitions
         }
     };
+    let mut districts: Option<contract::DistrictAgreement> = None;
+    for p in &partitions {
+        if let Some(d) = &p.districts {
+            districts.get_or_insert_with(Default::default).add(d);
+        }
+    }
     let run = harmonize::RunReport::from_partitions(dataset, run_id, partitions);
-    Ok(Some(StageQuality {
-        stage: "transform".into(),
-        rows_in: run.rows_in,
-        rows_out: run.rows_out,
-        rows_quarantined: run.rows_quarantined,
-        by_reason: run.quarantined_by_reason,
-    }))
+    Ok(Some((
+        StageQuality {
+            stage: "transform".into(),
+            rows_in: run.rows_in,
+            rows_out: run.rows_out,
+            rows_quarantined: run.rows_quarantined,
+            by_reason: run.quarantined_by_reason,
+        },
+        districts,
+    )))
 }
 
 fn read_weekly(key: &Path, bytes: Bytes, out: &mut Vec<WeeklyInput>) -> Result<(), GatherError> {

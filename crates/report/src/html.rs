@@ -64,8 +64,11 @@ fn num(n: u64) -> String {
     out
 }
 
-fn quality_section(data: &ReportData, out: &mut String) {
-    out.push_str("<h2 id=\"quality\">Data quality</h2><table><tr><th>stage</th><th class=n>rows in</th><th class=n>rows out</th><th class=n>quarantined</th><th>adds up</th></tr>");
+fn quality_section(data: &ReportData, ids: &str, out: &mut String) {
+    let _ = write!(
+        out,
+        "<h2 id=\"{ids}quality\">Data quality</h2><table><tr><th>stage</th><th class=n>rows in</th><th class=n>rows out</th><th class=n>quarantined</th><th>adds up</th></tr>"
+    );
     for s in &data.quality.stages {
         let (class, text) = if s.balanced() {
             ("ok", "yes")
@@ -100,7 +103,11 @@ fn quality_section(data: &ReportData, out: &mut String) {
     if !any {
         out.push_str("<tr><td colspan=3>no row was quarantined</td></tr>");
     }
-    out.push_str("</table><h3>Worklist layers</h3><table><tr><th>layer</th><th class=n>jobs</th><th class=n>done</th><th class=n>failed</th></tr>");
+    out.push_str("</table>");
+    if let Some(d) = &data.quality.districts {
+        districts_table(d, out);
+    }
+    out.push_str("<h3>Worklist layers</h3><table><tr><th>layer</th><th class=n>jobs</th><th class=n>done</th><th class=n>failed</th></tr>");
     for l in &data.quality.layers {
         match l.jobs_total {
             Some(total) => {
@@ -121,6 +128,36 @@ fn quality_section(data: &ReportData, out: &mut String) {
                 );
             }
         }
+    }
+    out.push_str("</table>");
+}
+
+/// The district of the coordinates (by the lines in force on each row's date) against the published one.
+fn districts_table(d: &contract::DistrictAgreement, out: &mut String) {
+    let rate = d
+        .rate()
+        .map_or("–".to_string(), |r| format!("{:.2} %", 100.0 * r));
+    let _ = write!(
+        out,
+        "<h3>Council districts from coordinates</h3><p class=sub>Each row's district by the boundary lines in force on its date (2012 lines before 2022-12-12, 2021 lines from then on).</p><table><tr><th>rows</th><th class=n>count</th></tr><tr><td>located in a district</td><td class=n>{}</td></tr><tr><td>located outside every district</td><td class=n>{}</td></tr><tr><td>without usable coordinates</td><td class=n>{}</td></tr>",
+        num(d.derived),
+        num(d.outside),
+        num(d.unlocated)
+    );
+    if d.filled > 0 {
+        let _ = write!(
+            out,
+            "<tr><td>district taken from the coordinates (the source publishes none)</td><td class=n>{}</td></tr>",
+            num(d.filled)
+        );
+    }
+    if d.compared > 0 {
+        let _ = write!(
+            out,
+            "<tr><td>published district and coordinates agree</td><td class=n>{} of {} ({rate})</td></tr>",
+            num(d.agreed),
+            num(d.compared)
+        );
     }
     out.push_str("</table>");
 }
@@ -147,6 +184,7 @@ fn finding_row(e: &Event, out: &mut String) {
 
 fn district_section(
     data: &ReportData,
+    ids: &str,
     cd: u8,
     series: Option<&DistrictSeries>,
     findings: &[&Event],
@@ -155,7 +193,7 @@ fn district_section(
     let stakeholder = data.stakeholders.get(&cd);
     let _ = write!(
         out,
-        "<section id=\"cd-{cd}\"><h2>Council District {cd} <small class=sub>— stakeholder: {} ({})</small></h2>",
+        "<section id=\"{ids}cd-{cd}\"><h2>Council District {cd} <small class=sub>— stakeholder: {} ({})</small></h2>",
         escape(&member(data, cd)),
         escape(
             &stakeholder
@@ -224,8 +262,58 @@ fn district_section(
     Ok(())
 }
 
-/// Renders the whole page.
+/// Renders the whole page of one dataset's run.
 pub fn render(data: &ReportData) -> Result<String, ChartError> {
+    render_many(std::slice::from_ref(data))
+}
+
+/// One page with a section per dataset's run (anchors prefixed with the dataset id when there are several).
+pub fn render_many(runs: &[ReportData]) -> Result<String, ChartError> {
+    let title = match runs {
+        [one] => format!("{} findings — run {}", one.dataset, one.run_id),
+        _ => format!(
+            "Findings of {}",
+            runs.iter()
+                .map(|r| r.dataset.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut out = String::with_capacity(256 * 1024);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>",
+        escape(&title)
+    );
+    if runs.len() > 1 {
+        let _ = write!(out, "<h1>{}</h1><ul>", escape(&title));
+        for r in runs {
+            let _ = write!(
+                out,
+                "<li><a href=\"#{0}\">{0}</a> — run {1}, {2} finding(s)</li>",
+                escape(&r.dataset),
+                escape(&r.run_id),
+                r.findings.len()
+            );
+        }
+        out.push_str("</ul>");
+    }
+    for r in runs {
+        let ids = if runs.len() > 1 {
+            format!("{}-", r.dataset)
+        } else {
+            String::new()
+        };
+        let _ = write!(out, "<article id=\"{}\">", escape(&r.dataset));
+        body(r, &ids, runs.len() > 1, &mut out)?;
+        out.push_str("</article>");
+    }
+    let _ = write!(out, "<script>{CHECK_SCRIPT}</script></body></html>");
+    Ok(out)
+}
+
+/// One dataset's run: heading, district table, a section per district, data quality.
+fn body(data: &ReportData, ids: &str, nested: bool, out: &mut String) -> Result<(), ChartError> {
     let mut by_district: BTreeMap<u8, Vec<&Event>> = BTreeMap::new();
     for e in &data.findings {
         by_district
@@ -239,24 +327,20 @@ pub fn render(data: &ReportData) -> Result<String, ChartError> {
         .filter_map(|s| Some((u8::try_from(s.council_district).ok()?, s)))
         .collect();
     let districts: BTreeSet<u8> = series.keys().chain(by_district.keys()).copied().collect();
-    let mut out = String::with_capacity(64 * 1024 * (districts.len() + 1));
     let title = format!("{} findings — run {}", data.dataset, data.run_id);
+    let h = if nested { "h1 class=ds" } else { "h1" };
     let _ = write!(
         out,
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>",
-        escape(&title)
-    );
-    let _ = write!(
-        out,
-        "<h1>{}</h1><p class=sub>source: {} · generated {}</p>",
+        "<{h}>{}</{}><p class=sub>source: {} · generated {}</p>",
         escape(&title),
+        &h[..2],
         escape(&data.source),
         data.generated_at.format("%Y-%m-%d %H:%M UTC")
     );
     let count = |s: Severity| data.findings.iter().filter(|e| e.severity == s).count();
     let _ = write!(
         out,
-        "<p>{} finding(s) in the ledger ({} first recorded by this run; the ledger keeps each finding once, with the run that found it first): {} critical, {} warning, {} info, across {} district(s). <a href=\"#quality\">Data quality</a></p>",
+        "<p>{} finding(s) in the ledger ({} first recorded by this run; the ledger keeps each finding once, with the run that found it first): {} critical, {} warning, {} info, across {} district(s). <a href=\"#{ids}quality\">Data quality</a></p>",
         data.findings.len(),
         data.findings
             .iter()
@@ -267,13 +351,13 @@ pub fn render(data: &ReportData) -> Result<String, ChartError> {
         count(Severity::Info),
         by_district.len()
     );
-    out.push_str("<table><tr><th>district</th><th>stakeholder</th><th class=n>requests</th><th class=n>critical</th><th class=n>warning</th><th class=n>info</th></tr>");
+    out.push_str("<table><tr><th>district</th><th>stakeholder</th><th class=n>rows</th><th class=n>critical</th><th class=n>warning</th><th class=n>info</th></tr>");
     for cd in &districts {
         let f = by_district.get(cd).map(Vec::as_slice).unwrap_or(&[]);
         let n = |s: Severity| f.iter().filter(|e| e.severity == s).count();
         let _ = write!(
             out,
-            "<tr><td><a href=\"#cd-{cd}\">CD {cd}</a></td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            "<tr><td><a href=\"#{ids}cd-{cd}\">CD {cd}</a></td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
             escape(&member(data, *cd)),
             num(series.get(cd).map_or(0, |s| s.total_requests())),
             n(Severity::Critical),
@@ -284,9 +368,8 @@ pub fn render(data: &ReportData) -> Result<String, ChartError> {
     out.push_str("</table>");
     for cd in &districts {
         let f = by_district.get(cd).map(Vec::as_slice).unwrap_or(&[]);
-        district_section(data, *cd, series.get(cd).copied(), f, &mut out)?;
+        district_section(data, ids, *cd, series.get(cd).copied(), f, out)?;
     }
-    quality_section(data, &mut out);
-    let _ = write!(out, "<script>{CHECK_SCRIPT}</script></body></html>");
-    Ok(out)
+    quality_section(data, ids, out);
+    Ok(())
 }

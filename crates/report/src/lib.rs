@@ -11,5 +11,5 @@ pub mod html;
 pub mod model;
 
 pub use gather::{GatherError, Locations, gather};
-pub use html::render;
+pub use html::{render, render_many};
 pub use model::{DataQuality, DistrictSeries, ReportData, WeekPoint};

@@ -159,6 +159,9 @@ pub struct DataQuality {
     pub stages: Vec<StageQuality>,
     /// Per worklist layer, in order.
     pub layers: Vec<LayerSummary>,
+    /// The district derived from the coordinates against the published one, over the transformed rows (None
+    /// when the dataset derives none).
+    pub districts: Option<contract::DistrictAgreement>,
 }
 
 /// Everything the page shows.

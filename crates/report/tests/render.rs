@@ -117,8 +117,45 @@ fn data() -> ReportData {
                     ..Default::default()
                 },
             ],
+            districts: Some(contract::DistrictAgreement {
+                derived: 900,
+                outside: 5,
+                unlocated: 80,
+                compared: 880,
+                agreed: 879,
+                filled: 0,
+            }),
         },
     }
+}
+
+#[test]
+fn several_datasets_share_one_page_with_a_section_each() {
+    let la311 = data();
+    let mut crime = data();
+    crime.dataset = "lapd_crime".into();
+    let page = report::render_many(&[la311.clone(), crime]).unwrap();
+    assert!(page.contains("<article id=\"la311\">"), "la311 section");
+    assert!(
+        page.contains("<article id=\"lapd_crime\">"),
+        "crime section"
+    );
+    // Anchors do not collide between sections.
+    assert!(page.contains("id=\"la311-cd-4\"") && page.contains("id=\"lapd_crime-cd-4\""));
+    assert!(page.contains("href=\"#lapd_crime-quality\""));
+    // The single-dataset page keeps its plain anchors.
+    let single = report::render(&la311).unwrap();
+    assert!(single.contains("id=\"cd-4\"") && !single.contains("<ul><li><a href=\"#la311\""));
+}
+
+#[test]
+fn the_quality_section_states_the_district_agreement() {
+    let page = report::render(&data()).unwrap();
+    assert!(
+        page.contains("Council districts from coordinates"),
+        "section"
+    );
+    assert!(page.contains("879 of 880 (99.89 %)"), "agreement rate");
 }
 
 #[test]

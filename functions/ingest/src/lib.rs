@@ -14,6 +14,8 @@ mod run;
 
 use std::sync::Arc;
 
+use chrono::Datelike;
+
 use object_store::ObjectStore;
 use prefixes::Prefix;
 use prefixes::access::{ReadWrite, Write};
@@ -71,17 +73,17 @@ pub struct IngestEvent {
     pub run_id: Option<String>,
 }
 
-/// The catalog compiled into the function (datasets/<id>/dataset.yaml).
+/// The catalog compiled into the function (every `datasets/<id>/dataset.yaml` of the repository).
 pub fn dataset_spec(id: &str) -> Result<ingest_core::DatasetSpec, Error> {
-    match id {
-        "la311" => Ok(ingest_core::DatasetSpec::from_yaml(
-            include_str!("../../../datasets/la311/dataset.yaml"),
-            "datasets/la311/dataset.yaml",
-        )?),
-        other => Err(Error::bad_input(format_args!(
-            "unknown dataset '{other}' (this build knows: la311)"
-        ))),
+    load_spec(&ingest_core::Catalog::builtin(), id)
+}
+
+/// `id` from `catalog`; an id the catalog does not hold is bad input (the event names it).
+fn load_spec(catalog: &ingest_core::Catalog, id: &str) -> Result<ingest_core::DatasetSpec, Error> {
+    if let Err(e) = catalog.files().dataset(id) {
+        return Err(Error::bad_input(format_args!("{e}")));
     }
+    Ok(catalog.load(id)?)
 }
 
 /// What a caller other than the Lambda runtime may tune (the local CLI's flags). The defaults are the Lambda's:
@@ -171,7 +173,7 @@ impl<'p> Function<'p> {
 
     fn spec(&self, dataset: &str) -> Result<ingest_core::DatasetSpec, Error> {
         match &self.options.catalog {
-            Some(catalog) => Ok(catalog.load(dataset)?),
+            Some(catalog) => load_spec(catalog, dataset),
             None => dataset_spec(dataset),
         }
     }
@@ -207,9 +209,22 @@ fn source_with(
             ingest_core::SourceSpec::socrata_year(spec, *year, options.socrata_base_url.as_deref())?
         }
         (None, Some(src)) => ingest_core::SourceSpec::from_input(src),
-        _ => {
+        (None, None) => {
+            // A schedule's event: the source holding the current year in Los Angeles.
+            let year = chrono::Utc::now()
+                .with_timezone(&chrono_tz::America::Los_Angeles)
+                .year();
+            if spec.source_for_year(year).is_none() {
+                return Err(Error::bad_input(format_args!(
+                    "the event names no `year` and dataset {} catalogues no source for the current year {year}",
+                    spec.id
+                )));
+            }
+            ingest_core::SourceSpec::socrata_year(spec, year, options.socrata_base_url.as_deref())?
+        }
+        (Some(_), Some(_)) => {
             return Err(Error::bad_input(
-                "the event names exactly one of `year` (a catalogued Socrata year) or `source` (a path or URL)",
+                "the event names at most one of `year` (a catalogued Socrata year) or `source` (a path or URL)",
             ));
         }
     };
@@ -279,5 +294,41 @@ mod tests {
             dataset_spec("nyc311").unwrap_err().category,
             Category::BadInput
         );
+    }
+
+    #[test]
+    fn every_catalogued_dataset_loads_and_a_schedule_event_reads_this_years_source() {
+        let ids: Vec<&str> = datasets::Catalog::builtin().ids().collect();
+        assert!(
+            ids.contains(&"lapd_crime") && ids.contains(&"ladbs_permits"),
+            "{ids:?}"
+        );
+        for id in ids {
+            let spec = dataset_spec(id).unwrap();
+            // The schedules' events name only the dataset.
+            let scheduled = event(serde_json::json!({ "dataset": id }));
+            match source_of(&scheduled, &spec, None) {
+                Ok(ingest_core::SourceSpec::Socrata(s)) => {
+                    let year = chrono::Utc::now()
+                        .with_timezone(&chrono_tz::America::Los_Angeles)
+                        .year();
+                    let entry = spec.source_for_year(year).unwrap();
+                    assert_eq!(
+                        Some(s.dataset_id.as_str()),
+                        entry.dataset_id.as_deref(),
+                        "{id}"
+                    );
+                }
+                other => {
+                    panic!("{id}: a schedule event should read a Socrata source, got {other:?}")
+                }
+            }
+        }
+        let crime = dataset_spec("lapd_crime").unwrap();
+        let old = event(serde_json::json!({"dataset": "lapd_crime", "year": 2014}));
+        match source_of(&old, &crime, None).unwrap() {
+            ingest_core::SourceSpec::Socrata(s) => assert_eq!(s.dataset_id, "63jg-8b9z"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -41,7 +41,22 @@ pub fn app(
     platform: &dyn platform::Platform,
     auth: ledger::api::WriteAuth,
 ) -> Result<axum::Router, platform::Error> {
-    app_with(platform, ledger::api::ApiConfig::new(auth, "la311"))
+    app_with(
+        platform,
+        ledger::api::ApiConfig::new(auth, stakeholder_dataset()),
+    )
+}
+
+/// The dataset whose derived stakeholders `/stakeholders` serves: the first dataset of the built-in catalog
+/// that maintains a `stakeholders.yaml` (else the first dataset).
+pub fn stakeholder_dataset() -> &'static str {
+    let catalog = datasets::Catalog::builtin();
+    catalog
+        .datasets()
+        .find(|d| d.file("stakeholders.yaml").is_some())
+        .map(|d| d.id())
+        .or_else(|| catalog.ids().next())
+        .unwrap_or_default()
 }
 
 /// [`app`] with every setting of the API (batch and body limits, the maintained stakeholder file): what

@@ -2,6 +2,8 @@
 //! `prefixes` crate (a removed grant stops this crate from compiling), and [`Function`], the worklist consumer
 //! wired from a [`platform::Platform`] (S3/SQS in `main.rs`, local folders and embedded queues in `civic`).
 
+use std::sync::Arc;
+
 use prefixes::Prefix;
 use prefixes::access::{Read, ReadWrite};
 use prefixes::keys::{Canonical, Events, Processed, Quarantine, Raw, Runs, Stakeholders, Worklist};
@@ -67,7 +69,7 @@ impl Locations {
 }
 
 pub mod runners;
-pub use runners::{analysis_config, registry};
+pub use runners::{Datasets, registry};
 
 /// The `process` function as its `main` runs it: the recursive worklist consumer on its trigger queue.
 pub struct Function {
@@ -86,7 +88,12 @@ impl Function {
             platform.bucket(locations.events.bucket())?,
             locations.ledger(),
         );
-        let runners = registry(&data, &locations, Some(&ledger), "la311")?;
+        let runners = registry(
+            &data,
+            &locations,
+            Some(&ledger),
+            Arc::new(Datasets::builtin()?),
+        );
         let work = platform.queue(queue)?;
         let dlq = platform.open_queue(&platform.dlq_url(queue)?)?;
         let layers = queue.layers.iter().map(|l| l.to_string()).collect();

@@ -3,6 +3,7 @@
 //! `analyze` has fanned in. The Lambda, `civic process` and `civic demo` all build their registry here, so
 //! local and deployed runs execute the same code.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,34 +11,93 @@ use object_store::ObjectStore;
 use worklist::report::LayerReport;
 use worklist::{JobContext, JobError, JobRunner, LayerHook, Registry};
 
-/// The analysis thresholds of the dataset catalog, compiled in.
-pub fn analysis_config() -> anyhow::Result<analysis::AnalysisConfig> {
-    const PATH: &str = "datasets/la311/analysis.yaml";
-    analysis::AnalysisConfig::parse(PATH, include_str!("../../../datasets/la311/analysis.yaml"))
-        .map_err(|e| anyhow::anyhow!("{e}"))
+/// What the runners know of every dataset of one catalog: its canonical catalog (transform) and its analysis
+/// configuration (analyze), by dataset id. Jobs take their dataset from the run (the message), never from a
+/// literal: a run of a dataset the catalog lacks fails with a message naming the ones it has.
+#[derive(Debug, Clone, Default)]
+pub struct Datasets {
+    canonical: BTreeMap<String, harmonize::Catalog>,
+    analysis: BTreeMap<String, analysis::AnalysisConfig>,
 }
 
-/// Runners for `dataset`: `transform` always (when the catalog knows the dataset), `analyze` and its
-/// city-wide fan-in hook when a ledger is given (findings need somewhere to go).
+impl Datasets {
+    /// Every dataset of the catalog compiled into this binary, each file validated (located errors).
+    pub fn builtin() -> anyhow::Result<Self> {
+        Self::from_catalog(datasets::Catalog::builtin())
+    }
+
+    /// Every dataset of `files` that has a `canonical.yaml` / an `analysis.yaml`, validated.
+    pub fn from_catalog(files: &datasets::Catalog) -> anyhow::Result<Self> {
+        let mut out = Datasets::default();
+        for ds in files.datasets() {
+            if ds.file("canonical.yaml").is_some() {
+                let c =
+                    harmonize::from_catalog(files, ds.id()).map_err(|e| anyhow::anyhow!("{e}"))?;
+                out.canonical.insert(ds.id().to_owned(), c);
+            }
+            if ds.file("analysis.yaml").is_some() {
+                let a = analysis::AnalysisConfig::from_catalog(files, ds.id())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                out.analysis.insert(ds.id().to_owned(), a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The same, with `catalog` as its dataset's canonical catalog (`civic transform --catalog FILE`).
+    pub fn with_canonical(mut self, catalog: harmonize::Catalog) -> Self {
+        self.canonical.insert(catalog.dataset.clone(), catalog);
+        self
+    }
+
+    /// The canonical catalog of `dataset`.
+    pub fn canonical(&self, dataset: &str) -> Result<&harmonize::Catalog, JobError> {
+        self.canonical.get(dataset).ok_or_else(|| {
+            JobError::Fatal(format!(
+                "dataset {dataset:?} has no canonical.yaml in this catalog (datasets with one: {})",
+                self.canonical
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+    }
+
+    /// The analysis configuration of `dataset`.
+    pub fn analysis(&self, dataset: &str) -> Result<&analysis::AnalysisConfig, JobError> {
+        self.analysis.get(dataset).ok_or_else(|| {
+            JobError::Fatal(format!(
+                "dataset {dataset:?} has no analysis.yaml in this catalog (datasets with one: {})",
+                self.analysis.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+
+    /// Ids with a canonical catalog.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.canonical.keys().map(String::as_str)
+    }
+}
+
+/// The runners: `transform` always, `analyze` and its city-wide fan-in hook when a ledger is given (findings need
+/// somewhere to go). Each job looks its dataset up in `datasets`.
 pub fn registry(
     data: &Arc<dyn ObjectStore>,
     locations: &crate::Locations,
     ledger: Option<&ledger::Ledger>,
-    dataset: &str,
-) -> anyhow::Result<Registry> {
+    datasets: Arc<Datasets>,
+) -> Registry {
     let mut registry = Registry::new();
-    if let Ok(catalog) = harmonize::builtin(dataset) {
-        registry.register("transform", transform(data, locations, catalog));
-    }
+    registry.register("transform", transform(data, locations, datasets.clone()));
     if let Some(ledger) = ledger {
-        let config = analysis_config()?;
         registry.register(
             "analyze",
             Arc::new(Analyze {
                 data: data.clone(),
                 locations: locations.analysis(),
                 ledger: ledger.clone(),
-                config: config.clone(),
+                datasets: datasets.clone(),
             }),
         );
         registry.on_completed(
@@ -46,24 +106,23 @@ pub fn registry(
                 data: data.clone(),
                 locations: locations.analysis(),
                 ledger: ledger.clone(),
-                config,
+                datasets,
             }),
         );
     }
-    Ok(registry)
+    registry
 }
 
-/// The `transform` layer's runner over `data` with `catalog` (the registry uses the built-in catalog; `civic
-/// transform --catalog` passes another).
+/// The `transform` layer's runner over `data` (`civic transform --catalog` passes other datasets).
 pub fn transform(
     data: &Arc<dyn ObjectStore>,
     locations: &crate::Locations,
-    catalog: harmonize::Catalog,
+    datasets: Arc<Datasets>,
 ) -> Arc<dyn JobRunner> {
     Arc::new(Transform {
         store: data.clone(),
         locations: locations.harmonize(),
-        catalog,
+        datasets,
     })
 }
 
@@ -71,7 +130,7 @@ pub fn transform(
 struct Transform {
     store: Arc<dyn ObjectStore>,
     locations: harmonize::Locations,
-    catalog: harmonize::Catalog,
+    datasets: Arc<Datasets>,
 }
 
 #[async_trait]
@@ -85,10 +144,11 @@ impl JobRunner for Transform {
         )
         .await
         .map_err(|e| JobError::Fatal(e.to_string()))?;
+        let catalog = self.datasets.canonical(job.dataset)?;
         match harmonize::transform_partition_with(
             self.store.clone(),
             self.locations,
-            &self.catalog,
+            catalog,
             &manifest,
             job.job,
         )
@@ -110,7 +170,7 @@ struct Analyze {
     data: Arc<dyn ObjectStore>,
     locations: analysis::Locations,
     ledger: ledger::Ledger,
-    config: analysis::AnalysisConfig,
+    datasets: Arc<Datasets>,
 }
 
 #[async_trait]
@@ -120,7 +180,7 @@ impl JobRunner for Analyze {
             &self.data,
             &self.locations,
             &self.ledger,
-            &self.config,
+            self.datasets.analysis(job.dataset)?,
             job.dataset,
             job.run_id,
             job.job,
@@ -158,7 +218,7 @@ struct Citywide {
     data: Arc<dyn ObjectStore>,
     locations: analysis::Locations,
     ledger: ledger::Ledger,
-    config: analysis::AnalysisConfig,
+    datasets: Arc<Datasets>,
 }
 
 #[async_trait]
@@ -168,7 +228,7 @@ impl LayerHook for Citywide {
             &self.data,
             &self.locations,
             &self.ledger,
-            &self.config,
+            self.datasets.analysis(&report.dataset)?,
             &report.dataset,
             &report.run_id,
         )

@@ -10,7 +10,7 @@ use crate::cfn::resources::{
     EventRule, EventSourceMapping, Function, FunctionUrl, LogGroup, Permission,
 };
 use crate::cfn::{CheckovSkip, Expr, Parameter, Resource, Template};
-use crate::manifest::{FunctionDoc, Trigger};
+use crate::manifest::{FunctionDoc, ScheduleTrigger, Trigger};
 use crate::model::{DEFAULT_LOG_RETENTION_DAYS, EnvValue};
 use crate::naming::logical;
 
@@ -144,19 +144,20 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &FunctionDoc) {
             );
         }
         Some(Trigger::Schedule(s)) => {
-            let mut target = json!({ "Arn": Expr::get_att(&id, "Arn"), "Id": "function" });
-            if let Some(input) = &s.input {
-                target["Input"] = Value::String(input.value.clone());
+            let rule = schedule_rule(&id, cx.names.rule(name), name, s);
+            add_rule(t, &logical(name), &id, rule);
+        }
+        Some(Trigger::Schedules(all)) => {
+            for (entry, s) in &all.0 {
+                let scoped = format!("{name}-{}", entry.value.replace('_', "-"));
+                let rule = schedule_rule(&id, cx.names.rule(&scoped), name, s);
+                add_rule(
+                    t,
+                    &format!("{}{}", logical(name), logical(&entry.value)),
+                    &id,
+                    rule,
+                );
             }
-            let rule = EventRule {
-                name: cx.names.rule(name),
-                description: format!("Invokes '{name}' on {}", s.expression.value),
-                state: "ENABLED",
-                schedule_expression: Some(s.expression.value.clone()),
-                event_pattern: None,
-                targets: vec![target],
-            };
-            add_rule(t, name, &id, rule);
         }
         Some(Trigger::S3(s)) => {
             let prefix = cx.m.prefix(&s.prefix.value).expect("validated prefix");
@@ -178,14 +179,31 @@ pub(super) fn emit(cx: &Cx, t: &mut Template, name: &str, doc: &FunctionDoc) {
                 })),
                 targets: vec![json!({ "Arn": Expr::get_att(&id, "Arn"), "Id": "function" })],
             };
-            add_rule(t, name, &id, rule);
+            add_rule(t, &logical(name), &id, rule);
         }
         None => {}
     }
 }
 
-fn add_rule(t: &mut Template, name: &str, function_id: &str, rule: EventRule) {
-    let rule_id = format!("{}Rule", logical(name));
+/// The rule that invokes function `id` on schedule `s` with its input.
+fn schedule_rule(id: &str, rule_name: String, function: &str, s: &ScheduleTrigger) -> EventRule {
+    let mut target = json!({ "Arn": Expr::get_att(id, "Arn"), "Id": "function" });
+    if let Some(input) = &s.input {
+        target["Input"] = Value::String(input.value.clone());
+    }
+    EventRule {
+        name: rule_name,
+        description: format!("Invokes '{function}' on {}", s.expression.value),
+        state: "ENABLED",
+        schedule_expression: Some(s.expression.value.clone()),
+        event_pattern: None,
+        targets: vec![target],
+    }
+}
+
+/// `rule` and the permission that lets EventBridge invoke the function; `logical` prefixes both ids.
+fn add_rule(t: &mut Template, logical_prefix: &str, function_id: &str, rule: EventRule) {
+    let rule_id = format!("{logical_prefix}Rule");
     t.add(&rule_id, Resource::new(&rule));
     let permission = Permission {
         action: "lambda:InvokeFunction",
@@ -195,7 +213,7 @@ fn add_rule(t: &mut Template, name: &str, function_id: &str, rule: EventRule) {
         source_account: Expr::reference("AWS::AccountId"),
     };
     t.add(
-        format!("{}RulePermission", logical(name)),
+        format!("{logical_prefix}RulePermission"),
         Resource::new(&permission),
     );
 }

@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn catalogued_year_resolves_to_its_socrata_id() {
-        let spec = crate::Catalog::in_repo().load("la311").unwrap();
+        let spec = crate::Catalog::builtin().load("la311").unwrap();
         let SourceSpec::Socrata(s) = SourceSpec::socrata_year(&spec, 2018, None).unwrap() else {
             panic!("not socrata")
         };
