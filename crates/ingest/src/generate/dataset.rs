@@ -93,7 +93,7 @@ pub struct DatasetStats {
     /// Well-formed rows per partition-relevant value: `CD` (la311), `AREA` (crime), `Council District`
     /// (permits).
     pub per_key: BTreeMap<String, u64>,
-    /// Well-formed rows with coordinates drawn outside the city.
+    /// Well-formed rows drawn at a real location outside the city (the jitter moves a few more out).
     pub outside_city: u64,
     /// Well-formed rows without usable coordinates (empty, or `0`).
     pub no_coordinates: u64,

@@ -103,8 +103,8 @@ pub fn header(split_latlon: bool) -> Vec<&'static str> {
 pub const NO_COORD_SHARE: f64 = 0.10;
 /// Share of `Valuation` values written with thousands separators and a trailing space.
 pub const VALUATION_SEPARATED_SHARE: f64 = 0.10;
-/// Largest move of a location from its real anchor, in degrees (about 100 m).
-pub const JITTER_DEG: f64 = 0.0009;
+/// Largest move of a location from its real anchor, in degrees (about 50 m).
+pub const JITTER_DEG: f64 = 0.0005;
 
 /// Rows per published council district 1..=15 in the sample.
 const CD_WEIGHTS: [u32; 15] = [
