@@ -28,7 +28,7 @@ pub struct Args {
     /// Data year, or a span FIRST-LAST the event dates are spread over (lapd_crime, ladbs_permits).
     /// For la311 one year, which picks the header era (2019 and later: 34 columns). Permits issued
     /// from 2022-12-12 get districts of the 2021 lines, earlier ones of the 2012 lines.
-    #[arg(long, default_value = "2023", value_parser = parse_years)]
+    #[arg(long, default_value = "2023", value_name = "YEAR[-LAST]", value_parser = parse_years)]
     pub year: YearSpan,
     /// Probability of a malformed row (a field too few, or for permits one too many).
     #[arg(long, default_value_t = 0.001, value_parser = parse_rate)]
