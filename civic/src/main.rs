@@ -17,8 +17,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Generate deterministic MyLA311-shaped CSV (realistic columns, skew, empties, a few malformed rows).
-    #[command(name = "gen-la311")]
+    /// Generate a deterministic CSV shaped like a real export: la311, lapd_crime or ladbs_permits (realistic
+    /// columns, value shapes, skew, empties, a few malformed rows).
+    Gen(cmd::r#gen::Args),
+    /// Same as `civic gen --dataset la311` (kept for scripts).
+    #[command(name = "gen-la311", hide = true)]
     GenLa311(cmd::gen_la311::Args),
     /// Stream a source (file, https or Socrata) into raw Parquet partitioned by council district.
     ///
@@ -56,6 +59,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Gen(args) => cmd::r#gen::run(args),
         Command::GenLa311(args) => cmd::gen_la311::run(args),
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Transform(args) => cmd::transform::run(args),

@@ -1,6 +1,15 @@
 //! Deterministic MyLA311-shaped CSV generator (`civic gen-la311`): era A (33 columns, <= 2018) or
 //! era B (34 columns, >= 2019), export value shapes, council-district skew, empty fields, and about
 //! 0.1% malformed rows (one field dropped, shifting the rest left, like the real 2023 fixture).
+//! The other datasets' generators are [`crime`] and [`permits`]; [`generate_dataset`] picks one by id.
+
+pub mod crime;
+pub mod dataset;
+mod draw;
+pub mod permits;
+mod tables;
+
+pub use dataset::{Dataset, DatasetOptions, DatasetStats, GenError, YearSpan, generate_dataset};
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -1,0 +1,246 @@
+//! Random draws shared by the `lapd_crime` and `ladbs_permits` generators: weighted choice, real
+//! locations (anchors) with a small jitter, export-shaped number and date text, and the year span.
+
+use chrono::{Datelike, NaiveDate};
+use rand::Rng;
+use rand::rngs::StdRng;
+
+/// A real crime location of the sample: coordinates, LAPD area and reporting district, and its
+/// block address split as the export pads it (`1100 W  39TH                         PL`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CrimeAnchor {
+    pub lat: f64,
+    pub lon: f64,
+    pub area: u8,
+    pub rpt_dist: u16,
+    pub block: u32,
+    pub dir: &'static str,
+    pub street: &'static str,
+    pub suffix: &'static str,
+}
+
+impl CrimeAnchor {
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        lat: f64,
+        lon: f64,
+        area: u8,
+        rpt_dist: u16,
+        block: u32,
+        dir: &'static str,
+        street: &'static str,
+        suffix: &'static str,
+    ) -> Self {
+        CrimeAnchor {
+            lat,
+            lon,
+            area,
+            rpt_dist,
+            block,
+            dir,
+            street,
+            suffix,
+        }
+    }
+}
+
+/// A real permit location of the sample: coordinates, its council district under the 2012 lines
+/// (equal to the published one) and under the 2021 lines (0 when none contains it), and its address.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PermitAnchor {
+    pub lat: f64,
+    pub lon: f64,
+    pub cd2012: u8,
+    pub cd2021: u8,
+    pub house: u32,
+    pub dir: &'static str,
+    pub street: &'static str,
+    pub suffix: &'static str,
+    pub zip: &'static str,
+    pub tract: &'static str,
+}
+
+impl PermitAnchor {
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        lat: f64,
+        lon: f64,
+        cd2012: u8,
+        cd2021: u8,
+        house: u32,
+        dir: &'static str,
+        street: &'static str,
+        suffix: &'static str,
+        zip: &'static str,
+        tract: &'static str,
+    ) -> Self {
+        PermitAnchor {
+            lat,
+            lon,
+            cd2012,
+            cd2021,
+            house,
+            dir,
+            street,
+            suffix,
+            zip,
+            tract,
+        }
+    }
+}
+
+/// First day the 2021 council district lines are in force (the council seated on 2022-12-12).
+pub(super) fn lines_2021_from() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2022, 12, 12).expect("valid date")
+}
+
+/// Index of a draw from `weights` (all non-negative, not all zero).
+pub(super) fn weighted_index(
+    rng: &mut StdRng,
+    weights: impl Iterator<Item = u32> + Clone,
+) -> usize {
+    let total: u32 = weights.clone().sum();
+    let mut x = rng.random_range(0..total);
+    for (i, w) in weights.enumerate() {
+        if x < w {
+            return i;
+        }
+        x -= w;
+    }
+    0
+}
+
+/// A draw from `(value, weight)` pairs.
+pub(super) fn pick<T: Copy>(rng: &mut StdRng, items: &[(T, u32)]) -> T {
+    items[weighted_index(rng, items.iter().map(|(_, w)| *w))].0
+}
+
+/// `(lat, lon)` moved by up to `max_deg` in each direction.
+pub(super) fn jitter(rng: &mut StdRng, lat: f64, lon: f64, max_deg: f64) -> (f64, f64) {
+    (
+        lat + rng.random_range(-max_deg..=max_deg),
+        lon + rng.random_range(-max_deg..=max_deg),
+    )
+}
+
+/// `x` with `decimals` decimals and no trailing zeros, the way the exports write coordinates
+/// (`34.048`, `-118.2915`).
+pub(super) fn trimmed(x: f64, decimals: usize) -> String {
+    let s = format!("{x:.decimals$}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
+}
+
+/// `12345678` -> `12,345,678`.
+pub(super) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The inclusive span of data years a file covers (`--year 2020` or `--year 2020-2022`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YearSpan {
+    pub first: i32,
+    pub last: i32,
+}
+
+impl YearSpan {
+    pub fn single(year: i32) -> Self {
+        YearSpan {
+            first: year,
+            last: year,
+        }
+    }
+
+    fn start(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.first, 1, 1).expect("valid year")
+    }
+
+    /// Number of days in the span.
+    pub fn days(self) -> i64 {
+        let end = NaiveDate::from_ymd_opt(self.last + 1, 1, 1).expect("valid year");
+        (end - self.start()).num_days()
+    }
+
+    /// A day drawn uniformly from the span.
+    pub(super) fn draw_day(self, rng: &mut StdRng) -> NaiveDate {
+        self.start() + chrono::Duration::days(rng.random_range(0..self.days()))
+    }
+
+    /// Whether `d` falls in the span.
+    pub fn contains(self, d: NaiveDate) -> bool {
+        (self.first..=self.last).contains(&d.year())
+    }
+}
+
+impl std::fmt::Display for YearSpan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}-{}", self.first, self.last)
+        }
+    }
+}
+
+impl std::str::FromStr for YearSpan {
+    type Err = String;
+
+    /// `2020` or `2020-2022`, each year within 2000..=2100.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let year = |t: &str| -> Result<i32, String> {
+            let y: i32 = t
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{t}' is not a year (expected YEAR or FIRST-LAST)"))?;
+            if (2000..=2100).contains(&y) {
+                Ok(y)
+            } else {
+                Err(format!("{y} is not a plausible year (2000..=2100)"))
+            }
+        };
+        let span = match s.split_once('-') {
+            Some((a, b)) => YearSpan {
+                first: year(a)?,
+                last: year(b)?,
+            },
+            None => YearSpan::single(year(s)?),
+        };
+        if span.first > span.last {
+            return Err(format!("{s}: the first year is after the last"));
+        }
+        Ok(span)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_number_shapes() {
+        assert_eq!(trimmed(34.0480, 4), "34.048");
+        assert_eq!(trimmed(-118.29150, 4), "-118.2915");
+        assert_eq!(trimmed(34.0, 4), "34");
+        assert_eq!(thousands(412000), "412,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn year_spans_parse_and_reject() {
+        assert_eq!("2020".parse(), Ok(YearSpan::single(2020)));
+        let s: YearSpan = "2020-2022".parse().unwrap();
+        assert_eq!((s.first, s.last, s.days()), (2020, 2022, 366 + 365 + 365));
+        assert!("2022-2020".parse::<YearSpan>().is_err());
+        assert!("1850".parse::<YearSpan>().is_err());
+        assert!("20x0".parse::<YearSpan>().is_err());
+    }
+}
