@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Benchmark of `civic demo` (release build) at the default 1,500,000 generated rows: the whole pipeline
+# Benchmark of `civic demo` (release build) at the default 500,000 generated rows per dataset (1,500,000 in all): the whole pipeline
 # (generate, ingest, transform, analyze, ledger, report) through the functions' own entry points.
 # BENCH_RUNS cold runs (default 3), each in a fresh temporary store, then one same-store rerun (input
 # reused, nothing new to do). Prints min and median of wall time, peak RSS (GNU time, whole process) and
 # store bytes, per-stage times, the median run's summary and the rerun's, and exits 1 naming every target
 # below that is missed.
 #
-# Environment: BENCH_ROWS (default 1500000), BENCH_RUNS (3), ARGS (more `civic demo` arguments),
+# Environment: BENCH_ROWS (per dataset, default 500000: 1,500,000 rows over the three datasets), BENCH_RUNS (3), ARGS (more `civic demo` arguments),
 # KEEP=1 keeps the stores.
 set -euo pipefail
 
@@ -16,7 +16,7 @@ TARGET_WALL_S="${TARGET_WALL_S:-60}"   # every cold demo run at BENCH_ROWS rows 
 # ----------------------------------------------------------------------------------------------------
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-ROWS="${BENCH_ROWS:-1500000}"
+ROWS="${BENCH_ROWS:-500000}"
 RUNS="${BENCH_RUNS:-3}"
 CIVIC="$ROOT/target/release/civic"
 TIME=/usr/bin/time

@@ -27,16 +27,20 @@ def demo(args, store, fresh, label):
     if fresh:
         cmd.append("--fresh")
     t = run_timed(cmd, os.path.join(os.path.dirname(store), f"time-{label}.txt"), cwd=args.root)
-    stages = {m.group(1): float(m.group(2)) for m in map(STAGE.match, t.stdout.splitlines()) if m}
-    stages.update(
-        {m.group(1) + " jobs": float(m.group(2)) for m in map(LAYER.match, t.stdout.splitlines()) if m}
-    )
-    events = next((m for m in map(NEW_EVENTS.match, t.stdout.splitlines()) if m), None)
+    # One stage and layer table per dataset: times are summed over the datasets, events too.
+    stages = {}
+    for m in filter(None, map(STAGE.match, t.stdout.splitlines())):
+        stages[m.group(1)] = round(stages.get(m.group(1), 0.0) + float(m.group(2)), 1)
+    for m in filter(None, map(LAYER.match, t.stdout.splitlines())):
+        key = m.group(1) + " jobs"
+        stages[key] = round(stages.get(key, 0.0) + float(m.group(2)), 1)
+    found = [m for m in map(NEW_EVENTS.match, t.stdout.splitlines()) if m]
+    events = (sum(int(m.group(1)) for m in found), sum(int(m.group(2)) for m in found)) if found else None
     out = tree_bytes(store, skip_dirs=("inputs",)) if os.path.isdir(store) else 0
     ok = t.returncode == 0 and "accounting: every layer adds up" in t.stdout
     log(f"   {label}: exit {t.returncode}, {t.wall_s:6.2f} s wall, {t.rss_mib:6.1f} MiB peak RSS, "
         f"{out:,} bytes in the store; stages {stages}"
-        + (f"; ledger {events.group(1)} events, {events.group(2)} new" if events else ""))
+        + (f"; ledger {events[0]} events, {events[1]} new" if events else ""))
     if t.returncode != 0:
         log(t.stderr[-4000:])
     return t, stages, events, out, ok

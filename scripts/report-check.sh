@@ -49,7 +49,7 @@ trap 'rm -rf "$work"' EXIT
 if [[ -z "$report" ]]; then
   cd "$(dirname "$0")/.."
   out=$(${CIVIC_BIN:-cargo run -q -p civic --} demo --rows 50000 --store "$work/store" 2>/dev/null)
-  report=$(printf '%s\n' "$out" | sed -n 's/^run .*; report //p' | tail -1)
+  report=$(printf '%s\n' "$out" | sed -n 's/^.*; report //p' | tail -1)
 fi
 [[ -f "$report" ]] || { echo "report-check: no report at '$report'" >&2; exit 2; }
 url="file://$(cd "$(dirname "$report")" && pwd)/$(basename "$report")"

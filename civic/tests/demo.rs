@@ -21,6 +21,8 @@ fn demo(store: &Path, extra: &[&str]) -> Output {
             &ROWS.to_string(),
             "--seed",
             &SEED.to_string(),
+            "--datasets",
+            "la311",
         ])
         .arg("--store")
         .arg(store)
@@ -304,7 +306,7 @@ fn demo_over_a_real_myla311_sample_adds_up() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let out = Command::new(env!("CARGO_BIN_EXE_civic"))
-        .args(["demo", "--input"])
+        .args(["demo", "--datasets", "la311", "--input"])
         .arg(&sample)
         .arg("--store")
         .arg(&store)
@@ -363,7 +365,7 @@ fn demo_serve_keeps_serving_the_report_and_the_ledger_api() {
         let report = client.get(format!("{url}/report")).send().await.unwrap();
         assert_eq!(report.status().as_u16(), 200);
         let events: serde_json::Value = client
-            .get(format!("{url}/events?dataset=la311&limit=1000"))
+            .get(format!("{url}/events?limit=1000"))
             .send()
             .await
             .unwrap()
@@ -378,5 +380,64 @@ fn demo_serve_keeps_serving_the_report_and_the_ledger_api() {
     assert_eq!(
         events["events"].as_array().unwrap().len(),
         files(&tmp.path().join("store/ledger/events")).len()
+    );
+}
+
+#[test]
+fn demo_runs_every_dataset_of_the_catalog_into_one_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let out = Command::new(env!("CARGO_BIN_EXE_civic"))
+        .args(["demo", "--rows", "8000", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for dataset in ["la311", "ladbs_permits", "lapd_crime"] {
+        assert!(
+            stdout.contains(&format!("== {dataset} (run ")),
+            "{dataset}: {stdout}"
+        );
+        let manifest = json(&store.join(format!(
+            "data/runs/{dataset}/run=demo-2023-s1-n8000/manifest.json"
+        )));
+        assert_eq!(manifest["rows_read"], 8000, "{dataset}");
+    }
+    assert_eq!(
+        stdout.matches("accounting: every layer adds up").count(),
+        3,
+        "{stdout}"
+    );
+    // Crime has no district column: its partitions come from the coordinates, including the two named ones.
+    let crime = json(&store.join("data/runs/lapd_crime/run=demo-2023-s1-n8000/manifest.json"));
+    let values: Vec<&str> = crime["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert!(
+        values.contains(&"__outside__") && values.contains(&"__missing__"),
+        "{values:?}"
+    );
+    let report = stdout
+        .lines()
+        .find_map(|l| l.split("; report ").nth(1))
+        .expect("the last line names the report");
+    let html = std::fs::read_to_string(report).unwrap();
+    for dataset in ["la311", "ladbs_permits", "lapd_crime"] {
+        assert!(
+            html.contains(&format!("<article id=\"{dataset}\">")),
+            "{dataset} section"
+        );
+    }
+    assert!(
+        html.contains("published district and coordinates agree"),
+        "the permits' agreement rate"
     );
 }

@@ -9,8 +9,8 @@ use crate::local;
 /// Arguments of `civic demo`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Rows to generate (about one real MyLA311 year by default).
-    #[arg(long, default_value_t = 1_500_000)]
+    /// Rows to generate per dataset (1.5 million in all for the three datasets by default).
+    #[arg(long, default_value_t = 500_000)]
     pub rows: u64,
     /// Local store root (buckets <STORE>/data and <STORE>/ledger; the report goes to <STORE>/reports).
     #[arg(long, value_name = "DIR", default_value = "./.civic")]
@@ -24,19 +24,21 @@ pub struct Args {
     /// Delete the store first and start over.
     #[arg(long)]
     pub fresh: bool,
-    /// Use this CSV (path, `file:PATH` or http(s) URL) instead of generating rows.
+    /// Use this CSV (path, `file:PATH` or http(s) URL) instead of generating rows (one dataset: --datasets ID).
     #[arg(long, value_name = "PATH_OR_URL")]
     pub input: Option<String>,
-    /// Read this catalogued MyLA311 year from the Socrata portal instead of generating rows (needs network).
+    /// Read this catalogued year of the one dataset of --datasets from the Socrata portal instead of generating
+    /// rows (needs network).
     #[arg(long, value_name = "YEAR", conflicts_with = "input")]
     pub socrata: Option<i32>,
     /// Socrata app token, given to the ingest function as the value of its SSM parameter (which does not exist
     /// locally otherwise).
     #[arg(long, env = "SOCRATA_APP_TOKEN", hide_env_values = true)]
     pub socrata_app_token: Option<String>,
-    /// Dataset id.
-    #[arg(long, default_value = "la311")]
-    pub dataset: String,
+    /// The datasets to run, comma-separated (default: every dataset of the catalog: la311, ladbs_permits,
+    /// lapd_crime). Each gets its own generated input, run and report section.
+    #[arg(long, alias = "dataset", value_delimiter = ',', value_name = "ID,...")]
+    pub datasets: Vec<String>,
     /// Report file (default: <STORE>/reports/<DATASET>-<RUN>.html).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -59,7 +61,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         input: args.input,
         socrata: args.socrata,
         socrata_app_token: args.socrata_app_token,
-        dataset: args.dataset,
+        datasets: if args.datasets.is_empty() {
+            datasets::Catalog::builtin()
+                .ids()
+                .map(str::to_owned)
+                .collect()
+        } else {
+            args.datasets
+        },
         out: args.out,
         memory_budget: args.memory_budget,
         write_log: false,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use ingest_core::generate::{GenOptions, generate};
+use ingest_core::generate::{Dataset, DatasetOptions, YearSpan, generate_dataset};
 use ingest_core::partitioner::PartitionerConfig;
 use object_store::ObjectStoreExt;
 use platform::Platform;
@@ -38,8 +38,9 @@ pub struct Demo {
     /// A catalogued Socrata year instead of generated rows.
     pub socrata: Option<i32>,
     pub socrata_app_token: Option<String>,
-    pub dataset: String,
-    /// Report file (default: `<STORE>/reports/<DATASET>-<RUN>.html`).
+    /// The datasets to run, in order (one report section each).
+    pub datasets: Vec<String>,
+    /// Report file (default: `<STORE>/reports/<DATASET>-<RUN>.html`, `demo-<RUN>.html` for several datasets).
     pub out: Option<PathBuf>,
     /// The ingest stage's memory target, in bytes.
     pub memory_budget: usize,
@@ -59,7 +60,10 @@ impl Demo {
             input: None,
             socrata: None,
             socrata_app_token: None,
-            dataset: "la311".into(),
+            datasets: datasets::Catalog::builtin()
+                .ids()
+                .map(str::to_owned)
+                .collect(),
             out: None,
             memory_budget: 128 << 20,
             write_log: false,
@@ -71,7 +75,10 @@ impl Demo {
 pub struct Outcome {
     /// Every accounting check held.
     pub ok: bool,
+    /// The first dataset's run id.
     pub run_id: String,
+    /// (dataset, run id) of every dataset run.
+    pub runs: Vec<(String, String)>,
     pub report: PathBuf,
     /// Every object written through the functions' buckets, per function (empty unless [`Demo::write_log`]).
     pub writes: Vec<platform::Write>,
@@ -80,12 +87,15 @@ pub struct Outcome {
 }
 
 /// Generates the input CSV once per (year, seed, rows); written beside and renamed, so a file that exists is whole.
-fn generate_input(d: &Demo, summary: &mut Summary) -> anyhow::Result<PathBuf> {
+fn generate_input(d: &Demo, dataset: &str, summary: &mut Summary) -> anyhow::Result<PathBuf> {
+    let generator: Dataset = dataset.parse().with_context(|| {
+        format!("the demo generates its input, and there is no generator for {dataset}: pass --input FILE")
+    })?;
     let dir = d.store.join("inputs");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join(format!(
         "{}-{}-seed{}-{}.csv",
-        d.dataset, d.year, d.seed, d.rows
+        dataset, d.year, d.seed, d.rows
     ));
     let started = Instant::now();
     if path.is_file() {
@@ -101,7 +111,11 @@ fn generate_input(d: &Demo, summary: &mut Summary) -> anyhow::Result<PathBuf> {
     let file =
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let mut out = pb.wrap_write(std::io::BufWriter::with_capacity(1 << 20, file));
-    let stats = generate(&mut out, GenOptions::new(d.rows, d.seed, d.year))?;
+    let stats = generate_dataset(
+        generator,
+        &mut out,
+        DatasetOptions::new(d.rows, d.seed, YearSpan::single(d.year)),
+    )?;
     out.flush()?;
     drop(out);
     std::fs::rename(&tmp, &path).with_context(|| format!("renaming to {}", path.display()))?;
@@ -141,6 +155,7 @@ fn run_id(d: &Demo, input: &str) -> String {
 /// run already ingested is reused (returns false: nothing was handed off).
 async fn ingest(
     d: &Demo,
+    dataset: &str,
     topo: &Topology,
     input: &str,
     run: &str,
@@ -151,11 +166,11 @@ async fn ingest(
         .platform("ingest")?
         .bucket(::ingest::Locations::granted().raw.bucket())?;
     let runs = ::ingest::Locations::granted().runs;
-    let key = contract::manifest::key(runs, &d.dataset, run)?;
+    let key = contract::manifest::key(runs, dataset, run)?;
     if data.head(&key).await.is_ok() {
-        let m = contract::manifest::read(data.as_ref(), runs, &d.dataset, run).await?;
+        let m = contract::manifest::read(data.as_ref(), runs, dataset, run).await?;
         eprintln!(
-            "ingest: run {run} already ingested ({} rows); reusing it",
+            "ingest {dataset}: run {run} already ingested ({} rows); reusing it",
             m.rows_read
         );
         ingest_stage(summary, started, &m, "reused");
@@ -163,15 +178,15 @@ async fn ingest(
     }
     let options = ::ingest::Options {
         partitioner: Some(PartitionerConfig::for_process(d.memory_budget)),
-        progress: Some(progress::ingest("ingest    ", false)),
+        progress: Some(progress::ingest(&format!("{dataset:<13} ingest  "), false)),
         ..Default::default()
     };
     let source = d.socrata.is_none().then_some(input);
-    let event = super::ingest::event(&d.dataset, source, d.socrata, Some(run))?;
+    let event = super::ingest::event(dataset, source, d.socrata, Some(run))?;
     driver::ingest(topo, event, options, None).await?;
-    let m = contract::manifest::read(data.as_ref(), runs, &d.dataset, run).await?;
+    let m = contract::manifest::read(data.as_ref(), runs, dataset, run).await?;
     eprintln!(
-        "ingest: {} rows read, {} written into {} partitions, {} quarantined; run handed to the worklist",
+        "ingest {dataset}: {} rows read, {} written into {} partitions, {} quarantined; run handed to the worklist",
         m.rows_read,
         m.rows_written,
         m.partitions.len(),
@@ -198,6 +213,7 @@ fn ingest_stage(summary: &mut Summary, started: Instant, m: &ingest_core::RunMan
 /// when the ingest function did not just hand it off (a reused run).
 async fn process_layers(
     d: &Demo,
+    dataset: &str,
     topo: &Topology,
     run: &str,
     handed_off: bool,
@@ -208,16 +224,16 @@ async fn process_layers(
     let manifest = worklist::manifest::load(
         data.as_ref(),
         &process::Locations::granted().worklist(),
-        &d.dataset,
+        dataset,
         run,
     )
     .await?;
     let layers = driver::chain(&manifest, None);
-    let p = Process::new(topo, &d.dataset, run, layers.clone())?;
+    let p = Process::new(topo, dataset, run, layers.clone())?;
     let work = &topo.worklist;
     let lanes = manifest.lanes.unwrap_or(work.lanes);
     eprintln!(
-        "process: {} job(s) per layer, layers {} ({lanes} lane(s), visibility {:?}, {}, batch size {}; from {}/{})",
+        "process {dataset}: {} job(s) per layer, layers {} ({lanes} lane(s), visibility {:?}, {}, batch size {}; from {}/{})",
         manifest.partitions.len(),
         layers.join(" -> "),
         work.visibility,
@@ -237,7 +253,7 @@ async fn process_layers(
     let stop = Arc::new(tokio::sync::Notify::new());
     let watcher = tokio::spawn(progress::watch_layers(
         data.clone(),
-        d.dataset.clone(),
+        dataset.to_owned(),
         run.to_owned(),
         layers.clone(),
         manifest.partitions.len() as u64,
@@ -264,48 +280,94 @@ async fn process_layers(
     Ok(layers)
 }
 
-/// Run the whole demo; prints the stages and the summary table. The ledger API keeps serving in the outcome.
+/// Run the whole demo; prints the stages and a summary table per dataset. The ledger API keeps serving in the
+/// outcome.
 pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
     let started = Instant::now();
+    anyhow::ensure!(!d.datasets.is_empty(), "no dataset to run (--datasets)");
+    anyhow::ensure!(
+        d.datasets.len() == 1 || (d.input.is_none() && d.socrata.is_none()),
+        "--input and --socrata read one dataset's source: pick it with --datasets ID"
+    );
+    for id in &d.datasets {
+        datasets::Catalog::builtin().dataset(id)?;
+    }
     if d.fresh {
         store::remove(&d.store)?;
         eprintln!("fresh: deleted {}", d.store.display());
     }
-    let mut summary = Summary::default();
-    let input = match (&d.input, d.socrata) {
-        (Some(input), _) => input.clone(),
-        (None, Some(year)) => format!("socrata:{year}"),
-        (None, None) => generate_input(d, &mut summary)?.display().to_string(),
-    };
-    let run = run_id(d, &input);
     let settings = super::Settings {
         write_log: d.write_log,
         ..super::ingest::settings(d.socrata_app_token.as_deref())
     };
     let topo = Topology::load_with(&repo_root(), &d.store, &settings)?;
     let data = store::open_bucket(&d.store, "data")?;
-    let out = d
+    let reports_dir = d
         .out
-        .clone()
-        .unwrap_or_else(|| store::default_report(&d.store, &d.dataset, &run));
-    let reports = out
-        .parent()
+        .as_deref()
+        .and_then(Path::parent)
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let api = Loopback::start(&topo, reports.to_owned()).await?;
+        .map(Path::to_owned)
+        .unwrap_or_else(|| store::reports_dir(&d.store));
+    let api = Loopback::start(&topo, reports_dir).await?;
     eprintln!("ledger-api: serving on {}", api.url());
-    let before = api.events(&d.dataset).await?.len();
-    let (manifest, handed_off) = ingest(d, &topo, &input, &run, &mut summary).await?;
-    let layers = process_layers(d, &topo, &run, handed_off, &mut summary).await?;
-    let after = api.events(&d.dataset).await?;
+    // Each dataset: its input, its run, its layers, then one report page over all of them.
+    struct Ran {
+        dataset: String,
+        run: String,
+        manifest: ingest_core::RunManifest,
+        layers: Vec<String>,
+        summary: Summary,
+        before: usize,
+    }
+    let mut ran = Vec::new();
+    for dataset in &d.datasets {
+        let mut summary = Summary::default();
+        let input = match (&d.input, d.socrata) {
+            (Some(input), _) => input.clone(),
+            (None, Some(year)) => format!("socrata:{year}"),
+            (None, None) => generate_input(d, dataset, &mut summary)?
+                .display()
+                .to_string(),
+        };
+        let run = run_id(d, &input);
+        let before = api.events(dataset).await?.len();
+        let (manifest, handed_off) = ingest(d, dataset, &topo, &input, &run, &mut summary).await?;
+        let layers = process_layers(d, dataset, &topo, &run, handed_off, &mut summary).await?;
+        ran.push(Ran {
+            dataset: dataset.clone(),
+            run,
+            manifest,
+            layers,
+            summary,
+            before,
+        });
+    }
+    let out = d.out.clone().unwrap_or_else(|| match ran.as_slice() {
+        [one] => store::default_report(&d.store, &one.dataset, &one.run),
+        _ => store::default_report(&d.store, "all", &ran[0].run),
+    });
     let report_started = Instant::now();
-    let shown = store::write_report(&d.store, &d.dataset, &run, &layers, &out).await?;
+    let runs: Vec<(String, String, Vec<String>)> = ran
+        .iter()
+        .map(|r| (r.dataset.clone(), r.run.clone(), r.layers.clone()))
+        .collect();
+    let shown = store::write_reports(&d.store, &runs, &out).await?;
     let shown_out = out.display().to_string();
-    summary.stage("report", report_started, None, None, None, &shown_out);
-    let new_events = after.len() - before.min(after.len());
-    let ok = summary
-        .print(&data, &manifest, &layers, &after, new_events, &shown)
-        .await?;
+    let mut ok = true;
+    for (r, shown) in ran.iter_mut().zip(&shown) {
+        r.summary
+            .stage("report", report_started, None, None, None, &shown_out);
+        let after = api.events(&r.dataset).await?;
+        let new_events = after.len() - r.before.min(after.len());
+        println!();
+        println!("== {} (run {})", r.dataset, r.run);
+        ok &= r
+            .summary
+            .print(&data, &r.manifest, &r.layers, &after, new_events, shown)
+            .await?;
+    }
+    println!();
     println!(
         "ledger read through the ledger-api function at {}/events",
         api.url()
@@ -318,10 +380,22 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
             k as f64 / 1024.0
         ))
     );
-    println!("run {run}; report {}", out.display());
+    let first = &ran[0];
+    println!(
+        "{}; report {}",
+        ran.iter()
+            .map(|r| format!("{} run {}", r.dataset, r.run))
+            .collect::<Vec<_>>()
+            .join(", "),
+        out.display()
+    );
     Ok(Outcome {
         ok,
-        run_id: run,
+        run_id: first.run.clone(),
+        runs: ran
+            .iter()
+            .map(|r| (r.dataset.clone(), r.run.clone()))
+            .collect(),
         report: out,
         writes: topo.writes(),
         api,

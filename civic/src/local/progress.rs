@@ -25,7 +25,7 @@ pub fn bar(len: u64, template: &str) -> ProgressBar {
 /// The ingestion's progress: bytes of the source (against its size when known) and rows read.
 struct IngestBar {
     bar: ProgressBar,
-    label: &'static str,
+    label: String,
 }
 
 impl Progress for IngestBar {
@@ -53,13 +53,13 @@ impl Progress for IngestBar {
 
 /// Progress of an ingestion, its bar prefixed with `label`; without a terminal, a log line every million rows
 /// when `log_otherwise` (else nothing).
-pub fn ingest(label: &'static str, log_otherwise: bool) -> Arc<dyn Progress> {
+pub fn ingest(label: &str, log_otherwise: bool) -> Arc<dyn Progress> {
     if !std::io::stderr().is_terminal() && log_otherwise {
         return Arc::new(ingest_core::LogProgress::new(1_000_000));
     }
     Arc::new(IngestBar {
         bar: bar(0, &format!("{label}{{spinner}} [{{elapsed_precise}}]")),
-        label,
+        label: label.to_owned(),
     })
 }
 

@@ -58,6 +58,16 @@ pub async fn write_report(
     layers: &[String],
     out: &Path,
 ) -> anyhow::Result<report::ReportData> {
+    let runs = [(dataset.to_owned(), run.to_owned(), layers.to_vec())];
+    Ok(write_reports(store, &runs, out).await?.remove(0))
+}
+
+/// One page with a section per (dataset, run, layers), written to `out`; the gathered data of each.
+pub async fn write_reports(
+    store: &Path,
+    runs: &[(String, String, Vec<String>)],
+    out: &Path,
+) -> anyhow::Result<Vec<report::ReportData>> {
     let data = open_bucket(store, "data")?;
     let ledger = open_bucket(store, "ledger")?;
     // The report reads what the `process` and `ledger-api` functions may read.
@@ -66,8 +76,11 @@ pub async fn write_report(
         processed: prefixes::ledger_api::processed(),
         ledger: ledger_api::Locations::granted().ledger(),
     };
-    let gathered = report::gather(&data, &ledger, &loc, dataset, run, layers).await?;
-    let html = report::render(&gathered)?;
+    let mut gathered = Vec::new();
+    for (dataset, run, layers) in runs {
+        gathered.push(report::gather(&data, &ledger, &loc, dataset, run, layers).await?);
+    }
+    let html = report::render_many(&gathered)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
