@@ -25,7 +25,11 @@ pub struct TransformRun {
     pub partitions: Vec<String>,
 }
 
-/// Drive the layer, write the roll-up, print it; exit 1 when a job failed or the layer did not complete.
+/// Exit code of bad input: the run's header fits no era of the catalog.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Drive the layer, write the roll-up, print it; exit 1 when a job failed or the layer did not complete, 2 (bad
+/// input, before any job is sent) when no era of the catalog maps the run's header.
 pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
     let data = store::open_bucket(&args.store, "data")?;
     let manifest = worklist::manifest::load(
@@ -35,6 +39,9 @@ pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
         &args.run,
     )
     .await?;
+    if let Some(code) = no_era(&args, &manifest)? {
+        return Ok(code);
+    }
     let topology = Topology::load(&repo_root(), &args.store)?;
     let mut p = Process::new(
         &topology,
@@ -129,4 +136,20 @@ pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// When no era of the catalog maps the run's header: the report (the columns no era maps, what each era lacks) on
+/// stderr and exit code [`EXIT_BAD_INPUT`], before any job is sent, so nothing is written under canonical/.
+fn no_era(args: &TransformRun, manifest: &contract::RunManifest) -> anyhow::Result<Option<ExitCode>> {
+    let catalog = match &args.catalog {
+        Some(path) => harmonize::load(path)?,
+        None => harmonize::builtin(&args.dataset)?,
+    };
+    match harmonize::partition::era_of_run(&catalog, manifest) {
+        Ok(_) => Ok(None),
+        Err(e) => {
+            eprintln!("error: run {} cannot be transformed: {e}", args.run);
+            Ok(Some(ExitCode::from(EXIT_BAD_INPUT)))
+        }
+    }
 }

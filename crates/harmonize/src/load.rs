@@ -152,6 +152,15 @@ pub fn validate(c: &Catalog) -> Vec<Issue> {
             ),
         )),
     }
+    if let Some(f) = &c.timestamp_formats
+        && f.value.is_empty()
+    {
+        out.push(issue(
+            f,
+            "timestamp_formats is empty: list at least one format, or leave it out for the defaults"
+                .into(),
+        ));
+    }
     for era in &c.eras {
         let era_name = &era.name.value;
         for (canon, m) in &era.columns {
@@ -180,15 +189,6 @@ pub fn validate(c: &Catalog) -> Vec<Issue> {
                     canon,
                     format!(
                         "era {era_name}: '{}' needs `from` or `default`",
-                        canon.value
-                    ),
-                ));
-            }
-            if col.ty == ColumnType::Timestamp && m.from.is_some() && m.formats.is_empty() {
-                out.push(issue(
-                    canon,
-                    format!(
-                        "era {era_name}: timestamp '{}' needs at least one format",
                         canon.value
                     ),
                 ));
