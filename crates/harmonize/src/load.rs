@@ -245,6 +245,28 @@ mod tests {
     }
 
     #[test]
+    fn timestamp_formats_replace_the_defaults_and_must_not_be_empty() {
+        let c = builtin("la311").unwrap();
+        let created = c.era("A").unwrap().mapping("created_at").unwrap();
+        assert_eq!(c.formats(created), crate::datetime::default_formats());
+        let own = LA311_CANONICAL_YAML.replacen(
+            "year_column:",
+            "timestamp_formats: [\"%d.%m.%Y %H:%M\"]\nyear_column:",
+            1,
+        );
+        let c = parse("c.yaml", &own).unwrap();
+        let created = c.era("A").unwrap().mapping("created_at").unwrap();
+        assert_eq!(c.formats(created), ["%d.%m.%Y %H:%M"]);
+        let empty = LA311_CANONICAL_YAML.replacen(
+            "year_column:",
+            "timestamp_formats: []\nyear_column:",
+            1,
+        );
+        let err = parse("c.yaml", &empty).unwrap_err().to_string();
+        assert!(err.contains("timestamp_formats is empty"), "{err}");
+    }
+
+    #[test]
     fn unknown_field_is_reported_with_position() {
         let bad = LA311_CANONICAL_YAML.replacen("timezone:", "timezone_typo: x\ntimezone:", 1);
         let err = parse("canonical.yaml", &bad).unwrap_err().to_string();
