@@ -131,7 +131,10 @@ fn transform_of_a_run_no_era_maps_exits_2_naming_the_columns_and_writes_nothing_
         stderr.contains("columns no era maps: DR_NO, DATE OCC, Crm Cd Desc"),
         "{stderr}"
     );
-    assert!(stderr.contains("era A lacks SRNumber (sr_number)"), "{stderr}");
+    assert!(
+        stderr.contains("era A lacks SRNumber (sr_number)"),
+        "{stderr}"
+    );
     assert!(!dir.path().join("store/data/canonical").exists());
 }
 

@@ -140,7 +140,10 @@ pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
 
 /// When no era of the catalog maps the run's header: the report (the columns no era maps, what each era lacks) on
 /// stderr and exit code [`EXIT_BAD_INPUT`], before any job is sent, so nothing is written under canonical/.
-fn no_era(args: &TransformRun, manifest: &contract::RunManifest) -> anyhow::Result<Option<ExitCode>> {
+fn no_era(
+    args: &TransformRun,
+    manifest: &contract::RunManifest,
+) -> anyhow::Result<Option<ExitCode>> {
     let catalog = match &args.catalog {
         Some(path) => harmonize::load(path)?,
         None => harmonize::builtin(&args.dataset)?,

@@ -227,7 +227,13 @@ mod tests {
         assert_eq!(parse_any(LA, &formats, "2020-01-01 00:05:00"), None);
         assert_eq!(parse_any(LA, &formats, "13/01/2020 01:00:00 AM"), None);
         let all = default_formats();
-        for text in ["Monica Rodriguez", "31/12/2017 23:59", "2020-13-01", "12/31/2017 25:00", ""] {
+        for text in [
+            "Monica Rodriguez",
+            "31/12/2017 23:59",
+            "2020-13-01",
+            "12/31/2017 25:00",
+            "",
+        ] {
             assert_eq!(parse_any(LA, &all, text), None, "{text}");
         }
     }

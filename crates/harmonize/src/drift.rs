@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Catalog, ColumnType, Era};
 use crate::datetime;
 use crate::plan::{CompiledTable, header_fit};
-pub use ingest_core::header::{HeaderChange, HeaderChangeKind};
 pub use crate::shape::{Shape, alnum, expected_shape_fits, shape_of};
+pub use ingest_core::header::{HeaderChange, HeaderChangeKind};
 
 /// How a header name differs from the mapped name it was matched to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

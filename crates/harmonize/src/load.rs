@@ -257,11 +257,8 @@ mod tests {
         let c = parse("c.yaml", &own).unwrap();
         let created = c.era("A").unwrap().mapping("created_at").unwrap();
         assert_eq!(c.formats(created), ["%d.%m.%Y %H:%M"]);
-        let empty = LA311_CANONICAL_YAML.replacen(
-            "year_column:",
-            "timestamp_formats: []\nyear_column:",
-            1,
-        );
+        let empty =
+            LA311_CANONICAL_YAML.replacen("year_column:", "timestamp_formats: []\nyear_column:", 1);
         let err = parse("c.yaml", &empty).unwrap_err().to_string();
         assert!(err.contains("timestamp_formats is empty"), "{err}");
     }

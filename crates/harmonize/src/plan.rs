@@ -246,7 +246,9 @@ fn no_era(catalog: &Catalog, header: &[String]) -> NoEra {
                 || e.location
                     .as_ref()
                     .is_some_and(|l| l.from.trim().eq_ignore_ascii_case(h.trim()))
-                || e.ignore.iter().any(|i| i.trim().eq_ignore_ascii_case(h.trim()))
+                || e.ignore
+                    .iter()
+                    .any(|i| i.trim().eq_ignore_ascii_case(h.trim()))
         })
     };
     NoEra {

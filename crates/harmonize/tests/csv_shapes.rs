@@ -55,14 +55,9 @@ async fn transform(
     let catalog = harmonize::builtin("la311").unwrap();
     let mut out = Vec::new();
     for p in &m.partitions {
-        let r = transform_partition_with(
-            store.clone(),
-            support::locations(),
-            &catalog,
-            m,
-            &p.value,
-        )
-        .await?;
+        let r =
+            transform_partition_with(store.clone(), support::locations(), &catalog, m, &p.value)
+                .await?;
         assert!(r.balanced(), "{r:?}");
         out.push(r);
     }
@@ -167,7 +162,10 @@ async fn a_column_subset_in_any_order_and_case_transforms_with_the_rest_null() {
     let missing = &reports[0].missing_columns;
     assert_eq!(missing.get("owner_code").map(String::as_str), Some("Owner"));
     assert_eq!(missing.get("nc_name").map(String::as_str), Some("NCName"));
-    assert_eq!(missing.get("latitude").map(String::as_str), Some("Latitude"));
+    assert_eq!(
+        missing.get("latitude").map(String::as_str),
+        Some("Latitude")
+    );
     for present in ["sr_number", "created_at", "status", "council_district"] {
         assert!(!missing.contains_key(present), "{present}: {missing:?}");
     }
@@ -204,7 +202,11 @@ async fn a_repeated_header_keeps_both_in_raw_maps_the_first_and_warns() {
     assert!(drift.new_columns.is_empty(), "{}", drift.render());
     assert!(drift.renamed.is_empty(), "{}", drift.render());
     assert!(!drift.covered, "a repeated name is a warning");
-    assert!(drift.render().contains("HEADER   column 5 \"Status\" repeats"));
+    assert!(
+        drift
+            .render()
+            .contains("HEADER   column 5 \"Status\" repeats")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,7 +252,10 @@ async fn a_file_no_era_maps_fails_naming_its_columns_and_writes_nothing_canonica
     let Err(PlanError::NoEra(no)) = harmonize::partition::era_of_run(&catalog, &m) else {
         panic!("an era fits")
     };
-    assert_eq!(no.unmapped, ["DR_NO", "Date Rptd", "DATE OCC", "Crm Cd Desc"]);
+    assert_eq!(
+        no.unmapped,
+        ["DR_NO", "Date Rptd", "DATE OCC", "Crm Cd Desc"]
+    );
     let a = no.eras.iter().find(|e| e.era == "A").unwrap();
     assert_eq!(
         a.missing,

@@ -15,7 +15,8 @@ fn format_lists() -> Vec<(String, String, Vec<String>)> {
     let mut out = Vec::new();
     for era in &c.eras {
         for (col, m) in &era.columns {
-            if c.column(&col.value).map(|c| c.ty) == Some(harmonize::catalog::ColumnType::Timestamp) {
+            if c.column(&col.value).map(|c| c.ty) == Some(harmonize::catalog::ColumnType::Timestamp)
+            {
                 out.push((era.name.value.clone(), col.value.clone(), c.formats(m)));
             }
         }

@@ -179,10 +179,7 @@ mod tests {
         assert_eq!(names(&h), ["Name", "CD", "name__2", "NAME__3"]);
         assert_eq!(h.changes.len(), 2);
         assert_eq!(h.changes[0].kind, HeaderChangeKind::Duplicate);
-        assert_eq!(
-            (h.changes[0].position, h.changes[0].first),
-            (3, Some(1))
-        );
+        assert_eq!((h.changes[0].position, h.changes[0].first), (3, Some(1)));
         assert_eq!(
             h.changes[0].to_string(),
             "column 3 \"name\" repeats the name of column 1: kept as \"name__2\""
@@ -192,7 +189,10 @@ mod tests {
     #[test]
     fn a_generated_name_never_takes_a_written_one() {
         let h = normalize(&["Name", "Name", "Name__2", "_index", ""]);
-        assert_eq!(names(&h), ["Name", "Name__3", "Name__2", "_index", "_column_5"]);
+        assert_eq!(
+            names(&h),
+            ["Name", "Name__3", "Name__2", "_index", "_column_5"]
+        );
         let h = normalize(&["", "_index", "CD"]);
         assert_eq!(names(&h), ["_index__2", "_index", "CD"]);
     }

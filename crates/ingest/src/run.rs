@@ -473,18 +473,15 @@ fn run_blocking(
     };
     let drift = match &resume {
         Some(cp) => cp.drift.clone(),
-        None => opts
-            .drift
-            .as_ref()
-            .and_then(|check| {
-                check(
-                    &schema,
-                    &header_changes,
-                    &sample,
-                    dataset_id.as_deref(),
-                    year,
-                )
-            }),
+        None => opts.drift.as_ref().and_then(|check| {
+            check(
+                &schema,
+                &header_changes,
+                &sample,
+                dataset_id.as_deref(),
+                year,
+            )
+        }),
     };
     let partitions: Vec<ManifestPartition> = outcomes
         .into_iter()

@@ -97,11 +97,7 @@ async fn crlf_without_final_newline_and_quoted_numbers_leave_no_carriage_return(
         [1, 3, 4],
         "source rows count records, not lines"
     );
-    assert!(
-        changes(&m).is_empty(),
-        "nothing renamed: {:?}",
-        m.drift
-    );
+    assert!(changes(&m).is_empty(), "nothing renamed: {:?}", m.drift);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,10 +113,7 @@ async fn headers_match_by_name_in_any_order_and_case_after_a_byte_order_mark() {
 async fn a_repeated_header_name_keeps_both_columns_and_is_reported() {
     let csv = "SRNumber,Status,CD,status,cd\r\n1-1,Open,5,Closed,6\r\n1-2,Open,5,,\r\n";
     let (m, store) = check(csv, "dup").await;
-    assert_eq!(
-        m.schema,
-        ["SRNumber", "Status", "CD", "status__2", "cd__2"]
-    );
+    assert_eq!(m.schema, ["SRNumber", "Status", "CD", "status__2", "cd__2"]);
     // The partition is the first CD; the second one is kept as data.
     assert_eq!(common::counts(&m).get("5"), Some(&2));
     let rows = rows_of(&store, &m, "5").await;
@@ -128,10 +121,22 @@ async fn a_repeated_header_name_keeps_both_columns_and_is_reported() {
     let c = changes(&m);
     assert_eq!(
         c.iter()
-            .map(|c| (c.position, c.source.as_str(), c.raw.as_str(), c.kind, c.first))
+            .map(|c| (
+                c.position,
+                c.source.as_str(),
+                c.raw.as_str(),
+                c.kind,
+                c.first
+            ))
             .collect::<Vec<_>>(),
         [
-            (4, "status", "status__2", HeaderChangeKind::Duplicate, Some(2)),
+            (
+                4,
+                "status",
+                "status__2",
+                HeaderChangeKind::Duplicate,
+                Some(2)
+            ),
             (5, "cd", "cd__2", HeaderChangeKind::Duplicate, Some(3)),
         ]
     );
@@ -154,7 +159,12 @@ async fn a_leading_unnamed_index_column_is_kept_as_index() {
     let c = changes(&m);
     assert_eq!(c.len(), 1);
     assert_eq!(
-        (c[0].position, c[0].source.as_str(), c[0].raw.as_str(), c[0].kind),
+        (
+            c[0].position,
+            c[0].source.as_str(),
+            c[0].raw.as_str(),
+            c[0].kind
+        ),
         (1, "", "_index", HeaderChangeKind::Unnamed)
     );
 }
