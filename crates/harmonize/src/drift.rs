@@ -479,6 +479,12 @@ impl DriftReport {
         }
         s += if self.covered {
             "covered: yes\n"
+        } else if self
+            .header_changes
+            .iter()
+            .any(|c| c.kind == HeaderChangeKind::Duplicate)
+        {
+            "covered: NO (rename the source's repeated column, or update datasets/<dataset>/canonical.yaml)\n"
         } else {
             "covered: NO (update datasets/<dataset>/canonical.yaml)\n"
         };

@@ -202,10 +202,14 @@ async fn a_repeated_header_keeps_both_in_raw_maps_the_first_and_warns() {
     assert!(drift.new_columns.is_empty(), "{}", drift.render());
     assert!(drift.renamed.is_empty(), "{}", drift.render());
     assert!(!drift.covered, "a repeated name is a warning");
+    let text = drift.render();
     assert!(
-        drift
-            .render()
-            .contains("HEADER   column 5 \"Status\" repeats")
+        text.contains("HEADER   column 5 \"Status\" repeats"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rename the source's repeated column"),
+        "{text}"
     );
 }
 
