@@ -136,6 +136,12 @@ fn transform_of_a_run_no_era_maps_exits_2_naming_the_columns_and_writes_nothing_
         "{stderr}"
     );
     assert!(!dir.path().join("store/data/canonical").exists());
+    // `civic process` stops the same way before its transform layer.
+    let out = civic(&["process", "--run", "lapd", "--store", store]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("columns no era maps: DR_NO"), "{stderr}");
+    assert!(!dir.path().join("store/data/canonical").exists());
 }
 
 #[test]

@@ -39,7 +39,11 @@ pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
         &args.run,
     )
     .await?;
-    if let Some(code) = no_era(&args, &manifest)? {
+    let catalog = match &args.catalog {
+        Some(path) => harmonize::load(path)?,
+        None => harmonize::builtin(&args.dataset)?,
+    };
+    if let Some(code) = no_era(&catalog, &args.run, &manifest) {
         return Ok(code);
     }
     let topology = Topology::load(&repo_root(), &args.store)?;
@@ -138,21 +142,14 @@ pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// When no era of the catalog maps the run's header: the report (the columns no era maps, what each era lacks) on
+/// When no era of `catalog` maps the run's header: the report (the columns no era maps, what each era lacks) on
 /// stderr and exit code [`EXIT_BAD_INPUT`], before any job is sent, so nothing is written under canonical/.
-fn no_era(
-    args: &TransformRun,
+pub(super) fn no_era(
+    catalog: &harmonize::Catalog,
+    run: &str,
     manifest: &contract::RunManifest,
-) -> anyhow::Result<Option<ExitCode>> {
-    let catalog = match &args.catalog {
-        Some(path) => harmonize::load(path)?,
-        None => harmonize::builtin(&args.dataset)?,
-    };
-    match harmonize::partition::era_of_run(&catalog, manifest) {
-        Ok(_) => Ok(None),
-        Err(e) => {
-            eprintln!("error: run {} cannot be transformed: {e}", args.run);
-            Ok(Some(ExitCode::from(EXIT_BAD_INPUT)))
-        }
-    }
+) -> Option<ExitCode> {
+    let e = harmonize::partition::era_of_run(catalog, manifest).err()?;
+    eprintln!("error: run {run} cannot be transformed: {e}");
+    Some(ExitCode::from(EXIT_BAD_INPUT))
 }
