@@ -36,6 +36,8 @@ enum Command {
     /// queue, the fan-in), so the layer report under worklist/<dataset>/run=<RUN>/transform/ is the one the Lambda
     /// writes; the command then sums it into runs/<dataset>/run=<RUN>/transform-report.json and prints one line
     /// per partition. The layer is then complete for the run: `civic process` goes on with the next layer.
+    /// Exit 1 when a job failed; 2 (bad input) when no era of the catalog maps the run's header, which the
+    /// message names, and nothing is written under canonical/.
     Transform(cmd::transform::Args),
     /// Compare a source's header and values with the dataset's mapping; exit 1 when the mapping does not cover it.
     #[command(name = "schema-drift")]

@@ -99,6 +99,52 @@ fn transform_of_an_unknown_run_fails_naming_the_manifest() {
 }
 
 #[test]
+fn transform_of_a_run_no_era_maps_exits_2_naming_the_columns_and_writes_nothing_canonical() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    // LAPD crime columns under a CD header: ingestion partitions it, no la311 era maps it.
+    let csv = dir.path().join("lapd.csv");
+    std::fs::write(
+        &csv,
+        "DR_NO,DATE OCC,CD,Crm Cd Desc\r\n190326475,03/01/2020 12:00:00 AM,7,VEHICLE - STOLEN\r\n",
+    )
+    .unwrap();
+    let store = store.to_str().unwrap();
+    let out = civic(&[
+        "ingest",
+        "--input",
+        csv.to_str().unwrap(),
+        "--store",
+        store,
+        "--run-id",
+        "lapd",
+    ]);
+    assert!(
+        out.status.success(),
+        "ingest: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = civic(&["transform", "--run", "lapd", "--store", store]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("columns no era maps: DR_NO, DATE OCC, Crm Cd Desc"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("era A lacks SRNumber (sr_number)"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("store/data/canonical").exists());
+    // `civic process` stops the same way before its transform layer.
+    let out = civic(&["process", "--run", "lapd", "--store", store]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("columns no era maps: DR_NO"), "{stderr}");
+    assert!(!dir.path().join("store/data/canonical").exists());
+}
+
+#[test]
 fn schema_drift_exits_1_when_the_mapping_does_not_cover_the_source() {
     let csv = sample("myla311_2020_api_fieldnames_sample.csv");
     let csv = csv.to_str().unwrap();

@@ -54,10 +54,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(name) => catalog
             .era(name)
             .with_context(|| format!("no era '{name}' in the catalog"))?,
-        None => drift::era_for(&catalog, &header, args.dataset_id.as_deref(), args.year)
-            .context("the catalog has no eras")?,
+        None => drift::era_for(
+            &catalog,
+            &header.names,
+            args.dataset_id.as_deref(),
+            args.year,
+        )
+        .context("the catalog has no eras")?,
     };
-    let report = drift::check(&catalog, era, &header, &rows);
+    let report = drift::check_with_changes(&catalog, era, &header.names, &header.changes, &rows);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -11,7 +11,8 @@ use crate::local;
 /// (`worklist/<dataset>/run=<RUN>/transform/...`) is the one the Lambda writes. Then the per-run roll-up
 /// `runs/<dataset>/run=<RUN>/transform-report.json` (rows in = out + quarantined, per partition) and one line per
 /// partition. The layer is then complete for the run: a later `civic process` of the same run reuses its jobs'
-/// results and goes on with the next layer.
+/// results and goes on with the next layer. Exit 1 when a job failed, 2 (bad input) when no era of the catalog
+/// maps the run's header: the message names the columns no era maps, and nothing is written under canonical/.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Run id of an ingested run (runs/{dataset}/run={RUN}/manifest.json must exist).

@@ -32,7 +32,8 @@ fn topology(t: &RunTarget) -> anyhow::Result<Topology> {
 
 /// Send the first message of the first layer not completed yet (every partition; `lanes` when the manifest
 /// declares none, else the queue's) and drive the function until the queue is empty; print each layer's report.
-/// Exit 1 on any failure.
+/// Exit 1 on any failure; 2 (bad input, nothing sent) when the transform layer is next and no era of the dataset's
+/// catalog maps the run's header.
 pub async fn process(
     t: &RunTarget,
     lanes: Option<u32>,
@@ -46,6 +47,13 @@ pub async fn process(
         .or(lanes)
         .unwrap_or(p.topology.worklist.lanes);
     let start = p.first_incomplete().await?;
+    // A run no era maps is bad input (exit 2) before its transform layer starts: nothing is sent.
+    if start.as_deref() == Some("transform")
+        && let Ok(catalog) = harmonize::builtin(&t.dataset)
+        && let Some(code) = super::transform::no_era(&catalog, &t.run, &manifest)
+    {
+        return Ok(code);
+    }
     if let Some(layer) = &start {
         p.send_first(layer, manifest.job_ids(), lanes, max_attempts)
             .await?;

@@ -10,6 +10,7 @@ use ingest_core::SourceSpec;
 use ingest_core::generate::{
     Dataset, DatasetOptions, DatasetStats, GenOptions, GenStats, generate, generate_dataset,
 };
+use ingest_core::header::Header;
 use ingest_core::source::RecordSource;
 
 /// Write `opts`' rows to `out` (gzip when it ends in `.gz`, creating its folder), or to stdout.
@@ -56,8 +57,9 @@ fn write_to<T>(
 }
 
 /// Header and the first `max_rows` records of a source, read through ingestion's source readers
-/// (the same decoding of files, gzip and URLs as the `ingest` function).
-pub fn sample(input: &str, max_rows: usize) -> anyhow::Result<(Vec<String>, Vec<Vec<String>>)> {
+/// (the same decoding of files, gzip and URLs as the `ingest` function); the header's names made unique
+/// and non-empty as ingestion keeps them in the raw layer (`ingest_core::header`).
+pub fn sample(input: &str, max_rows: usize) -> anyhow::Result<(Header, Vec<Vec<String>>)> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -70,10 +72,7 @@ pub fn sample(input: &str, max_rows: usize) -> anyhow::Result<(Vec<String>, Vec<
                 .map(|f| String::from_utf8_lossy(f).into_owned())
                 .collect::<Vec<_>>()
         };
-        let header = text(src.header())
-            .into_iter()
-            .map(|h| h.trim_start_matches('\u{feff}').to_string())
-            .collect();
+        let header = ingest_core::header::normalize(&text(src.header()));
         let mut rows = Vec::new();
         let mut rec = csv::ByteRecord::new();
         while rows.len() < max_rows && src.next_record(&mut rec)?.is_some() {

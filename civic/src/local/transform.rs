@@ -25,7 +25,11 @@ pub struct TransformRun {
     pub partitions: Vec<String>,
 }
 
-/// Drive the layer, write the roll-up, print it; exit 1 when a job failed or the layer did not complete.
+/// Exit code of bad input: the run's header fits no era of the catalog.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Drive the layer, write the roll-up, print it; exit 1 when a job failed or the layer did not complete, 2 (bad
+/// input, before any job is sent) when no era of the catalog maps the run's header.
 pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
     let data = store::open_bucket(&args.store, "data")?;
     let manifest = worklist::manifest::load(
@@ -35,6 +39,13 @@ pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
         &args.run,
     )
     .await?;
+    let catalog = match &args.catalog {
+        Some(path) => harmonize::load(path)?,
+        None => harmonize::builtin(&args.dataset)?,
+    };
+    if let Some(code) = no_era(&catalog, &args.run, &manifest) {
+        return Ok(code);
+    }
     let topology = Topology::load(&repo_root(), &args.store)?;
     let mut p = Process::new(
         &topology,
@@ -137,4 +148,16 @@ pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// When no era of `catalog` maps the run's header: the report (the columns no era maps, what each era lacks) on
+/// stderr and exit code [`EXIT_BAD_INPUT`], before any job is sent, so nothing is written under canonical/.
+pub(super) fn no_era(
+    catalog: &harmonize::Catalog,
+    run: &str,
+    manifest: &contract::RunManifest,
+) -> Option<ExitCode> {
+    let e = harmonize::partition::era_of_run(catalog, manifest).err()?;
+    eprintln!("error: run {run} cannot be transformed: {e}");
+    Some(ExitCode::from(EXIT_BAD_INPUT))
 }

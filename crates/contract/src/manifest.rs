@@ -22,7 +22,9 @@ pub struct RunManifest {
     pub started_at: String,
     /// RFC 3339.
     pub finished_at: String,
-    /// Column names exactly as found in the source header, in source order.
+    /// Column names as found in the source header, in source order, made unique and non-empty by
+    /// ingestion (`Name__2` for a repeated name, `_index` for an unnamed first column; the drift report
+    /// lists each change).
     pub schema: Vec<String>,
     pub partition_column: String,
     pub rows_read: u64,

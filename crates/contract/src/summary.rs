@@ -25,6 +25,10 @@ pub struct TransformSummary {
     pub partition: String,
     /// Catalog era used for the mapping.
     pub era: String,
+    /// Mapped columns the source lacks (canonical column -> source column), filled with the era's
+    /// default or null: a file re-saved with a subset of the era's columns.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub missing_columns: BTreeMap<String, String>,
     /// Source year of the canonical `year=` partition (None when the partition produced no row and
     /// the manifest has no year).
     pub year: Option<i32>,

@@ -24,6 +24,10 @@ pub struct Catalog {
     /// Timestamp column whose local year places a partition under `year=` when the run manifest
     /// names neither a year nor a known dataset id (e.g. a plain file ingest).
     pub year_column: Spanned<String>,
+    /// Formats (chrono syntax, tried in order) of every timestamp mapping that lists none; without this
+    /// list, [`crate::datetime::DEFAULT_FORMATS`].
+    #[serde(default)]
+    pub timestamp_formats: Option<Spanned<Vec<String>>>,
     /// Canonical columns, in Arrow schema order.
     pub columns: Vec<CanonicalColumn>,
     /// Value normalization tables, referenced by name from era mappings.
@@ -185,13 +189,16 @@ pub struct ColumnMap {
     /// Source column name (matched case-insensitively).
     #[serde(default)]
     pub from: Option<String>,
-    /// The source may lack this column; the canonical value is then `default` (or null).
+    /// The source may lack this column; the canonical value is then `default` (or null). Only needed
+    /// on a required canonical column: a column that is not required may always be absent (see
+    /// [`Catalog::needs`]).
     #[serde(default)]
     pub optional: bool,
     /// Raw text used when the source column is absent or the era has no source for it.
     #[serde(default)]
     pub default: Option<String>,
-    /// Accepted chrono formats (timestamp columns), tried in order, local time unless the format has `%z`.
+    /// Accepted chrono formats (timestamp columns), tried in order, local time unless the format has `%z`;
+    /// when empty, the catalog's `timestamp_formats` (see [`Catalog::formats`]).
     #[serde(default)]
     pub formats: Vec<String>,
     /// Normalization table applied to the value.
@@ -241,6 +248,26 @@ impl Catalog {
                 .find(|(_, d)| d.eq_ignore_ascii_case(id))
                 .map(|(y, _)| (*y, e))
         })
+    }
+
+    /// The formats a timestamp mapping accepts: its own, else the catalog's `timestamp_formats`, else
+    /// [`crate::datetime::DEFAULT_FORMATS`].
+    pub fn formats(&self, m: &ColumnMap) -> Vec<String> {
+        if !m.formats.is_empty() {
+            return m.formats.clone();
+        }
+        match &self.timestamp_formats {
+            Some(f) => f.value.clone(),
+            None => crate::datetime::default_formats(),
+        }
+    }
+
+    /// Whether a source must hold the column mapped to canonical column `canonical` for its era to
+    /// apply: only a required canonical column's, unless the mapping is `optional`. Any other mapped
+    /// column may be absent (a file re-saved with a column subset): the canonical value is then the
+    /// mapping's `default` or null, and the drift and partition reports list the column.
+    pub fn needs(&self, canonical: &str, m: &ColumnMap) -> bool {
+        !m.optional && self.column(canonical).is_some_and(|c| c.required)
     }
 
     /// Keep only the named eras (used to test drift against an older mapping).

@@ -4,9 +4,39 @@
 //! offset; any other format is Los Angeles wall-clock time (the catalog's time zone). Wall times in the
 //! repeated November hour take the earlier instant; wall times in the skipped March hour are read with
 //! the offset in force just before the gap.
+//!
+//! [`DEFAULT_FORMATS`] is the list a catalog uses when it names none: every shape the city's exports and
+//! their spreadsheet re-saves write, so one column may mix two of them. A `%Y` year below 1000 is taken as
+//! a two-digit year read by the wrong pattern and does not match (the `%y` pattern then reads it).
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
+
+/// The formats tried when a catalog lists none (chrono syntax, Los Angeles wall-clock time). Chrono reads
+/// `%m`, `%d`, `%H` and `%I` with or without a leading zero, so `%m/%d/%Y %H:%M` also reads `1/8/2020 0:00`.
+pub const DEFAULT_FORMATS: &[&str] = &[
+    // CSV exports of the portal (MyLA311, LAPD, LADBS): 12/31/2017 11:59:58 PM.
+    "%m/%d/%Y %I:%M:%S %p",
+    // Spreadsheet re-saves and LAPD's second shape: 01/08/2020 00:00, 1/8/2020 0:00, 1/3/18 9:05.
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%y %I:%M %p",
+    // ISO: 2020-01-01 00:05:00, SODA floating time 2017-12-31T23:59:58.000 (fraction optional).
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    // Date only (LADBS Issue Date): local midnight.
+    "%m/%d/%Y",
+    "%Y-%m-%d",
+];
+
+/// [`DEFAULT_FORMATS`] as owned strings.
+pub fn default_formats() -> Vec<String> {
+    DEFAULT_FORMATS.iter().map(|f| f.to_string()).collect()
+}
 
 /// How finely a format records time (what survives a render/parse round trip).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -53,19 +83,24 @@ pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     }
 }
 
-/// Parse `text` with one format; `None` when it does not match.
+/// Parse `text` with one format; `None` when it does not match (or `%Y` reads a year below 1000).
 pub fn parse_with(tz: Tz, format: &str, text: &str) -> Option<DateTime<Utc>> {
+    let plausible = |year: i32| !format.contains("%Y") || year >= 1000;
     if has_offset(format) {
         return DateTime::parse_from_str(text, format)
             .ok()
+            .filter(|t| plausible(t.year()))
             .map(|t| t.with_timezone(&Utc));
     }
     if resolution(format) == Resolution::Day {
-        let d = NaiveDate::parse_from_str(text, format).ok()?;
+        let d = NaiveDate::parse_from_str(text, format)
+            .ok()
+            .filter(|d| plausible(d.year()))?;
         return Some(local_to_utc(tz, d.and_time(NaiveTime::MIN)));
     }
     NaiveDateTime::parse_from_str(text, format)
         .ok()
+        .filter(|t| plausible(t.year()))
         .map(|t| local_to_utc(tz, t))
 }
 
@@ -146,11 +181,71 @@ mod tests {
         );
     }
 
+    /// Every shape of issue #13 item 4 through the default list, as Los Angeles time.
+    #[test]
+    fn every_documented_shape_parses_with_the_default_formats() {
+        let f = default_formats();
+        for (text, want) in [
+            ("01/08/2020 12:00:00 AM", "2020-01-08T08:00:00Z"),
+            ("01/08/2020 01:30:00 PM", "2020-01-08T21:30:00Z"),
+            ("01/08/2020 00:00", "2020-01-08T08:00:00Z"),
+            ("07/04/2018 13:05", "2018-07-04T20:05:00Z"),
+            ("1/8/2020 0:00", "2020-01-08T08:00:00Z"),
+            ("7/4/2018 9:05", "2018-07-04T16:05:00Z"),
+            ("1/3/18 9:05", "2018-01-03T17:05:00Z"),
+            ("12/31/17 23:59", "2018-01-01T07:59:00Z"),
+            ("2020-01-01 00:05:00", "2020-01-01T08:05:00Z"),
+            ("2017-12-31T23:59:58", "2018-01-01T07:59:58Z"),
+            ("2017-12-31T23:59:58.000", "2018-01-01T07:59:58Z"),
+            ("2017-12-31T23:59:58.250", "2018-01-01T07:59:58.250Z"),
+            ("03/15/2021", "2021-03-15T07:00:00Z"),
+            ("2021-03-15", "2021-03-15T07:00:00Z"),
+            (" 01/08/2020 00:00 ", "2020-01-08T08:00:00Z"),
+        ] {
+            assert_eq!(parse_any(LA, &f, text), Some(utc(want)), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_two_digit_year_is_never_read_as_year_18() {
+        // `%Y` alone would read 1/3/18 as the year 18; the default list reads it as 2018 whatever the order.
+        assert_eq!(parse_with(LA, "%m/%d/%Y %H:%M", "1/3/18 9:05"), None);
+        let reversed: Vec<String> = default_formats().into_iter().rev().collect();
+        assert_eq!(
+            parse_any(LA, &reversed, "1/3/18 9:05"),
+            Some(utc("2018-01-03T17:05:00Z"))
+        );
+    }
+
+    #[test]
+    fn default_formats_keep_the_dst_rules() {
+        let f = default_formats();
+        // The repeated November hour takes the earlier instant; the skipped March hour reads as PST.
+        assert_eq!(
+            parse_any(LA, &f, "11/04/2018 01:30"),
+            Some(utc("2018-11-04T08:30:00Z"))
+        );
+        assert_eq!(
+            parse_any(LA, &f, "3/11/2018 2:30"),
+            Some(utc("2018-03-11T10:30:00Z"))
+        );
+    }
+
     #[test]
     fn garbage_and_wrong_format_do_not_parse() {
         let formats = vec!["%m/%d/%Y %I:%M:%S %p".to_string()];
         assert_eq!(parse_any(LA, &formats, "Monica Rodriguez"), None);
         assert_eq!(parse_any(LA, &formats, "2020-01-01 00:05:00"), None);
         assert_eq!(parse_any(LA, &formats, "13/01/2020 01:00:00 AM"), None);
+        let all = default_formats();
+        for text in [
+            "Monica Rodriguez",
+            "31/12/2017 23:59",
+            "2020-13-01",
+            "12/31/2017 25:00",
+            "",
+        ] {
+            assert_eq!(parse_any(LA, &all, text), None, "{text}");
+        }
     }
 }

@@ -11,6 +11,7 @@ use crate::catalog::{Catalog, ColumnType, Era};
 use crate::datetime;
 use crate::plan::{CompiledTable, header_fit};
 pub use crate::shape::{Shape, alnum, expected_shape_fits, shape_of};
+pub use ingest_core::header::{HeaderChange, HeaderChangeKind};
 
 /// How a header name differs from the mapped name it was matched to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +64,8 @@ pub struct NewColumn {
 pub struct MissingColumn {
     pub name: String,
     pub canonical: String,
-    /// The era marks it optional (not a coverage failure).
+    /// The transform fills it with the era's default or null (not a coverage failure): every mapped
+    /// column but a required canonical column's (see `Catalog::needs`).
     pub optional: bool,
 }
 
@@ -103,8 +105,12 @@ pub struct DriftReport {
     pub ignored_columns: Vec<String>,
     pub unparsed_dates: Vec<DateDrift>,
     pub new_values: Vec<ValueDrift>,
-    /// The mapping covers the source: no new, uncovered renamed or non-optional missing columns, every
-    /// sampled date parses, and no value outside a strict table.
+    /// Columns ingestion keeps under another name than the source's: an unnamed column (`_index`,
+    /// ignored by the mapping) or a repeated name (`Name__2`, a warning: the mapping reads the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub header_changes: Vec<HeaderChange>,
+    /// The mapping covers the source: no new, uncovered renamed or non-optional missing columns, no
+    /// repeated column name, every sampled date parses, and no value outside a strict table.
     pub covered: bool,
 }
 
@@ -136,7 +142,12 @@ pub fn era_for<'c>(
     dataset_id
         .and_then(|id| catalog.year_for_dataset_id(id).map(|(_, e)| e))
         .or_else(|| year.and_then(|y| catalog.era_for_year(y).map(|(e, _)| e)))
-        .or_else(|| catalog.eras.iter().max_by_key(|e| header_fit(e, header)))
+        .or_else(|| {
+            catalog
+                .eras
+                .iter()
+                .max_by_key(|e| header_fit(catalog, e, header))
+        })
 }
 
 /// Drift of a source against the era it declares (dataset id, then year) or best fits: the entry point
@@ -147,8 +158,13 @@ pub fn era_for<'c>(
 pub fn ingest_check(dataset: &str) -> Option<ingest_core::run::DriftCheck> {
     let catalog = crate::builtin(dataset).ok()?;
     Some(std::sync::Arc::new(
-        move |header: &[String], rows: &[Vec<String>], id: Option<&str>, year: Option<i32>| {
-            check_source(&catalog, header, rows, id, year)
+        move |header: &[String],
+              changes: &[HeaderChange],
+              rows: &[Vec<String>],
+              id: Option<&str>,
+              year: Option<i32>| {
+            era_for(&catalog, header, id, year)
+                .map(|era| check_with_changes(&catalog, era, header, changes, rows))
                 .and_then(|r| serde_json::to_value(r).ok())
         },
     ))
@@ -166,15 +182,36 @@ pub fn check_source(
 
 /// Compare `header` and sampled `rows` with `era` of `catalog`.
 pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String>]) -> DriftReport {
+    check_with_changes(catalog, era, header, &[], rows)
+}
+
+/// [`check`] of a header ingestion normalized (`ingest_core::header`): `changes` are its renamed
+/// columns. An unnamed column is listed as ignored, a repeated one only under `header_changes`.
+pub fn check_with_changes(
+    catalog: &Catalog,
+    era: &Era,
+    header: &[String],
+    changes: &[HeaderChange],
+    rows: &[Vec<String>],
+) -> DriftReport {
     let sampled_rows = rows.len();
     let rows: Vec<&Vec<String>> = rows.iter().filter(|r| r.len() == header.len()).collect();
     let malformed_rows = sampled_rows - rows.len();
     let tz = catalog.timezone.value.parse().expect("validated time zone");
-    let all_formats: Vec<String> = catalog
-        .eras
-        .iter()
-        .flat_map(|e| e.columns.values().flat_map(|m| m.formats.clone()))
-        .collect();
+    let is_timestamp =
+        |canon: &str| catalog.column(canon).map(|c| c.ty) == Some(ColumnType::Timestamp);
+    let mut all_formats: Vec<String> = Vec::new();
+    for e in &catalog.eras {
+        for (canon, m) in &e.columns {
+            if is_timestamp(&canon.value) {
+                for f in catalog.formats(m) {
+                    if !all_formats.contains(&f) {
+                        all_formats.push(f);
+                    }
+                }
+            }
+        }
+    }
     let column_values = |i: usize| {
         rows.iter()
             .filter_map(move |r| r.get(i).map(String::as_str))
@@ -187,7 +224,8 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
         let ty = catalog.column(&canon.value).map(|c| c.ty);
         for src in m.from.iter().chain(m.key.iter()) {
             if !mapped.iter().any(|(n, ..)| n.eq_ignore_ascii_case(src)) {
-                mapped.push((src.clone(), canon.value.clone(), m.optional, ty));
+                let optional = !catalog.needs(&canon.value, m);
+                mapped.push((src.clone(), canon.value.clone(), optional, ty));
             }
         }
     }
@@ -199,7 +237,20 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
     let mut matched_mapping = vec![false; mapped.len()];
     let mut renamed = Vec::new();
     let mut ignored_columns = Vec::new();
+    // Columns ingestion named: unnamed ones carry nothing the mapping reads; repeated ones are reported
+    // as header changes (never as new columns or rename candidates).
+    for c in changes {
+        if let Some(hi) = header.iter().position(|h| *h == c.raw) {
+            matched_header[hi] = true;
+            if c.kind == HeaderChangeKind::Unnamed {
+                ignored_columns.push(c.raw.clone());
+            }
+        }
+    }
     for (hi, h) in header.iter().enumerate() {
+        if matched_header[hi] {
+            continue;
+        }
         if let Some(mi) = mapped
             .iter()
             .position(|(n, ..)| n.eq_ignore_ascii_case(h.trim()))
@@ -301,10 +352,11 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
         let Some(i) = m.from.as_deref().and_then(index_of) else {
             continue;
         };
-        if !m.formats.is_empty() {
+        if is_timestamp(&canon.value) {
+            let formats = catalog.formats(m);
             let bad: Vec<&str> = column_values(i)
                 .map(str::trim)
-                .filter(|v| !v.is_empty() && datetime::parse_any(tz, &m.formats, v).is_none())
+                .filter(|v| !v.is_empty() && datetime::parse_any(tz, &formats, v).is_none())
                 .collect();
             if !bad.is_empty() {
                 let mut examples: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
@@ -315,7 +367,7 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
                     canonical: canon.value.clone(),
                     unparsed: bad.len() as u64,
                     examples,
-                    accepted_formats: m.formats.clone(),
+                    accepted_formats: formats,
                 });
             }
         }
@@ -343,7 +395,10 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
         && renamed.iter().all(|r| r.covered)
         && missing_columns.iter().all(|m| m.optional)
         && unparsed_dates.is_empty()
-        && new_values.iter().all(|v| !v.strict);
+        && new_values.iter().all(|v| !v.strict)
+        && changes
+            .iter()
+            .all(|c| c.kind != HeaderChangeKind::Duplicate);
     DriftReport {
         dataset: catalog.dataset.clone(),
         era: era.name.value.clone(),
@@ -355,6 +410,7 @@ pub fn check(catalog: &Catalog, era: &Era, header: &[String], rows: &[Vec<String
         ignored_columns,
         unparsed_dates,
         new_values,
+        header_changes: changes.to_vec(),
         covered,
     }
 }
@@ -396,6 +452,9 @@ impl DriftReport {
                 r.similarity
             );
         }
+        for c in &self.header_changes {
+            s += &format!("  HEADER   {c}\n");
+        }
         for c in &self.ignored_columns {
             s += &format!("  ignored  {c}\n");
         }
@@ -420,6 +479,12 @@ impl DriftReport {
         }
         s += if self.covered {
             "covered: yes\n"
+        } else if self
+            .header_changes
+            .iter()
+            .any(|c| c.kind == HeaderChangeKind::Duplicate)
+        {
+            "covered: NO (rename the source's repeated column, or update datasets/<dataset>/canonical.yaml)\n"
         } else {
             "covered: NO (update datasets/<dataset>/canonical.yaml)\n"
         };

@@ -240,6 +240,15 @@ pub fn validate(c: &Catalog) -> Vec<Issue> {
             ),
         )),
     }
+    if let Some(f) = &c.timestamp_formats
+        && f.value.is_empty()
+    {
+        out.push(issue(
+            f,
+            "timestamp_formats is empty: list at least one format, or leave it out for the defaults"
+                .into(),
+        ));
+    }
     for era in &c.eras {
         let era_name = &era.name.value;
         for (canon, m) in &era.columns {
@@ -268,15 +277,6 @@ pub fn validate(c: &Catalog) -> Vec<Issue> {
                     canon,
                     format!(
                         "era {era_name}: '{}' needs `from` or `default`",
-                        canon.value
-                    ),
-                ));
-            }
-            if col.ty == ColumnType::Timestamp && m.from.is_some() && m.formats.is_empty() {
-                out.push(issue(
-                    canon,
-                    format!(
-                        "era {era_name}: timestamp '{}' needs at least one format",
                         canon.value
                     ),
                 ));
@@ -330,6 +330,25 @@ mod tests {
         let c = builtin("la311").expect("built-in catalog loads");
         assert_eq!(c.dataset, "la311");
         assert!(c.era("A").is_some() && c.era("B").is_some());
+    }
+
+    #[test]
+    fn timestamp_formats_replace_the_defaults_and_must_not_be_empty() {
+        let c = builtin("la311").unwrap();
+        let created = c.era("A").unwrap().mapping("created_at").unwrap();
+        assert_eq!(c.formats(created), crate::datetime::default_formats());
+        let own = LA311_CANONICAL_YAML.replacen(
+            "year_column:",
+            "timestamp_formats: [\"%d.%m.%Y %H:%M\"]\nyear_column:",
+            1,
+        );
+        let c = parse("c.yaml", &own).unwrap();
+        let created = c.era("A").unwrap().mapping("created_at").unwrap();
+        assert_eq!(c.formats(created), ["%d.%m.%Y %H:%M"]);
+        let empty =
+            LA311_CANONICAL_YAML.replacen("year_column:", "timestamp_formats: []\nyear_column:", 1);
+        let err = parse("c.yaml", &empty).unwrap_err().to_string();
+        assert!(err.contains("timestamp_formats is empty"), "{err}");
     }
 
     #[test]

@@ -150,6 +150,22 @@ fn lineage(catalog: &Catalog, m: &RunManifest) -> (Option<i32>, String) {
     (year, dataset)
 }
 
+/// The era the transform applies to `manifest`'s run (by its source's dataset id or year, else its
+/// header), or why none fits: `civic transform` checks this before it sends any job, so a run no era
+/// maps writes nothing under canonical/.
+pub fn era_of_run<'c>(
+    catalog: &'c Catalog,
+    manifest: &RunManifest,
+) -> Result<&'c crate::catalog::Era, PlanError> {
+    let (year, _) = lineage(catalog, manifest);
+    plan::choose_era(
+        catalog,
+        manifest.source.dataset_id.as_deref(),
+        year,
+        &manifest.schema,
+    )
+}
+
 /// The local year of the first value of `column` in `cols` that parses (see `Catalog::year_column`).
 fn infer_year(plan: &Plan, column: &str, cols: &[StringArray]) -> Option<i32> {
     let c = plan.columns.iter().find(|c| c.name == column)?;
@@ -333,6 +349,7 @@ pub async fn transform_partition_opts(
                     }
                 })?;
                 report.era = p.era.clone();
+                report.missing_columns = p.missing.clone();
                 plan = Some(p);
             }
             let plan = plan.as_mut().expect("set above");

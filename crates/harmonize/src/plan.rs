@@ -1,10 +1,13 @@
 //! Resolving an era's mapping against a concrete source header: which raw column feeds which canonical column.
 //!
-//! Also picks the era of a source (dataset id, then year, then best header match).
+//! Also picks the era of a source (dataset id, then year, then best header match). Names match trimmed and
+//! case-insensitively, in any order; a header may hold a subset of an era's columns as long as it has the
+//! ones the era needs ([`Catalog::needs`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono_tz::Tz;
+use serde::Serialize;
 
 use crate::catalog::{BBox, Catalog, ColumnType, Era, Lineage, Table};
 
@@ -123,6 +126,9 @@ pub struct Plan {
     pub location: Option<usize>,
     pub lat: usize,
     pub lon: usize,
+    /// Canonical columns whose mapped source column the header lacks (canonical -> source column): they
+    /// are the mapping's default or null.
+    pub missing: BTreeMap<String, String>,
     pub lineage: LineageValues,
     /// The district derived from the coordinates, when the catalog declares one.
     pub districts: Option<DistrictPlan>,
@@ -141,8 +147,51 @@ pub enum PlanError {
         column: String,
         canonical: String,
     },
-    #[error("no era of the catalog matches header [{0}]")]
-    NoEra(String),
+    #[error("{0}")]
+    NoEra(Box<NoEra>),
+}
+
+/// Why no era of a catalog fits a header: the columns none of them maps, and what each era lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoEra {
+    pub dataset: String,
+    pub header: Vec<String>,
+    /// Header columns that no era maps or ignores (in header order).
+    pub unmapped: Vec<String>,
+    /// Each era with the source columns it needs that the header lacks.
+    pub eras: Vec<EraMisfit>,
+}
+
+/// The needed source columns one era misses in a header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EraMisfit {
+    pub era: String,
+    /// `source column (canonical column)` for each needed column the header lacks.
+    pub missing: Vec<String>,
+}
+
+impl std::fmt::Display for NoEra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no era of the {} catalog matches the header ({} columns); columns no era maps: {}",
+            self.dataset,
+            self.header.len(),
+            if self.unmapped.is_empty() {
+                "none".to_string()
+            } else {
+                self.unmapped.join(", ")
+            }
+        )?;
+        for e in &self.eras {
+            write!(f, "; era {} lacks {}", e.era, e.missing.join(", "))?;
+        }
+        write!(
+            f,
+            "; run `civic schema-drift` on the source, or add an era to datasets/{}/canonical.yaml",
+            self.dataset
+        )
+    }
 }
 
 fn find(header: &[String], name: &str) -> Option<usize> {
@@ -151,26 +200,38 @@ fn find(header: &[String], name: &str) -> Option<usize> {
         .position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
 }
 
-/// How well `era` fits `header`: (all non-optional sources present, present - missing).
-pub fn header_fit(era: &Era, header: &[String]) -> (bool, i64) {
+/// The source columns (`from` and `key`) of `era`'s mappings: (source, canonical, needed).
+fn sources<'e>(catalog: &Catalog, era: &'e Era) -> Vec<(&'e str, &'e str, bool)> {
+    let mut out = Vec::new();
+    for (canon, m) in &era.columns {
+        let needed = catalog.needs(&canon.value, m);
+        for src in m.from.iter().chain(m.key.iter()) {
+            out.push((src.as_str(), canon.value.as_str(), needed));
+        }
+    }
+    out
+}
+
+/// How well `era` fits `header`: (every needed source present, present - missing). A needed source is
+/// one of a required canonical column ([`Catalog::needs`]); the others may be absent.
+pub fn header_fit(catalog: &Catalog, era: &Era, header: &[String]) -> (bool, i64) {
     let mut present = 0i64;
     let mut missing = 0i64;
     let mut complete = true;
-    for m in era.columns.values() {
-        for src in m.from.iter().chain(m.key.iter()) {
-            if find(header, src).is_some() {
-                present += 1;
-            } else {
-                missing += 1;
-                complete &= m.optional;
-            }
+    for (src, _, needed) in sources(catalog, era) {
+        if find(header, src).is_some() {
+            present += 1;
+        } else {
+            missing += 1;
+            complete &= !needed;
         }
     }
     (complete, present - missing)
 }
 
 /// The era of a source: by dataset id, then year, then the best-fitting complete header match.
-/// An era chosen by id or year that does not fit the header falls back to the header match.
+/// An era chosen by id or year that does not fit the header falls back to the header match. When no
+/// era fits, the error names the header columns no era maps and what each era lacks.
 pub fn choose_era<'c>(
     catalog: &'c Catalog,
     dataset_id: Option<&str>,
@@ -181,18 +242,52 @@ pub fn choose_era<'c>(
         .and_then(|id| catalog.year_for_dataset_id(id).map(|(_, e)| e))
         .or_else(|| year.and_then(|y| catalog.era_for_year(y).map(|(e, _)| e)));
     if let Some(e) = declared
-        && header_fit(e, header).0
+        && header_fit(catalog, e, header).0
     {
         return Ok(e);
     }
     catalog
         .eras
         .iter()
-        .map(|e| (e, header_fit(e, header)))
+        .map(|e| (e, header_fit(catalog, e, header)))
         .filter(|(_, (complete, _))| *complete)
         .max_by_key(|(_, (_, score))| *score)
         .map(|(e, _)| e)
-        .ok_or_else(|| PlanError::NoEra(header.join(",")))
+        .ok_or_else(|| PlanError::NoEra(Box::new(no_era(catalog, header))))
+}
+
+/// The report of a header that no era fits.
+fn no_era(catalog: &Catalog, header: &[String]) -> NoEra {
+    let known = |h: &str| {
+        catalog.eras.iter().any(|e| {
+            sources(catalog, e)
+                .iter()
+                .any(|(s, ..)| s.trim().eq_ignore_ascii_case(h.trim()))
+                || e.location
+                    .as_ref()
+                    .is_some_and(|l| l.from.trim().eq_ignore_ascii_case(h.trim()))
+                || e.ignore
+                    .iter()
+                    .any(|i| i.trim().eq_ignore_ascii_case(h.trim()))
+        })
+    };
+    NoEra {
+        dataset: catalog.dataset.clone(),
+        header: header.to_vec(),
+        unmapped: header.iter().filter(|h| !known(h)).cloned().collect(),
+        eras: catalog
+            .eras
+            .iter()
+            .map(|e| EraMisfit {
+                era: e.name.value.clone(),
+                missing: sources(catalog, e)
+                    .into_iter()
+                    .filter(|(s, _, needed)| *needed && find(header, s).is_none())
+                    .map(|(s, c, _)| format!("{s} ({c})"))
+                    .collect(),
+            })
+            .collect(),
+    }
 }
 
 impl Plan {
@@ -205,6 +300,7 @@ impl Plan {
     ) -> Result<Plan, PlanError> {
         let era_name = era.name.value.clone();
         let mut columns = Vec::with_capacity(catalog.columns.len());
+        let mut missing = BTreeMap::new();
         for col in &catalog.columns {
             let name = col.name.value.clone();
             let m = era.mapping(&name);
@@ -215,22 +311,29 @@ impl Plan {
                 (Some(l), _) => Source::Lineage(l),
                 (None, None) => Source::Null,
                 (None, Some(m)) => {
+                    let needed = catalog.needs(&name, m);
                     let idx = m.from.as_deref().and_then(|f| find(header, f));
-                    if let (Some(from), None, false) = (&m.from, idx, m.optional) {
-                        return Err(PlanError::MissingColumn {
-                            era: era_name,
-                            column: from.clone(),
-                            canonical: name,
-                        });
+                    if let (Some(from), None) = (&m.from, idx) {
+                        if needed {
+                            return Err(PlanError::MissingColumn {
+                                era: era_name,
+                                column: from.clone(),
+                                canonical: name,
+                            });
+                        }
+                        missing.insert(name.clone(), from.clone());
                     }
                     if let Some(k) = &m.key {
                         key = find(header, k);
-                        if key.is_none() && !m.optional {
-                            return Err(PlanError::MissingColumn {
-                                era: era_name,
-                                column: k.clone(),
-                                canonical: name,
-                            });
+                        if key.is_none() {
+                            if needed {
+                                return Err(PlanError::MissingColumn {
+                                    era: era_name,
+                                    column: k.clone(),
+                                    canonical: name,
+                                });
+                            }
+                            missing.entry(name.clone()).or_insert_with(|| k.clone());
                         }
                     }
                     if let Some(t) = &m.time_from {
@@ -261,7 +364,11 @@ impl Plan {
                 false_values: col.false_values.iter().map(|v| v.to_lowercase()).collect(),
                 source,
                 source_name,
-                formats: m.formats.clone(),
+                formats: if col.ty == ColumnType::Timestamp {
+                    catalog.formats(&m)
+                } else {
+                    Vec::new()
+                },
                 table: m
                     .table
                     .as_ref()
@@ -302,6 +409,7 @@ impl Plan {
             location: era.location.as_ref().and_then(|l| find(header, &l.from)),
             columns,
             header: header.to_vec(),
+            missing,
             lineage,
         })
     }

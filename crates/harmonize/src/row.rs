@@ -163,9 +163,9 @@ impl Plan {
                         format!("accepted formats: {}", col.formats.join(" | ")),
                     ),
                 },
-                ColumnType::Int16 => match text.parse::<i64>() {
-                    Err(_) => problem(Reason::NotAnInteger, "expected an integer".into()),
-                    Ok(n) => match col.range {
+                ColumnType::Int16 => match parse_integer(text) {
+                    None => problem(Reason::NotAnInteger, "expected an integer".into()),
+                    Some(n) => match col.range {
                         Some([lo, hi]) if n < lo || n > hi => {
                             problem(Reason::OutOfRange, format!("expected {lo}..={hi}"))
                         }
@@ -383,6 +383,19 @@ pub fn parse_number(text: &str) -> Option<f64> {
     }
     let x: f64 = format!("{cleaned}.{frac}0").parse().ok()?;
     Some(if neg { -x } else { x })
+}
+
+/// An integer as sources write it: `13`, `+13`, or a spreadsheet's `13.0` (the ingestion's partition values
+/// read the same way); any other fraction is not an integer.
+fn parse_integer(text: &str) -> Option<i64> {
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(n);
+    }
+    let (int, frac) = text.split_once('.')?;
+    if frac.is_empty() || !frac.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    int.parse::<i64>().ok()
 }
 
 /// A coordinate value as text for quarantine records ("" for null).

@@ -8,17 +8,20 @@ use harmonize::datetime::{Resolution, parse_any, resolution};
 use harmonize::location::parse_location;
 use proptest::prelude::*;
 
-/// Every (era, column, accepted format list) of the built-in catalog.
+/// Every (era, timestamp column, accepted format list) of the built-in catalog (its own formats or the
+/// shared default list).
 fn format_lists() -> Vec<(String, String, Vec<String>)> {
     let c = harmonize::builtin("la311").unwrap();
     let mut out = Vec::new();
     for era in &c.eras {
         for (col, m) in &era.columns {
-            if !m.formats.is_empty() {
-                out.push((era.name.value.clone(), col.value.clone(), m.formats.clone()));
+            if c.column(&col.value).map(|c| c.ty) == Some(harmonize::catalog::ColumnType::Timestamp)
+            {
+                out.push((era.name.value.clone(), col.value.clone(), c.formats(m)));
             }
         }
     }
+    assert!(!out.is_empty(), "the catalog maps timestamp columns");
     out
 }
 

@@ -28,7 +28,7 @@ pub enum Error {
         line: u64,
         message: String,
     },
-    /// The header is unusable (missing partition column, not UTF-8, duplicate names).
+    /// The header is unusable (missing or ambiguous partition column, not UTF-8, a reserved name).
     #[error("{uri}: bad header: {message}")]
     Header { uri: String, message: String },
     /// An HTTP source failed for good (after retries, or a non-retryable status).

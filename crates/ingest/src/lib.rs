@@ -1,7 +1,7 @@
 //! `ingest_core`: streaming ingestion of CSV sources (local file, https, Socrata SODA) into the raw
 //! Parquet layer, partitioned by the dataset's partition column under a global memory budget.
 //!
-//! Pipeline: [`source`] yields CSV records -> [`run`] validates each row and routes it
+//! Pipeline: [`source`] yields CSV records ([`header`] names every column uniquely) -> [`run`] validates each row and routes it
 //! ([`partition_value`], [`quarantine`]) -> [`partitioner`] buffers per partition and writes
 //! zstd Parquet through [`sink`] (object store multipart) -> [`manifest`] is written last.
 //! Every object key comes from the grants in [`locations::Locations`]; the dataset catalog is [`catalog`].
@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod generate;
 pub mod geo_route;
+pub mod header;
 pub mod locations;
 pub mod manifest;
 pub mod partition_value;

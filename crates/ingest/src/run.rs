@@ -1,7 +1,6 @@
 //! One ingestion run: open the source, judge every row (field count, UTF-8, partition value),
 //! route good rows to the partitioner and bad ones to quarantine, then write the manifest last.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use object_store::ObjectStore;
@@ -11,6 +10,7 @@ use crate::catalog::DatasetSpec;
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::geo_route::GeoRouted;
+use crate::header::{Header, HeaderChange};
 use crate::locations::{self, Locations};
 use crate::manifest::{MANIFEST_VERSION, ManifestPartition, ManifestSource, RunManifest};
 use crate::partition_value::{Routed, route};
@@ -61,10 +61,17 @@ impl Progress for LogProgress {
 }
 
 /// Compares a source's header and first rows with the dataset's mapping (the harmonization layer's
-/// schema-drift check, injected so this crate does not depend on it). Arguments: header, sampled
-/// records, Socrata dataset id, year. The report is stored in the run manifest as `drift`.
+/// schema-drift check, injected so this crate does not depend on it). Arguments: header (as the raw
+/// layer names the columns), the names changed from the source's (repeated, unnamed), sampled records,
+/// Socrata dataset id, year. The report is stored in the run manifest as `drift`.
 pub type DriftCheck = Arc<
-    dyn Fn(&[String], &[Vec<String>], Option<&str>, Option<i32>) -> Option<serde_json::Value>
+    dyn Fn(
+            &[String],
+            &[HeaderChange],
+            &[Vec<String>],
+            Option<&str>,
+            Option<i32>,
+        ) -> Option<serde_json::Value>
         + Send
         + Sync,
 >;
@@ -282,28 +289,30 @@ enum Router {
     Geo(Box<crate::geo_route::GeoRouter>),
 }
 
-/// Check the header and find the partition column.
+/// Check the header and find the partition column. Names are made unique and non-empty first
+/// ([`crate::header::normalize`]: a repeated name is kept as `Name__2`, an unnamed first column as
+/// `_index`); the changed names are returned for the drift report.
 fn read_header(
     spec: &DatasetSpec,
     header: &csv::ByteRecord,
     uri: &str,
-) -> Result<(Vec<String>, Router)> {
+) -> Result<(Vec<String>, Router, Vec<HeaderChange>)> {
     let bad = |message: String| Error::Header {
         uri: uri.to_string(),
         message,
     };
-    let mut names = Vec::with_capacity(header.len());
-    let mut seen = HashSet::new();
+    let mut source = Vec::with_capacity(header.len());
     for (i, f) in header.iter().enumerate() {
         let name = std::str::from_utf8(f)
             .map_err(|_| bad(format!("column {} name is not UTF-8", i + 1)))?;
-        if !seen.insert(name.to_string()) {
-            return Err(bad(format!("column name {name:?} appears twice")));
-        }
-        if name == crate::partitioner::SOURCE_ROW {
+        if name.trim() == crate::partitioner::SOURCE_ROW {
             return Err(bad(format!("column name {name:?} is reserved")));
         }
-        names.push(name.to_string());
+        source.push(name);
+    }
+    let Header { names, changes } = crate::header::normalize(&source);
+    for c in &changes {
+        tracing::warn!(%uri, "header: {c}");
     }
     if let Some(geo) = &spec.partition.geo {
         let boundaries = spec.boundaries.as_ref().ok_or_else(|| {
@@ -314,13 +323,13 @@ fn read_header(
         })?;
         let router = crate::geo_route::GeoRouter::new(spec, geo, &names, boundaries.0.clone())
             .map_err(bad)?;
-        return Ok((names, Router::Geo(Box::new(router))));
+        return Ok((names, Router::Geo(Box::new(router)), changes));
     }
     let found: Vec<usize> = (0..names.len())
         .filter(|&i| spec.is_partition_header(&names[i]))
         .collect();
     match found.as_slice() {
-        [one] => Ok((names, Router::Column(*one))),
+        [one] => Ok((names, Router::Column(*one), changes)),
         [] => Err(bad(format!(
             "partition column {} (or {:?}) not found among {} columns: {}",
             spec.partition.column,
@@ -347,19 +356,21 @@ fn run_blocking(
     resume: Option<Checkpoint>,
 ) -> Result<Ended> {
     let uri = source.uri();
-    let (src, schema, pcol) = match &resume {
+    let (src, schema, pcol, header_changes) = match &resume {
         None => {
             let src = source::open(source, &rt)?;
-            let (schema, pcol) = read_header(spec, src.header(), &uri)?;
-            (src, schema, pcol)
+            let (schema, pcol, changes) = read_header(spec, src.header(), &uri)?;
+            (src, schema, pcol, changes)
         }
         Some(cp) => {
+            // The checkpoint holds the header as normalized: its changes are in the checkpoint's drift.
             let header = csv::ByteRecord::from(cp.header.clone());
-            let (schema, pcol) = read_header(spec, &header, &uri)?;
+            let (schema, pcol, changes) = read_header(spec, &header, &uri)?;
             (
                 source::open_at(source, &rt, header, &cp.position)?,
                 schema,
                 pcol,
+                changes,
             )
         }
     };
@@ -496,10 +507,15 @@ fn run_blocking(
     };
     let drift = match &resume {
         Some(cp) => cp.drift.clone(),
-        None => opts
-            .drift
-            .as_ref()
-            .and_then(|check| check(&schema, &sample, dataset_id.as_deref(), year)),
+        None => opts.drift.as_ref().and_then(|check| {
+            check(
+                &schema,
+                &header_changes,
+                &sample,
+                dataset_id.as_deref(),
+                year,
+            )
+        }),
     };
     let partitions: Vec<ManifestPartition> = outcomes
         .into_iter()
