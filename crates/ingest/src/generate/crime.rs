@@ -256,7 +256,14 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
         rec.push(if cd3 { "998" } else { "" }.into());
         rec.push(if cd4 { "998" } else { "" }.into());
         if rng.random_bool(CROSS_STREET_SHARE) {
-            let cross = in_area[rng.random_range(0..in_area.len())];
+            // Another street of the area (a few draws; the area's anchors hold several streets).
+            let mut cross = in_area[rng.random_range(0..in_area.len())];
+            for _ in 0..4 {
+                if cross.street != anchor.street {
+                    break;
+                }
+                cross = in_area[rng.random_range(0..in_area.len())];
+            }
             rec.push(if rng.random_bool(0.76) {
                 street(anchor)
             } else {

@@ -243,4 +243,44 @@ mod tests {
         assert!("1850".parse::<YearSpan>().is_err());
         assert!("20x0".parse::<YearSpan>().is_err());
     }
+
+    use super::super::tables::{CRIME_CODES, CRIME_INSIDE, CRIME_OUTSIDE, PERMIT_ANCHORS};
+
+    const LAT: std::ops::RangeInclusive<f64> = 33.70..=34.34;
+    const LON: std::ops::RangeInclusive<f64> = -118.67..=-118.15;
+
+    #[test]
+    fn every_area_and_district_has_real_anchors_inside_la() {
+        for area in 1..=21u8 {
+            let n = CRIME_INSIDE.iter().filter(|a| a.area == area).count();
+            assert_eq!(n, 24, "LAPD area {area}");
+        }
+        assert!(!CRIME_OUTSIDE.is_empty());
+        for cd in 1..=15u8 {
+            let by2012 = PERMIT_ANCHORS.iter().filter(|a| a.cd2012 == cd).count();
+            let by2021 = PERMIT_ANCHORS.iter().filter(|a| a.cd2021 == cd).count();
+            assert!(
+                by2012 >= 24 && by2021 >= 16,
+                "district {cd}: {by2012} {by2021}"
+            );
+        }
+        let crime = CRIME_INSIDE
+            .iter()
+            .chain(CRIME_OUTSIDE)
+            .map(|a| (a.lat, a.lon, a.rpt_dist / 100 == u16::from(a.area)));
+        let permits = PERMIT_ANCHORS
+            .iter()
+            .map(|a| (a.lat, a.lon, !a.zip.is_empty()));
+        for (lat, lon, consistent) in crime.chain(permits) {
+            assert!(
+                LAT.contains(&lat) && LON.contains(&lon) && consistent,
+                "({lat}, {lon})"
+            );
+        }
+        assert_eq!(
+            CRIME_CODES.iter().map(|c| c.1).sum::<u32>(),
+            10_000,
+            "every sample row"
+        );
+    }
 }

@@ -392,11 +392,12 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
             }
             .into(),
         );
+        let elsewhere = &PERMIT_ANCHORS[rng.random_range(0..PERMIT_ANCHORS.len())];
         rec.push(format!(
             "{} {} {}",
             rng.random_range(100..30000u32),
-            ["N", "S", "E", "W"][rng.random_range(0..4)],
-            name(&mut rng, &LAST_NAMES)
+            elsewhere.street,
+            elsewhere.suffix
         ));
         rec.push(String::new());
         rec.push(pick(&mut rng, &APPLICANT_CITIES).into());

@@ -790,10 +790,8 @@ pub(super) const DESCENTS: &[(&str, u32)] = &[
 ];
 
 /// `TIME OCC` hour counts, hour 0..=23.
-pub(super) const HOUR_WEIGHTS: [u32; 24] = [
-    378, 274, 249, 222, 186, 194, 180, 238, 347, 348, 401, 415, 595, 452, 482, 542, 529, 587, 676,
-    627, 635, 508, 514, 421,
-];
+#[rustfmt::skip]
+pub(super) const HOUR_WEIGHTS: [u32; 24] = [378, 274, 249, 222, 186, 194, 180, 238, 347, 348, 401, 415, 595, 452, 482, 542, 529, 587, 676, 627, 635, 508, 514, 421];
 
 /// Real permit locations whose published district equals the 2012 lines: 24 per district, topped up so that
 /// every district of the 2021 lines (`cd2021`, 0 = none) has at least 16.
