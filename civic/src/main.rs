@@ -76,7 +76,19 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
+            // Bad input (an unknown dataset, a malformed event or source, a bad catalog file) exits 2, as the
+            // ingest function's `bad_input` errors and invalid catalogs do; anything else 1.
+            let bad_input = err.chain().any(|e| {
+                e.downcast_ref::<ingest::Error>()
+                    .is_some_and(|e| e.category == ingest::Category::BadInput)
+                    || e.downcast_ref::<datasets::Error>().is_some()
+                    || e.downcast_ref::<harmonize::CatalogError>().is_some()
+            });
+            if bad_input {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

@@ -95,7 +95,23 @@ fn transform_of_an_unknown_run_fails_naming_the_manifest() {
         dir.path().to_str().unwrap(),
     ]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("runs/la311/run=nope/manifest.json"));
+    // Without --dataset the store is searched for the run, and the error says where it looked.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no dataset in") && err.contains("run=nope/"),
+        "{err}"
+    );
+    let named = civic(&[
+        "transform",
+        "--run",
+        "nope",
+        "--dataset",
+        "la311",
+        "--store",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!named.status.success());
+    assert!(String::from_utf8_lossy(&named.stderr).contains("runs/la311/run=nope/manifest.json"));
 }
 
 #[test]

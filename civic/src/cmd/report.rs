@@ -15,9 +15,9 @@ pub struct Args {
     /// Local store root; buckets are <STORE>/data and <STORE>/ledger.
     #[arg(long, value_name = "DIR", default_value = "./.civic")]
     pub store: PathBuf,
-    /// Dataset id.
-    #[arg(long, default_value = "la311")]
-    pub dataset: String,
+    /// Dataset id (default: the one dataset whose runs/<dataset>/run=<RUN>/ holds the run in the store).
+    #[arg(long)]
+    pub dataset: Option<String>,
     /// Output HTML file (default: <STORE>/reports/<DATASET>-<RUN>.html).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -26,14 +26,18 @@ pub struct Args {
     pub layers: Vec<String>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+    let dataset = match args.dataset.take() {
+        Some(d) => d,
+        None => local::store::dataset_of_run(&args.store, &args.run)?,
+    };
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| local::store::default_report(&args.store, &args.dataset, &args.run));
+        .unwrap_or_else(|| local::store::default_report(&args.store, &dataset, &args.run));
     let data = local::block_on(local::store::write_report(
         &args.store,
-        &args.dataset,
+        &dataset,
         &args.run,
         &args.layers,
         &out,

@@ -21,9 +21,9 @@ pub struct Args {
     /// Local store root; the data bucket is <STORE>/data.
     #[arg(long, default_value = ".civic")]
     pub store: PathBuf,
-    /// Dataset id.
-    #[arg(long, default_value = "la311")]
-    pub dataset: String,
+    /// Dataset id (default: the one dataset whose runs/<dataset>/run=<RUN>/ holds the run in the store).
+    #[arg(long)]
+    pub dataset: Option<String>,
     /// Dataset catalog directory (folders like the repository's datasets/) for the function's transform runner
     /// instead of the one built into civic; a single canonical.yaml file replaces just the run's dataset's.
     #[arg(long)]
@@ -36,10 +36,14 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     local::init_logs();
+    let dataset = match args.dataset {
+        Some(d) => d,
+        None => local::store::dataset_of_run(&args.store, &args.run)?,
+    };
     local::block_on(local::transform::run(local::transform::TransformRun {
         run: args.run,
         store: args.store,
-        dataset: args.dataset,
+        dataset,
         catalog: args.catalog,
         partitions: args.partitions,
     }))

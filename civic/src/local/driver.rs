@@ -63,11 +63,31 @@ impl<'t> Process<'t> {
         run_id: &str,
         layers: Vec<String>,
     ) -> anyhow::Result<Process<'t>> {
+        Self::with_catalog(topology, dataset, run_id, layers, None)
+    }
+
+    /// [`Process::new`] with the runners over the dataset catalog in `catalog` (a directory like the
+    /// repository's datasets/) instead of the one compiled in.
+    pub fn with_catalog(
+        topology: &'t Topology,
+        dataset: &str,
+        run_id: &str,
+        layers: Vec<String>,
+        catalog: Option<&std::path::Path>,
+    ) -> anyhow::Result<Process<'t>> {
         if layers.is_empty() {
             bail!("no layers to run (the manifest or --layers must name at least one)");
         }
-        let mut function =
-            process::Function::new(&topology.platform(&topology.worklist.function)?)?;
+        let platform = topology.platform(&topology.worklist.function)?;
+        let mut function = match catalog {
+            None => process::Function::new(&platform)?,
+            Some(dir) => process::Function::with_datasets(
+                &platform,
+                Arc::new(process::Datasets::from_catalog(
+                    &datasets::Catalog::from_dir(dir)?,
+                )?),
+            )?,
+        };
         let runners = &function.consumer.runners;
         let missing = runners.missing(&layers);
         if !missing.is_empty() {

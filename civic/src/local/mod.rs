@@ -46,13 +46,28 @@ pub struct RunTarget {
     /// Local store root; the data bucket is <STORE>/data.
     #[arg(long, default_value = "./.civic")]
     pub store: PathBuf,
-    /// Dataset id.
-    #[arg(long, default_value = "la311")]
+    /// Dataset id (default: the one dataset whose runs/<dataset>/run=<RUN>/ holds the run in the store).
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub dataset: String,
     /// Layer chain, used when the run manifest declares none (default: the worklist queue's `layers` in
     /// features/processing/feature.yaml, as generated into the prefixes crate).
     #[arg(long, value_delimiter = ',')]
     pub layers: Option<Vec<String>>,
+    /// Dataset catalog directory (folders like the repository's datasets/) for the process function's runners,
+    /// instead of the catalog compiled in: a dataset tried without rebuilding.
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+}
+
+impl RunTarget {
+    /// This target with its dataset found from the store when not given.
+    pub fn resolved(&self) -> anyhow::Result<RunTarget> {
+        let mut t = self.clone();
+        if t.dataset.is_empty() {
+            t.dataset = store::dataset_of_run(&t.store, &t.run)?;
+        }
+        Ok(t)
+    }
 }
 
 /// Parse `128MiB`, `64MB`, `512KiB`, `1GiB`, `1000` (bytes).

@@ -39,9 +39,10 @@ pub async fn process(
     lanes: Option<u32>,
     max_attempts: u32,
 ) -> anyhow::Result<ExitCode> {
+    let t = &t.resolved()?;
     let (manifest, layers) = chain(t).await?;
     let topology = topology(t)?;
-    let p = Process::new(&topology, &t.dataset, &t.run, layers)?;
+    let p = Process::with_catalog(&topology, &t.dataset, &t.run, layers, t.catalog.as_deref())?;
     let lanes = manifest
         .lanes
         .or(lanes)
@@ -49,7 +50,12 @@ pub async fn process(
     let start = p.first_incomplete().await?;
     // A run no era maps is bad input (exit 2) before its transform layer starts: nothing is sent.
     if start.as_deref() == Some("transform")
-        && let Ok(catalog) = harmonize::builtin(&t.dataset)
+        && let Ok(catalog) = match &t.catalog {
+            Some(dir) => datasets::Catalog::from_dir(dir)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .and_then(|files| Ok(harmonize::from_catalog(&files, &t.dataset)?)),
+            None => Ok(harmonize::builtin(&t.dataset)?),
+        }
         && let Some(code) = super::transform::no_era(&catalog, &t.run, &manifest)
     {
         return Ok(code);
@@ -82,6 +88,7 @@ fn exit(ok: bool) -> ExitCode {
 
 /// Per layer: jobs expected, done, failed, remaining, dead-lettered; then each dead letter.
 pub async fn status(t: &RunTarget) -> anyhow::Result<ExitCode> {
+    let t = &t.resolved()?;
     let data = store::open_bucket(&t.store, "data")?;
     let (_, layers) = chain(t).await?;
     let grants = process::Locations::granted().worklist();
@@ -121,9 +128,16 @@ pub async fn redrive(
     failed: Option<&str>,
     max_attempts: u32,
 ) -> anyhow::Result<ExitCode> {
+    let t = &t.resolved()?;
     let (_, layers) = chain(t).await?;
     let topology = topology(t)?;
-    let p = Process::new(&topology, &t.dataset, &t.run, layers.clone())?;
+    let p = Process::with_catalog(
+        &topology,
+        &t.dataset,
+        &t.run,
+        layers.clone(),
+        t.catalog.as_deref(),
+    )?;
     let data = p.data().clone();
     let letters = redrive_dead_letters(
         data.as_ref(),

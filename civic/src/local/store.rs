@@ -90,3 +90,31 @@ pub async fn write_reports(
     std::fs::rename(&tmp, out).with_context(|| format!("renaming to {}", out.display()))?;
     Ok(gathered)
 }
+
+/// The dataset whose run `run` is in `store` (`data/runs/<dataset>/run=<run>/`); an error names the candidates
+/// when none or several hold it.
+pub fn dataset_of_run(store: &Path, run: &str) -> anyhow::Result<String> {
+    let runs = store.join("data/runs");
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&runs) {
+        for e in entries.flatten() {
+            if e.path().join(format!("run={run}")).is_dir() {
+                found.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    found.sort();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => anyhow::bail!(
+            "no dataset in {} has run {run} (looked for {}/<dataset>/run={run}/); pass --dataset ID",
+            store.display(),
+            runs.display()
+        ),
+        many => anyhow::bail!(
+            "several datasets in {} have a run {run} ({}); pass --dataset ID",
+            store.display(),
+            many.join(", ")
+        ),
+    }
+}

@@ -81,6 +81,15 @@ impl Function {
     /// Wire the consumer from the platform: buckets and queue URLs from the variables the template sets, the
     /// layer chain from the generated queue, the runners of [`registry`] (with the city-wide fan-in hook).
     pub fn new(platform: &dyn platform::Platform) -> anyhow::Result<Self> {
+        Self::with_datasets(platform, Arc::new(Datasets::builtin()?))
+    }
+
+    /// [`Function::new`] with the runners over `datasets` instead of the catalog compiled in (`civic process
+    /// --catalog DIR`).
+    pub fn with_datasets(
+        platform: &dyn platform::Platform,
+        datasets: Arc<Datasets>,
+    ) -> anyhow::Result<Self> {
         let queue = prefixes::process::queues::WORKLIST;
         let locations = Locations::granted();
         let data = platform.bucket(locations.raw.bucket())?;
@@ -88,12 +97,7 @@ impl Function {
             platform.bucket(locations.events.bucket())?,
             locations.ledger(),
         );
-        let runners = registry(
-            &data,
-            &locations,
-            Some(&ledger),
-            Arc::new(Datasets::builtin()?),
-        );
+        let runners = registry(&data, &locations, Some(&ledger), datasets);
         let work = platform.queue(queue)?;
         let dlq = platform.open_queue(&platform.dlq_url(queue)?)?;
         let layers = queue.layers.iter().map(|l| l.to_string()).collect();
