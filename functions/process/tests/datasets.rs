@@ -354,3 +354,46 @@ async fn la311_derives_council_district_geo_beside_the_published_district() {
     assert!(d.rate().unwrap() >= 0.99, "{d:?}");
     assert_eq!(d.filled, 0, "la311 publishes CD");
 }
+
+#[tokio::test]
+async fn permits_exported_with_split_coordinates_transform_by_their_own_era() {
+    use ingest_core::generate::{Dataset, DatasetOptions, YearSpan, generate_dataset};
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("split.csv");
+    let mut opts = DatasetOptions::new(5_000, 3, YearSpan::single(2023));
+    opts.split_latlon = true;
+    opts.malformed_rate = 0.0;
+    generate_dataset(
+        Dataset::LadbsPermits,
+        std::fs::File::create(&csv).unwrap(),
+        opts,
+    )
+    .unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let spec = Catalog::builtin().load("ladbs_permits").unwrap();
+    let m = ingest(
+        store.clone(),
+        ingest_core::Locations {
+            raw: prefixes::ingest::raw(),
+            quarantine: prefixes::ingest::quarantine(),
+            runs: prefixes::ingest::runs(),
+        },
+        &spec,
+        SourceSpec::File { path: csv },
+        IngestOptions {
+            run_id: Some("split".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .manifest;
+    assert!(m.schema.iter().any(|c| c == "Latitude") && m.schema.iter().any(|c| c == "Longitude"));
+    let reports = transform(&store, &process::Datasets::builtin().unwrap(), &m).await;
+    assert!(reports.iter().all(|r| r.era == "export_split"), "{:?}", reports.iter().map(|r| &r.era).collect::<Vec<_>>());
+    let quarantined: u64 = reports.iter().map(|r| r.rows_quarantined).sum();
+    assert_eq!(quarantined, 0, "{:?}", reports.iter().map(|r| &r.quarantined_by_reason).collect::<Vec<_>>());
+    let d = agreement(&reports);
+    assert!(d.compared > 4_000, "{d:?}");
+    assert!(d.rate().unwrap() > 0.98, "{d:?}");
+}
