@@ -390,9 +390,21 @@ async fn permits_exported_with_split_coordinates_transform_by_their_own_era() {
     .manifest;
     assert!(m.schema.iter().any(|c| c == "Latitude") && m.schema.iter().any(|c| c == "Longitude"));
     let reports = transform(&store, &process::Datasets::builtin().unwrap(), &m).await;
-    assert!(reports.iter().all(|r| r.era == "export_split"), "{:?}", reports.iter().map(|r| &r.era).collect::<Vec<_>>());
+    assert!(
+        reports.iter().all(|r| r.era == "export_split"),
+        "{:?}",
+        reports.iter().map(|r| &r.era).collect::<Vec<_>>()
+    );
     let quarantined: u64 = reports.iter().map(|r| r.rows_quarantined).sum();
-    assert_eq!(quarantined, 0, "{:?}", reports.iter().map(|r| &r.quarantined_by_reason).collect::<Vec<_>>());
+    assert_eq!(
+        quarantined,
+        0,
+        "{:?}",
+        reports
+            .iter()
+            .map(|r| &r.quarantined_by_reason)
+            .collect::<Vec<_>>()
+    );
     let d = agreement(&reports);
     assert!(d.compared > 4_000, "{d:?}");
     assert!(d.rate().unwrap() > 0.98, "{d:?}");
