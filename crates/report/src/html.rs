@@ -213,27 +213,36 @@ fn district_section(
             .collect();
         out.push_str("<div class=charts>");
         out.push_str(&chart::render(&LineChart {
-            title: &format!("CD {cd}: requests per week"),
-            y_desc: "requests",
+            title: &format!("CD {cd}: rows per week"),
+            y_desc: "rows",
             rgb: (31, 119, 180),
             points: &volume,
         })?);
-        out.push_str(&chart::render(&LineChart {
-            title: &format!("CD {cd}: hours to close (weekly median)"),
-            y_desc: "hours",
-            rgb: (214, 39, 40),
-            points: &close,
-        })?);
+        // Datasets without a close time (crimes, permits) have no time-to-close chart.
+        let closes = close.iter().any(|(_, h)| h.is_some());
+        if closes {
+            out.push_str(&chart::render(&LineChart {
+                title: &format!("CD {cd}: hours to close (weekly median)"),
+                y_desc: "hours",
+                rgb: (214, 39, 40),
+                points: &close,
+            })?);
+        }
         out.push_str("</div>");
         let _ = write!(
             out,
-            "<p class=sub>{} requests over {} weeks{}; time to close is each request type's weekly median, averaged with the closed counts as weights.</p>",
+            "<p class=sub>{} rows over {} weeks{}{}</p>",
             num(series.total_requests()),
             series.weeks.len(),
             if partial > 0 {
                 format!(" ({partial} partial edge week(s) not drawn)")
             } else {
                 String::new()
+            },
+            if closes {
+                "; time to close is each category's weekly median, averaged with the closed counts as weights."
+            } else {
+                "; the dataset records no close time."
             }
         );
     } else {
@@ -244,7 +253,7 @@ fn district_section(
     } else {
         let _ = write!(
             out,
-            "<table><tr><th>severity</th><th>finding</th><th>request type</th><th>window</th><th>metric</th><th class=n>value</th><th class=n>baseline</th><th>unit</th></tr>"
+            "<table><tr><th>severity</th><th>finding</th><th>category</th><th>window</th><th>metric</th><th class=n>value</th><th class=n>baseline</th><th>unit</th></tr>"
         );
         for e in findings.iter().take(FINDINGS_PER_DISTRICT) {
             finding_row(e, out);

@@ -199,3 +199,25 @@ fn page_is_self_contained() {
     assert_eq!(html.matches("<script>").count(), 1);
     assert!(html.contains("document.body.dataset.check"));
 }
+
+#[test]
+fn a_dataset_without_close_times_draws_no_time_to_close_chart() {
+    let mut d = data();
+    for s in &mut d.districts {
+        for w in &mut s.weeks {
+            w.hours_to_close = None;
+        }
+    }
+    let page = report::render(&d).unwrap();
+    assert!(
+        !page.contains("hours to close (weekly median)"),
+        "no empty chart"
+    );
+    assert!(page.contains("rows per week"));
+    assert!(page.contains("the dataset records no close time"));
+    assert_eq!(
+        page.matches("<svg class=\"chart\"").count(),
+        d.districts.len(),
+        "one chart per district"
+    );
+}
