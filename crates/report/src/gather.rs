@@ -168,16 +168,32 @@ pub async fn gather(
                 &b.event_id,
             ))
     });
-    let derived = ledger::stakeholders::load_derived(&ledger, dataset)
-        .await
-        .map_err(|e| GatherError::Ledger(e.to_string()))?;
-    let file = ledger::stakeholders::load_stored_file(&ledger, dataset)
-        .await
-        .map_err(|e| GatherError::Ledger(e.to_string()))?;
-    let stakeholders = ledger::stakeholders::merge(&derived, file.as_ref())
-        .into_iter()
-        .map(|s| (s.council_district, s))
-        .collect();
+    // Council members belong to districts, not datasets: a dataset whose rows name none (crimes, permits) shows
+    // those of the first dataset of the catalog that maintains a stakeholder file.
+    let mut sources = vec![dataset.to_owned()];
+    sources.extend(
+        datasets::Catalog::builtin()
+            .datasets()
+            .filter(|d| d.id() != dataset && d.file("stakeholders.yaml").is_some())
+            .map(|d| d.id().to_owned()),
+    );
+    let mut stakeholders = BTreeMap::new();
+    for source in &sources {
+        let derived = ledger::stakeholders::load_derived(&ledger, source)
+            .await
+            .map_err(|e| GatherError::Ledger(e.to_string()))?;
+        let file = ledger::stakeholders::load_stored_file(&ledger, source)
+            .await
+            .map_err(|e| GatherError::Ledger(e.to_string()))?;
+        if derived.is_empty() && file.is_none() {
+            continue;
+        }
+        stakeholders = ledger::stakeholders::merge(&derived, file.as_ref())
+            .into_iter()
+            .map(|s| (s.council_district, s))
+            .collect();
+        break;
+    }
     Ok(ReportData {
         dataset: dataset.to_owned(),
         run_id: run_id.to_owned(),
