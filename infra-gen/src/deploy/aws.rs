@@ -302,10 +302,15 @@ pub async fn create_change_set(
         if super::plan::failed_change_set(&text) == super::plan::ChangeSetOutcome::NoChanges {
             return Ok((name, "FAILED".into(), text, Vec::new()));
         }
-        return Err(explain(
-            &format!("creating a change set for {}", req.stack),
-            &e,
-        ));
+        let err = explain(&format!("creating a change set for {}", req.stack), &e);
+        if let Some(role) = req.role_arn
+            && (text.contains(role) || text.contains("cannot be assumed"))
+        {
+            return Err(err.context(format!(
+                "the service role {role} is missing or not assumable by CloudFormation: run `infra-gen bootstrap` for this stage with your own credentials (it creates the role)"
+            )));
+        }
+        return Err(err);
     }
     loop {
         let out = aws

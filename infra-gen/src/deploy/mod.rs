@@ -103,7 +103,8 @@ impl<'m> Deployer<'m> {
     }
 
     /// The ARN of the stage's CloudFormation service role (created by `bootstrap`), which every feature
-    /// stack's change sets, deletes and rollbacks pass as RoleARN.
+    /// stack's change sets, deletes and rollbacks pass as RoleARN. Built from the deterministic name, as
+    /// every cross-stack reference is (moto reports no Outputs for stacks created by change sets).
     pub async fn service_role_arn(&self) -> anyhow::Result<String> {
         let (account, region) = self.bootstrap_location().await?;
         let name = self
