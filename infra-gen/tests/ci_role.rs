@@ -414,6 +414,16 @@ fn the_service_role_grants_what_the_resource_handlers_need() {
         role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
         "cloudformation.amazonaws.com"
     );
+    // IAM limits a role's inline policies to 10,240 characters (whitespace not counted); the
+    // substituted partition, region and account are at most this long again.
+    let document =
+        serde_json::to_string(&role["Properties"]["Policies"][0]["PolicyDocument"]).unwrap();
+    let size = document.chars().filter(|c| !c.is_whitespace()).count();
+    assert!(
+        size < 9_000,
+        "service role policy is {size} characters; IAM allows 10,240"
+    );
+    eprintln!("service role policy: {size} characters");
     let statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         .as_array()
         .unwrap();
