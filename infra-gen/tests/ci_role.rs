@@ -458,3 +458,42 @@ fn the_service_role_grants_what_the_resource_handlers_need() {
         }
     }
 }
+
+/// Every `${...}` in `v` that is not the text of an `Fn::Sub` (cfn-lint E1029), as JSON paths.
+fn unsubstituted(v: &Value, path: &str, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.contains("${") => out.push(format!("{path}: {s}")),
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                unsubstituted(x, &format!("{path}/{i}"), out);
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k == "Fn::Sub" && x.is_string() {
+                    continue;
+                }
+                unsubstituted(x, &format!("{path}/{k}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_bootstrap_template_substitutes_every_variable_it_names() {
+    let m = load_valid(&root()).unwrap();
+    let t: Value =
+        serde_json::from_str(&infra_gen::emit::emit_bootstrap(&m, "ci").to_json()).unwrap();
+    let mut found = Vec::new();
+    unsubstituted(&t, "", &mut found);
+    assert_eq!(found, Vec::<String>::new());
+    // The check sees a variable outside Fn::Sub.
+    let mut bad = Vec::new();
+    unsubstituted(
+        &serde_json::json!({ "Condition": { "ArnLike": { "k": "arn:${AWS::Partition}:x" } } }),
+        "",
+        &mut bad,
+    );
+    assert_eq!(bad, ["/Condition/ArnLike/k: arn:${AWS::Partition}:x"]);
+}
