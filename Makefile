@@ -16,7 +16,7 @@ CIVIC := $(CURDIR)/target/debug/civic
 
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test rename-check demo report-check tools nextest lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo
+.PHONY: test handler-permissions rename-check demo report-check tools nextest lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo
 
 ## test: everything CI runs (installs the tools it needs first).
 # CIVIC_REQUIRE_MOTO=1 and MOTO_SERVER: a moto test fails (never skips) when moto_server is missing.
@@ -56,7 +56,17 @@ lint-templates: tools
 	$(INFRA_GEN) synth --stage $(STAGE) --out $(OUT)
 	$(VENV)/bin/cfn-lint $(OUT)/$(STAGE)/*.template.json
 	$(CHECKOV_VENV)/bin/checkov -d $(OUT)/$(STAGE) --framework cloudformation --compact --quiet --skip-download
-	@echo "templates: cfn-lint and checkov clean"
+	$(VENV)/bin/python scripts/handler-permissions.py --check $(OUT)/$(STAGE)/*.template.json
+	@echo "templates: cfn-lint and checkov clean, handler permissions current"
+
+## handler-permissions: refresh infra-gen/tests/data/handler-permissions.json (what each resource type's
+## CloudFormation handlers need, from cfn-lint's provider schemas) from the synthesized templates.
+## lint-templates runs it with --check.
+handler-permissions: tools
+	test -x $(INFRA_GEN) || $(CARGO) build --workspace
+	rm -rf $(OUT)
+	$(INFRA_GEN) synth --stage $(STAGE) --out $(OUT)
+	$(VENV)/bin/python scripts/handler-permissions.py $(CHECK) $(OUT)/$(STAGE)/*.template.json
 
 ## lint-workflows: actionlint on .github/workflows.
 lint-workflows: tools

@@ -31,7 +31,9 @@ enum Command {
     Synth(SynthArgs),
     /// Regenerate crates/prefixes/src/generated.rs from the manifests.
     Codegen(CodegenArgs),
-    /// Deploy the assets stack (function packages, large templates): run once per stage and account.
+    /// Deploy the bootstrap stack (assets bucket for packages and large templates, and the CloudFormation
+    /// service role the feature stacks deploy through): run once per stage and account, and again when
+    /// a new resource type appears, with operator credentials (CI cannot change the service role).
     Bootstrap(AwsArgs),
     /// Build (or take --artifacts), upload changed packages, and deploy feature stacks via change sets.
     Deploy(DeployArgs),
@@ -43,7 +45,8 @@ enum Command {
     Affected(AffectedArgs),
     /// Print the deployed names and URLs as JSON.
     Outputs(AwsArgs),
-    /// Print the IAM trust and permissions policies of a GitHub Actions OIDC deploy role.
+    /// Print the IAM trust and permissions policies of a GitHub Actions OIDC deploy role (change sets on
+    /// this project's feature stacks through the bootstrap service role, and the assets bucket).
     CiRole(CiRoleArgs),
     /// Check a local store (`civic --store DIR`): every object must be a declared object of a writable
     /// prefix of prefixes.yaml (exit 1 otherwise, naming each misplaced key).
@@ -207,11 +210,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 serde_json::to_string_pretty(&ci_role::trust_policy(&a.account, &a.repo))?
             );
             println!(
-                "# Permissions policy (what deploy needs; the stacks' own roles are created by CloudFormation):"
+                "# Permissions policy (what deploy calls; CloudFormation creates the resources as the service role `infra-gen bootstrap` made):"
             );
             println!(
                 "{}",
-                serde_json::to_string_pretty(&ci_role::permissions_policy(m.project()))?
+                serde_json::to_string_pretty(&ci_role::permissions_policy(&m, &a.account))?
             );
         }
         Command::Bootstrap(_)
@@ -266,8 +269,18 @@ fn codegen_cmd(
 fn affected_features(root: &Path, m: &Manifests, since: &str) -> anyhow::Result<Vec<String>> {
     let changed = affected::changed_files(root, since)?;
     let old = affected::prefixes_at(root, since);
-    let graph = affected::workspace_graph(root)?;
-    Ok(affected::affected(m, &changed, old.as_ref(), &graph))
+    let ws = affected::workspace(root)?;
+    let (compiled, notes) = affected::inputs(m, &ws);
+    for note in notes {
+        eprintln!("{note}");
+    }
+    Ok(affected::affected(
+        m,
+        &changed,
+        old.as_ref(),
+        &ws,
+        &compiled,
+    ))
 }
 
 fn check_stage(m: &Manifests, stage: &str) -> anyhow::Result<()> {

@@ -17,6 +17,9 @@ pub const MAX_QUEUE: usize = 80;
 pub const MAX_ROLE: usize = 64;
 pub const MAX_RULE: usize = 64;
 
+/// The name part of the CloudFormation service role (`<project>-<stage>-cfn-deploy-<region>`).
+pub const SERVICE_ROLE: &str = "cfn-deploy";
+
 /// Suffix of a dead-letter queue's name.
 pub const DLQ_SUFFIX: &str = "-dlq";
 
@@ -65,6 +68,11 @@ impl<'a> Names<'a> {
     /// The assets bucket that `infra-gen bootstrap` creates for function packages and large templates.
     pub fn assets_bucket_sub(&self) -> String {
         self.bucket_sub("assets")
+    }
+    /// `Fn::Sub` text of the stage's CloudFormation service role (bootstrap stack), which deploys the
+    /// feature stacks. The function name `cfn-deploy` is reserved so no function role can take it.
+    pub fn service_role_sub(&self) -> String {
+        self.role_sub(SERVICE_ROLE)
     }
     pub fn rule(&self, function: &str) -> String {
         format!("{}-trigger", self.base(function))

@@ -856,6 +856,17 @@ fn check_name_lengths(cx: &mut Ctx) {
         }
         for f in &m.features {
             for (fname, _) in &f.doc.functions.0 {
+                if fname.value == naming::SERVICE_ROLE && stage == &stages[0] {
+                    cx.err(
+                        &f.file,
+                        fname,
+                        format!(
+                            "function name '{}' is reserved: its role name is the bootstrap stack's CloudFormation service role",
+                            naming::SERVICE_ROLE
+                        ),
+                        "choose another name",
+                    );
+                }
                 let func = n.function(&fname.value);
                 if func.len() > naming::MAX_FUNCTION {
                     cx.err(

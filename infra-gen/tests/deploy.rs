@@ -1,15 +1,19 @@
 //! Deploys against a real AWS-compatible endpoint (`moto_server`, started per test on a free loopback
 //! port by `moto-harness`): bootstrap, create every stack, re-deploy as a no-op, update only the stack
-//! whose function changed, and destroy.
+//! whose function changed, and destroy; and a template over CloudFormation's 51,200-byte body limit
+//! deployed from the assets bucket through the S3 client's endpoint.
 
 use std::time::Duration;
 
 use infra_gen::deploy::{self, Deployer, Options, Outcome, aws::Aws};
 use infra_gen::load_valid;
 use moto_harness::Moto;
+use sha2::Digest;
 
 mod support;
 use support::{packages, root};
+#[path = "support/recorder.rs"]
+mod recorder;
 
 async fn deployer<'m>(moto: &Moto, m: &'m infra_gen::manifest::Manifests) -> Deployer<'m> {
     let mut aws = Aws::from_conf(&moto.sdk_config().await).unwrap();
@@ -231,4 +235,105 @@ async fn deploying_one_feature_refuses_when_its_dependency_is_missing() {
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_template_over_the_body_limit_is_read_from_the_assets_bucket_at_the_s3_endpoint() {
+    let Some(moto) = Moto::start_or_skip() else {
+        return;
+    };
+    // `localhost`, not 127.0.0.1: moto's CloudFormation reads a TemplateURL on a local endpoint as
+    // path-style only when the host says localhost (a real endpoint needs no such hint).
+    let endpoint = format!("http://localhost:{}", moto.port());
+    let conf = moto
+        .sdk_config()
+        .await
+        .into_builder()
+        .endpoint_url(&endpoint)
+        .build();
+    let rec = recorder::Recorder::default();
+    let mut aws = Aws::from_conf(&conf).unwrap();
+    aws.cfn = aws_sdk_cloudformation::Client::from_conf(
+        aws_sdk_cloudformation::config::Builder::from(&conf)
+            .interceptor(rec.clone())
+            .build(),
+    );
+    aws.poll = Duration::from_millis(100);
+    let m = load_valid(&root()).unwrap();
+    let d = Deployer {
+        m: &m,
+        aws,
+        opts: Options {
+            stage: "ci".into(),
+            yes: true,
+            diff_only: false,
+        },
+    };
+    d.bootstrap().await.unwrap();
+    let bucket = d.assets_bucket().await.unwrap();
+    let role = d.service_role_arn().await.unwrap();
+    let stack = "civic-ci-padded";
+    let body = serde_json::json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "a template padded past the TemplateBody limit",
+        "Metadata": { "Padding": "x".repeat(60_000) },
+        "Resources": { "Queue": { "Type": "AWS::SQS::Queue", "Properties": { "QueueName": stack } } }
+    })
+    .to_string();
+    assert!(
+        body.len() > deploy::aws::MAX_TEMPLATE_BODY,
+        "{}",
+        body.len()
+    );
+    rec.take();
+    let outcome = d
+        .deploy_stack(deploy::StackRequest {
+            stack,
+            feature: "padded",
+            body: body.clone(),
+            parameters: Vec::new(),
+            assets_bucket: Some(&bucket),
+            role_arn: Some(&role),
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Created);
+
+    let sent = rec.take();
+    let create = sent
+        .iter()
+        .find(|s| s.param("Action") == Some("CreateChangeSet"))
+        .expect("a change set was created");
+    assert_eq!(create.param("TemplateBody"), None, "{create:?}");
+    assert_eq!(create.param("RoleARN"), Some(role.as_str()));
+    let url = create.param("TemplateURL").expect("passed as TemplateURL");
+    let key = format!(
+        "templates/{stack}/{}.json",
+        hex::encode(sha2::Sha256::digest(body.as_bytes()))
+    );
+    // The S3 client's endpoint, path style (as the client addresses a custom endpoint), not AWS's.
+    assert_eq!(url, format!("{endpoint}/{bucket}/{key}"));
+    // The object there is exactly the template.
+    let stored = moto
+        .s3()
+        .await
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(&stored[..], body.as_bytes());
+    // And CloudFormation created the stack from it.
+    let sqs = moto.sqs().await;
+    sqs.get_queue_url()
+        .queue_name(stack)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("queue of the padded template: {e:?}"));
 }

@@ -2,8 +2,7 @@
 //! a proxy in front of `moto_server` makes CloudFormation report `ROLLBACK_COMPLETE` (a failed first
 //! create) or `UPDATE_ROLLBACK_FAILED` for one stack until deploy does what fixes it.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use infra_gen::deploy::{self, Deployer, Options, Outcome, aws::Aws};
@@ -11,136 +10,12 @@ use moto_harness::Moto;
 
 mod support;
 use support::{packages, root};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+#[path = "support/cfn_faults.rs"]
+mod cfn_faults;
+use cfn_faults::{Faults, start_proxy};
 
-#[derive(Default)]
-struct Faults {
-    rollback_complete: Mutex<HashSet<String>>,
-    update_rollback_failed: Mutex<HashSet<String>>,
-    actions: Mutex<Vec<String>>,
-}
-
-fn form_value(body: &str, key: &str) -> Option<String> {
-    body.split('&')
-        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-        .map(|v| v.replace("%2F", "/").replace("%3A", ":"))
-}
-
-async fn handle(mut conn: TcpStream, upstream: String, faults: Arc<Faults>) -> std::io::Result<()> {
-    let client = reqwest::Client::new();
-    let mut buf = Vec::new();
-    loop {
-        // Read one request: head, then Content-Length bytes of body.
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            let mut chunk = [0u8; 8192];
-            let n = conn.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-        let mut lines = head.split("\r\n");
-        let request_line = lines.next().unwrap_or_default().to_string();
-        let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
-        let mut headers = Vec::new();
-        let mut len = 0usize;
-        for l in lines.filter(|l| !l.is_empty()) {
-            if let Some((k, v)) = l.split_once(':') {
-                let (k, v) = (k.trim().to_string(), v.trim().to_string());
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.parse().unwrap_or(0);
-                } else if !k.eq_ignore_ascii_case("host") && !k.eq_ignore_ascii_case("connection") {
-                    headers.push((k, v));
-                }
-            }
-        }
-        while buf.len() < head_end + len {
-            let mut chunk = [0u8; 8192];
-            let n = conn.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string();
-        buf.drain(..head_end + len);
-        let action = form_value(&body, "Action").unwrap_or_default();
-        let stack = form_value(&body, "StackName").unwrap_or_default();
-        faults
-            .actions
-            .lock()
-            .unwrap()
-            .push(format!("{action} {stack}"));
-
-        let (status, text) = if action == "ContinueUpdateRollback"
-            && faults.update_rollback_failed.lock().unwrap().remove(&stack)
-        {
-            (200, "<ContinueUpdateRollbackResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><ContinueUpdateRollbackResult/><ResponseMetadata><RequestId>proxy</RequestId></ResponseMetadata></ContinueUpdateRollbackResponse>".to_string())
-        } else {
-            if action == "DeleteStack" {
-                faults.rollback_complete.lock().unwrap().remove(&stack);
-            }
-            let mut req = client.post(format!("{upstream}{path}")).body(body.clone());
-            for (k, v) in &headers {
-                req = req.header(k, v);
-            }
-            let resp = req.send().await.map_err(std::io::Error::other)?;
-            let status = resp.status().as_u16();
-            let mut text = resp.text().await.map_err(std::io::Error::other)?;
-            if action == "DescribeStacks" {
-                let fake = if faults.rollback_complete.lock().unwrap().contains(&stack) {
-                    Some("ROLLBACK_COMPLETE")
-                } else if faults
-                    .update_rollback_failed
-                    .lock()
-                    .unwrap()
-                    .contains(&stack)
-                {
-                    Some("UPDATE_ROLLBACK_FAILED")
-                } else {
-                    None
-                };
-                if let (Some(fake), Some(start), Some(end)) = (
-                    fake,
-                    text.find("<StackStatus>"),
-                    text.find("</StackStatus>"),
-                ) {
-                    text.replace_range(start + "<StackStatus>".len()..end, fake);
-                }
-            }
-            (status, text)
-        };
-        let reply = format!(
-            "HTTP/1.1 {status} OK\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{text}",
-            text.len()
-        );
-        conn.write_all(reply.as_bytes()).await?;
-    }
-}
-
-async fn start_proxy(upstream: &str, faults: Arc<Faults>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let upstream = upstream.to_string();
-    tokio::spawn(async move {
-        while let Ok((conn, _)) = listener.accept().await {
-            tokio::spawn(handle(conn, upstream.clone(), faults.clone()));
-        }
-    });
-    format!("http://{addr}")
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn failed_first_create_and_failed_rollback_are_recovered_by_the_next_deploy() {
-    let Some(moto) = Moto::start_or_skip() else {
-        return;
-    };
-    let faults = Arc::new(Faults::default());
+/// Clients for moto whose CloudFormation calls go through the fault proxy.
+async fn proxied(moto: &Moto, faults: &Arc<Faults>) -> Aws {
     let proxy = start_proxy(moto.endpoint(), faults.clone()).await;
     let conf = moto.sdk_config().await;
     let mut aws = Aws::from_conf(&conf).unwrap();
@@ -150,6 +25,16 @@ async fn failed_first_create_and_failed_rollback_are_recovered_by_the_next_deplo
             .build(),
     );
     aws.poll = Duration::from_millis(50);
+    aws
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_first_create_and_failed_rollback_are_recovered_by_the_next_deploy() {
+    let Some(moto) = Moto::start_or_skip() else {
+        return;
+    };
+    let faults = Arc::new(Faults::default());
+    let aws = proxied(&moto, &faults).await;
     let m = infra_gen::load_valid(&root()).unwrap();
     let d = Deployer {
         m: &m,
@@ -206,5 +91,67 @@ async fn failed_first_create_and_failed_rollback_are_recovered_by_the_next_deplo
             .iter()
             .any(|a| a == "ContinueUpdateRollback civic-ci-processing"),
         "{actions:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_that_keeps_failing_is_continued_a_bounded_number_of_times_then_reported() {
+    let Some(moto) = Moto::start_or_skip() else {
+        return;
+    };
+    let faults = Arc::new(Faults::default());
+    let aws = proxied(&moto, &faults).await;
+    let m = infra_gen::load_valid(&root()).unwrap();
+    let d = Deployer {
+        m: &m,
+        aws,
+        opts: Options {
+            stage: "ci".into(),
+            yes: true,
+            diff_only: false,
+        },
+    };
+    let dir = tempfile::tempdir().unwrap();
+    packages(dir.path(), "process v1");
+    let arts = deploy::artifacts(&root(), &m, Some(dir.path())).unwrap();
+    let processing = deploy::select(&m, &["processing".to_string()]).unwrap();
+    d.bootstrap().await.unwrap();
+    d.deploy(&processing, &arts, false).await.unwrap();
+
+    let stack = "civic-ci-processing";
+    faults
+        .rollback_keeps_failing
+        .lock()
+        .unwrap()
+        .insert(stack.into());
+    *faults.status_reason.lock().unwrap() =
+        Some("The following resource(s) failed to update: [ProcessFunction].".into());
+    faults.actions.lock().unwrap().clear();
+    let err = tokio::time::timeout(Duration::from_secs(60), d.deploy(&processing, &arts, false))
+        .await
+        .expect("deploy gives up instead of retrying forever")
+        .unwrap_err()
+        .to_string();
+    for part in [
+        "civic-ci-processing: still UPDATE_ROLLBACK_FAILED after 3 ContinueUpdateRollback attempt(s)",
+        "status reason: The following resource(s) failed to update: [ProcessFunction].",
+        "https://us-east-1.console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/stackinfo?stackId=arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack%2Fcivic-ci-processing%2F",
+        "--resources-to-skip",
+    ] {
+        assert!(err.contains(part), "{part:?} not in: {err}");
+    }
+    let actions = faults.actions.lock().unwrap().clone();
+    let continued = actions
+        .iter()
+        .filter(|a| *a == &format!("ContinueUpdateRollback {stack}"))
+        .count();
+    assert_eq!(
+        continued,
+        deploy::plan::CONTINUE_ROLLBACK_ATTEMPTS as usize,
+        "{actions:?}"
+    );
+    assert!(
+        !actions.iter().any(|a| a.starts_with("CreateChangeSet")),
+        "no update is attempted on a stack that did not roll back: {actions:?}"
     );
 }

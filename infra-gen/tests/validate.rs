@@ -581,3 +581,15 @@ fn bad_object_name() {
         "object name 'Part' of prefix 'raw' must be lower-case",
     );
 }
+
+#[test]
+fn function_named_like_the_cloudformation_service_role_is_reserved() {
+    let bad = format!("{INGESTION}  cfn-deploy:\n    memory_mb: 128\n    timeout_s: 10\n");
+    check(
+        PREFIXES,
+        &bad,
+        PROCESSING,
+        "features/ingestion/feature.yaml:6:3",
+        "function name 'cfn-deploy' is reserved",
+    );
+}

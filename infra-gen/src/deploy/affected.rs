@@ -1,24 +1,39 @@
 //! Which features a change touches, so CI rolls out only those stacks.
 //!
-//! A feature is affected when, since the git ref: its manifest changed; the crate of one of its
-//! functions changed, or any workspace crate that crate depends on (from `cargo metadata`); a prefix
-//! or bucket it uses or owns changed in prefixes.yaml; or something every template depends on changed
-//! (project/stages in prefixes.yaml, infra-gen itself, the root Cargo.toml or Cargo.lock).
+//! A feature is affected when, since the git ref: its manifest changed; a file compiled into one of its
+//! functions changed (cargo's dep-info of the function's binary, see `depinfo`: sources of every path
+//! dependency, `include_str!`/`include_bytes!` targets such as `datasets/**`, build-script inputs),
+//! or a file of the function's crate or of a workspace crate it depends on (`cargo metadata`); a
+//! prefix or bucket it uses or owns changed in prefixes.yaml; or something every template depends on
+//! changed (project/stages in prefixes.yaml, infra-gen itself, the root Cargo.toml or Cargo.lock).
+//!
+//! Without dep-info for a function (nothing built yet in this target dir), every changed file outside
+//! the workspace crates' folders counts as an input of that function, and `inputs` says so: the answer
+//! is then too large, never too small.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+use super::depinfo;
 use crate::manifest::{Manifests, PrefixesDoc, parse_prefixes};
 
 /// Files changed between `since` and the working tree, relative to the repository root.
 pub fn changed_files(root: &Path, since: &str) -> anyhow::Result<Vec<String>> {
     let out = Command::new("git")
         .current_dir(root)
-        .args(["diff", "--name-only", "--relative", since, "--"])
+        // --no-renames: a file moved out of a crate lists both its old and its new path.
+        .args([
+            "diff",
+            "--name-only",
+            "--no-renames",
+            "--relative",
+            since,
+            "--",
+        ])
         .output()
         .context("running git")?;
     if !out.status.success() {
@@ -50,11 +65,39 @@ pub fn prefixes_at(root: &Path, since: &str) -> Option<PrefixesDoc> {
     .ok()
 }
 
-/// Workspace crate name -> (directory relative to root, workspace crates it depends on for building).
-pub fn workspace_graph(root: &Path) -> anyhow::Result<BTreeMap<String, (String, Vec<String>)>> {
+/// One workspace crate, as `cargo metadata` describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Crate {
+    /// Its folder, relative to the workspace root.
+    pub dir: String,
+    /// Workspace crates it depends on for building (normal and build dependencies).
+    pub deps: Vec<String>,
+    /// Its binary targets (the names of their dep-info files).
+    pub bins: Vec<String>,
+}
+
+/// The workspace: its crates and where cargo puts build output.
+#[derive(Debug, Clone, Default)]
+pub struct Workspace {
+    pub crates: BTreeMap<String, Crate>,
+    /// `cargo metadata`'s `target_directory` (honours CARGO_TARGET_DIR).
+    pub target_dir: PathBuf,
+    /// Every spelling of the workspace root, to map dep-info's absolute paths back to repo paths.
+    pub roots: Vec<PathBuf>,
+}
+
+/// Read the workspace from `cargo metadata --no-deps` (the members and their path dependencies:
+/// no dependency resolution, so no registry access and no need for other platforms' crate sources).
+pub fn workspace(root: &Path) -> anyhow::Result<Workspace> {
     let out = Command::new("cargo")
         .current_dir(root)
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .output()
         .context("running cargo metadata")?;
     if !out.status.success() {
@@ -65,61 +108,118 @@ pub fn workspace_graph(root: &Path) -> anyhow::Result<BTreeMap<String, (String, 
     }
     let v: Value = serde_json::from_slice(&out.stdout)?;
     let root_abs = std::fs::canonicalize(root)?;
-    let members: BTreeSet<&str> = v["workspace_members"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let mut name_of = BTreeMap::new();
-    let mut graph = BTreeMap::new();
+    let mut roots = vec![root_abs.clone()];
+    if let Some(w) = v["workspace_root"].as_str() {
+        roots.push(PathBuf::from(w));
+    }
+    if root.is_absolute() {
+        roots.push(root.to_path_buf());
+    }
+    roots.dedup();
+    let mut crates = BTreeMap::new();
     for p in v["packages"].as_array().into_iter().flatten() {
-        let id = p["id"].as_str().unwrap_or_default();
-        if !members.contains(id) {
-            continue;
-        }
         let name = p["name"].as_str().unwrap_or_default().to_string();
         let manifest = Path::new(p["manifest_path"].as_str().unwrap_or_default());
-        let dir = manifest
-            .parent()
-            .and_then(|d| d.strip_prefix(&root_abs).ok())
+        let dir = roots
+            .iter()
+            .find_map(|r| manifest.parent().and_then(|d| d.strip_prefix(r).ok()))
             .map(|d| d.to_string_lossy().into_owned())
             .unwrap_or_default();
-        name_of.insert(id.to_string(), name.clone());
-        graph.insert(name, (dir, Vec::new()));
-    }
-    for node in v["resolve"]["nodes"].as_array().into_iter().flatten() {
-        let Some(name) = node["id"].as_str().and_then(|id| name_of.get(id)) else {
-            continue;
-        };
-        let deps: Vec<String> = node["deps"]
+        let bins = p["targets"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|d| {
-                d["dep_kinds"]
+            .filter(|t| {
+                t["kind"]
                     .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|k| k["kind"].as_str() != Some("dev"))
+                    .is_some_and(|k| k.iter().any(|k| k == "bin"))
             })
-            .filter_map(|d| d["pkg"].as_str().and_then(|id| name_of.get(id)).cloned())
+            .filter_map(|t| t["name"].as_str().map(String::from))
             .collect();
-        if let Some(entry) = graph.get_mut(name) {
-            entry.1 = deps;
-        }
+        // Path dependencies are the workspace crates (normal and build ones; dev ones are not built in).
+        let deps = p["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["path"].is_string() && d["kind"].as_str() != Some("dev"))
+            .filter_map(|d| d["name"].as_str().map(String::from))
+            .collect();
+        crates.insert(name, Crate { dir, deps, bins });
     }
-    Ok(graph)
+    Ok(Workspace {
+        crates,
+        target_dir: PathBuf::from(v["target_directory"].as_str().unwrap_or("target")),
+        roots,
+    })
 }
 
-fn closure(graph: &BTreeMap<String, (String, Vec<String>)>, start: &str) -> BTreeSet<String> {
+/// What each function crate was compiled from (repo-relative files), or None when no dep-info of
+/// its binary exists in this target dir. The strings are notes for stderr: where the inputs came
+/// from, and for each function without dep-info that the conservative rule applies and how to avoid it.
+pub fn inputs(
+    m: &Manifests,
+    ws: &Workspace,
+) -> (BTreeMap<String, Option<BTreeSet<String>>>, Vec<String>) {
+    let mut out = BTreeMap::new();
+    let mut notes = Vec::new();
+    for (_, krate) in super::artifacts::function_crates(m) {
+        if out.contains_key(&krate) {
+            continue;
+        }
+        let bins = ws
+            .crates
+            .get(&krate)
+            .map(|c| c.bins.clone())
+            .unwrap_or_default();
+        let mut files = BTreeSet::new();
+        let mut sources = Vec::new();
+        let mut foreign = Vec::new();
+        for bin in &bins {
+            let r = depinfo::read(&ws.target_dir, bin, &ws.roots);
+            files.extend(r.files);
+            sources.extend(r.sources);
+            foreign.extend(r.foreign);
+        }
+        if sources.is_empty() {
+            let why = if foreign.is_empty() {
+                format!(
+                    "no dep-info for its binary under {}",
+                    ws.target_dir.display()
+                )
+            } else {
+                format!(
+                    "the dep-info under {} was written for another checkout",
+                    ws.target_dir.display()
+                )
+            };
+            notes.push(format!(
+                "affected: crate '{krate}': {why}; counting every changed file outside the workspace crates' folders (datasets/, ...) as its input. Build it first (`cargo build -p {krate}` or `cargo lambda build`) for the exact answer"
+            ));
+            out.insert(krate, None);
+        } else {
+            notes.push(format!(
+                "affected: crate '{krate}': {} input file(s) from {}",
+                files.len(),
+                sources
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            out.insert(krate, Some(files));
+        }
+    }
+    (out, notes)
+}
+
+fn closure(crates: &BTreeMap<String, Crate>, start: &str) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     let mut todo = vec![start.to_string()];
     while let Some(c) = todo.pop() {
         if seen.insert(c.clone())
-            && let Some((_, deps)) = graph.get(&c)
+            && let Some(k) = crates.get(&c)
         {
-            todo.extend(deps.iter().cloned());
+            todo.extend(k.deps.iter().cloned());
         }
     }
     seen
@@ -189,13 +289,20 @@ fn prefix_changes(
     (global, prefixes, buckets)
 }
 
-/// The affected features, in dependency order.
+/// The affected features, in dependency order. `compiled` is [`inputs`]' map: a function crate's
+/// compiled files, or None (no dep-info) for the conservative rule.
 pub fn affected(
     m: &Manifests,
     changed: &[String],
     old_prefixes: Option<&PrefixesDoc>,
-    graph: &BTreeMap<String, (String, Vec<String>)>,
+    ws: &Workspace,
+    compiled: &BTreeMap<String, Option<BTreeSet<String>>>,
 ) -> Vec<String> {
+    let crate_dirs: Vec<&str> = ws.crates.values().map(|c| c.dir.as_str()).collect();
+    let outside_crates: Vec<&String> = changed
+        .iter()
+        .filter(|c| !crate_dirs.iter().any(|d| under(c, d)))
+        .collect();
     let everything = changed
         .iter()
         .any(|f| f == "Cargo.lock" || f == "Cargo.toml" || under(f, "infra-gen"));
@@ -211,11 +318,18 @@ pub fn affected(
         let mut hit = everything || global || changed.iter().any(|c| under(c, &manifest_dir));
         for (fname, doc) in f.doc.functions.iter() {
             let krate = doc.crate_name.as_ref().map_or(fname, |c| c.value.as_str());
-            let dirs: Vec<&str> = closure(graph, krate)
+            let dirs: Vec<&str> = closure(&ws.crates, krate)
                 .iter()
-                .filter_map(|c| graph.get(c).map(|(d, _)| d.as_str()))
+                .filter_map(|c| ws.crates.get(c).map(|k| k.dir.as_str()))
                 .collect();
             hit |= changed.iter().any(|c| dirs.iter().any(|d| under(c, d)));
+            hit |= match compiled.get(krate) {
+                Some(Some(files)) => changed
+                    .iter()
+                    .any(|c| files.iter().any(|f| depinfo::touches(c, f))),
+                // No dep-info: anything outside the crates' folders may be compiled in.
+                Some(None) | None => !outside_crates.is_empty(),
+            };
             let uses = |p: &str, old: Option<&PrefixesDoc>| -> bool {
                 let in_doc = |d: &PrefixesDoc| {
                     d.buckets.iter().any(|(_, b)| {
@@ -261,19 +375,83 @@ mod tests {
     const A: &str = "functions:\n  fa:\n    memory_mb: 512\n    timeout_s: 60\n";
     const B: &str = "depends_on: [a]\nfunctions:\n  fb:\n    memory_mb: 512\n    timeout_s: 60\n";
 
-    fn graph() -> BTreeMap<String, (String, Vec<String>)> {
-        let mut g = BTreeMap::new();
-        g.insert("fa".into(), ("functions/fa".into(), vec!["shared".into()]));
-        g.insert("fb".into(), ("functions/fb".into(), vec![]));
-        g.insert("shared".into(), ("crates/shared".into(), vec![]));
-        g
+    fn ws() -> Workspace {
+        let k = |dir: &str, deps: &[&str], bins: &[&str]| Crate {
+            dir: dir.into(),
+            deps: deps.iter().map(|d| d.to_string()).collect(),
+            bins: bins.iter().map(|b| b.to_string()).collect(),
+        };
+        let mut crates = BTreeMap::new();
+        crates.insert("fa".into(), k("functions/fa", &["shared"], &["fa"]));
+        crates.insert("fb".into(), k("functions/fb", &[], &["fb"]));
+        crates.insert("shared".into(), k("crates/shared", &[], &[]));
+        Workspace {
+            crates,
+            ..Workspace::default()
+        }
+    }
+
+    /// What dep-info says each function was compiled from: fb embeds a dataset file.
+    fn compiled() -> BTreeMap<String, Option<BTreeSet<String>>> {
+        let set = |files: &[&str]| Some(files.iter().map(|f| f.to_string()).collect());
+        let mut c = BTreeMap::new();
+        c.insert(
+            "fa".into(),
+            set(&["functions/fa/src/main.rs", "crates/shared/src/lib.rs"]),
+        );
+        c.insert(
+            "fb".into(),
+            set(&["functions/fb/src/main.rs", "datasets/x/mapping.yaml"]),
+        );
+        c
+    }
+
+    fn run_with(
+        changed: &[&str],
+        compiled: &BTreeMap<String, Option<BTreeSet<String>>>,
+    ) -> Vec<String> {
+        let m = from_texts(P, &[("a", A), ("b", B)]).unwrap();
+        let old = parse_prefixes(Path::new("prefixes.yaml"), P).unwrap();
+        let changed: Vec<String> = changed.iter().map(|s| s.to_string()).collect();
+        affected(&m, &changed, Some(&old), &ws(), compiled)
     }
 
     fn run(changed: &[&str], old: Option<&str>, new: &str) -> Vec<String> {
         let m = from_texts(new, &[("a", A), ("b", B)]).unwrap();
         let old = old.map(|o| parse_prefixes(Path::new("prefixes.yaml"), o).unwrap());
         let changed: Vec<String> = changed.iter().map(|s| s.to_string()).collect();
-        affected(&m, &changed, old.as_ref(), &graph())
+        affected(&m, &changed, old.as_ref(), &ws(), &compiled())
+    }
+
+    #[test]
+    fn a_file_embedded_with_include_str_touches_the_functions_compiled_from_it() {
+        assert_eq!(run_with(&["datasets/x/mapping.yaml"], &compiled()), ["b"]);
+        // Another dataset file is compiled into nothing.
+        assert_eq!(
+            run_with(&["datasets/y/other.yaml"], &compiled()),
+            Vec::<String>::new()
+        );
+        // A rerun-if-changed folder (a build script embedding everything under it) covers its files.
+        let mut c = compiled();
+        c.insert(
+            "fa".into(),
+            Some(
+                ["functions/fa/src/main.rs", "datasets"]
+                    .map(String::from)
+                    .into(),
+            ),
+        );
+        assert_eq!(run_with(&["datasets/y/other.yaml"], &c), ["a"]);
+    }
+
+    #[test]
+    fn without_dep_info_files_outside_the_crates_count_as_inputs() {
+        let mut c = compiled();
+        c.insert("fa".into(), None);
+        assert_eq!(run_with(&["datasets/y/other.yaml"], &c), ["a"]);
+        assert_eq!(run_with(&["README.md"], &c), ["a"]);
+        // Files inside another crate's folder still follow the dependency graph.
+        assert_eq!(run_with(&["functions/fb/src/lib.rs"], &c), ["b"]);
     }
 
     #[test]

@@ -11,6 +11,25 @@ use aws_sdk_s3::Client as S3;
 
 use super::plan::{ChangeRow, change_kind, is_success, is_terminal};
 
+/// Every AWS operation deploy sends (all of them are in this module), as `service:Operation`; the test
+/// below reads this file's source and fails when a call site is missing here, and the CI role's test
+/// (`tests/ci_role.rs`) exercises each one against moto and checks it against the printed policy.
+/// `s3:GetObject` is the read of a large template that CloudFormation makes with the caller's
+/// credentials from the URL [`object_url`] presigns (without sending anything).
+pub const CALLS: &[&str] = &[
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:DeleteChangeSet",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:DeleteStack",
+    "cloudformation:ContinueUpdateRollback",
+    "s3:HeadObject",
+    "s3:PutObject",
+    "s3:GetObject",
+];
+
 /// Templates larger than this go through the assets bucket as TemplateURL.
 pub const MAX_TEMPLATE_BODY: usize = 51_200;
 
@@ -228,6 +247,8 @@ pub struct ChangeSetRequest<'a> {
     pub template_url: Option<String>,
     pub parameters: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
+    /// The CloudFormation service role the change set acts through.
+    pub role_arn: Option<&'a str>,
 }
 
 /// Create a change set and wait until CloudFormation has computed it.
@@ -261,6 +282,9 @@ pub async fn create_change_set(
     if let Some(url) = &req.template_url {
         call = call.template_url(url);
     }
+    if let Some(role) = req.role_arn {
+        call = call.role_arn(role);
+    }
     for (k, v) in &req.parameters {
         call = call.parameters(
             Parameter::builder()
@@ -278,10 +302,15 @@ pub async fn create_change_set(
         if super::plan::failed_change_set(&text) == super::plan::ChangeSetOutcome::NoChanges {
             return Ok((name, "FAILED".into(), text, Vec::new()));
         }
-        return Err(explain(
-            &format!("creating a change set for {}", req.stack),
-            &e,
-        ));
+        let err = explain(&format!("creating a change set for {}", req.stack), &e);
+        if let Some(role) = req.role_arn
+            && (text.contains(role) || text.contains("cannot be assumed"))
+        {
+            return Err(err.context(format!(
+                "the service role {role} is missing or not assumable by CloudFormation: run `infra-gen bootstrap` for this stage with your own credentials (it creates the role)"
+            )));
+        }
+        return Err(err);
     }
     loop {
         let out = aws
@@ -342,20 +371,32 @@ pub async fn execute_change_set(aws: &Aws, stack: &str, name: &str) -> anyhow::R
     Ok(())
 }
 
-pub async fn delete_stack(aws: &Aws, stack: &str) -> anyhow::Result<Option<String>> {
+/// Delete a stack (through the service role when given) and wait until it is gone or failed.
+pub async fn delete_stack(
+    aws: &Aws,
+    stack: &str,
+    role_arn: Option<&str>,
+) -> anyhow::Result<Option<String>> {
     aws.cfn
         .delete_stack()
         .stack_name(stack)
+        .set_role_arn(role_arn.map(String::from))
         .send()
         .await
         .map_err(|e| explain(&format!("deleting stack {stack}"), &e))?;
     wait_stack(aws, stack).await
 }
 
-pub async fn continue_rollback(aws: &Aws, stack: &str) -> anyhow::Result<Option<String>> {
+/// Ask CloudFormation to continue a failed update rollback and wait for the result.
+pub async fn continue_rollback(
+    aws: &Aws,
+    stack: &str,
+    role_arn: Option<&str>,
+) -> anyhow::Result<Option<String>> {
     aws.cfn
         .continue_update_rollback()
         .stack_name(stack)
+        .set_role_arn(role_arn.map(String::from))
         .send()
         .await
         .map_err(|e| explain(&format!("continuing the rollback of {stack}"), &e))?;
@@ -400,6 +441,30 @@ pub async fn upload_if_absent(
     Ok(true)
 }
 
+/// The URL of `bucket/key` as the S3 client addresses it: its configured endpoint (AWS_ENDPOINT_URL,
+/// a local endpoint, path or virtual-host style) and region, so CloudFormation reads a large template
+/// from the same place it was uploaded to. The endpoint resolver runs through presigning, and the
+/// signature is dropped: CloudFormation fetches a TemplateURL with the caller's own credentials.
+pub async fn object_url(aws: &Aws, bucket: &str, key: &str) -> anyhow::Result<String> {
+    let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(900))
+        .context("presigning configuration")?;
+    let presigned = aws
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .presigned(presigning)
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "resolving the URL of s3://{bucket}/{key}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let uri = presigned.uri();
+    Ok(uri.split_once('?').map_or(uri, |(u, _)| u).to_string())
+}
+
 /// Stack outputs as (key, value).
 pub async fn stack_outputs(aws: &Aws, stack: &str) -> Vec<(String, String)> {
     let Ok(out) = aws.cfn.describe_stacks().stack_name(stack).send().await else {
@@ -419,4 +484,78 @@ pub async fn stack_outputs(aws: &Aws, stack: &str) -> Vec<(String, String)> {
 /// Whether a final status counts as deployed.
 pub fn deployed(status: &str) -> bool {
     is_success(status) || status == "UPDATE_ROLLBACK_COMPLETE"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CALLS;
+
+    /// `service:Operation` of every `.cfn.op(` / `.s3.op(` call in `source` (whitespace ignored).
+    fn call_sites(source: &str) -> Vec<String> {
+        let code: String = source
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let mut out = Vec::new();
+        for (needle, service) in [(".cfn.", "cloudformation"), (".s3.", "s3")] {
+            for (i, _) in code.match_indices(needle) {
+                let rest = &code[i + needle.len()..];
+                let op: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !rest[op.len()..].starts_with('(') {
+                    continue;
+                }
+                let pascal: String = op
+                    .split('_')
+                    .map(|w| {
+                        let mut c = w.chars();
+                        c.next()
+                            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                out.push(format!("{service}:{pascal}"));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_sdk_call_of_deploy_is_listed_in_calls() {
+        let sites = call_sites(include_str!("aws.rs"));
+        assert!(
+            sites.contains(&"cloudformation:CreateChangeSet".to_string()),
+            "{sites:?}"
+        );
+        for site in &sites {
+            assert!(
+                CALLS.contains(&site.as_str()),
+                "{site} is called in deploy/aws.rs but not listed in CALLS"
+            );
+        }
+        for listed in CALLS {
+            assert!(
+                sites.iter().any(|s| s == listed),
+                "{listed} is listed in CALLS but never called"
+            );
+        }
+        // The rest of deploy reaches AWS only through this module.
+        for (name, text) in [
+            ("mod.rs", include_str!("mod.rs")),
+            ("plan.rs", include_str!("plan.rs")),
+            ("artifacts.rs", include_str!("artifacts.rs")),
+            ("affected.rs", include_str!("affected.rs")),
+        ] {
+            assert_eq!(
+                call_sites(text),
+                Vec::<String>::new(),
+                "deploy/{name} calls the SDK directly"
+            );
+        }
+    }
 }

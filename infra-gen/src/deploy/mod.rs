@@ -4,6 +4,7 @@
 pub mod affected;
 pub mod artifacts;
 pub mod aws;
+pub mod depinfo;
 pub mod plan;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -15,7 +16,7 @@ use sha2::{Digest, Sha256};
 use self::artifacts::Artifact;
 use self::aws::{Aws, ChangeSetRequest, MAX_TEMPLATE_BODY};
 use self::plan::{
-    ChangeRow, ChangeSetOutcome, StackAction, action_for, failed_change_set, render_changes,
+    ChangeRow, ChangeSetOutcome, Recovery, StackAction, failed_change_set, render_changes,
 };
 use crate::emit::{bootstrap_stack, emit_bootstrap, emit_feature};
 use crate::manifest::{Feature, Manifests};
@@ -41,6 +42,19 @@ pub struct Options {
     pub diff_only: bool,
 }
 
+/// One stack for [`Deployer::deploy_stack`].
+pub struct StackRequest<'a> {
+    pub stack: &'a str,
+    /// The `feature` tag (`bootstrap` for the bootstrap stack).
+    pub feature: &'a str,
+    pub body: String,
+    pub parameters: Vec<(String, String)>,
+    /// Where a template over [`MAX_TEMPLATE_BODY`] bytes is uploaded (None: the bootstrap stack).
+    pub assets_bucket: Option<&'a str>,
+    /// The CloudFormation service role to act through (None: the caller's own permissions).
+    pub role_arn: Option<&'a str>,
+}
+
 /// One deploy session over the validated manifests.
 pub struct Deployer<'m> {
     pub m: &'m Manifests,
@@ -61,17 +75,47 @@ impl<'m> Deployer<'m> {
         ]
     }
 
-    /// Deploy the assets stack (the only shared piece).
+    /// Deploy the bootstrap stack: the assets bucket and the CloudFormation service role the feature
+    /// stacks are deployed through. Run with the operator's credentials (it creates an IAM role), never
+    /// by CI: the CI role can pass the service role but not change what it may do.
     pub async fn bootstrap(&self) -> anyhow::Result<Outcome> {
         let stack = bootstrap_stack(self.m, &self.opts.stage);
         let body = emit_bootstrap(self.m, &self.opts.stage).to_json();
-        self.deploy_stack(&stack, "bootstrap", body, Vec::new(), None)
-            .await
+        self.deploy_stack(StackRequest {
+            stack: &stack,
+            feature: "bootstrap",
+            body,
+            parameters: Vec::new(),
+            assets_bucket: None,
+            role_arn: None,
+        })
+        .await
     }
 
     /// The assets bucket's physical name, from the bootstrap stack's account and region.
     /// Fails with the command to run when the bootstrap stack is missing.
     pub async fn assets_bucket(&self) -> anyhow::Result<String> {
+        let (account, region) = self.bootstrap_location().await?;
+        let sub = self.names().assets_bucket_sub();
+        Ok(sub
+            .replace("${AWS::AccountId}", &account)
+            .replace("${AWS::Region}", &region))
+    }
+
+    /// The ARN of the stage's CloudFormation service role (created by `bootstrap`), which every feature
+    /// stack's change sets, deletes and rollbacks pass as RoleARN. Built from the deterministic name, as
+    /// every cross-stack reference is (moto reports no Outputs for stacks created by change sets).
+    pub async fn service_role_arn(&self) -> anyhow::Result<String> {
+        let (account, region) = self.bootstrap_location().await?;
+        let name = self
+            .names()
+            .service_role_sub()
+            .replace("${AWS::Region}", &region);
+        Ok(format!("arn:aws:iam::{account}:role/{name}"))
+    }
+
+    /// (account, region) of the deployed bootstrap stack, read from its stack id.
+    async fn bootstrap_location(&self) -> anyhow::Result<(String, String)> {
         let stack = bootstrap_stack(self.m, &self.opts.stage);
         match aws::stack_status(&self.aws, &stack).await? {
             Some((status, _)) if aws::deployed(&status) => {}
@@ -90,10 +134,7 @@ impl<'m> Deployer<'m> {
         if parts.len() < 6 {
             bail!("unexpected stack id {id:?} for {stack}");
         }
-        let sub = self.names().assets_bucket_sub();
-        Ok(sub
-            .replace("${AWS::AccountId}", parts[4])
-            .replace("${AWS::Region}", parts[3]))
+        Ok((parts[4].to_string(), parts[3].to_string()))
     }
 
     /// Upload every artifact whose content-hash key is not in the assets bucket yet.
@@ -129,6 +170,7 @@ impl<'m> Deployer<'m> {
         only: bool,
     ) -> anyhow::Result<Vec<(String, Outcome)>> {
         let bucket = self.assets_bucket().await?;
+        let role_arn = self.service_role_arn().await?;
         if only {
             for f in features {
                 for dep in &f.doc.depends_on {
@@ -163,7 +205,14 @@ impl<'m> Deployer<'m> {
                 params.push((crate::emit::code_key_parameter(name), a.key()));
             }
             let outcome = self
-                .deploy_stack(&stack, &f.name, template.to_json(), params, Some(&bucket))
+                .deploy_stack(StackRequest {
+                    stack: &stack,
+                    feature: &f.name,
+                    body: template.to_json(),
+                    parameters: params,
+                    assets_bucket: Some(&bucket),
+                    role_arn: Some(&role_arn),
+                })
                 .await?;
             results.push((stack, outcome));
         }
@@ -171,17 +220,32 @@ impl<'m> Deployer<'m> {
     }
 
     /// Create or update one stack through a change set, handling the states a real account gets into.
-    pub async fn deploy_stack(
-        &self,
-        stack: &str,
-        feature: &str,
-        body: String,
-        parameters: Vec<(String, String)>,
-        assets_bucket: Option<&str>,
-    ) -> anyhow::Result<Outcome> {
+    /// Recovery is bounded ([`Recovery`]): a stack that does not come back ends in an error naming it,
+    /// its status reason and its console page.
+    pub async fn deploy_stack(&self, req: StackRequest<'_>) -> anyhow::Result<Outcome> {
+        let StackRequest {
+            stack,
+            feature,
+            body,
+            parameters,
+            assets_bucket,
+            role_arn,
+        } = req;
+        let mut recovery = Recovery::default();
         let create = loop {
             let status = aws::stack_status(&self.aws, stack).await?;
-            match action_for(status.as_ref().map(|(s, _)| s.as_str())) {
+            let action = match recovery.next(status.as_ref().map(|(s, _)| s.as_str())) {
+                Ok(action) => action,
+                Err(why) => {
+                    let id = aws::stack_id(&self.aws, stack)
+                        .await?
+                        .unwrap_or_else(|| stack.to_string());
+                    let reason = status.as_ref().and_then(|(_, r)| r.as_deref());
+                    let console = plan::console_url(&self.aws.region, &id);
+                    bail!("{}", plan::give_up_message(stack, &why, reason, &console));
+                }
+            };
+            match action {
                 StackAction::Create => break true,
                 StackAction::Update => break false,
                 StackAction::WaitThenRetry => {
@@ -193,13 +257,15 @@ impl<'m> Deployer<'m> {
                     eprintln!(
                         "{stack}: in ROLLBACK_COMPLETE after a failed first create; deleting it to create it again"
                     );
-                    aws::delete_stack(&self.aws, stack).await?;
+                    aws::delete_stack(&self.aws, stack, role_arn).await?;
                 }
                 StackAction::ContinueRollbackThenUpdate => {
                     eprintln!(
-                        "{stack}: in UPDATE_ROLLBACK_FAILED; continuing the rollback (ContinueUpdateRollback) before updating"
+                        "{stack}: in UPDATE_ROLLBACK_FAILED; continuing the rollback (ContinueUpdateRollback, attempt {} of {}) before updating",
+                        recovery.continued,
+                        plan::CONTINUE_ROLLBACK_ATTEMPTS
                     );
-                    aws::continue_rollback(&self.aws, stack).await?;
+                    aws::continue_rollback(&self.aws, stack, role_arn).await?;
                 }
                 StackAction::Refuse(why) => bail!("{stack}: {why}"),
             }
@@ -212,13 +278,7 @@ impl<'m> Deployer<'m> {
                 hex::encode(Sha256::digest(body.as_bytes()))
             );
             aws::upload_if_absent(&self.aws, bucket, &key, body.into_bytes()).await?;
-            (
-                None,
-                Some(format!(
-                    "https://{bucket}.s3.{}.amazonaws.com/{key}",
-                    self.aws.region
-                )),
-            )
+            (None, Some(aws::object_url(&self.aws, bucket, &key).await?))
         } else {
             (Some(body), None)
         };
@@ -229,6 +289,7 @@ impl<'m> Deployer<'m> {
             template_url,
             parameters,
             tags: self.stack_tags(feature),
+            role_arn,
         };
         let (name, status, reason, rows) = aws::create_change_set(&self.aws, &req).await?;
         if status == "FAILED" {
@@ -246,7 +307,7 @@ impl<'m> Deployer<'m> {
             aws::delete_change_set(&self.aws, stack, &name).await;
             if create {
                 // A CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS; remove it.
-                let _ = aws::delete_stack(&self.aws, stack).await;
+                let _ = aws::delete_stack(&self.aws, stack, role_arn).await;
             }
             return Ok(Outcome::Diff(rows));
         }
@@ -334,6 +395,7 @@ impl<'m> Deployer<'m> {
 
     /// Delete feature stacks in reverse dependency order. Retained buckets stay, and we say so.
     pub async fn destroy(&self, features: &[&Feature]) -> anyhow::Result<()> {
+        let role_arn = self.service_role_arn().await.ok();
         for f in features.iter().rev() {
             let stack = self.names().stack(&f.name);
             if aws::stack_status(&self.aws, &stack).await?.is_none() {
@@ -341,7 +403,7 @@ impl<'m> Deployer<'m> {
                 continue;
             }
             eprintln!("{stack}: deleting");
-            if let Some(status) = aws::delete_stack(&self.aws, &stack).await? {
+            if let Some(status) = aws::delete_stack(&self.aws, &stack, role_arn.as_deref()).await? {
                 bail!("{stack}: delete ended in {status}; see the stack's events");
             }
             for (name, b) in self.m.prefixes.buckets.iter() {

@@ -21,6 +21,94 @@ pub enum StackAction {
     Refuse(String),
 }
 
+/// How many times deploy asks CloudFormation to continue a failed update rollback before it gives up
+/// and names the stack, its status reason and the console page (a rollback that fails again needs a
+/// person: usually `--resources-to-skip` for a resource changed or deleted outside CloudFormation).
+pub const CONTINUE_ROLLBACK_ATTEMPTS: u32 = 3;
+
+/// How many decisions one stack deploy makes before it stops waiting for the stack to settle
+/// (each recovery is a decision, and so is each wait for a running operation).
+pub const MAX_RECOVERY_STEPS: u32 = 10;
+
+/// What has been tried on one stack so far in this deploy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// `ContinueUpdateRollback` calls made.
+    pub continued: u32,
+    /// Decisions made (every branch of [`Recovery::next`]).
+    pub steps: u32,
+}
+
+/// Why recovery stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GiveUp {
+    /// The stack is still `UPDATE_ROLLBACK_FAILED` after [`CONTINUE_ROLLBACK_ATTEMPTS`] continuations.
+    RollbackStillFailed { attempts: u32 },
+    /// The stack did not reach a state deploy can act on within [`MAX_RECOVERY_STEPS`] decisions.
+    NoProgress { last_status: String },
+}
+
+impl Recovery {
+    /// The next action for `status`, counting it; `Err` when recovery must stop.
+    pub fn next(&mut self, status: Option<&str>) -> Result<StackAction, GiveUp> {
+        if self.steps >= MAX_RECOVERY_STEPS {
+            return Err(GiveUp::NoProgress {
+                last_status: status.unwrap_or("no stack").to_string(),
+            });
+        }
+        self.steps += 1;
+        let action = action_for(status);
+        if action == StackAction::ContinueRollbackThenUpdate {
+            if self.continued >= CONTINUE_ROLLBACK_ATTEMPTS {
+                return Err(GiveUp::RollbackStillFailed {
+                    attempts: self.continued,
+                });
+            }
+            self.continued += 1;
+        }
+        Ok(action)
+    }
+}
+
+/// The CloudFormation console page of a stack (its id is an ARN, which the console takes encoded).
+pub fn console_url(region: &str, stack_id: &str) -> String {
+    let mut id = String::new();
+    for b in stack_id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            id.push(b as char);
+        } else {
+            let _ = write!(id, "%{b:02X}");
+        }
+    }
+    format!(
+        "https://{region}.console.aws.amazon.com/cloudformation/home?region={region}#/stacks/stackinfo?stackId={id}"
+    )
+}
+
+/// The error deploy ends with when it gives up on a stack: the stack, what was tried, CloudFormation's
+/// status reason, the console page and the command that usually fixes it.
+pub fn give_up_message(
+    stack: &str,
+    why: &GiveUp,
+    status_reason: Option<&str>,
+    console: &str,
+) -> String {
+    let reason = status_reason
+        .filter(|r| !r.is_empty())
+        .unwrap_or("CloudFormation gave no status reason");
+    match why {
+        GiveUp::RollbackStillFailed { attempts } => format!(
+            "{stack}: still UPDATE_ROLLBACK_FAILED after {attempts} ContinueUpdateRollback attempt(s); status reason: {reason}; \
+             see {console}; fix or skip the resources that cannot roll back \
+             (`aws cloudformation continue-update-rollback --stack-name {stack} --resources-to-skip <LogicalId>...`), then deploy again"
+        ),
+        GiveUp::NoProgress { last_status } => format!(
+            "{stack}: did not reach a deployable state after {MAX_RECOVERY_STEPS} recovery steps (last status {last_status}); \
+             status reason: {reason}; see {console}"
+        ),
+    }
+}
+
 /// Decide from `status` (None: the stack does not exist).
 pub fn action_for(status: Option<&str>) -> StackAction {
     let Some(s) = status else {
@@ -196,6 +284,86 @@ mod tests {
         ));
         assert!(is_terminal("UPDATE_ROLLBACK_COMPLETE") && !is_success("UPDATE_ROLLBACK_COMPLETE"));
         assert!(!is_terminal("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"));
+    }
+
+    #[test]
+    fn continue_update_rollback_is_attempted_a_bounded_number_of_times() {
+        let mut r = Recovery::default();
+        for _ in 0..CONTINUE_ROLLBACK_ATTEMPTS {
+            assert_eq!(
+                r.next(Some("UPDATE_ROLLBACK_FAILED")),
+                Ok(StackAction::ContinueRollbackThenUpdate)
+            );
+        }
+        assert_eq!(
+            r.next(Some("UPDATE_ROLLBACK_FAILED")),
+            Err(GiveUp::RollbackStillFailed {
+                attempts: CONTINUE_ROLLBACK_ATTEMPTS
+            })
+        );
+        // A rollback that succeeds the second time goes on to the update.
+        let mut r = Recovery::default();
+        assert_eq!(
+            r.next(Some("UPDATE_ROLLBACK_FAILED")),
+            Ok(StackAction::ContinueRollbackThenUpdate)
+        );
+        assert_eq!(
+            r.next(Some("UPDATE_ROLLBACK_COMPLETE")),
+            Ok(StackAction::Update)
+        );
+    }
+
+    #[test]
+    fn a_stack_that_never_settles_stops_after_the_step_limit() {
+        let mut r = Recovery::default();
+        for _ in 0..MAX_RECOVERY_STEPS {
+            assert_eq!(
+                r.next(Some("UPDATE_IN_PROGRESS")),
+                Ok(StackAction::WaitThenRetry)
+            );
+        }
+        assert_eq!(
+            r.next(Some("UPDATE_IN_PROGRESS")),
+            Err(GiveUp::NoProgress {
+                last_status: "UPDATE_IN_PROGRESS".into()
+            })
+        );
+    }
+
+    #[test]
+    fn give_up_names_the_stack_its_reason_and_the_console_page() {
+        let url = console_url(
+            "eu-west-1",
+            "arn:aws:cloudformation:eu-west-1:123456789012:stack/civic-dev-processing/1a2b",
+        );
+        assert_eq!(
+            url,
+            "https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/stackinfo?stackId=arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack%2Fcivic-dev-processing%2F1a2b"
+        );
+        let msg = give_up_message(
+            "civic-dev-processing",
+            &GiveUp::RollbackStillFailed { attempts: 3 },
+            Some("The following resource(s) failed to update: [WorklistQueue]."),
+            &url,
+        );
+        for part in [
+            "civic-dev-processing: still UPDATE_ROLLBACK_FAILED after 3 ContinueUpdateRollback",
+            "status reason: The following resource(s) failed to update: [WorklistQueue].",
+            url.as_str(),
+            "--resources-to-skip",
+        ] {
+            assert!(msg.contains(part), "{part:?} not in {msg}");
+        }
+        let msg = give_up_message(
+            "s",
+            &GiveUp::RollbackStillFailed { attempts: 3 },
+            None,
+            &url,
+        );
+        assert!(
+            msg.contains("CloudFormation gave no status reason"),
+            "{msg}"
+        );
     }
 
     #[test]
