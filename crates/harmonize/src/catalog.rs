@@ -40,15 +40,43 @@ pub struct Catalog {
     pub boundaries: Option<LoadedBoundaries>,
 }
 
-/// Boundary sets shared by every plan of a catalog.
+/// The boundary sets `districts.boundaries` names, loaded on first use (a transform plan), not when the catalog
+/// is parsed: the drift check of every ingestion parses the catalog and needs no geometry.
 #[derive(Clone)]
-pub struct LoadedBoundaries(pub std::sync::Arc<districts::Boundaries>);
+pub struct LoadedBoundaries {
+    name: String,
+    files: std::sync::Arc<std::borrow::Cow<'static, datasets::Catalog>>,
+    loaded: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<districts::Boundaries>>>,
+}
+
+impl LoadedBoundaries {
+    /// The sets `name` of `files`, not loaded yet.
+    pub fn new(name: &str, files: std::borrow::Cow<'static, datasets::Catalog>) -> Self {
+        LoadedBoundaries {
+            name: name.to_owned(),
+            files: std::sync::Arc::new(files),
+            loaded: Default::default(),
+        }
+    }
+
+    /// Whether a plan has loaded the sets yet.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.get().is_some()
+    }
+
+    /// The sets, parsed and indexed once (the built-in catalog caches them per process).
+    pub fn get(&self) -> Result<std::sync::Arc<districts::Boundaries>, datasets::Error> {
+        if let Some(b) = self.loaded.get() {
+            return Ok(b.clone());
+        }
+        let b = self.files.boundaries(&self.name)?;
+        Ok(self.loaded.get_or_init(|| b).clone())
+    }
+}
 
 impl std::fmt::Debug for LoadedBoundaries {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.0.sets().iter().map(|s| &s.name))
-            .finish()
+        write!(f, "boundaries {:?} of {}", self.name, self.files.origin())
     }
 }
 

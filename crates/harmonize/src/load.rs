@@ -60,7 +60,11 @@ pub fn from_catalog(files: &datasets::Catalog, dataset: &str) -> Result<Catalog,
         .require("canonical.yaml", "the transform (harmonize)")
         .map_err(|e| CatalogError::UnknownDataset(e.to_string()))?;
     let mut catalog = parse_only(file.path, file.text)?;
-    attach_boundaries(&mut catalog, files, file.path)?;
+    attach_boundaries(
+        &mut catalog,
+        std::borrow::Cow::Owned(files.clone()),
+        file.path,
+    )?;
     if catalog.dataset != dataset {
         return Err(CatalogError::Invalid {
             path: file.path.to_string(),
@@ -91,29 +95,42 @@ pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
 /// dataset catalog.
 pub fn parse(path: &str, text: &str) -> Result<Catalog, CatalogError> {
     let mut catalog = parse_only(path, text)?;
-    attach_boundaries(&mut catalog, datasets::Catalog::builtin(), path)?;
+    attach_boundaries(
+        &mut catalog,
+        std::borrow::Cow::Borrowed(datasets::Catalog::builtin()),
+        path,
+    )?;
     Ok(catalog)
 }
 
-/// Load the boundary sets `districts.boundaries` names from `files`.
+/// The boundary sets `districts.boundaries` names in `files` (loaded when a plan first needs them); a name
+/// without `<name>/boundaries.yaml` is an error at its line.
 fn attach_boundaries(
     catalog: &mut Catalog,
-    files: &datasets::Catalog,
+    files: std::borrow::Cow<'static, datasets::Catalog>,
     path: &str,
 ) -> Result<(), CatalogError> {
     let Some(d) = &catalog.districts else {
         return Ok(());
     };
-    let b = files
-        .boundaries(&d.boundaries.value)
-        .map_err(|e| CatalogError::Invalid {
+    let manifest = format!("{}/boundaries.yaml", d.boundaries.value);
+    if let Err(e) = files.geo_file(&manifest) {
+        return Err(CatalogError::Invalid {
             path: path.to_string(),
             issues: vec![issue(
                 &d.boundaries,
-                format!("districts.boundaries '{}': {e}", d.boundaries.value),
+                format!(
+                    "districts.boundaries '{}': {}: {e}",
+                    d.boundaries.value,
+                    files.geo_path(&manifest)
+                ),
             )],
-        })?;
-    catalog.boundaries = Some(crate::catalog::LoadedBoundaries(b));
+        });
+    }
+    catalog.boundaries = Some(crate::catalog::LoadedBoundaries::new(
+        &d.boundaries.value,
+        files,
+    ));
     Ok(())
 }
 
@@ -349,6 +366,30 @@ mod tests {
             LA311_CANONICAL_YAML.replacen("year_column:", "timestamp_formats: []\nyear_column:", 1);
         let err = parse("c.yaml", &empty).unwrap_err().to_string();
         assert!(err.contains("timestamp_formats is empty"), "{err}");
+    }
+
+    #[test]
+    fn boundary_sets_load_with_the_first_plan_not_with_the_catalog() {
+        // Ingestion's drift check parses the catalog of every run; only a transform needs the geometry.
+        let c = builtin("la311").unwrap();
+        let b = c.boundaries.clone().expect("la311 derives districts");
+        assert!(!b.is_loaded());
+        let era = c.era("B").unwrap();
+        let header: Vec<String> = era
+            .source_columns()
+            .into_iter()
+            .map(|(src, _)| src)
+            .collect();
+        let lineage = crate::plan::LineageValues {
+            year: 2023,
+            dataset: "x".into(),
+            run: "r".into(),
+        };
+        crate::plan::Plan::new(&c, era, &header, lineage).unwrap();
+        assert!(
+            b.is_loaded(),
+            "a plan loads the sets (shared by the catalog's clones)"
+        );
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub struct ColumnPlan {
 /// The derived district of a plan (see `Catalog::districts`): column positions in `Plan::columns`.
 #[derive(Debug, Clone)]
 pub struct DistrictPlan {
-    pub boundaries: crate::catalog::LoadedBoundaries,
+    pub boundaries: std::sync::Arc<districts::Boundaries>,
     /// The timestamp whose local date picks the boundary set.
     pub date: usize,
     /// The derived district column.
@@ -137,7 +137,7 @@ pub struct Plan {
 /// The mapping cannot be applied to this header.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PlanError {
-    #[error("the catalog derives districts from boundary sets '{0}', which were not loaded")]
+    #[error("the district boundary sets could not be loaded: {0}")]
     NoBoundaries(String),
     #[error(
         "era {era}: source column '{column}' (for canonical '{canonical}') is not in the header; run `civic schema-drift` on this source"
@@ -387,7 +387,9 @@ impl Plan {
             (Some(d), Some(b)) => {
                 let published = pos(&d.published.value);
                 Some(DistrictPlan {
-                    boundaries: b.clone(),
+                    boundaries: b
+                        .get()
+                        .map_err(|e| PlanError::NoBoundaries(e.to_string()))?,
                     date: pos(&d.date_column.value),
                     into: pos(&d.into.value),
                     published,

@@ -316,7 +316,7 @@ impl Plan {
             (Value::F64(lat), Value::F64(lon), Value::Ts(us)) => {
                 let date = chrono::DateTime::from_timestamp_micros(*us)
                     .map(|t| t.with_timezone(&self.tz).date_naive());
-                match date.map(|date| d.boundaries.0.lookup(date, *lat, *lon)) {
+                match date.map(|date| d.boundaries.lookup(date, *lat, *lon)) {
                     Some(districts::Lookup::District(n)) => Value::I16(n.into()),
                     _ => Value::Null,
                 }

@@ -14,7 +14,7 @@ use crate::header::{Header, HeaderChange};
 use crate::locations::{self, Locations};
 use crate::manifest::{MANIFEST_VERSION, ManifestPartition, ManifestSource, RunManifest};
 use crate::partition_value::{Routed, route};
-use crate::partitioner::{BudgetStats, Partitioner, PartitionerConfig};
+use crate::partitioner::{BudgetStats, GEO_RESERVE, Partitioner, PartitionerConfig};
 use crate::quarantine::{Quarantine, QuarantinedRow};
 use crate::source::{self, SourceSpec};
 
@@ -344,6 +344,19 @@ fn read_header(
     }
 }
 
+/// The partitioner's settings for `spec`: a `geo` rule's boundary sets take [`GEO_RESERVE`] off the budget (at
+/// most half of it), so the whole process stays within its memory target.
+fn partitioner_config(spec: &DatasetSpec, cfg: &PartitionerConfig) -> PartitionerConfig {
+    let mut cfg = cfg.clone();
+    if spec.boundaries.is_some() {
+        cfg.memory_budget = cfg
+            .memory_budget
+            .saturating_sub(GEO_RESERVE)
+            .max(cfg.memory_budget / 2);
+    }
+    cfg
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_blocking(
     store: Arc<dyn ObjectStore>,
@@ -381,7 +394,7 @@ fn run_blocking(
         &spec.id,
         run_id,
         &schema,
-        opts.partitioner.clone(),
+        partitioner_config(spec, &opts.partitioner),
         rt.clone(),
     )?;
     let mut quarantine = Quarantine::new(store, loc, &spec.id, run_id, rt);
