@@ -110,7 +110,9 @@ api-fuzz:
 
 ## bench-ingest: 2,000,000 generated rows through a release build, 3 rounds alternating civic, DuckDB
 ## (pinned, in .venv-bench) at its default memory limit and DuckDB at civic's --memory-budget; min/median
-## wall, peak RSS, output bytes; exits 1 when a target (top of the script) is missed.
+## wall, peak RSS, output bytes; then the crime section: the same row count of generated LAPD crime CSV,
+## civic with the geo partition rule vs civic by the plain AREA column vs DuckDB by AREA (lookup overhead);
+## exits 1 when a target (top of the script) is missed. BENCH_SECTIONS=crime runs one section.
 bench-ingest:
 	scripts/bench-ingest.sh
 

@@ -13,12 +13,21 @@
 # Environment: BENCH_ROWS (default 2000000), BENCH_SEED (1), BENCH_YEAR (2023), BENCH_BUDGET (128MiB),
 # BENCH_RUNS (3), PYTHON (default: .venv-bench with the pinned duckdb, created here).
 # The CSV is generated once into target/bench/. `make bench-ingest-20m` = BENCH_ROWS=20000000.
+#
+# Then the crime section (scripts/bench_ingest_crime.py, issue 13: lookups must not dominate ingestion): a
+# generated LAPD crime CSV of the same row count (BENCH_CRIME_YEARS, default 2022-2023, so rows use both the
+# 2012 and the 2021 district lines), BENCH_RUNS rounds alternating civic ingest with the geo partition rule,
+# civic ingest of the same file partitioned by its plain AREA column (a temporary catalog copy of
+# datasets/lapd_crime/), and DuckDB's tuned COPY ... PARTITION_BY (AREA). BENCH_SECTIONS (default
+# "la311 crime") picks the sections; the exit code is 1 when a target of either is missed.
 set -euo pipefail
 
 # --- targets (README, issue 16) --------------------------------------------------------------------
 TARGET_WALL_RATIO="${TARGET_WALL_RATIO:-1.0}"   # civic median wall <= this x DuckDB's median COPY (tuned, default memory)
 TARGET_RSS_MIB="${TARGET_RSS_MIB:-128}"          # civic peak RSS in every run, at the default --memory-budget
 TARGET_BYTES_RATIO="${TARGET_BYTES_RATIO:-1.2}"  # civic raw output bytes <= this x DuckDB's
+# crime section (issue 13): civic's median wall with the geo rule <= (1 + this %) x with the AREA column
+TARGET_GEO_OVERHEAD_PCT="${TARGET_GEO_OVERHEAD_PCT:-25}"
 # ----------------------------------------------------------------------------------------------------
 DUCKDB_PIN="duckdb==2.0.1"
 
@@ -32,6 +41,16 @@ RUNS="${BENCH_RUNS:-3}"
 PYTHON="${PYTHON:-}"
 DIR="$ROOT/target/bench"
 CSV="$DIR/la311_${YEAR}_${ROWS}_seed${SEED}.csv"
+CRIME_YEARS="${BENCH_CRIME_YEARS:-2022-2023}"
+CRIME_CSV="$DIR/lapd_crime_${CRIME_YEARS}_${ROWS}_seed${SEED}.csv"
+SECTIONS="${BENCH_SECTIONS:-la311 crime}"
+for s in $SECTIONS; do
+  case "$s" in
+    la311|crime) ;;
+    *) echo "bench-ingest: unknown section '$s' in BENCH_SECTIONS (known: la311 crime)" >&2; exit 1 ;;
+  esac
+done
+has() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 CIVIC="$ROOT/target/release/civic"
 TIME=/usr/bin/time
 mkdir -p "$DIR"
@@ -59,23 +78,41 @@ fi
 echo "== building civic (release)" >&2
 (cd "$ROOT" && cargo build --release -p civic)
 
-if [ ! -f "$CSV" ]; then
+if has la311 && [ ! -f "$CSV" ]; then
   echo "== generating $ROWS rows into $CSV" >&2
   "$CIVIC" gen-la311 --rows "$ROWS" --seed "$SEED" --year "$YEAR" --out "$CSV.tmp"
   mv "$CSV.tmp" "$CSV"
 fi
+if has crime && [ ! -f "$CRIME_CSV" ]; then
+  echo "== generating $ROWS lapd_crime rows ($CRIME_YEARS) into $CRIME_CSV" >&2
+  "$CIVIC" gen --dataset lapd_crime --rows "$ROWS" --seed "$SEED" --year "$CRIME_YEARS" --out "$CRIME_CSV.tmp"
+  mv "$CRIME_CSV.tmp" "$CRIME_CSV"
+fi
 
 # Both tools read the CSV from the page cache: one untimed read first, so round 1's first run (civic) does not
 # pay for the disk alone (a 20M-row run in between can have evicted the file).
-echo "== warming the page cache with one untimed read of $CSV" >&2
-cat "$CSV" > /dev/null
+warm() {
+  echo "== warming the page cache with one untimed read of $1" >&2
+  cat "$1" > /dev/null
+  echo "== load while benchmarking (other compilers/builds share the cores when listed):" >&2
+  uptime >&2
+  ps -eo pid,pcpu,comm --sort=-pcpu | awk 'NR == 1 || $3 ~ /^(cargo|rustc|cc|cc1|ld|clang)$/' | head -8 >&2
+}
 
-echo "== load while benchmarking (other compilers/builds share the cores when listed):" >&2
-uptime >&2
-ps -eo pid,pcpu,comm --sort=-pcpu | awk 'NR == 1 || $3 ~ /^(cargo|rustc|cc|cc1|ld|clang)$/' | head -8 >&2
-
-exec "$PYTHON" "$ROOT/scripts/bench_ingest.py" \
-  --civic "$CIVIC" --csv "$CSV" --rows "$ROWS" --dir "$DIR" --runs "$RUNS" \
-  --budget "$BUDGET" --duckdb-limit "$DUCKDB_EQUAL_LIMIT" --threads "$(nproc)" \
-  --target-wall-ratio "$TARGET_WALL_RATIO" --target-rss-mib "$TARGET_RSS_MIB" \
-  --target-bytes-ratio "$TARGET_BYTES_RATIO"
+status=0
+if has la311; then
+  warm "$CSV"
+  "$PYTHON" "$ROOT/scripts/bench_ingest.py" \
+    --civic "$CIVIC" --csv "$CSV" --rows "$ROWS" --dir "$DIR" --runs "$RUNS" \
+    --budget "$BUDGET" --duckdb-limit "$DUCKDB_EQUAL_LIMIT" --threads "$(nproc)" \
+    --target-wall-ratio "$TARGET_WALL_RATIO" --target-rss-mib "$TARGET_RSS_MIB" \
+    --target-bytes-ratio "$TARGET_BYTES_RATIO" || status=$?
+fi
+if has crime; then
+  warm "$CRIME_CSV"
+  "$PYTHON" "$ROOT/scripts/bench_ingest_crime.py" \
+    --civic "$CIVIC" --csv "$CRIME_CSV" --rows "$ROWS" --dir "$DIR" --runs "$RUNS" \
+    --datasets "$ROOT/datasets" --budget "$BUDGET" --threads "$(nproc)" \
+    --target-geo-overhead-pct "$TARGET_GEO_OVERHEAD_PCT" || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }
+fi
+exit "$status"

@@ -17,11 +17,13 @@ def log(msg):
 
 
 class Timed:
-    """One process run under `GNU time -v`: wall seconds and peak RSS of the whole process."""
+    """One process run under `GNU time -v`: wall seconds, CPU seconds (user + system) and peak RSS of the
+    whole process."""
 
-    def __init__(self, returncode, wall_s, rss_kib, stdout, stderr):
+    def __init__(self, returncode, wall_s, rss_kib, stdout, stderr, cpu_s=None):
         self.returncode = returncode
         self.wall_s = wall_s
+        self.cpu_s = cpu_s
         self.rss_kib = rss_kib
         self.stdout = stdout
         self.stderr = stderr
@@ -51,16 +53,18 @@ def run_timed(cmd, time_file, cwd=None, env=None):
         stderr=subprocess.PIPE,
         text=True,
     )
-    wall, rss = None, None
+    wall, rss, cpu = None, None, 0.0
     with open(time_file) as f:
         for line in f:
             if "Elapsed (wall clock)" in line:
                 wall = _wall_seconds(line)
             elif "Maximum resident set size" in line:
                 rss = int(line.rsplit(": ", 1)[1])
+            elif "User time (seconds)" in line or "System time (seconds)" in line:
+                cpu += float(line.rsplit(": ", 1)[1])
     if wall is None or rss is None:
         raise RuntimeError(f"no GNU time figures in {time_file}")
-    return Timed(proc.returncode, wall, rss, proc.stdout, proc.stderr)
+    return Timed(proc.returncode, wall, rss, proc.stdout, proc.stderr, cpu)
 
 
 BUILD_TOOLS = {"cargo", "rustc", "cc", "cc1", "cc1plus", "ld", "ld.lld", "collect2", "clang", "as"}

@@ -6,7 +6,9 @@ page cache, thermals) hits each tool alike. civic's wall time is GNU time's for 
 DuckDB's is time.perf_counter() around the COPY inside its process, after `import duckdb` and the SETs
 (Python start-up and import are not counted). Peak RSS is GNU time's for the whole process of either.
 
-    python bench_ingest.py duckdb-copy CSV OUT TEMP_DIR THREADS [MEMORY_LIMIT]   # one DuckDB run (child)
+    python bench_ingest.py duckdb-copy CSV OUT TEMP_DIR THREADS COLUMN [MEMORY_LIMIT]   # one DuckDB run (child)
+
+The crime section (scripts/bench_ingest_crime.py) reuses `Tool` and `duckdb_run` with its own file and column.
 """
 
 import argparse
@@ -19,11 +21,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import LoadLog, Targets, log, min_median, run_timed, tree_bytes  # noqa: E402
 
 
-def duckdb_copy(csv, out, temp_dir, threads, memory_limit):
-    """The child process: the tuned DuckDB COPY, timed after import; prints one JSON line."""
+def duckdb_copy(csv, out, temp_dir, threads, column, memory_limit):
+    """The child process: the tuned DuckDB COPY partitioned by `column`, timed after import; prints one
+    JSON line."""
     import time
 
     import duckdb
+
+    if not column.replace("_", "").isalnum():
+        raise SystemExit(f"duckdb-copy: partition column {column!r} is not a plain identifier")
 
     con = duckdb.connect()
     con.execute(f"SET threads = {int(threads)}")
@@ -36,7 +42,7 @@ def duckdb_copy(csv, out, temp_dir, threads, memory_limit):
     con.execute(
         f"""COPY (SELECT * FROM read_csv('{csv}', header = true, all_varchar = true,
                                          ignore_errors = true))
-            TO '{out}' (FORMAT parquet, PARTITION_BY (CD), COMPRESSION zstd)"""
+            TO '{out}' (FORMAT parquet, PARTITION_BY ("{column}"), COMPRESSION zstd)"""
     )
     copy_s = time.perf_counter() - start
     print(json.dumps({"copy_seconds": copy_s, "memory_limit": limit, "duckdb": duckdb.__version__}))
@@ -76,15 +82,16 @@ def civic_run(args, i, tool):
     return t.stdout.strip().splitlines()[-1]  # the manifest's path
 
 
-def duckdb_run(args, i, tool, memory_limit):
-    tag = "limited" if memory_limit else "default"
+def duckdb_run(args, i, tool, memory_limit, column="CD", tag=None):
+    """One DuckDB COPY of args.csv partitioned by `column` (outputs under args.dir, named by `tag`)."""
+    tag = tag or ("limited" if memory_limit else "default")
     out_dir = os.path.join(args.dir, f"duckdb-out-{tag}")
     temp_dir = os.path.join(args.dir, f"duckdb-tmp-{tag}")
     for d in (out_dir, temp_dir):
         shutil.rmtree(d, ignore_errors=True)
     os.makedirs(temp_dir)
     cmd = [sys.executable, os.path.abspath(__file__), "duckdb-copy", args.csv, out_dir, temp_dir,
-           str(args.threads)]
+           str(args.threads), column]
     if memory_limit:
         cmd.append(memory_limit)
     t = run_timed(cmd, os.path.join(args.dir, f"time-duckdb-{tag}-{i}.txt"))
@@ -121,8 +128,8 @@ def read_back(args, manifest_path):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "duckdb-copy":
-        csv, out, temp_dir, threads, *limit = sys.argv[2:]
-        duckdb_copy(csv, out, temp_dir, threads, limit[0] if limit else None)
+        csv, out, temp_dir, threads, column, *limit = sys.argv[2:]
+        duckdb_copy(csv, out, temp_dir, threads, column, limit[0] if limit else None)
         return 0
     p = argparse.ArgumentParser()
     p.add_argument("--civic", required=True)
