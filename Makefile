@@ -6,6 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 CHECKOV_VENV := $(CURDIR)/.venv-checkov
+LAMBDA_VENV := $(CURDIR)/.venv-lambda
 CARGO ?= cargo
 STAGE ?= ci
 OUT := $(CURDIR)/target/infra-test
@@ -16,7 +17,7 @@ CIVIC := $(CURDIR)/target/debug/civic
 
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test handler-permissions rename-check demo report-check tools nextest lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo
+.PHONY: test handler-permissions rename-check demo report-check tools nextest lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo bench-package
 
 ## test: everything CI runs (installs the tools it needs first).
 # CIVIC_REQUIRE_MOTO=1 and MOTO_SERVER: a moto test fails (never skips) when moto_server is missing.
@@ -41,6 +42,12 @@ $(VENV)/.installed: requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements/test.txt
+	touch $@
+
+$(LAMBDA_VENV)/.installed: requirements/lambda.txt
+	$(PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install --quiet --upgrade pip
+	$(LAMBDA_VENV)/bin/pip install --quiet -r requirements/lambda.txt
 	touch $@
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt
@@ -120,3 +127,9 @@ bench-ingest:
 ## BENCH_RUNS=1 for a single round.
 bench-ingest-20m:
 	BENCH_ROWS=20000000 scripts/bench-ingest.sh
+
+## bench-package: the Lambda zips as deployed (`cargo lambda build --release --arm64 --output-format zip`, every
+## function crate in one invocation, cargo-lambda and zig from .venv-lambda); prints each zip's size and exits 1
+## when one is above 6 MB (TARGET_ZIP_BYTES). BENCH_ARCH=x86_64 for the host's architecture.
+bench-package: $(LAMBDA_VENV)/.installed
+	PATH=$(LAMBDA_VENV)/bin:$$PATH scripts/bench-package.sh

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use ledger::api::{ApiConfig, DEFAULT_BODY_LIMIT, WriteAuth};
 use ledger::stakeholders::StakeholderFile;
 use ledger::validate::DEFAULT_MAX_BATCH;
+use ledger_http::{ApiConfig, DEFAULT_BODY_LIMIT, WriteAuth};
 
 use crate::local;
 

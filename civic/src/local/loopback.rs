@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ledger::Event;
-use ledger::api::events::ListEventsResponse;
-use ledger::api::{ApiConfig, WriteAuth};
+use ledger_http::events::ListEventsResponse;
+use ledger_http::{ApiConfig, WriteAuth};
 use platform::Platform;
 
 use super::topology::Topology;
@@ -121,7 +121,7 @@ pub async fn serve(topology: &Topology, serve: Serve) -> anyhow::Result<()> {
         "report on http://{bound}/report (newest of {})",
         serve.reports.display()
     );
-    ledger::api::serve(listener, app)
+    ledger_http::serve(listener, app)
         .await
         .context("serving the ledger API")
 }

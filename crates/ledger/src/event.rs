@@ -5,26 +5,15 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
 /// Version of the event model. Bumped on any incompatible change of [`Event`].
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// How much attention a finding deserves.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    ToSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth recording, nobody needs to act.
@@ -57,34 +46,42 @@ impl Severity {
 }
 
 /// Where and what an event is about. Place dimensions let events of different datasets be joined.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema, ToSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Dimensions {
     /// LA City council district, 1..=15.
     #[schemars(range(min = 1, max = 15))]
-    #[schema(minimum = 1, maximum = 15)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 15))]
     pub council_district: u8,
     /// Neighborhood council code (MyLA311 `NC`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub nc_code: Option<String>,
     /// Five-digit ZIP code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9]{5}$"))]
-    #[schema(pattern = r"^[0-9]{5}$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{5}$"))]
     pub zip_code: Option<String>,
     /// Canonical request type (e.g. `Bulky Items`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub request_type: Option<String>,
     /// Responsible agency (e.g. `BOS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub agency: Option<String>,
 }
 
@@ -92,142 +89,162 @@ pub struct Dimensions {
 /// `created_at` is set by the ledger on first write. Text fields (`metric`, `unit`, `run_id` and the
 /// dimensions' text) need a non-blank character and at most 200 bytes of UTF-8 (`maxLength` counts
 /// characters, so it is exact for ASCII text).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
     /// Optional; when present it must equal the deterministic id computed from the other fields
     /// (lower-case hex sha256; a constraint between fields that JSON Schema cannot state).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
-    #[schema(pattern = r"^[0-9a-f]{64}$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9a-f]{64}$"))]
     pub event_id: Option<String>,
     /// Event model version; must be 1 when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1))]
-    #[schema(minimum = 1, maximum = 1)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub schema_version: Option<u32>,
     /// Dataset id, e.g. `la311`.
     #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
-    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9_-]{1,64}$"))]
     pub dataset: String,
     /// Pipeline layer that produced the event, e.g. `analyze`.
     #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
-    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9_-]{1,64}$"))]
     pub layer: String,
     /// Kind of finding, e.g. `weekly_count_spike`.
     #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
-    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9_-]{1,64}$"))]
     pub event_type: String,
     /// Start of the observed window (inclusive), RFC 3339.
-    #[schema(value_type = String, format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub window_start: DateTime<Utc>,
     /// End of the observed window (exclusive), RFC 3339; must be after `window_start` (a constraint
     /// between fields that JSON Schema cannot state).
-    #[schema(value_type = String, format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub window_end: DateTime<Utc>,
     /// Where and what the event is about.
     pub dimensions: Dimensions,
     /// Name of the measured quantity, e.g. `requests` or `median_hours_to_close`.
     #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub metric: String,
     /// Observed value (a finite number).
     #[schemars(range(min = -1.7976931348623157e308, max = 1.7976931348623157e308))]
-    #[schema(minimum = -1.7976931348623157e308, maximum = 1.7976931348623157e308)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -1.7976931348623157e308, maximum = 1.7976931348623157e308))]
     pub value: f64,
     /// Value the observation is compared with (trailing median, city-wide median), when any (a finite number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = -1.7976931348623157e308, max = 1.7976931348623157e308))]
-    #[schema(minimum = -1.7976931348623157e308, maximum = 1.7976931348623157e308)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -1.7976931348623157e308, maximum = 1.7976931348623157e308))]
     pub baseline: Option<f64>,
     /// Unit of `value` and `baseline`, e.g. `count` or `hours`.
     #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub unit: String,
     /// How much attention the finding deserves.
     pub severity: Severity,
     /// Pipeline run that produced the event.
     #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub run_id: String,
     /// Object keys the event was computed from.
     #[serde(default)]
     #[schemars(inner(regex(pattern = r"\S")))]
-    #[schema(value_type = Vec<crate::api::wire::ObjectKey>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::wire::ObjectKey>))]
     pub source: Vec<String>,
     /// Stakeholder ids (see `/stakeholders`) who should hear about it; when empty, the ledger stores the
     /// id of the district's stakeholder.
     #[serde(default)]
     #[schemars(inner(regex(pattern = r"^[a-z0-9_-]{1,64}$")))]
-    #[schema(value_type = Vec<crate::api::wire::StakeholderId>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::wire::StakeholderId>))]
     pub stakeholders: Vec<String>,
 }
 
 /// A stored ledger event (model version [`SCHEMA_VERSION`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Event {
     /// Deterministic id: sha256 (lower-case hex) of dataset, layer, event type, dimensions and window.
     #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
-    #[schema(pattern = r"^[0-9a-f]{64}$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9a-f]{64}$"))]
     pub event_id: String,
     /// Event model version.
     #[schemars(range(min = 1, max = 1))]
-    #[schema(minimum = 1, maximum = 1)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub schema_version: u32,
     /// Dataset id, e.g. `la311`.
     #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
-    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9_-]{1,64}$"))]
     pub dataset: String,
     /// Pipeline layer that produced the event, e.g. `analyze`.
     #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
-    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9_-]{1,64}$"))]
     pub layer: String,
     /// Kind of finding, e.g. `weekly_count_spike`.
     #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
-    #[schema(pattern = r"^[a-z0-9_-]{1,64}$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9_-]{1,64}$"))]
     pub event_type: String,
     /// Start of the observed window (inclusive).
-    #[schema(value_type = String, format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub window_start: DateTime<Utc>,
     /// End of the observed window (exclusive).
-    #[schema(value_type = String, format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub window_end: DateTime<Utc>,
     /// Where and what the event is about.
     pub dimensions: Dimensions,
     /// Name of the measured quantity.
     #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub metric: String,
     /// Observed value (a finite number).
     #[schemars(range(min = -1.7976931348623157e308, max = 1.7976931348623157e308))]
-    #[schema(minimum = -1.7976931348623157e308, maximum = 1.7976931348623157e308)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -1.7976931348623157e308, maximum = 1.7976931348623157e308))]
     pub value: f64,
     /// Comparison value, when any (a finite number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = -1.7976931348623157e308, max = 1.7976931348623157e308))]
-    #[schema(minimum = -1.7976931348623157e308, maximum = 1.7976931348623157e308)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -1.7976931348623157e308, maximum = 1.7976931348623157e308))]
     pub baseline: Option<f64>,
     /// Unit of `value` and `baseline`.
     #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub unit: String,
     /// How much attention the finding deserves.
     pub severity: Severity,
     /// Pipeline run that first wrote the event.
     #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub run_id: String,
     /// Object keys the event was computed from.
     #[schemars(inner(regex(pattern = r"\S")))]
-    #[schema(value_type = Vec<crate::api::wire::ObjectKey>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::wire::ObjectKey>))]
     pub source: Vec<String>,
     /// Stakeholder ids who should hear about it.
     #[schemars(inner(regex(pattern = r"^[a-z0-9_-]{1,64}$")))]
-    #[schema(value_type = Vec<crate::api::wire::StakeholderId>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::wire::StakeholderId>))]
     pub stakeholders: Vec<String>,
     /// When the ledger first stored the event.
-    #[schema(value_type = String, format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
 }
 

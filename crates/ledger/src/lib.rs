@@ -1,7 +1,8 @@
 //! `ledger`: the event ledger. Versioned finding events with deterministic ids, idempotent storage on the
-//! ledger bucket, Parquet compaction, stakeholders derived from the data, and the HTTP API (axum).
+//! ledger bucket, Parquet compaction and stakeholders derived from the data. No HTTP: the API is the
+//! `ledger-http` crate, so the `process` function links no web stack. The `openapi` feature (enabled by
+//! `ledger-http` only) derives `utoipa::ToSchema` on the wire types.
 
-pub mod api;
 pub mod compact;
 pub mod event;
 pub mod locations;
@@ -10,6 +11,8 @@ pub mod schema;
 pub mod stakeholders;
 pub mod store;
 pub mod validate;
+#[cfg(feature = "openapi")]
+pub mod wire;
 
 pub use event::{Dimensions, Event, EventInput, SCHEMA_VERSION, Severity, event_id};
 pub use locations::Locations;

@@ -2,7 +2,6 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::event::{EventInput, SCHEMA_VERSION};
 
@@ -10,7 +9,8 @@ use crate::event::{EventInput, SCHEMA_VERSION};
 pub const DEFAULT_MAX_BATCH: usize = 500;
 
 /// One validation problem: the field path (e.g. `events[3].dimensions.council_district`) and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// JSON path of the offending field; empty for the whole body.
     pub path: String,

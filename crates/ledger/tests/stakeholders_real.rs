@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ledger::stakeholders::{DerivedDistrict, Provenance, StakeholderFile, derive_from_csv, merge};
 
@@ -178,54 +177,6 @@ fn override_file_wins_field_by_field_with_provenance() {
         Provenance::Data
     );
     assert!(cd7.member_last_seen.is_some());
-}
-
-#[tokio::test]
-async fn api_serves_merged_stakeholders_from_the_ledger_bucket() {
-    let path = sample("myla311_2017_sample.csv");
-    let store: Arc<dyn object_store::ObjectStore> = Arc::new(object_store::memory::InMemory::new());
-    let ledger = ledger::Ledger::new(store.clone(), grants());
-    // One derived document per district partition (as the analyze jobs write them), merged on read.
-    for (cd, district) in derive(&path) {
-        let one = BTreeMap::from([(cd, district)]);
-        ledger::stakeholders::save_derived(&ledger, "la311", &cd.to_string(), &one)
-            .await
-            .unwrap();
-    }
-    // The maintained file as stored in the ledger bucket (how the Lambda gets it).
-    let yaml = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../datasets/la311/stakeholders.yaml"),
-    )
-    .unwrap();
-    use object_store::ObjectStoreExt;
-    store
-        .put(&grants().maintained("la311").unwrap(), yaml.into())
-        .await
-        .unwrap();
-    let config = ledger::api::ApiConfig::new(ledger::api::WriteAuth::ReadOnly, "la311");
-    let app = ledger::api::router(ledger, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let get = |p: &str| {
-        let url = format!("{base}{p}");
-        async move {
-            let resp = reqwest::get(url).await.unwrap();
-            (
-                resp.status().as_u16(),
-                serde_json::from_slice::<serde_json::Value>(&resp.bytes().await.unwrap()).unwrap(),
-            )
-        }
-    };
-    let (status, all) = get("/stakeholders").await;
-    assert_eq!(status, 200);
-    assert_eq!(all["stakeholders"].as_array().unwrap().len(), 15);
-    let (status, cd12) = get("/stakeholders/12").await;
-    assert_eq!(status, 200);
-    assert_eq!(cd12["council_member"]["value"], "John Lee");
-    assert_eq!(cd12["council_member"]["provenance"], "file");
-    assert_eq!(cd12["history"][0]["member"], "Mitchell Englander");
-    assert_eq!(cd12["history"][0]["first_seen"], "2017-12-27");
 }
 
 /// The ledger grants of the `ledger-api` function, which these tests act as.

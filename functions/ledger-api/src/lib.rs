@@ -39,11 +39,11 @@ impl Locations {
 /// `auth` is how writes are authorized where it is served (`Platform`: SigV4 on the function URL).
 pub fn app(
     platform: &dyn platform::Platform,
-    auth: ledger::api::WriteAuth,
+    auth: ledger_http::WriteAuth,
 ) -> Result<axum::Router, platform::Error> {
     app_with(
         platform,
-        ledger::api::ApiConfig::new(auth, stakeholder_dataset()),
+        ledger_http::ApiConfig::new(auth, stakeholder_dataset()),
     )
 }
 
@@ -63,11 +63,11 @@ pub fn stakeholder_dataset() -> &'static str {
 /// `civic serve` exposes as flags.
 pub fn app_with(
     platform: &dyn platform::Platform,
-    config: ledger::api::ApiConfig,
+    config: ledger_http::ApiConfig,
 ) -> Result<axum::Router, platform::Error> {
     let grants = Locations::granted();
     let store = platform.bucket(grants.events.bucket())?;
-    Ok(ledger::api::router(
+    Ok(ledger_http::router(
         ledger::Ledger::new(store, grants.ledger()),
         config,
     ))

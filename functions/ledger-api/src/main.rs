@@ -3,7 +3,7 @@
 //! Writes are authorized in front of the app: the function URL uses AWS_IAM (SigV4), as infra-gen emits it.
 
 use lambda_http::Error;
-use ledger::api::WriteAuth;
+use ledger_http::WriteAuth;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -5,25 +5,26 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// One member's period in a district as seen in the data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Term {
     /// Member name exactly as in the data (`CDMember`).
     pub member: String,
     /// Earliest request date naming this member for the district.
-    #[schema(value_type = String, format = Date)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub first_seen: NaiveDate,
     /// Latest request date naming this member for the district.
-    #[schema(value_type = String, format = Date)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub last_seen: NaiveDate,
     /// Rows naming this member for the district.
     pub rows: u64,
 }
 
 /// A neighborhood council seen in a district's rows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NeighborhoodCouncil {
     /// Neighborhood council code (`NC`).
     pub code: String,
@@ -34,7 +35,8 @@ pub struct NeighborhoodCouncil {
 }
 
 /// What the data says about one district.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DerivedDistrict {
     /// Members seen, ordered by `first_seen` (then name).
     pub terms: Vec<Term>,

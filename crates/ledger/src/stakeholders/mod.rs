@@ -11,7 +11,6 @@ use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 pub use derive::{
     Derivation, DeriveCounts, DerivedDistrict, NeighborhoodCouncil, Term, derive_from_csv,
@@ -22,7 +21,8 @@ pub use file::{DistrictEntry, StakeholderFile};
 use crate::Ledger;
 
 /// Where a field's value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Provenance {
     /// Derived from the dataset's rows.
@@ -32,7 +32,8 @@ pub enum Provenance {
 }
 
 /// A text value with its provenance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourcedText {
     /// The value.
     pub value: String,
@@ -41,17 +42,19 @@ pub struct SourcedText {
 }
 
 /// A date with its provenance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourcedDate {
     /// The value.
-    #[schema(value_type = String, format = Date)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub value: NaiveDate,
     /// Where it came from.
     pub provenance: Provenance,
 }
 
 /// A list of names with its provenance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourcedList {
     /// The values.
     pub value: Vec<String>,
@@ -60,7 +63,8 @@ pub struct SourcedList {
 }
 
 /// The stakeholder of one council district (its council office).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stakeholder {
     /// Stable id carried by events (`cd-7`).
     pub id: String,

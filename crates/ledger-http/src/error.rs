@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::validate::Problem;
+use ledger::validate::Problem;
 
 /// Body of every non-2xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

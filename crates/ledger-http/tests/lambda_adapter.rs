@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lambda_http::tower::ServiceExt;
-use ledger::api::{ApiConfig, WriteAuth, router};
+use ledger_http::{ApiConfig, WriteAuth, router};
 use serde_json::{Value, json};
 
 /// A Lambda Function URL event (payload format 2.0).

@@ -1,11 +1,12 @@
-//! The ledger HTTP API: one axum router, served locally (`civic serve`) and by the `ledger-api` Lambda.
+//! `ledger-http`: the ledger HTTP API over a [`ledger::Ledger`], one axum router (handlers, bearer or platform
+//! write authorization, the OpenAPI document), served locally (`civic serve`) and by the `ledger-api` Lambda.
 
 pub mod auth;
 pub mod error;
 pub mod events;
 pub mod openapi;
 pub mod stakeholders;
-pub mod wire;
+pub use ledger::wire;
 
 use std::sync::Arc;
 
@@ -16,9 +17,9 @@ use axum::routing::get;
 pub use auth::WriteAuth;
 pub use openapi::ApiDoc;
 
-use crate::stakeholders::StakeholderFile;
-use crate::store::Ledger;
-use crate::validate::DEFAULT_MAX_BATCH;
+use ledger::stakeholders::StakeholderFile;
+use ledger::store::Ledger;
+use ledger::validate::DEFAULT_MAX_BATCH;
 
 /// Default request body limit in bytes (413 above it).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;

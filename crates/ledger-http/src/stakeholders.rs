@@ -5,9 +5,9 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
-use super::error::{ApiError, ErrorBody};
-use crate::stakeholders::{self, Stakeholder};
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use ledger::stakeholders::{self, Stakeholder};
 
 /// Answer of `GET /stakeholders`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

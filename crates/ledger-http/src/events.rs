@@ -8,12 +8,12 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::AppState;
-use super::error::{ApiError, ErrorBody};
-use crate::event::{Event, EventInput, Severity};
-use crate::query::{Cursor, DEFAULT_LIMIT, EventFilter, MAX_LIMIT};
-use crate::store::{Appended, LedgerError};
-use crate::validate::{Problem, is_slug, parse_batch};
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use ledger::event::{Event, EventInput, Severity};
+use ledger::query::{Cursor, DEFAULT_LIMIT, EventFilter, MAX_LIMIT};
+use ledger::store::{Appended, LedgerError};
+use ledger::validate::{Problem, is_slug, parse_batch};
 
 /// Body of `POST /events`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -2,7 +2,7 @@
 
 use axum::http::{HeaderMap, StatusCode, header};
 
-use super::error::ApiError;
+use crate::error::ApiError;
 
 /// How writes (`POST /events`) are authorized.
 #[derive(Clone)]

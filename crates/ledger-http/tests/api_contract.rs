@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use ledger::Ledger;
-use ledger::api::{ApiConfig, ROUTES, WriteAuth, router};
+use ledger_http::{ApiConfig, ROUTES, WriteAuth, router};
 use object_store::local::LocalFileSystem;
 use serde_json::{Value, json};
 
@@ -462,7 +462,7 @@ impl JsonValue for reqwest::Response {
 #[test]
 fn openapi_document_states_the_server_constraints() {
     use utoipa::OpenApi as _;
-    let doc = serde_json::to_value(ledger::api::ApiDoc::openapi()).unwrap();
+    let doc = serde_json::to_value(ledger_http::ApiDoc::openapi()).unwrap();
     let schemas = &doc["components"]["schemas"];
     let events = &schemas["PostEvents"]["properties"]["events"];
     assert_eq!(events["minItems"], 1);

@@ -3,8 +3,9 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{error, events, stakeholders, wire};
-use crate::{event, stakeholders as model, validate};
+use crate::{error, events, stakeholders};
+use ledger::wire;
+use ledger::{event, stakeholders as model, validate};
 
 /// The ledger API description served at `/openapi.json`.
 #[derive(OpenApi)]
