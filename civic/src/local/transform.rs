@@ -101,6 +101,7 @@ pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
         bail!("the transform layer of run {} did not complete", args.run);
     };
     let mut partitions = Vec::new();
+    let mut districts: Option<contract::DistrictAgreement> = None;
     for job in &layer.jobs {
         if let Some(summary) = &job.summary {
             let r: PartitionReport = serde_json::from_value(summary.clone())
@@ -115,8 +116,32 @@ pub async fn run(args: TransformRun) -> anyhow::Result<ExitCode> {
                 r.rows_quarantined,
                 r.quarantined_by_reason
             );
+            if let Some(d) = &r.districts {
+                districts.get_or_insert_with(Default::default).add(d);
+            }
             partitions.push(r);
         }
+    }
+    if let Some(d) = districts {
+        eprintln!(
+            "districts from coordinates: {} located in a district, {} outside every district, {} unlocated{}",
+            d.derived,
+            d.outside,
+            d.unlocated,
+            match d.rate() {
+                Some(rate) => format!(
+                    "; the published district agrees on {} of {} ({:.2} %)",
+                    d.agreed,
+                    d.compared,
+                    100.0 * rate
+                ),
+                None if d.filled > 0 => format!(
+                    "; the source publishes no district: {} rows take the derived one",
+                    d.filled
+                ),
+                None => String::new(),
+            }
+        );
     }
     let ok = p.print_reports(&driven).await?;
     let report = RunReport::from_partitions(&args.dataset, &args.run, partitions);
