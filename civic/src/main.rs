@@ -48,6 +48,16 @@ enum Command {
     /// redrive as declared in features/processing/feature.yaml), starting at the first layer the run has not
     /// completed.
     Process(cmd::process::Args),
+    /// Findings across datasets: the district-week feature table and lead/lag associations with q-values.
+    ///
+    /// Runs the `correlate` layer's code (what the `process` function runs after a dataset's analyze layer) over
+    /// the store's analyzed datasets: each council district's rows of the feature table
+    /// (<STORE>/data/features/district_week/cd=<D>/), the correlation of every pair of datasets' weekly series
+    /// (total and top categories, detrended) at lags -4..+4 weeks with permutation p-values, Benjamini-Hochberg
+    /// q-values across everything tested, and a `cross_dataset_association` ledger event for each q <= 0.05
+    /// (deterministic ids: running it again appends nothing). The last line printed is the path of the
+    /// association table. Exit 2 for an unknown dataset or a store with nothing analyzed.
+    Correlate(cmd::correlate::Args),
     /// Inspect or redrive a run's worklist.
     Worklist(cmd::worklist::Args),
     /// Serve the ledger HTTP API (events, stakeholders, OpenAPI) over a local store on loopback.
@@ -67,6 +77,7 @@ fn main() -> std::process::ExitCode {
         Command::Transform(args) => cmd::transform::run(args),
         Command::SchemaDrift(args) => cmd::schema_drift::run(args),
         Command::Process(args) => cmd::process::run(args),
+        Command::Correlate(args) => cmd::correlate::run(args),
         Command::Worklist(args) => cmd::worklist::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Report(args) => cmd::report::run(args),

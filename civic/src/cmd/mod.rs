@@ -1,5 +1,6 @@
 //! One module per `civic` subcommand; each owns its clap `Args` and a `run` that parses nothing more and calls
 //! into [`crate::local`]. No subcommand module uses another.
+pub mod correlate;
 pub mod demo;
 pub mod r#gen;
 pub mod gen_la311;

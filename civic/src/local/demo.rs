@@ -217,6 +217,7 @@ async fn process_layers(
     topo: &Topology,
     run: &str,
     handed_off: bool,
+    correlate: bool,
     summary: &mut Summary,
 ) -> anyhow::Result<Vec<String>> {
     let started = Instant::now();
@@ -228,7 +229,12 @@ async fn process_layers(
         run,
     )
     .await?;
-    let layers = driver::chain(&manifest, None);
+    // The correlate layer pairs every analyzed dataset: the demo runs it once, with the last dataset's run, when
+    // it ran two or more (the deployed pipeline runs it after each dataset's analyze layer).
+    let layers: Vec<String> = driver::chain(&manifest, None)
+        .into_iter()
+        .filter(|l| correlate || l != "correlate")
+        .collect();
     let p = Process::new(topo, dataset, run, layers.clone())?;
     let work = &topo.worklist;
     let lanes = manifest.lanes.unwrap_or(work.lanes);
@@ -321,7 +327,8 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
         before: usize,
     }
     let mut ran = Vec::new();
-    for dataset in &d.datasets {
+    for (i, dataset) in d.datasets.iter().enumerate() {
+        let correlate = d.datasets.len() >= 2 && i + 1 == d.datasets.len();
         let mut summary = Summary::default();
         let input = match (&d.input, d.socrata) {
             (Some(input), _) => input.clone(),
@@ -333,7 +340,8 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
         let run = run_id(d, &input);
         let before = api.events(dataset).await?.len();
         let (manifest, handed_off) = ingest(d, dataset, &topo, &input, &run, &mut summary).await?;
-        let layers = process_layers(d, dataset, &topo, &run, handed_off, &mut summary).await?;
+        let layers =
+            process_layers(d, dataset, &topo, &run, handed_off, correlate, &mut summary).await?;
         ran.push(Ran {
             dataset: dataset.clone(),
             run,

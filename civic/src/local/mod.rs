@@ -3,6 +3,7 @@
 //! ([`progress`]), the ledger API on loopback ([`loopback`]), and the pipeline operations built from them
 //! ([`ingest`], [`process`], [`transform`], [`demo`]). `cmd/*` only parse arguments and call into here.
 
+pub mod correlate;
 pub mod demo;
 pub mod driver;
 pub mod ingest;

@@ -72,6 +72,20 @@ fn totals(report: &contract::LayerReport) -> anyhow::Result<LayerTotals> {
             t.note =
                 format!("{findings} finding(s), {created} event(s) appended when the jobs ran");
         }
+        "correlate" => {
+            let sum = |field: &str| -> u64 {
+                report
+                    .jobs
+                    .iter()
+                    .filter_map(|j| j.summary.as_ref()?.get(field)?.as_u64())
+                    .sum()
+            };
+            t.note = format!(
+                "{} feature row(s), {} test(s) across datasets",
+                sum("feature_rows"),
+                sum("tests")
+            );
+        }
         _ => {}
     }
     Ok(t)

@@ -282,7 +282,7 @@ mod tests {
         assert_eq!(q.feature, "processing");
         assert_eq!(q.queue, "worklist");
         assert_eq!(q.function, "process");
-        assert_eq!(q.layers, ["transform", "analyze"]);
+        assert_eq!(q.layers, ["transform", "analyze", "correlate"]);
         assert!(q.visibility >= Duration::from_secs(60), "{q:?}");
         assert!(q.max_receives.is_some_and(|n| n > 1), "{q:?}");
         assert!(q.lanes >= 1);

@@ -112,11 +112,29 @@ pub struct Aggregator {
     counts: RowCounts,
 }
 
+/// One (district, week) over every category: what the feature table needs (a median over all types cannot be
+/// recomputed from the per-type medians).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeeklyTotal {
+    /// Council district.
+    pub council_district: i16,
+    /// Week index (see [`week_of`]).
+    pub week: i64,
+    /// Rows created in the week, every category.
+    pub requests: u64,
+    /// Of those, rows closed.
+    pub closed: u64,
+    /// Median hours to close of the week's closed rows.
+    pub median_hours_to_close: Option<f64>,
+}
+
 /// The weekly table plus what findings need.
 #[derive(Debug, Clone, Default)]
 pub struct WeeklyTable {
     /// Rows by (district, request type, week); every week from the first to the last week of the data.
     pub rows: Vec<WeeklyRow>,
+    /// Rows by (district, week) over every type; every week from the first to the last week of the data.
+    pub totals: Vec<WeeklyTotal>,
     /// Sorted hours to close per (district, request type), over all weeks.
     pub hours: BTreeMap<(i16, String), Vec<f64>>,
     /// Weeks fully covered by the data (partial first/last weeks are excluded from comparisons).
@@ -210,6 +228,7 @@ impl Aggregator {
             (first_complete <= last_complete).then_some((first_complete, last_complete));
         let mut rows = Vec::new();
         let mut hours = BTreeMap::new();
+        let mut totals: BTreeMap<(i16, i64), (u64, Vec<f64>)> = BTreeMap::new();
         for ((cd, request_type), weeks) in self.groups {
             let mut open: i64 = 0;
             let mut all_hours = Vec::new();
@@ -220,6 +239,9 @@ impl Aggregator {
                 };
                 open += delta;
                 week_hours.sort_by(f64::total_cmp);
+                let total = totals.entry((cd, week)).or_default();
+                total.0 += requests;
+                total.1.extend_from_slice(&week_hours);
                 rows.push(WeeklyRow {
                     council_district: cd,
                     request_type: request_type.clone(),
@@ -235,8 +257,22 @@ impl Aggregator {
             all_hours.sort_by(f64::total_cmp);
             hours.insert((cd, request_type), all_hours);
         }
+        let totals = totals
+            .into_iter()
+            .map(|((council_district, week), (requests, mut hours))| {
+                hours.sort_by(f64::total_cmp);
+                WeeklyTotal {
+                    council_district,
+                    week,
+                    requests,
+                    closed: hours.len() as u64,
+                    median_hours_to_close: quantile(&hours, 0.5),
+                }
+            })
+            .collect();
         WeeklyTable {
             rows,
+            totals,
             hours,
             complete_weeks,
             counts: self.counts,

@@ -176,11 +176,24 @@ pub fn slow_close_findings(table: &WeeklyTable, config: &AnalysisConfig) -> Vec<
     out
 }
 
-/// Ledger events of `findings` (layer `analyze`), citing `source` keys; each carries its district's stakeholder.
+impl FindingKind {
+    /// What [`Finding::score`] is (the event's `score_kind`).
+    pub fn score_kind(self) -> &'static str {
+        match self {
+            FindingKind::WeeklyCountSpike | FindingKind::WeeklyCountDrop => "robust_z",
+            FindingKind::SlowToClose => "ratio",
+        }
+    }
+}
+
+/// Ledger events of `findings` (layer `analyze`) of the run's `partition` (None: city-wide), citing `source`
+/// keys; each carries the shared dimension set (district, category, ISO week of a one-week window), its score
+/// and its district's stakeholder.
 pub fn to_events(
     findings: &[Finding],
     dataset: &str,
     run_id: &str,
+    partition: Option<&str>,
     source: &[String],
 ) -> Vec<EventInput> {
     findings
@@ -197,7 +210,8 @@ pub fn to_events(
                 window_end: f.window_end,
                 dimensions: Dimensions {
                     council_district: cd,
-                    request_type: Some(f.request_type.clone()),
+                    category: Some(f.request_type.clone()),
+                    week: ledger::iso_week(f.window_start, f.window_end),
                     ..Default::default()
                 },
                 metric: f.metric.into(),
@@ -205,6 +219,9 @@ pub fn to_events(
                 baseline: Some(f.baseline),
                 unit: f.unit.into(),
                 severity: f.severity,
+                score: f.score.is_finite().then_some(f.score),
+                score_kind: Some(f.kind.score_kind().into()),
+                partition: partition.map(str::to_owned),
                 run_id: run_id.to_owned(),
                 source: source.to_vec(),
                 stakeholders: vec![ledger::stakeholders::stakeholder_id(cd)],

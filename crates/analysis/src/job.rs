@@ -17,8 +17,11 @@ use parquet::arrow::{AsyncArrowWriter, ProjectionMask};
 use crate::aggregate::{AggregateError, Aggregator, RowCounts, WeeklyTable};
 use crate::config::{AnalysisConfig, Columns};
 use crate::findings::{Finding, slow_close_findings, to_events, weekly_findings};
-use crate::locations::Locations;
-use crate::output::{weekly_batch, weekly_schema};
+use crate::locations::{CITYWIDE, CITYWIDE_TABLE, FINDINGS_TABLE, Locations, TOTALS_TABLE};
+use crate::output::{
+    citywide_batch, citywide_schema, citywide_weeks, findings_batch, findings_schema, totals_batch,
+    totals_schema, weekly_batch, weekly_schema,
+};
 use crate::stakeholders;
 use ledger::stakeholders::Derivation;
 
@@ -61,6 +64,14 @@ pub enum JobError {
         /// The error.
         #[source]
         source: AggregateError,
+    },
+    /// A processed or association table does not have the expected shape.
+    #[error("{key}: {reason}")]
+    Table {
+        /// The key.
+        key: String,
+        /// What is wrong.
+        reason: String,
     },
     /// Storing the derived stakeholders failed.
     #[error("storing derived stakeholders: {0}")]
@@ -163,10 +174,11 @@ async fn emit(
     findings: &[Finding],
     dataset: &str,
     run_id: &str,
+    partition: Option<&str>,
     report: &mut JobReport,
 ) -> Result<(), JobError> {
     let now = chrono::Utc::now();
-    for input in to_events(findings, dataset, run_id, &report.canonical_keys) {
+    for input in to_events(findings, dataset, run_id, partition, &report.canonical_keys) {
         match ledger.append(input.into_event(now)).await {
             Ok(Appended::Created(_)) => report.events_created += 1,
             Ok(Appended::Duplicate(_)) => report.events_duplicate += 1,
@@ -196,29 +208,62 @@ pub async fn analyze_partition(
             .map_err(|e| JobError::Stakeholders(e.to_string()))?;
     }
     let key = loc.weekly_table(dataset, partition)?;
-    let pq = |source| JobError::Parquet {
-        key: key.to_string(),
-        source,
-    };
-    let mut writer = AsyncArrowWriter::try_new(
-        BufWriter::new(data.clone(), key.clone()),
-        weekly_schema(),
-        None,
+    write_table(data, &key, weekly_schema(), &weekly_batch(&table.rows)).await?;
+    let totals = loc.table(dataset, TOTALS_TABLE, partition)?;
+    write_table(data, &totals, totals_schema(), &totals_batch(&table.totals)).await?;
+    let findings = weekly_findings(&table, config);
+    let findings_key = loc.table(dataset, FINDINGS_TABLE, partition)?;
+    write_table(
+        data,
+        &findings_key,
+        findings_schema(),
+        &findings_batch(&findings),
     )
-    .map_err(pq)?;
-    writer.write(&weekly_batch(&table.rows)).await.map_err(pq)?;
-    writer.close().await.map_err(pq)?;
+    .await?;
     let mut report = JobReport {
         canonical_keys: keys.iter().map(|k| k.to_string()).collect(),
         rows: table.counts,
         table_key: Some(key.to_string()),
         weekly_rows: table.rows.len(),
-        findings: weekly_findings(&table, config),
+        findings,
         ..Default::default()
     };
     let findings = report.findings.clone();
-    emit(ledger, &findings, dataset, run_id, &mut report).await?;
+    emit(
+        ledger,
+        &findings,
+        dataset,
+        run_id,
+        Some(partition),
+        &mut report,
+    )
+    .await?;
     Ok(report)
+}
+
+/// Writes `batch` as the one Parquet file at `key` (replacing it: a re-run rewrites the same rows).
+pub async fn write_table(
+    data: &Arc<dyn ObjectStore>,
+    key: &Path,
+    schema: arrow::datatypes::SchemaRef,
+    batch: &arrow::record_batch::RecordBatch,
+) -> Result<(), JobError> {
+    let pq = |source| JobError::Parquet {
+        key: key.to_string(),
+        source,
+    };
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .build();
+    let mut writer = AsyncArrowWriter::try_new(
+        BufWriter::new(data.clone(), key.clone()),
+        schema,
+        Some(props),
+    )
+    .map_err(pq)?;
+    writer.write(batch).await.map_err(pq)?;
+    writer.close().await.map_err(pq)?;
+    Ok(())
 }
 
 /// The city-wide job (after every partition): slow-to-close findings against the city-wide median.
@@ -232,6 +277,14 @@ pub async fn analyze_citywide(
 ) -> Result<JobReport, JobError> {
     let keys = canonical_keys(data, loc, dataset, None).await?;
     let (table, _) = aggregate(data, &keys, &config.columns).await?;
+    let city = loc.table(dataset, CITYWIDE_TABLE, CITYWIDE)?;
+    write_table(
+        data,
+        &city,
+        citywide_schema(),
+        &citywide_batch(&citywide_weeks(&table)),
+    )
+    .await?;
     let mut report = JobReport {
         canonical_keys: keys.iter().map(|k| k.to_string()).collect(),
         rows: table.counts,
@@ -239,6 +292,6 @@ pub async fn analyze_citywide(
         ..Default::default()
     };
     let findings = report.findings.clone();
-    emit(ledger, &findings, dataset, run_id, &mut report).await?;
+    emit(ledger, &findings, dataset, run_id, None, &mut report).await?;
     Ok(report)
 }

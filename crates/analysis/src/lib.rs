@@ -4,6 +4,8 @@
 
 pub mod aggregate;
 pub mod config;
+pub mod cross;
+pub mod features;
 pub mod findings;
 pub mod job;
 pub mod locations;

@@ -2,20 +2,35 @@
 //! granted, and the keys built from them (never formatted here).
 
 use object_store::path::Path;
-use prefixes::access::{Read, Write};
-use prefixes::keys::{self, CanonicalKey, ProcessedKey, canonical, processed};
+use prefixes::access::{Read, ReadWrite};
+use prefixes::keys::{
+    self, AssociationsKey, CanonicalKey, FeaturesKey, ProcessedKey, associations, canonical,
+    features, processed,
+};
 use prefixes::{CanRead, KeyError, ObjectKey, Prefix};
 
 /// Name of the processed weekly table (the `{table}` of the `processed` prefix).
 pub const WEEKLY_TABLE: &str = "weekly_by_type";
+/// Per (district, week) over every category.
+pub const TOTALS_TABLE: &str = "weekly_total";
+/// The weekly findings of each partition.
+pub const FINDINGS_TABLE: &str = "findings";
+/// Per (category, week) of the whole city, written by the city-wide pass under partition [`CITYWIDE`].
+pub const CITYWIDE_TABLE: &str = "weekly_citywide";
+/// The partition value of city-wide tables.
+pub const CITYWIDE: &str = "all";
 
 /// The analysis' grants.
 #[derive(Debug, Clone, Copy)]
 pub struct Locations {
     /// Canonical rows of every year.
     pub canonical: Prefix<keys::Canonical, Read>,
-    /// Analysis tables.
-    pub processed: Prefix<keys::Processed, Write>,
+    /// Analysis tables (the correlate layer reads every dataset's).
+    pub processed: Prefix<keys::Processed, ReadWrite>,
+    /// The district-week feature table.
+    pub features: Prefix<keys::Features, ReadWrite>,
+    /// The association tables of the correlate layer.
+    pub associations: Prefix<keys::Associations, ReadWrite>,
 }
 
 fn path(key: Result<ObjectKey, KeyError>) -> Result<Path, KeyError> {
@@ -39,9 +54,56 @@ impl Locations {
 
     /// The key the weekly table of one partition is written to.
     pub fn weekly_table(&self, dataset: &str, partition: &str) -> Result<Path, KeyError> {
+        self.table(dataset, WEEKLY_TABLE, partition)
+    }
+
+    /// The key of processed table `table` of one partition (read or written).
+    pub fn table(&self, dataset: &str, table: &str, partition: &str) -> Result<Path, KeyError> {
+        let parts = ProcessedKey {
+            dataset,
+            table,
+            partition,
+        };
         path(
             self.processed
-                .write_key(&weekly(dataset, partition), &processed::Part { part: 0 }),
+                .write_key(&parts, &processed::Part { part: 0 }),
+        )
+    }
+
+    /// The feature table's file of one council district (`partition` as the runs name it, e.g. `07`).
+    pub fn feature_part(&self, partition: &str) -> Result<Path, KeyError> {
+        path(
+            self.features
+                .write_key(&FeaturesKey { partition }, &features::Part { part: 0 }),
+        )
+    }
+
+    /// The folder of the whole feature table (for DuckDB: `<folder>*/*.parquet`).
+    pub fn features_root(&self) -> Path {
+        // The literal root may end inside the partition segment (`features/district_week/cd=`): keep its folders.
+        let root = self.features.root().into_string();
+        let folder = root.rfind('/').map_or("", |i| &root[..i]);
+        Path::from(folder)
+    }
+
+    /// The partial association table a district job of a run's correlate layer writes.
+    pub fn association_partial(
+        &self,
+        dataset: &str,
+        run_id: &str,
+        partition: &str,
+    ) -> Result<Path, KeyError> {
+        path(self.associations.write_key(
+            &AssociationsKey { dataset, run_id },
+            &associations::Partial { partition },
+        ))
+    }
+
+    /// The run's association table, with q-values (written when the correlate layer fans in).
+    pub fn association_table(&self, dataset: &str, run_id: &str) -> Result<Path, KeyError> {
+        path(
+            self.associations
+                .write_key(&AssociationsKey { dataset, run_id }, &associations::Table),
         )
     }
 }
@@ -70,7 +132,9 @@ mod tests {
     fn loc() -> Locations {
         Locations {
             canonical: prefixes::process::canonical().into(),
-            processed: prefixes::process::processed().into(),
+            processed: prefixes::process::processed(),
+            features: prefixes::process::features(),
+            associations: prefixes::process::associations(),
         }
     }
 

@@ -304,10 +304,27 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
         .find(|e| e.event_type == "weekly_count_spike")
         .unwrap();
     assert_eq!(spike.dimensions.council_district, 7);
+    // The dimension set every dataset's findings share: district, category, ISO week; plus score and partition.
     assert_eq!(
-        spike.dimensions.request_type.as_deref(),
+        spike.dimensions.category.as_deref(),
         Some("Graffiti Removal")
     );
+    assert_eq!(spike.dimensions.request_type, None);
+    assert_eq!(
+        spike.dimensions.week,
+        ledger::iso_week(spike.window_start, spike.window_end)
+    );
+    assert!(
+        spike
+            .dimensions
+            .week
+            .as_deref()
+            .unwrap()
+            .starts_with("2018-W")
+    );
+    assert_eq!(spike.score_kind.as_deref(), Some("robust_z"));
+    assert!(spike.score.unwrap() >= 3.0, "{:?}", spike.score);
+    assert_eq!(spike.partition.as_deref(), Some("7"));
     assert_eq!(spike.stakeholders, ["cd-7"]);
     assert_eq!(
         spike.source,
@@ -321,6 +338,12 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
         (slow.dimensions.council_district, slow.unit.as_str()),
         (4, "hours")
     );
+    // A city-wide finding spans the run: no week, no partition; its score is the ratio to the city median.
+    assert_eq!(
+        (slow.dimensions.week.as_deref(), slow.partition.as_deref()),
+        (None, None)
+    );
+    assert_eq!(slow.score_kind.as_deref(), Some("ratio"));
 
     // Each partition job derived its district's stakeholders from the rows (cd_member, nc_code, nc_name).
     let derived = ledger::stakeholders::load_derived(&ledger, "la311")
@@ -376,7 +399,9 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
 fn locations() -> analysis::Locations {
     analysis::Locations {
         canonical: prefixes::process::canonical().into(),
-        processed: prefixes::process::processed().into(),
+        processed: prefixes::process::processed(),
+        features: prefixes::process::features(),
+        associations: prefixes::process::associations(),
     }
 }
 

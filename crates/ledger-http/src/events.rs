@@ -65,8 +65,10 @@ pub struct ListParams {
     /// Only this council district (1..=15).
     #[param(value_type = Option<u8>, minimum = 1, maximum = 15)]
     pub council_district: Option<String>,
-    /// Only this request type (exact).
+    /// Only this request type (exact; also matches the `category` of any dataset).
     pub request_type: Option<String>,
+    /// Only this category (exact): the request type, crime group or permit type of the event's dataset.
+    pub category: Option<String>,
     /// Only this severity (`info`, `warning`, `critical`).
     #[param(value_type = Option<Severity>)]
     pub severity: Option<String>,
@@ -252,6 +254,7 @@ pub fn parse_list_params(
         event_type,
         council_district,
         request_type: p.request_type.clone(),
+        category: p.category.clone(),
         severity,
         from,
         to,

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float64Builder, ListBuilder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
-    UInt8Builder, UInt32Builder,
+    ArrayRef, Float64Builder, Int32Builder, ListBuilder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder, UInt8Builder, UInt32Builder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use object_store::buffered::BufWriter;
@@ -48,11 +48,20 @@ pub fn compacted_schema() -> SchemaRef {
         Field::new("zip_code", DataType::Utf8, true),
         Field::new("request_type", DataType::Utf8, true),
         Field::new("agency", DataType::Utf8, true),
+        Field::new("category", DataType::Utf8, true),
+        Field::new("week", DataType::Utf8, true),
+        Field::new("pair_dataset_b", DataType::Utf8, true),
+        Field::new("pair_metric_a", DataType::Utf8, true),
+        Field::new("pair_metric_b", DataType::Utf8, true),
+        Field::new("pair_lag_weeks", DataType::Int32, true),
         Field::new("metric", DataType::Utf8, false),
         Field::new("value", DataType::Float64, false),
         Field::new("baseline", DataType::Float64, true),
         Field::new("unit", DataType::Utf8, false),
         Field::new("severity", DataType::Utf8, false),
+        Field::new("score", DataType::Float64, true),
+        Field::new("score_kind", DataType::Utf8, true),
+        Field::new("partition", DataType::Utf8, true),
         Field::new("run_id", DataType::Utf8, false),
         Field::new("source", list(), false),
         Field::new("stakeholders", list(), false),
@@ -84,12 +93,23 @@ pub fn to_record_batch(events: &[Event]) -> RecordBatch {
     let mut district = UInt8Builder::new();
     let mut value = Float64Builder::new();
     let mut baseline = Float64Builder::new();
+    let mut score = Float64Builder::new();
+    let mut lag = Int32Builder::new();
     for e in events {
         version.append_value(e.schema_version);
         district.append_value(e.dimensions.council_district);
         value.append_value(e.value);
         baseline.append_option(e.baseline);
+        score.append_option(e.score);
+        lag.append_option(e.dimensions.pair.as_ref().map(|p| p.lag_weeks));
     }
+    let pair = |f: &dyn Fn(&crate::event::Pair) -> &str| -> ArrayRef {
+        let mut b = StringBuilder::new();
+        events
+            .iter()
+            .for_each(|e| b.append_option(e.dimensions.pair.as_ref().map(f)));
+        Arc::new(b.finish())
+    };
     let columns: Vec<ArrayRef> = vec![
         text(&|e| Some(&e.event_id)),
         Arc::new(version.finish()),
@@ -103,11 +123,20 @@ pub fn to_record_batch(events: &[Event]) -> RecordBatch {
         text(&|e| e.dimensions.zip_code.as_deref()),
         text(&|e| e.dimensions.request_type.as_deref()),
         text(&|e| e.dimensions.agency.as_deref()),
+        text(&|e| e.dimensions.category.as_deref()),
+        text(&|e| e.dimensions.week.as_deref()),
+        pair(&|p| &p.dataset_b),
+        pair(&|p| &p.metric_a),
+        pair(&|p| &p.metric_b),
+        Arc::new(lag.finish()),
         text(&|e| Some(&e.metric)),
         Arc::new(value.finish()),
         Arc::new(baseline.finish()),
         text(&|e| Some(&e.unit)),
         text(&|e| Some(e.severity.as_str())),
+        Arc::new(score.finish()),
+        text(&|e| e.score_kind.as_deref()),
+        text(&|e| e.partition.as_deref()),
         text(&|e| Some(&e.run_id)),
         list(&|e| &e.source),
         list(&|e| &e.stakeholders),

@@ -83,6 +83,72 @@ pub struct Dimensions {
         schema(min_length = 1, max_length = 200, pattern = r"\S")
     )]
     pub agency: Option<String>,
+    /// The dataset's category of the rows the event counts, whatever the dataset calls it: the request type
+    /// of MyLA311, the crime group of LAPD crime, the permit type of LADBS permits (`analysis.yaml`'s
+    /// `columns.category`). Events of every dataset join on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
+    pub category: Option<String>,
+    /// ISO 8601 week of the window (`2023-W07`), when the window is one ISO week (Monday 00:00 UTC to the
+    /// next Monday).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]{4}-W[0-9]{2}$"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{4}-W[0-9]{2}$"))]
+    pub week: Option<String>,
+    /// The two series of a cross-dataset association (events of type `cross_dataset_association`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<Pair>,
+}
+
+/// The two weekly series an association relates: `dataset_a`'s `metric_a` in week w against `dataset_b`'s
+/// `metric_b` in week w + `lag_weeks`, in the event's council district.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Pair {
+    /// First dataset (the event's `dataset`).
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    pub dataset_a: String,
+    /// Its metric, a column of the feature table (`total` or a category).
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
+    pub metric_a: String,
+    /// Second dataset.
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    pub dataset_b: String,
+    /// Its metric.
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
+    pub metric_b: String,
+    /// `k`: `dataset_a`'s week w is paired with `dataset_b`'s week w + k (positive: b follows a).
+    #[schemars(range(min = -52, max = 52))]
+    #[cfg_attr(feature = "openapi", schema(minimum = -52, maximum = 52))]
+    pub lag_weeks: i32,
+}
+
+/// The ISO 8601 week (`2023-W07`) of a window that is exactly one ISO week, else `None`.
+pub fn iso_week(window_start: DateTime<Utc>, window_end: DateTime<Utc>) -> Option<String> {
+    use chrono::{Datelike, Timelike};
+    let one_week = window_end - window_start == chrono::Duration::weeks(1);
+    let monday_midnight = window_start.weekday() == chrono::Weekday::Mon
+        && window_start.num_seconds_from_midnight() == 0
+        && window_start.nanosecond() == 0;
+    (one_week && monday_midnight).then(|| {
+        let w = window_start.iso_week();
+        format!("{:04}-W{:02}", w.year(), w.week())
+    })
 }
 
 /// An event as a producer submits it. `event_id` may be given and must then equal the computed id;
@@ -150,6 +216,26 @@ pub struct EventInput {
     pub unit: String,
     /// How much attention the finding deserves.
     pub severity: Severity,
+    /// The score the severity was decided on, when any (a finite number; see `score_kind`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = -1.7976931348623157e308, max = 1.7976931348623157e308))]
+    #[cfg_attr(feature = "openapi", schema(minimum = -1.7976931348623157e308, maximum = 1.7976931348623157e308))]
+    pub score: Option<f64>,
+    /// What `score` is: `robust_z` (weekly spikes and drops), `ratio` (to the city-wide median),
+    /// `q_value` (Benjamini-Hochberg, associations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    pub score_kind: Option<String>,
+    /// The partition (of the run) whose rows the event was computed from, e.g. `07`; absent for city-wide
+    /// findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
+    pub partition: Option<String>,
     /// Pipeline run that produced the event.
     #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
     #[cfg_attr(
@@ -228,6 +314,24 @@ pub struct Event {
     pub unit: String,
     /// How much attention the finding deserves.
     pub severity: Severity,
+    /// The score the severity was decided on, when any (see `score_kind`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = -1.7976931348623157e308, max = 1.7976931348623157e308))]
+    #[cfg_attr(feature = "openapi", schema(minimum = -1.7976931348623157e308, maximum = 1.7976931348623157e308))]
+    pub score: Option<f64>,
+    /// What `score` is: `robust_z`, `ratio` or `q_value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    pub score_kind: Option<String>,
+    /// The partition of the run whose rows the event was computed from; absent for city-wide findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
+    pub partition: Option<String>,
     /// Pipeline run that first wrote the event.
     #[schemars(length(min = 1, max = 200), regex(pattern = r"\S"))]
     #[cfg_attr(
@@ -318,6 +422,9 @@ impl EventInput {
             baseline: self.baseline,
             unit: self.unit,
             severity: self.severity,
+            score: self.score,
+            score_kind: self.score_kind,
+            partition: self.partition,
             run_id: self.run_id,
             source: self.source,
             stakeholders,
@@ -343,6 +450,9 @@ impl Event {
             && self.baseline.map(f64::to_bits) == other.baseline.map(f64::to_bits)
             && self.unit == other.unit
             && self.severity == other.severity
+            && self.score.map(f64::to_bits) == other.score.map(f64::to_bits)
+            && self.score_kind == other.score_kind
+            && self.partition == other.partition
             && self.stakeholders == other.stakeholders
     }
 }

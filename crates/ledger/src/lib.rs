@@ -14,7 +14,9 @@ pub mod validate;
 #[cfg(feature = "openapi")]
 pub mod wire;
 
-pub use event::{Dimensions, Event, EventInput, SCHEMA_VERSION, Severity, event_id};
+pub use event::{
+    Dimensions, Event, EventInput, Pair, SCHEMA_VERSION, Severity, event_id, iso_week,
+};
 pub use locations::Locations;
 pub use query::{Cursor, EventFilter, Page};
 pub use store::{Appended, Ledger, LedgerError};

@@ -18,8 +18,11 @@ pub struct EventFilter {
     pub event_type: Option<String>,
     /// Only this council district.
     pub council_district: Option<u8>,
-    /// Only this request type (exact match).
+    /// Only this request type (exact match; also matches an event's `category`, the name every dataset
+    /// shares for it).
     pub request_type: Option<String>,
+    /// Only this category (exact match).
+    pub category: Option<String>,
     /// Only this severity.
     pub severity: Option<Severity>,
     /// Only events whose window ends after this instant.
@@ -39,10 +42,14 @@ impl EventFilter {
             && self
                 .council_district
                 .is_none_or(|cd| cd == event.dimensions.council_district)
+            && self.request_type.as_ref().is_none_or(|rt| {
+                event.dimensions.request_type.as_ref() == Some(rt)
+                    || event.dimensions.category.as_ref() == Some(rt)
+            })
             && self
-                .request_type
+                .category
                 .as_ref()
-                .is_none_or(|rt| event.dimensions.request_type.as_ref() == Some(rt))
+                .is_none_or(|c| event.dimensions.category.as_ref() == Some(c))
             && self.severity.is_none_or(|s| s == event.severity)
             && self.from.is_none_or(|from| event.window_end > from)
             && self.to.is_none_or(|to| event.window_start < to)
@@ -150,6 +157,9 @@ mod tests {
             baseline: None,
             unit: "count".into(),
             severity,
+            score: None,
+            score_kind: None,
+            partition: None,
             run_id: "r".into(),
             source: vec![],
             stakeholders: vec![],

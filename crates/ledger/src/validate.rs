@@ -151,6 +151,8 @@ pub fn check_input(input: &EventInput, prefix: &str) -> Vec<Problem> {
         ("dimensions.nc_code", &input.dimensions.nc_code),
         ("dimensions.request_type", &input.dimensions.request_type),
         ("dimensions.agency", &input.dimensions.agency),
+        ("dimensions.category", &input.dimensions.category),
+        ("partition", &input.partition),
     ] {
         if let Some(v) = value
             && (v.trim().is_empty() || v.len() > 200)
@@ -160,6 +162,67 @@ pub fn check_input(input: &EventInput, prefix: &str) -> Vec<Problem> {
                 "must be omitted or non-empty text of at most 200 characters".into(),
             );
         }
+    }
+    if let Some(week) = &input.dimensions.week {
+        match crate::event::iso_week(input.window_start, input.window_end) {
+            Some(w) if w == *week => {}
+            Some(w) => bad(
+                "dimensions.week",
+                format!("{week:?} is not the window's ISO week ({w})"),
+            ),
+            None => bad(
+                "dimensions.week",
+                "is only given for a window of exactly one ISO week (Monday 00:00 UTC to the next Monday)"
+                    .into(),
+            ),
+        }
+    }
+    if let Some(pair) = &input.dimensions.pair {
+        if !is_slug(&pair.dataset_a) || pair.dataset_a != input.dataset {
+            bad(
+                "dimensions.pair.dataset_a",
+                format!(
+                    "{:?} must be the event's dataset ({:?})",
+                    pair.dataset_a, input.dataset
+                ),
+            );
+        }
+        if !is_slug(&pair.dataset_b) {
+            bad(
+                "dimensions.pair.dataset_b",
+                format!("{:?} is not a dataset id", pair.dataset_b),
+            );
+        }
+        for (field, v) in [
+            ("dimensions.pair.metric_a", &pair.metric_a),
+            ("dimensions.pair.metric_b", &pair.metric_b),
+        ] {
+            if v.trim().is_empty() || v.len() > 200 {
+                bad(
+                    field,
+                    "must be non-empty text of at most 200 characters".into(),
+                );
+            }
+        }
+        if !(-52..=52).contains(&pair.lag_weeks) {
+            bad(
+                "dimensions.pair.lag_weeks",
+                format!("{} is outside -52..=52", pair.lag_weeks),
+            );
+        }
+    }
+    if let Some(s) = input.score
+        && !s.is_finite()
+    {
+        bad("score", "must be a finite number".into());
+    }
+    if let Some(kind) = &input.score_kind
+        && !is_slug(kind)
+    {
+        bad(
+            "score_kind",
+            format!("{kind:?} is not a score kind ([a-z0-9_-]{{1,64}})"),
+        );
     }
     if !input.value.is_finite() {
         bad("value", "must be a finite number".into());

@@ -24,7 +24,7 @@ pub mod queues {
         visibility_timeout_s: 5400,
         max_receives: Some(5),
         lanes: 1,
-        layers: &["transform", "analyze"],
+        layers: &["transform", "analyze", "correlate"],
     };
 }
 
@@ -494,6 +494,118 @@ pub mod keys {
             }
         }
     }
+    /// Placeholders of prefix `features` in bucket `data`: `features/district_week/cd={partition}/`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct FeaturesKey<'a> { pub partition: &'a str }
+    /// Prefix `features`: The district-week feature table for ML: one row per council district and ISO week over every week any dataset covers, columns per dataset (rows, top categories, median hours to close, findings by severity). Rebuilt whole, one file per district, by the correlate layer; never appended to.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Features {}
+    impl crate::KeySpec for Features {
+        type Parts<'a> = FeaturesKey<'a>;
+        const NAME: &'static str = "features";
+        const TEMPLATE: &'static str = "features/district_week/cd={partition}/";
+        const ROOT: &'static str = "features/district_week/cd=";
+        fn render(parts: &Self::Parts<'_>) -> Result<String, crate::KeyError> {
+            let mut key = String::with_capacity(70);
+            key.push_str("features/district_week/cd=");
+            key.push_str(crate::segment("partition", parts.partition)?);
+            key.push('/');
+            Ok(key)
+        }
+        fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
+            Some(FeaturesKey { partition: values.first().copied()? })
+        }
+    }
+    /// The objects declared under prefix `features`.
+    pub mod features {
+        /// Object `part` of prefix `features`: `part-{part:u32:05}.parquet`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Part { pub part: u32 }
+        impl crate::ObjectName for Part {
+            type Prefix = super::Features;
+            const NAME: &'static str = "part";
+            const TEMPLATE: &'static str = "part-{part:u32:05}.parquet";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(58);
+                name.push_str("part-");
+                name.push_str(&format!("{:05}", self.part));
+                name.push_str(".parquet");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Part {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(Part { part: values.first()?.parse().ok()? })
+            }
+        }
+    }
+    /// Placeholders of prefix `associations` in bucket `data`: `associations/{dataset}/run={run_id}/`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct AssociationsKey<'a> { pub dataset: &'a str, pub run_id: &'a str }
+    /// Prefix `associations`: Lead/lag associations between datasets' weekly series, tested by the correlate layer of a run: one partial table per district job, then the run's table with Benjamini-Hochberg q-values.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Associations {}
+    impl crate::KeySpec for Associations {
+        type Parts<'a> = AssociationsKey<'a>;
+        const NAME: &'static str = "associations";
+        const TEMPLATE: &'static str = "associations/{dataset}/run={run_id}/";
+        const ROOT: &'static str = "associations/";
+        fn render(parts: &Self::Parts<'_>) -> Result<String, crate::KeyError> {
+            let mut key = String::with_capacity(68);
+            key.push_str("associations/");
+            key.push_str(crate::segment("dataset", parts.dataset)?);
+            key.push_str("/run=");
+            key.push_str(crate::segment("run_id", parts.run_id)?);
+            key.push('/');
+            Ok(key)
+        }
+        fn from_values<'a>(values: &[&'a str]) -> Option<Self::Parts<'a>> {
+            Some(AssociationsKey { dataset: values.first().copied()?, run_id: values.get(1).copied()? })
+        }
+    }
+    /// The objects declared under prefix `associations`.
+    pub mod associations {
+        /// Object `partial` of prefix `associations`: `partial/cd={partition}.parquet`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Partial<'a> { pub partition: &'a str }
+        impl crate::ObjectName for Partial<'_> {
+            type Prefix = super::Associations;
+            const NAME: &'static str = "partial";
+            const TEMPLATE: &'static str = "partial/cd={partition}.parquet";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                let mut name = String::with_capacity(62);
+                name.push_str("partial/cd=");
+                name.push_str(crate::segment("partition", self.partition)?);
+                name.push_str(".parquet");
+                Ok(name)
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Partial<'a> {
+            fn parse(name: &'a str) -> Option<Self> {
+                let (values, rest) = crate::match_template(<Self as crate::ObjectName>::TEMPLATE, name)?;
+                if !rest.is_empty() { return None; }
+                Some(Partial { partition: values.first().copied()? })
+            }
+        }
+        /// Object `table` of prefix `associations`: `associations.parquet`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Table;
+        impl crate::ObjectName for Table {
+            type Prefix = super::Associations;
+            const NAME: &'static str = "table";
+            const TEMPLATE: &'static str = "associations.parquet";
+            fn render(&self) -> Result<String, crate::KeyError> {
+                Ok("associations.parquet".to_string())
+            }
+        }
+        impl<'a> crate::ParseObject<'a> for Table {
+            fn parse(name: &'a str) -> Option<Self> {
+                (name == "associations.parquet").then_some(Table)
+            }
+        }
+    }
     /// Placeholders of prefix `events` in bucket `ledger`: `events/{dataset}/`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub struct EventsKey<'a> { pub dataset: &'a str }
@@ -707,6 +819,10 @@ pub mod process {
     pub const fn canonical() -> crate::Prefix<crate::keys::Canonical, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
     /// `processed/{dataset}/{table}/cd={partition}/` in bucket `data` (readwrite).
     pub const fn processed() -> crate::Prefix<crate::keys::Processed, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
+    /// `features/district_week/cd={partition}/` in bucket `data` (readwrite).
+    pub const fn features() -> crate::Prefix<crate::keys::Features, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
+    /// `associations/{dataset}/run={run_id}/` in bucket `data` (readwrite).
+    pub const fn associations() -> crate::Prefix<crate::keys::Associations, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::DATA) }
     /// `events/{dataset}/` in bucket `ledger` (readwrite).
     pub const fn events() -> crate::Prefix<crate::keys::Events, crate::access::ReadWrite> { crate::Prefix::new(crate::buckets::LEDGER) }
     /// `stakeholders/{dataset}/` in bucket `ledger` (readwrite).

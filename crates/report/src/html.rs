@@ -163,7 +163,12 @@ fn districts_table(d: &contract::DistrictAgreement, out: &mut String) {
 }
 
 fn finding_row(e: &Event, out: &mut String) {
-    let what = e.dimensions.request_type.as_deref().unwrap_or("all types");
+    let what = e
+        .dimensions
+        .category
+        .as_deref()
+        .or(e.dimensions.request_type.as_deref())
+        .unwrap_or("all types");
     let baseline = e
         .baseline
         .map(|b| format!("{b:.1}"))

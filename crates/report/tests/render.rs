@@ -24,7 +24,7 @@ fn finding(cd: u8, severity: Severity, n: i64, request_type: &str) -> ledger::Ev
         window_end: week(n + 1),
         dimensions: Dimensions {
             council_district: cd,
-            request_type: Some(request_type.into()),
+            category: Some(request_type.into()),
             ..Default::default()
         },
         metric: "requests".into(),
@@ -32,6 +32,9 @@ fn finding(cd: u8, severity: Severity, n: i64, request_type: &str) -> ledger::Ev
         baseline: Some(40.0),
         unit: "count".into(),
         severity,
+        score: Some(5.0),
+        score_kind: Some("robust_z".into()),
+        partition: Some(cd.to_string()),
         run_id: "r1".into(),
         source: vec![],
         stakeholders: vec![],

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use prefixes::Prefix;
 use prefixes::access::{Read, ReadWrite};
-use prefixes::keys::{Canonical, Events, Processed, Quarantine, Raw, Runs, Stakeholders, Worklist};
+use prefixes::keys::{
+    Associations, Canonical, Events, Features, Processed, Quarantine, Raw, Runs, Stakeholders,
+    Worklist,
+};
 
 /// Where the worklist consumer reads and writes.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +20,8 @@ pub struct Locations {
     pub worklist: Prefix<Worklist, ReadWrite>,
     pub canonical: Prefix<Canonical, ReadWrite>,
     pub processed: Prefix<Processed, ReadWrite>,
+    pub features: Prefix<Features, ReadWrite>,
+    pub associations: Prefix<Associations, ReadWrite>,
     pub events: Prefix<Events, ReadWrite>,
     pub stakeholders: Prefix<Stakeholders, ReadWrite>,
 }
@@ -31,6 +36,8 @@ impl Locations {
             worklist: p::worklist(),
             canonical: p::canonical(),
             processed: p::processed(),
+            features: p::features(),
+            associations: p::associations(),
             events: p::events(),
             stakeholders: p::stakeholders(),
         }
@@ -50,7 +57,9 @@ impl Locations {
     pub fn analysis(&self) -> analysis::Locations {
         analysis::Locations {
             canonical: self.canonical.into(),
-            processed: self.processed.into(),
+            processed: self.processed,
+            features: self.features,
+            associations: self.associations,
         }
     }
 

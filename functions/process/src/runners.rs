@@ -74,6 +74,17 @@ impl Datasets {
         })
     }
 
+    /// The datasets the correlate layer may pair: every one with an analysis configuration.
+    pub fn correlate_candidates(&self) -> Vec<analysis::cross::Candidate> {
+        self.analysis
+            .iter()
+            .map(|(id, a)| analysis::cross::Candidate {
+                dataset: id.clone(),
+                has_close: a.columns.closed.is_some(),
+            })
+            .collect()
+    }
+
     /// Ids with a canonical catalog.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.canonical.keys().map(String::as_str)
@@ -106,11 +117,97 @@ pub fn registry(
                 data: data.clone(),
                 locations: locations.analysis(),
                 ledger: ledger.clone(),
-                datasets,
+                datasets: datasets.clone(),
             }),
         );
+        let correlate = Arc::new(Correlate {
+            data: data.clone(),
+            locations: locations.analysis(),
+            ledger: ledger.clone(),
+            candidates: datasets.correlate_candidates(),
+            config: correlate::Config::default(),
+        });
+        registry.register("correlate", correlate.clone());
+        registry.on_completed("correlate", correlate);
     }
     registry
+}
+
+/// The `correlate` layer: one job per council district (the feature table's rows of the district and its
+/// tests across datasets), then, when it fans in, q-values across the run, the association table and the
+/// discoveries' ledger events.
+pub struct Correlate {
+    data: Arc<dyn ObjectStore>,
+    locations: analysis::Locations,
+    ledger: ledger::Ledger,
+    candidates: Vec<analysis::cross::Candidate>,
+    config: correlate::Config,
+}
+
+fn analysis_error(e: analysis::job::JobError) -> JobError {
+    match e {
+        e @ analysis::job::JobError::Store { .. } => JobError::Retryable(e.to_string()),
+        e => JobError::Fatal(e.to_string()),
+    }
+}
+
+#[async_trait]
+impl JobRunner for Correlate {
+    async fn run(&self, job: &JobContext<'_>) -> Result<serde_json::Value, JobError> {
+        let r = analysis::cross::correlate_district(
+            &self.data,
+            &self.locations,
+            &self.candidates,
+            job.dataset,
+            job.run_id,
+            job.job,
+            &self.config,
+        )
+        .await
+        .map_err(analysis_error)?;
+        Ok(serde_json::json!({
+            "council_district": r.council_district,
+            "datasets": r.datasets,
+            "feature_rows": r.feature_rows,
+            "feature_key": r.feature_key,
+            "tests": r.tests,
+            "partial_key": r.partial_key,
+        }))
+    }
+}
+
+#[async_trait]
+impl LayerHook for Correlate {
+    async fn completed(&self, report: &LayerReport) -> Result<(), JobError> {
+        let done: Vec<String> = report
+            .jobs
+            .iter()
+            .filter(|j| j.status == worklist::report::JobStatus::Done)
+            .map(|j| j.job.clone())
+            .collect();
+        let r = analysis::cross::finish(
+            &self.data,
+            &self.locations,
+            &self.ledger,
+            &self.candidates,
+            &report.dataset,
+            &report.run_id,
+            &done,
+            &self.config,
+        )
+        .await
+        .map_err(|e| JobError::Retryable(format!("correlate fan-in: {e}")))?;
+        tracing::info!(
+            run = %report.run_id,
+            tests = r.tests,
+            discoveries = r.discoveries,
+            events_created = r.events_created,
+            events_duplicate = r.events_duplicate,
+            table = %r.table_key,
+            "correlate"
+        );
+        Ok(())
+    }
 }
 
 /// The `transform` layer's runner over `data` (`civic transform --catalog` passes other datasets).
