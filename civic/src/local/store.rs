@@ -77,10 +77,24 @@ pub async fn write_reports(
         ledger: ledger_api::Locations::granted().ledger(),
     };
     let mut gathered = Vec::new();
+    let mut across = None;
     for (dataset, run, layers) in runs {
         gathered.push(report::gather(&data, &ledger, &loc, dataset, run, layers).await?);
+        if layers.iter().any(|l| l == "correlate") {
+            let analysis = process::Locations::granted().analysis();
+            let features = store.join("data").join(analysis.features_root().as_ref());
+            across = report::cross::gather(
+                &data,
+                &analysis,
+                dataset,
+                run,
+                correlate::Config::default().alpha,
+                features.display().to_string(),
+            )
+            .await?;
+        }
     }
-    let html = report::render_many(&gathered)?;
+    let html = report::render_with(&gathered, across.as_ref())?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

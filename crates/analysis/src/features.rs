@@ -340,11 +340,11 @@ pub async fn district_series(
     for b in read_table(data, &key).await?.unwrap_or_default() {
         let severity = column(&b, &key, "severity")?.as_string::<i32>();
         let week = weeks_of(column(&b, &key, "week_start")?, &key)?;
-        for i in 0..b.num_rows() {
+        for (i, w) in week.iter().enumerate() {
             *out.findings
                 .entry(severity.value(i).to_owned())
                 .or_default()
-                .entry(week[i])
+                .entry(*w)
                 .or_default() += 1;
         }
     }

@@ -35,6 +35,11 @@ fn config(dataset: &str) -> AnalysisConfig {
     AnalysisConfig::from_catalog(datasets::Catalog::builtin(), dataset).unwrap()
 }
 
+/// Rows per (district, week).
+type ByWeek = BTreeMap<(i16, i64), u64>;
+/// Rows per (district, category, week).
+type ByCategory = BTreeMap<(i16, &'static str, i64), u64>;
+
 /// Rows of one dataset: (district, category, time).
 #[derive(Default)]
 struct Rows(Vec<(i16, &'static str, i64)>);
@@ -76,12 +81,7 @@ impl Rows {
     }
 
     /// Rows per (district, week), and per (district, category, week).
-    fn counts(
-        &self,
-    ) -> (
-        BTreeMap<(i16, i64), u64>,
-        BTreeMap<(i16, &'static str, i64), u64>,
-    ) {
+    fn counts(&self) -> (ByWeek, ByCategory) {
         let (mut total, mut by_cat) = (BTreeMap::new(), BTreeMap::new());
         for (cd, cat, at) in &self.0 {
             *total.entry((*cd, week_of(*at))).or_default() += 1;

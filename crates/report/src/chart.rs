@@ -40,68 +40,120 @@ fn x_label(x: &f64) -> String {
         .unwrap_or_default()
 }
 
+/// One line of a multi-line chart.
+pub struct Line<'a> {
+    /// Legend text (empty: no legend).
+    pub label: &'a str,
+    /// Colour (r, g, b).
+    pub rgb: (u8, u8, u8),
+    /// The series, in time order (None leaves a gap).
+    pub points: &'a [(DateTime<Utc>, Option<f64>)],
+}
+
 /// Renders `chart` as one `<svg class="chart">` element (no XML prolog; ready to inline in HTML).
 pub fn render(chart: &LineChart<'_>) -> Result<String, ChartError> {
+    render_lines(
+        chart.title,
+        chart.y_desc,
+        &[Line {
+            label: "",
+            rgb: chart.rgb,
+            points: chart.points,
+        }],
+    )
+}
+
+/// Several series on one chart (one x axis of weeks, one y axis from 0, or from the lowest value when one is
+/// negative), with a legend when the lines are labelled.
+pub fn render_lines(title: &str, y_desc: &str, lines: &[Line<'_>]) -> Result<String, ChartError> {
     let err = |e: &dyn std::fmt::Display| ChartError {
-        title: chart.title.to_owned(),
+        title: title.to_owned(),
         message: e.to_string(),
     };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        let xs: Vec<f64> = chart.points.iter().map(|(t, _)| week_x(t)).collect();
-        let (x0, x1) = match (xs.first(), xs.last()) {
-            (Some(a), Some(b)) if b > a => (*a, *b),
-            (Some(a), _) => (*a - 1.0, *a + 1.0),
+        let xs: Vec<f64> = lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|(t, _)| week_x(t)))
+            .collect();
+        let (x0, x1) = match (
+            xs.iter().copied().reduce(f64::min),
+            xs.iter().copied().reduce(f64::max),
+        ) {
+            (Some(a), Some(b)) if b > a => (a, b),
+            (Some(a), _) => (a - 1.0, a + 1.0),
             _ => (0.0, 1.0),
         };
-        let ymax = chart
-            .points
-            .iter()
-            .filter_map(|(_, v)| *v)
-            .filter(|v| v.is_finite())
-            .fold(0.0_f64, f64::max);
+        let values = || {
+            lines
+                .iter()
+                .flat_map(|l| l.points.iter().filter_map(|(_, v)| *v))
+                .filter(|v| v.is_finite())
+        };
+        let ymax = values().fold(0.0_f64, f64::max);
+        let ymin = values().fold(0.0_f64, f64::min);
         let ymax = if ymax > 0.0 { ymax * 1.1 } else { 1.0 };
+        let ymin = if ymin < 0.0 { ymin * 1.1 } else { 0.0 };
         let mut ctx = ChartBuilder::on(&root)
-            .caption(chart.title, ("sans-serif", 15))
+            .caption(title, ("sans-serif", 15))
             .margin(8)
             .x_label_area_size(26)
             .y_label_area_size(52)
-            .build_cartesian_2d(x0..x1, 0.0..ymax)
+            .build_cartesian_2d(x0..x1, ymin..ymax)
             .map_err(|e| err(&e))?;
         ctx.configure_mesh()
             .x_labels(5)
             .y_labels(5)
             .x_label_formatter(&x_label)
             .y_label_formatter(&|y| {
-                if ymax >= 10.0 {
+                if ymax - ymin >= 10.0 {
                     format!("{y:.0}")
                 } else {
                     format!("{y:.1}")
                 }
             })
-            .y_desc(chart.y_desc)
+            .y_desc(y_desc)
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(|e| err(&e))?;
-        let (r, g, b) = chart.rgb;
-        let style = RGBColor(r, g, b).stroke_width(2);
-        // One line per run of points with a value, so missing weeks show as gaps.
-        let mut run: Vec<(f64, f64)> = Vec::new();
-        let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
-        for ((_, v), x) in chart.points.iter().zip(&xs) {
-            match v.filter(|v| v.is_finite()) {
-                Some(v) => run.push((*x, v)),
-                None if !run.is_empty() => runs.push(std::mem::take(&mut run)),
-                None => {}
+        for line in lines {
+            let (r, g, b) = line.rgb;
+            let style = RGBColor(r, g, b).stroke_width(2);
+            // One path per run of points with a value, so missing weeks show as gaps.
+            let mut run: Vec<(f64, f64)> = Vec::new();
+            let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+            for (t, v) in line.points {
+                match v.filter(|v| v.is_finite()) {
+                    Some(v) => run.push((week_x(t), v)),
+                    None if !run.is_empty() => runs.push(std::mem::take(&mut run)),
+                    None => {}
+                }
+            }
+            if !run.is_empty() {
+                runs.push(run);
+            }
+            for (i, run) in runs.into_iter().enumerate() {
+                let drawn = ctx
+                    .draw_series(LineSeries::new(run, style))
+                    .map_err(|e| err(&e))?;
+                if i == 0 && !line.label.is_empty() {
+                    drawn.label(line.label).legend(move |(x, y)| {
+                        PathElement::new(
+                            vec![(x, y), (x + 16, y)],
+                            RGBColor(r, g, b).stroke_width(2),
+                        )
+                    });
+                }
             }
         }
-        if !run.is_empty() {
-            runs.push(run);
-        }
-        for run in runs {
-            ctx.draw_series(LineSeries::new(run, style))
+        if lines.iter().any(|l| !l.label.is_empty()) {
+            ctx.configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(RGBColor(200, 200, 200))
+                .position(SeriesLabelPosition::UpperLeft)
+                .draw()
                 .map_err(|e| err(&e))?;
         }
         root.present().map_err(|e| err(&e))?;
@@ -111,7 +163,7 @@ pub fn render(chart: &LineChart<'_>) -> Result<String, ChartError> {
         .ok_or_else(|| err(&"plotters wrote no <svg> element"))?;
     let mut out = String::with_capacity(svg.len() + 64);
     out.push_str("<svg class=\"chart\" role=\"img\" aria-label=\"");
-    out.push_str(&crate::html::escape(chart.title));
+    out.push_str(&crate::html::escape(title));
     out.push_str("\" ");
     out.push_str(&svg[start + 5..]);
     Ok(out)

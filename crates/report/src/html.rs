@@ -283,6 +283,14 @@ pub fn render(data: &ReportData) -> Result<String, ChartError> {
 
 /// One page with a section per dataset's run (anchors prefixed with the dataset id when there are several).
 pub fn render_many(runs: &[ReportData]) -> Result<String, ChartError> {
+    render_with(runs, None)
+}
+
+/// [`render_many`] with the section across datasets (the correlate layer's), when one was gathered.
+pub fn render_with(
+    runs: &[ReportData],
+    across: Option<&crate::cross::CrossSection>,
+) -> Result<String, ChartError> {
     let title = match runs {
         [one] => format!("{} findings — run {}", one.dataset, one.run_id),
         _ => format!(
@@ -310,6 +318,14 @@ pub fn render_many(runs: &[ReportData]) -> Result<String, ChartError> {
                 r.findings.len()
             );
         }
+        if let Some(c) = across {
+            let _ = write!(
+                out,
+                "<li><a href=\"#across\">across datasets</a> — {} test(s), {} association(s)</li>",
+                c.associations.len(),
+                c.discoveries
+            );
+        }
         out.push_str("</ul>");
     }
     for r in runs {
@@ -321,6 +337,9 @@ pub fn render_many(runs: &[ReportData]) -> Result<String, ChartError> {
         let _ = write!(out, "<article id=\"{}\">", escape(&r.dataset));
         body(r, &ids, runs.len() > 1, &mut out)?;
         out.push_str("</article>");
+    }
+    if let Some(c) = across {
+        crate::cross::render(c, &mut out)?;
     }
     let _ = write!(out, "<script>{CHECK_SCRIPT}</script></body></html>");
     Ok(out)

@@ -6,10 +6,11 @@
 //! `body[data-check]`, which the headless-browser check (`scripts/report-check.sh`) reads.
 
 pub mod chart;
+pub mod cross;
 pub mod gather;
 pub mod html;
 pub mod model;
 
 pub use gather::{GatherError, Locations, gather};
-pub use html::{render, render_many};
+pub use html::{render, render_many, render_with};
 pub use model::{DataQuality, DistrictSeries, ReportData, WeekPoint};
