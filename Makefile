@@ -21,10 +21,11 @@ export PATH := $(VENV)/bin:$(PATH)
 
 ## test: everything CI runs (installs the tools it needs first).
 # CIVIC_REQUIRE_MOTO=1 and MOTO_SERVER: a moto test fails (never skips) when moto_server is missing.
+# CIVIC_PYTHON: the virtualenv's python (duckdb, pyarrow), with which the demo test reads the feature table.
 test: tools
 	$(CARGO) build --workspace --all-targets
 	$(INFRA_GEN) codegen --check
-	CIVIC_REQUIRE_MOTO=1 MOTO_SERVER=$(VENV)/bin/moto_server $(CARGO) nextest run --workspace --no-fail-fast
+	CIVIC_REQUIRE_MOTO=1 MOTO_SERVER=$(VENV)/bin/moto_server CIVIC_PYTHON=$(VENV)/bin/python $(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc
 	$(MAKE) --no-print-directory lint-templates lint-workflows api-fuzz report-check rename-check
 

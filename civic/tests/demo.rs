@@ -440,4 +440,128 @@ fn demo_runs_every_dataset_of_the_catalog_into_one_report() {
         html.contains("published district and coordinates agree"),
         "the permits' agreement rate"
     );
+
+    // Across datasets (the correlate layer ran once, with the last dataset's run): the feature table has one file
+    // per council district and exactly districts x weeks rows; the association table; the report's section.
+    let features = store.join("data/features/district_week");
+    let parts: Vec<PathBuf> = (1..=15)
+        .map(|d| features.join(format!("cd={d}/part-00000.parquet")))
+        .collect();
+    let rows: Vec<i64> = parts
+        .iter()
+        .map(|p| {
+            let f = std::fs::File::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            parquet::file::reader::SerializedFileReader::new(f)
+                .unwrap()
+                .metadata()
+                .file_metadata()
+                .num_rows()
+        })
+        .collect();
+    assert!(rows.iter().all(|&n| n == rows[0] && n >= 52), "{rows:?}");
+    let table =
+        store.join("data/associations/lapd_crime/run=demo-2023-s1-n8000/associations.parquet");
+    assert!(table.is_file(), "{}", table.display());
+    assert!(
+        html.contains("<article id=across>"),
+        "the section across datasets"
+    );
+    assert!(html.contains("read_parquet("), "the DuckDB lines");
+    assert!(
+        stdout.contains("correlate "),
+        "the correlate layer's line: {stdout}"
+    );
+
+    // DuckDB and pyarrow read the feature table as it is (the Python of `make test`'s virtualenv).
+    match std::env::var_os("CIVIC_PYTHON") {
+        Some(python) => {
+            let script = "import sys, duckdb, pyarrow.dataset as ds\n\
+                root = sys.argv[1]\n\
+                n = duckdb.sql(f\"SELECT count(*) FROM read_parquet('{root}/*/*.parquet', hive_partitioning = true)\").fetchall()[0][0]\n\
+                t = ds.dataset(root, format='parquet', partitioning='hive').to_table()\n\
+                print(n, t.num_rows, len(set(t.column('cd').to_pylist())))\n";
+            let out = Command::new(&python)
+                .args(["-c", script])
+                .arg(&features)
+                .output()
+                .unwrap_or_else(|e| panic!("running {python:?}: {e}"));
+            assert!(
+                out.status.success(),
+                "DuckDB/pyarrow could not read {}: {}",
+                features.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let total: i64 = rows.iter().sum();
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                format!("{total} {total} 15")
+            );
+        }
+        None => eprintln!(
+            "skipped the DuckDB/pyarrow read of the feature table: CIVIC_PYTHON is not set (make test sets it to \
+             the virtualenv's python with duckdb and pyarrow)"
+        ),
+    }
+
+    // A second run over the same store appends no event (findings and associations have deterministic ids).
+    let count_events = || walk(&store.join("ledger/events")).len();
+    let before = count_events();
+    let again = Command::new(env!("CARGO_BIN_EXE_civic"))
+        .args(["demo", "--rows", "8000", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(count_events(), before, "a rerun appended events");
+
+    // `civic correlate` over the store: its last line is the association table, which it wrote.
+    let out = Command::new(env!("CARGO_BIN_EXE_civic"))
+        .args(["correlate", "--run", "again", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = PathBuf::from(stdout.lines().last().unwrap());
+    assert_eq!(
+        last,
+        store.join("data/associations/la311/run=again/associations.parquet")
+    );
+    assert!(last.is_file());
+    assert_eq!(
+        count_events(),
+        before,
+        "civic correlate appended events already in the ledger"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_civic"))
+        .args(["correlate", "--datasets", "la311,nope", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("\"nope\""));
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
