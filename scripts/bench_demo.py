@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import LoadLog, Targets, log, min_median, run_timed, tree_bytes  # noqa: E402
 
 # Rows of the demo's stage table (wall time of each stage) and of its layer table (the layer's summed job time).
-STAGE = re.compile(r"^(generate|ingest|process|report)\s.*?\s(\d+\.\d)s\s")
+STAGE = re.compile(r"^(generate|ingest|process|correlate|report)\s.*?\s(\d+\.\d)s\s")
 LAYER = re.compile(r"^(transform|analyze)\s+\d+\s+\d+\s+\d+\s.*?\s(\d+\.\d)s\s")
 NEW_EVENTS = re.compile(r"^ledger: (\d+) event\(s\) for \S+ \((\d+) new in this run\)")
 
@@ -54,6 +54,7 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--keep", action="store_true")
     p.add_argument("--target-wall-s", type=float, required=True)
+    p.add_argument("--target-correlate-share", type=float, default=0.10)
     p.add_argument("extra", nargs="*", help="more `civic demo` arguments")
     args = p.parse_args()
 
@@ -83,7 +84,7 @@ def main():
             bmin, bmed = min_median([r[3] for r in ok_runs])
             print(f"{'civic demo (cold)':<28} {len(ok_runs)}/{args.runs} {wmin:8.2f}s {wmed:8.2f}s "
                   f"{rmin:6.1f}MiB {rmed:6.1f}MiB {bmin:13,} {bmed:13,.0f}")
-            for name in ["generate", "ingest", "process", "transform jobs", "analyze jobs"]:
+            for name in ["generate", "ingest", "process", "transform jobs", "analyze jobs", "correlate"]:
                 vals = [r[1][name] for r in ok_runs if name in r[1]]
                 if vals:
                     smin, smed = min_median(vals)
@@ -112,6 +113,13 @@ def main():
                     f"(slowest {worst:.2f} s)")
         else:
             t.not_measured(f"wall: cold demo under {args.target_wall_s:g} s ({args.runs - len(ok_runs)} run(s) failed)")
+        if ok_runs and all("correlate" in x[1] for x in ok_runs):
+            share = max(x[1]["correlate"] / x[0].wall_s for x in ok_runs)
+            t.check(share < args.target_correlate_share,
+                    f"correlate: the correlate stage under {args.target_correlate_share:.0%} of the demo's wall time "
+                    f"in every cold run (largest share {share:.1%})")
+        else:
+            t.not_measured("correlate: no correlate stage in the cold runs (fewer than two datasets?)")
         t.check(r[4] and r[2] is not None and r[2].group(2) == "0",
                 f"rerun: the same-store rerun succeeds and appends no event ({new} new)")
         t.print("bench-demo")

@@ -217,7 +217,6 @@ async fn process_layers(
     topo: &Topology,
     run: &str,
     handed_off: bool,
-    correlate: bool,
     summary: &mut Summary,
 ) -> anyhow::Result<Vec<String>> {
     let started = Instant::now();
@@ -229,11 +228,11 @@ async fn process_layers(
         run,
     )
     .await?;
-    // The correlate layer pairs every analyzed dataset: the demo runs it once, with the last dataset's run, when
-    // it ran two or more (the deployed pipeline runs it after each dataset's analyze layer).
+    // The correlate layer pairs every analyzed dataset: the demo runs it once, as its own stage after the last
+    // dataset (see `correlate_stage`); the deployed pipeline runs it after each dataset's analyze layer.
     let layers: Vec<String> = driver::chain(&manifest, None)
         .into_iter()
-        .filter(|l| correlate || l != "correlate")
+        .filter(|l| l != CORRELATE)
         .collect();
     let p = Process::new(topo, dataset, run, layers.clone())?;
     let work = &topo.worklist;
@@ -286,6 +285,79 @@ async fn process_layers(
     Ok(layers)
 }
 
+/// The correlate layer's name in the processing chain.
+const CORRELATE: &str = "correlate";
+
+/// The correlate layer over the run of the last dataset, through the `process` function and the worklist like
+/// every layer (one job per partition; the fan-in writes the association table and the events), timed as a
+/// stage of its own.
+async fn correlate_stage(
+    d: &Demo,
+    dataset: &str,
+    topo: &Topology,
+    run: &str,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let data = store::open_bucket(&d.store, "data")?;
+    let manifest = worklist::manifest::load(
+        data.as_ref(),
+        &process::Locations::granted().worklist(),
+        dataset,
+        run,
+    )
+    .await?;
+    if worklist::report::read(
+        data.as_ref(),
+        prefixes::process::runs().into(),
+        dataset,
+        run,
+        CORRELATE,
+    )
+    .await?
+    .is_some()
+    {
+        summary.stage(
+            CORRELATE,
+            started,
+            None,
+            None,
+            None,
+            "already done for this run",
+        );
+        return Ok(());
+    }
+    let p = Process::new(topo, dataset, run, vec![CORRELATE.to_owned()])?;
+    let lanes = manifest.lanes.unwrap_or(topo.worklist.lanes);
+    p.send_first(
+        CORRELATE,
+        manifest.job_ids(),
+        lanes,
+        worklist::message::DEFAULT_MAX_ATTEMPTS,
+    )
+    .await?;
+    let driven = p.drive().await?;
+    if driven.dead_letters > 0 {
+        anyhow::bail!(
+            "{} correlate message(s) dead-lettered; see `civic worklist status --run {run} --store {}`",
+            driven.dead_letters,
+            d.store.display()
+        );
+    }
+    summary.stage(
+        CORRELATE,
+        started,
+        None,
+        None,
+        None,
+        &format!(
+            "{} invocation(s) across datasets",
+            driver::invocations(&driven.summary)
+        ),
+    );
+    Ok(())
+}
+
 /// Run the whole demo; prints the stages and a summary table per dataset. The ledger API keeps serving in the
 /// outcome.
 pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
@@ -327,8 +399,7 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
         before: usize,
     }
     let mut ran = Vec::new();
-    for (i, dataset) in d.datasets.iter().enumerate() {
-        let correlate = d.datasets.len() >= 2 && i + 1 == d.datasets.len();
+    for dataset in &d.datasets {
         let mut summary = Summary::default();
         let input = match (&d.input, d.socrata) {
             (Some(input), _) => input.clone(),
@@ -340,8 +411,7 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
         let run = run_id(d, &input);
         let before = api.events(dataset).await?.len();
         let (manifest, handed_off) = ingest(d, dataset, &topo, &input, &run, &mut summary).await?;
-        let layers =
-            process_layers(d, dataset, &topo, &run, handed_off, correlate, &mut summary).await?;
+        let layers = process_layers(d, dataset, &topo, &run, handed_off, &mut summary).await?;
         ran.push(Ran {
             dataset: dataset.clone(),
             run,
@@ -350,6 +420,12 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
             summary,
             before,
         });
+    }
+    if ran.len() >= 2
+        && let Some(last) = ran.last_mut()
+    {
+        correlate_stage(d, &last.dataset, &topo, &last.run, &mut last.summary).await?;
+        last.layers.push(CORRELATE.to_owned());
     }
     let out = d.out.clone().unwrap_or_else(|| match ran.as_slice() {
         [one] => store::default_report(&d.store, &one.dataset, &one.run),
