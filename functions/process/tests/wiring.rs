@@ -47,10 +47,17 @@ fn every_variable_the_function_reads_is_one_the_template_sets() {
     }
     let env = all.iter().map(|(k, v)| (k.to_string(), v.clone()));
     let f = process::Function::new(&shared.with_env(env)).unwrap();
-    assert_eq!(f.consumer.config.layers, ["transform", "analyze"]);
+    assert_eq!(
+        f.consumer.config.layers,
+        ["transform", "analyze", "correlate"]
+    );
     assert!(
         f.consumer.runners.hook("analyze").is_some(),
         "city-wide pass at analyze fan-in"
+    );
+    assert!(
+        f.consumer.runners.hook("correlate").is_some(),
+        "q-values, association table and events at correlate fan-in"
     );
     assert!(tmp.path().join("data").is_dir() && tmp.path().join("ledger").is_dir());
 }
