@@ -23,7 +23,7 @@ use ledger::{event, stakeholders as model, validate};
         openapi_json,
     ),
     components(schemas(
-        event::Event, event::EventInput, event::Dimensions, event::Severity,
+        event::Event, event::EventInput, event::Dimensions, event::Pair, event::Severity,
         events::PostEvents, events::PostEventsResponse, events::AppendResult, events::AppendStatus,
         events::ListEventsResponse, error::ErrorBody, validate::Problem,
         model::Stakeholder, model::SourcedText, model::SourcedDate, model::SourcedList, model::Provenance,

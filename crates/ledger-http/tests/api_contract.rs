@@ -494,6 +494,21 @@ fn openapi_document_states_the_server_constraints() {
     assert_eq!(dims["required"], json!(["council_district"]));
     assert_eq!(dims["properties"]["council_district"]["minimum"], 1);
     assert_eq!(dims["properties"]["council_district"]["maximum"], 15);
+    // The dimension set every dataset's findings share, documented for joins across datasets.
+    assert_eq!(dims["properties"]["category"]["maxLength"], 200);
+    assert_eq!(
+        dims["properties"]["week"]["pattern"],
+        "^[0-9]{4}-W[0-9]{2}$"
+    );
+    let pair = &schemas["Pair"];
+    assert_eq!(pair["additionalProperties"], false);
+    for field in ["dataset_a", "metric_a", "dataset_b", "metric_b", "lag_weeks"] {
+        assert!(pair["properties"][field].is_object(), "Pair.{field}");
+    }
+    for field in ["score", "score_kind", "partition"] {
+        assert!(input[field].is_object(), "EventInput.{field}");
+        assert!(schemas["Event"]["properties"][field].is_object(), "Event.{field}");
+    }
     assert_eq!(schemas["StakeholderId"]["pattern"], "^[a-z0-9_-]{1,64}$");
     let params: BTreeMap<String, Value> = doc["paths"]["/events"]["get"]["parameters"]
         .as_array()
