@@ -502,12 +502,21 @@ fn openapi_document_states_the_server_constraints() {
     );
     let pair = &schemas["Pair"];
     assert_eq!(pair["additionalProperties"], false);
-    for field in ["dataset_a", "metric_a", "dataset_b", "metric_b", "lag_weeks"] {
+    for field in [
+        "dataset_a",
+        "metric_a",
+        "dataset_b",
+        "metric_b",
+        "lag_weeks",
+    ] {
         assert!(pair["properties"][field].is_object(), "Pair.{field}");
     }
     for field in ["score", "score_kind", "partition"] {
         assert!(input[field].is_object(), "EventInput.{field}");
-        assert!(schemas["Event"]["properties"][field].is_object(), "Event.{field}");
+        assert!(
+            schemas["Event"]["properties"][field].is_object(),
+            "Event.{field}"
+        );
     }
     assert_eq!(schemas["StakeholderId"]["pattern"], "^[a-z0-9_-]{1,64}$");
     let params: BTreeMap<String, Value> = doc["paths"]["/events"]["get"]["parameters"]

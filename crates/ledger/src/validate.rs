@@ -326,6 +326,44 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_dimensions_are_checked_against_the_event() {
+        let dims = |d: &str| GOOD.replace(r#""council_district":7"#, d);
+        let ok = dims(
+            r#""council_district":7,"category":"Bulky Items","week":"2018-W01","pair":{"dataset_a":"la311","metric_a":"total","dataset_b":"lapd_crime","metric_b":"total","lag_weeks":-1}"#,
+        )
+        .replace(r#""severity""#, r#""score":4.5,"score_kind":"robust_z","partition":"7","severity""#);
+        assert_eq!(check(&format!(r#"{{"events":[{ok}]}}"#)), vec![]);
+        let wrong_week = dims(r#""council_district":7,"week":"2018-W02""#);
+        let not_a_week = dims(r#""council_district":7,"week":"2018-W01""#)
+            .replace("2018-01-08T00:00:00Z", "2018-01-09T00:00:00Z");
+        let other_dataset = dims(
+            r#""council_district":7,"pair":{"dataset_a":"lapd_crime","metric_a":"total","dataset_b":"la311","metric_b":" ","lag_weeks":60}"#,
+        );
+        let bad_kind = GOOD.replace(r#""severity""#, r#""score_kind":"Robust Z","severity""#);
+        let problems = parse_batch(
+            format!(r#"{{"events":[{wrong_week},{not_a_week},{other_dataset},{bad_kind}]}}"#)
+                .as_bytes(),
+            4,
+        )
+        .err()
+        .unwrap_or_default();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "events[0].dimensions.week",
+                "events[1].dimensions.week",
+                "events[2].dimensions.pair.dataset_a",
+                "events[2].dimensions.pair.metric_b",
+                "events[2].dimensions.pair.lag_weeks",
+                "events[3].score_kind"
+            ],
+            "{problems:?}"
+        );
+        assert!(problems[0].message.contains("2018-W01"), "{problems:?}");
+    }
+
+    #[test]
     fn wrong_event_id_is_rejected() {
         let bad = GOOD.replace(r#""dataset""#, r#""event_id":"abc","dataset""#);
         assert_eq!(
