@@ -51,6 +51,7 @@ pub mod detrend;
 mod fdr;
 mod pair;
 mod permute;
+pub mod prewhiten;
 mod table;
 
 use std::ops::RangeInclusive;
@@ -58,6 +59,12 @@ use std::ops::RangeInclusive;
 pub use fdr::{adjust, benjamini_hochberg};
 pub use pair::test_pair;
 pub use table::{Error, from_batch, schema, to_batch};
+
+/// What a series is correlated as: [`detrend::detrend`], then [`prewhiten::prewhiten`]. Same length as
+/// `values`; NaN where a week is missing or where the autoregression has no past to start from.
+pub fn transform(values: &[f64]) -> Vec<f64> {
+    prewhiten::prewhiten(&detrend::detrend(values))
+}
 
 /// One weekly series of one district: `values[i]` is week `first_week + i` (weeks as i64 indices; any
 /// consistent integer index). A missing week is NaN only where the feature table has null (e.g. a median).

@@ -1,9 +1,8 @@
 //! One pair of series: transform both, correlate them at every lag, and find each lag's p-value by the
 //! sequential block-permutation test (Besag–Clifford), one permuted `b` shared by all open lags.
 
-use crate::detrend::detrend;
 use crate::permute::{BlockPermuter, Side, Window, stream};
-use crate::{Association, Config, Series};
+use crate::{Association, Config, Series, transform};
 
 /// Every lag of one pair of series of the same district (different datasets); p-values by a seeded
 /// permutation test; `q_value` left NaN. Empty when they overlap by fewer than `min_weeks` (at any lag)
@@ -13,8 +12,8 @@ pub fn test_pair(a: &Series, b: &Series, config: &Config) -> Vec<Association> {
     if lags.is_empty() || a.values.is_empty() || b.values.is_empty() {
         return Vec::new();
     }
-    let (a_values, a_mask) = zeroed(&detrend(&a.values));
-    let (b_values, b_mask) = zeroed(&detrend(&b.values));
+    let (a_values, a_mask) = zeroed(&transform(&a.values));
+    let (b_values, b_mask) = zeroed(&transform(&b.values));
     let side = Side::new(&a_values, &a_mask);
     let windows: Vec<Window> = lags
         .iter()
