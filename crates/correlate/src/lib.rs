@@ -57,7 +57,7 @@ mod table;
 use std::ops::RangeInclusive;
 
 pub use fdr::{adjust, benjamini_hochberg};
-pub use pair::test_pair;
+pub use pair::{Prepared, prepare, test_pair, test_prepared};
 pub use table::{Error, from_batch, schema, to_batch};
 
 /// What a series is correlated as: [`detrend::detrend`], then [`prewhiten::prewhiten`]. Same length as
