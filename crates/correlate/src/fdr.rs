@@ -13,7 +13,8 @@ pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     let mut running = 1.0f64;
     for (rank, &i) in order.iter().enumerate().rev() {
         running = running.min(p[i] * m / (rank + 1) as f64);
-        q[i] = running;
+        // q >= p holds exactly in arithmetic; the max keeps it when p * m / m rounds below p.
+        q[i] = running.max(p[i]);
     }
     q
 }

@@ -1,20 +1,58 @@
 //! One pair of series: transform both, correlate them at every lag, and find each lag's p-value by the
 //! sequential block-permutation test (Besag–Clifford), one permuted `b` shared by all open lags.
 
-use crate::detrend::detrend;
 use crate::permute::{BlockPermuter, Side, Window, stream};
-use crate::{Association, Config, Series};
+use crate::{Association, Config, Series, transform};
+
+/// A series transformed once for all the pairs it is in ([`transform`]), its leading and trailing
+/// missing weeks trimmed (the autoregression's first weeks among them).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub dataset: String,
+    pub metric: String,
+    pub council_district: u8,
+    /// Week of `values[0]` after trimming.
+    pub first_week: i64,
+    /// The transformed weeks, NaN where missing.
+    pub values: Vec<f64>,
+}
+
+/// [`transform`]s a series for [`test_prepared`]. A series with no week left is kept empty (its pairs
+/// are not tested).
+pub fn prepare(series: &Series) -> Prepared {
+    let values = transform(&series.values);
+    let start = values
+        .iter()
+        .position(|v| v.is_finite())
+        .unwrap_or(values.len());
+    let end = values
+        .iter()
+        .rposition(|v| v.is_finite())
+        .map_or(start, |i| i + 1);
+    Prepared {
+        dataset: series.dataset.clone(),
+        metric: series.metric.clone(),
+        council_district: series.council_district,
+        first_week: series.first_week + start as i64,
+        values: values[start..end].to_vec(),
+    }
+}
 
 /// Every lag of one pair of series of the same district (different datasets); p-values by a seeded
 /// permutation test; `q_value` left NaN. Empty when they overlap by fewer than `min_weeks` (at any lag)
 /// after detrending, or when either transformed series is constant over the overlap.
 pub fn test_pair(a: &Series, b: &Series, config: &Config) -> Vec<Association> {
+    test_prepared(&prepare(a), &prepare(b), config)
+}
+
+/// [`test_pair`] of series already [`prepare`]d: a run prepares each series once, not once per pair.
+pub fn test_prepared(a: &Prepared, b: &Prepared, config: &Config) -> Vec<Association> {
     let lags: Vec<i32> = config.lags.clone().collect();
     if lags.is_empty() || a.values.is_empty() || b.values.is_empty() {
         return Vec::new();
     }
-    let (a_values, a_mask) = zeroed(&detrend(&a.values));
-    let (b_values, b_mask) = zeroed(&detrend(&b.values));
+    let (a_values, a_mask) = zeroed(&a.values);
+    let (b_values, b_mask) = zeroed(&b.values);
     let side = Side::new(&a_values, &a_mask);
     let windows: Vec<Window> = lags
         .iter()
@@ -35,9 +73,13 @@ pub fn test_pair(a: &Series, b: &Series, config: &Config) -> Vec<Association> {
     }
     let dense = a_mask.iter().chain(&b_mask).all(|&m| m > 0.0);
     let dense_sums: Vec<(f64, f64)> = windows.iter().map(|&w| side.dense_sums(w)).collect();
+    let b_total = (
+        b_values.iter().sum::<f64>(),
+        b_values.iter().map(|y| y * y).sum::<f64>(),
+    );
     let r_of = |l: usize, values: &[f64], mask: &[f64]| {
         if dense {
-            side.r_dense(windows[l], dense_sums[l], values)
+            side.r_dense(windows[l], dense_sums[l], values, b_total)
         } else {
             side.r_masked(windows[l], values, mask)
         }
