@@ -68,8 +68,11 @@
 //!
 //! - Pearson on counts: one outlying week both datasets share (a holiday) still weighs a lot; the
 //!   annual harmonics do not model single holiday weeks.
-//! - Null calibration is close, not exact: with strongly autocorrelated short series (two years,
-//!   AR(1) log-rate 0.8) about 6 % of null p-values fall at or below 0.05.
+//! - Null calibration is close, not exact: over 54,000 null tests of two-year series with an AR(1)
+//!   log-rate (0.6 and 0.8), 5.4–5.6 % of p-values fell at or below 0.05 and 1.1–1.2 % at or below
+//!   0.01 (5.1 % and 1.05 % for white series). In 20 seeded full-size families of 104 weeks with one
+//!   planted lead, the lead was found in all 20, and 4 of the 20 also had a discovery elsewhere (BH
+//!   alone would give about 2); at 52 weeks a stronger lead was found in 16 of 20, 2 with another.
 //! - A pair whose overlap has fewer than [`Config::min_weeks`] paired weeks at some lag, or whose
 //!   transformed series is constant there, is not tested (no rows).
 
