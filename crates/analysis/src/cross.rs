@@ -160,17 +160,24 @@ pub async fn correlate_district(
     report.feature_rows = batch.num_rows();
     report.feature_key = Some(key.to_string());
 
-    let tested: Vec<Vec<correlate::Series>> = profiles
+    // Each series is transformed (detrended, prewhitened) once, then paired with every series of the other
+    // datasets.
+    let tested: Vec<Vec<correlate::Prepared>> = profiles
         .iter()
         .zip(&series)
-        .map(|(p, s)| series_of(p, s, district))
+        .map(|(p, s)| {
+            series_of(p, s, district)
+                .iter()
+                .map(correlate::prepare)
+                .collect()
+        })
         .collect();
     let mut rows = Vec::new();
     for i in 0..tested.len() {
         for j in i + 1..tested.len() {
             for a in &tested[i] {
                 for b in &tested[j] {
-                    rows.extend(correlate::test_pair(a, b, config));
+                    rows.extend(correlate::test_prepared(a, b, config));
                 }
             }
         }
