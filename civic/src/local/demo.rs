@@ -209,6 +209,26 @@ fn ingest_stage(summary: &mut Summary, started: Instant, m: &ingest_core::RunMan
     );
 }
 
+/// The data bucket and the worklist's manifest of `run`.
+async fn run_manifest(
+    d: &Demo,
+    dataset: &str,
+    run: &str,
+) -> anyhow::Result<(
+    Arc<dyn object_store::ObjectStore>,
+    worklist::manifest::RunManifest,
+)> {
+    let data = store::open_bucket(&d.store, "data")?;
+    let manifest = worklist::manifest::load(
+        data.as_ref(),
+        &process::Locations::granted().worklist(),
+        dataset,
+        run,
+    )
+    .await?;
+    Ok((data, manifest))
+}
+
 /// Every layer through the `process` function with a bar per layer; the run's first message is sent here only
 /// when the ingest function did not just hand it off (a reused run).
 async fn process_layers(
@@ -220,14 +240,7 @@ async fn process_layers(
     summary: &mut Summary,
 ) -> anyhow::Result<Vec<String>> {
     let started = Instant::now();
-    let data = store::open_bucket(&d.store, "data")?;
-    let manifest = worklist::manifest::load(
-        data.as_ref(),
-        &process::Locations::granted().worklist(),
-        dataset,
-        run,
-    )
-    .await?;
+    let (data, manifest) = run_manifest(d, dataset, run).await?;
     // The correlate layer pairs every analyzed dataset: the demo runs it once, as its own stage after the last
     // dataset (see `correlate_stage`); the deployed pipeline runs it after each dataset's analyze layer.
     let layers: Vec<String> = driver::chain(&manifest, None)
@@ -299,14 +312,7 @@ async fn correlate_stage(
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let data = store::open_bucket(&d.store, "data")?;
-    let manifest = worklist::manifest::load(
-        data.as_ref(),
-        &process::Locations::granted().worklist(),
-        dataset,
-        run,
-    )
-    .await?;
+    let (data, manifest) = run_manifest(d, dataset, run).await?;
     if worklist::report::read(
         data.as_ref(),
         prefixes::process::runs().into(),

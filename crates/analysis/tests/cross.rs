@@ -7,6 +7,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+mod common;
+use common::{ledger_grants, locations};
+
 use analysis::aggregate::week_of;
 use analysis::cross::{Candidate, correlate_district, finish};
 use analysis::features::read_table;
@@ -141,15 +144,6 @@ async fn put(data: &Arc<dyn ObjectStore>, key: &str, batch: &RecordBatch) {
     w.close().await.unwrap();
 }
 
-fn locations() -> analysis::Locations {
-    analysis::Locations {
-        canonical: prefixes::process::canonical().into(),
-        processed: prefixes::process::processed(),
-        features: prefixes::process::features(),
-        associations: prefixes::process::associations(),
-    }
-}
-
 fn candidates() -> Vec<Candidate> {
     vec![
         Candidate {
@@ -166,13 +160,7 @@ fn candidates() -> Vec<Candidate> {
 /// Canonical parts of both datasets, then every analyze job (partitions and city-wide) of each.
 async fn analyzed(seed: u64) -> (Arc<dyn ObjectStore>, ledger::Ledger, Rows, Rows) {
     let data: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let ledger = ledger::Ledger::new(
-        Arc::new(InMemory::new()),
-        ledger::Locations {
-            events: prefixes::process::events(),
-            stakeholders: prefixes::process::stakeholders(),
-        },
-    );
+    let ledger = ledger::Ledger::new(Arc::new(InMemory::new()), ledger_grants());
     let (crime, calls) = generate(seed);
     for (dataset, rows) in [("lapd_crime", &crime), ("la311", &calls)] {
         let config = config(dataset);

@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+mod common;
+use common::{ledger_grants, locations};
+
 use analysis::aggregate::{Aggregator, week_of, week_start};
 use analysis::{AnalysisConfig, FindingKind, slow_close_findings, weekly_findings};
 use arrow::array::{ArrayRef, Int16Array, RecordBatch, StringArray, TimestampMicrosecondArray};
@@ -393,21 +396,4 @@ async fn jobs_write_the_processed_table_and_idempotent_events() {
         TYPES.len() * WEEKS as usize
     );
     assert_eq!(batches[0].schema(), analysis::output::weekly_schema());
-}
-
-/// The grants of the `process` function, which these tests act as.
-fn locations() -> analysis::Locations {
-    analysis::Locations {
-        canonical: prefixes::process::canonical().into(),
-        processed: prefixes::process::processed(),
-        features: prefixes::process::features(),
-        associations: prefixes::process::associations(),
-    }
-}
-
-fn ledger_grants() -> ledger::Locations {
-    ledger::Locations {
-        events: prefixes::process::events(),
-        stakeholders: prefixes::process::stakeholders(),
-    }
 }
