@@ -97,7 +97,9 @@ pub fn from_template(template: &Value, function_id: &str) -> anyhow::Result<From
             let input = match target["Input"].as_str() {
                 Some(text) => serde_json::from_str(text)
                     .with_context(|| format!("rule {rule_name}: Input is not JSON: {text}"))?,
-                None => bail!("rule {rule_name}: its target has no Input (the template always sets one)"),
+                None => bail!(
+                    "rule {rule_name}: its target has no Input (the template always sets one)"
+                ),
             };
             schedules.insert(rule_name, input);
         }
@@ -157,13 +159,20 @@ pub async fn read(
     let mut want = t.env_names.clone();
     want.sort();
     ensure!(
-        deployed_names.iter().map(|s| s.as_str()).eq(want.iter().map(|s| s.as_str())),
+        deployed_names
+            .iter()
+            .map(|s| s.as_str())
+            .eq(want.iter().map(|s| s.as_str())),
         "{}: deployed variables {deployed_names:?} differ from the template's {want:?}",
         t.name
     );
     // The package: the stack's code key parameter in the assets bucket (account and region from the ARN).
     let parts: Vec<&str> = arn.split(':').collect();
-    ensure!(parts.len() >= 7, "{}: unexpected function ARN {arn}", t.name);
+    ensure!(
+        parts.len() >= 7,
+        "{}: unexpected function ARN {arn}",
+        t.name
+    );
     let (region, account) = (parts[3], parts[4]);
     let code_bucket = t
         .code_bucket_sub
@@ -208,7 +217,8 @@ pub async fn read(
     let url_resource = resources(template, "AWS::Lambda::Url")
         .into_iter()
         .find(|(_, u)| {
-            referenced(&u["Properties"]["TargetFunctionArn"]) == Some(function_id(function).as_str())
+            referenced(&u["Properties"]["TargetFunctionArn"])
+                == Some(function_id(function).as_str())
         });
     let url = match url_resource {
         None => None,
@@ -219,10 +229,16 @@ pub async fn read(
                 .send()
                 .await;
             match got {
-                Ok(u) => Some((u.function_url().to_owned(), u.auth_type().as_str().to_owned())),
+                Ok(u) => Some((
+                    u.function_url().to_owned(),
+                    u.auth_type().as_str().to_owned(),
+                )),
                 // moto's CloudFormation does not create AWS::Lambda::Url: take the auth type from the template
                 // and give the URL the shape Lambda gives it.
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
                     let auth = u["Properties"]["AuthType"]
                         .as_str()
                         .with_context(|| format!("{id}: no AuthType"))?
@@ -233,11 +249,16 @@ pub async fn read(
                     );
                     let url_id = uuid::Uuid::new_v4().simple().to_string();
                     let region = arn.split(':').nth(3).unwrap_or_default();
-                    Some((format!("https://{url_id}.lambda-url.{region}.on.aws/"), auth))
+                    Some((
+                        format!("https://{url_id}.lambda-url.{region}.on.aws/"),
+                        auth,
+                    ))
                 }
                 Err(e) => {
-                    return Err(anyhow::Error::new(e)
-                        .context(format!("GetFunctionUrlConfig {}: the template declares {id}", t.name)));
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "GetFunctionUrlConfig {}: the template declares {id}",
+                        t.name
+                    )));
                 }
             }
         }
@@ -289,9 +310,18 @@ mod tests {
     fn the_template_gives_the_function_its_name_variables_package_and_schedule_inputs() {
         let t = from_template(&ingestion(), &function_id("ingest")).unwrap();
         assert_eq!(t.name, "civic-ci-ingest");
-        assert!(t.env_names.contains(&"CIVIC_QUEUE_WORKLIST_URL".to_string()), "{:?}", t.env_names);
+        assert!(
+            t.env_names
+                .contains(&"CIVIC_QUEUE_WORKLIST_URL".to_string()),
+            "{:?}",
+            t.env_names
+        );
         assert_eq!(t.code_parameter, "IngestCodeKey");
-        assert!(t.code_bucket_sub.contains("${AWS::AccountId}"), "{}", t.code_bucket_sub);
+        assert!(
+            t.code_bucket_sub.contains("${AWS::AccountId}"),
+            "{}",
+            t.code_bucket_sub
+        );
         let inputs: Vec<&Value> = t.schedules.values().collect();
         assert!(
             inputs.iter().any(|i| i["dataset"] == "la311"),

@@ -23,6 +23,8 @@ pub struct Ingested {
     pub jobs: u64,
     /// Invocations that stopped at their deadline and continued in a new one.
     pub continued: u32,
+    /// The `FunctionName` of each asynchronous invocation it sent.
+    pub invoked: Vec<String>,
 }
 
 /// Invoke `ingest` with the schedule's `event`, the first invocation with `first_deadline` left (so it
@@ -40,6 +42,7 @@ pub async fn ingest(
     let mut payload = event;
     let mut deadline = first_deadline;
     let mut continued = 0;
+    let mut invoked = Vec::new();
     loop {
         let answer = ingest.invoke_ok(&payload, deadline).await?;
         if answer["handed_off"] == true {
@@ -56,6 +59,7 @@ pub async fn ingest(
                 rows_read: answer["rows_read"].as_u64().unwrap_or_default(),
                 jobs: answer["jobs"].as_u64().unwrap_or_default(),
                 continued,
+                invoked,
             });
         }
         ensure!(
@@ -64,8 +68,11 @@ pub async fn ingest(
         );
         continued += 1;
         let next = invoke_api.pop().with_context(|| {
-            format!("{name}: answered `continued` without invoking itself through the Lambda Invoke API")
+            format!(
+                "{name}: answered `continued` without invoking itself through the Lambda Invoke API"
+            )
         })?;
+        invoked.push(next.function.clone());
         ensure!(
             next.function == name || next.function == arn,
             "{name}: continued by invoking {}, not itself",
@@ -123,9 +130,8 @@ async fn outstanding(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<(u6
         .await
         .with_context(|| format!("GetQueueAttributes {url}"))?;
     let attrs = a.attributes().cloned().unwrap_or_default();
-    let n = |k: QueueAttributeName| -> u64 {
-        attrs.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0)
-    };
+    let n =
+        |k: QueueAttributeName| -> u64 { attrs.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0) };
     Ok((
         n(QueueAttributeName::ApproximateNumberOfMessages),
         n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
@@ -222,7 +228,9 @@ pub async fn drain(
         let timeout = consumer.timeout();
         let failed: Vec<String> = match consumer.invoke(&event, timeout).await? {
             Outcome::Response(answer) if reports_failures => events::batch_item_failures(&answer)
-                .with_context(|| format!("{}: the answer to an SQS event", consumer.deployed.name))?,
+                .with_context(|| {
+                format!("{}: the answer to an SQS event", consumer.deployed.name)
+            })?,
             Outcome::Response(_) => Vec::new(),
             // A function error fails the whole batch: every message comes back.
             Outcome::Error { .. } => batch.iter().map(|m| m.message_id.clone()).collect(),
@@ -257,7 +265,8 @@ pub async fn get(
     path_and_query: &str,
     caller: &Caller,
 ) -> anyhow::Result<Value> {
-    let request = events::function_url_request(url, "GET", path_and_query, None, caller, chrono::Utc::now())?;
+    let request =
+        events::function_url_request(url, "GET", path_and_query, None, caller, chrono::Utc::now())?;
     let timeout = api.timeout();
     let answer = match api.invoke(&request, timeout).await? {
         Outcome::Response(b) => b,
@@ -274,8 +283,12 @@ pub async fn get(
         api.deployed.name,
         String::from_utf8_lossy(&body)
     );
-    serde_json::from_slice(&body)
-        .with_context(|| format!("{} GET {path_and_query}: the body is not JSON", api.deployed.name))
+    serde_json::from_slice(&body).with_context(|| {
+        format!(
+            "{} GET {path_and_query}: the body is not JSON",
+            api.deployed.name
+        )
+    })
 }
 
 /// Every event of `dataset`, page by page through `/events`.

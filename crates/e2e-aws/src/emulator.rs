@@ -72,7 +72,10 @@ impl RuntimeApi {
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(slot.clone());
@@ -208,10 +211,7 @@ impl InvokeApi {
     pub async fn serve() -> anyhow::Result<InvokeApi> {
         let queued = Arc::new(Mutex::new(VecDeque::new()));
         let app = Router::new()
-            .route(
-                "/2015-03-31/functions/{name}/invocations",
-                post(invoke_api),
-            )
+            .route("/2015-03-31/functions/{name}/invocations", post(invoke_api))
             .with_state(queued.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -271,7 +271,8 @@ pub async fn wait(
                 return outcome.with_context(|| format!("{function}: the invocation was dropped"));
             }
             Err(_) => {
-                alive().with_context(|| format!("{function}: waiting for an invocation's answer"))?;
+                alive()
+                    .with_context(|| format!("{function}: waiting for an invocation's answer"))?;
                 if started.elapsed() > limit {
                     bail!("{function}: no answer within {limit:?}");
                 }
@@ -318,9 +319,18 @@ mod tests {
             header(&got, "lambda-runtime-invoked-function-arn"),
             Some("arn:aws:lambda:us-east-1:123456789012:function:f")
         );
-        let deadline: u64 = header(&got, "lambda-runtime-deadline-ms").unwrap().parse().unwrap();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-        assert!(deadline > now + 25_000 && deadline <= now + 30_000, "{deadline} vs {now}");
+        let deadline: u64 = header(&got, "lambda-runtime-deadline-ms")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(
+            deadline > now + 25_000 && deadline <= now + 30_000,
+            "{deadline} vs {now}"
+        );
         let id = header(&got, "lambda-runtime-aws-request-id").unwrap();
         let body = "{\"ok\":true}";
         let answered = http(

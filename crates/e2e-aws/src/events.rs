@@ -84,7 +84,9 @@ pub fn function_url_request(
     let domain = url
         .strip_prefix("https://")
         .map(|s| s.trim_end_matches('/'))
-        .with_context(|| format!("function URL {url} is not https://<id>.lambda-url.<region>.on.aws/"))?;
+        .with_context(|| {
+            format!("function URL {url} is not https://<id>.lambda-url.<region>.on.aws/")
+        })?;
     let url_id = domain.split('.').next().unwrap_or_default();
     let (path, query) = path_and_query
         .split_once('?')
@@ -222,7 +224,9 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        let e = batch_item_failures(br#"{"ok":true}"#).unwrap_err().to_string();
+        let e = batch_item_failures(br#"{"ok":true}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("batchItemFailures"), "{e}");
         assert!(batch_item_failures(b"null!").is_err());
     }

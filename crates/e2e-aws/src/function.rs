@@ -176,13 +176,23 @@ impl Sandbox {
             Self::check_alive(child, api, log)
         })
         .await
-        .map_err(|e| anyhow::anyhow!("{e:#}\n--- {} log tail ---\n{}", self.deployed.name, self.log_tail(30)))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{e:#}\n--- {} log tail ---\n{}",
+                self.deployed.name,
+                self.log_tail(30)
+            )
+        })?;
         self.invocations += 1;
         Ok(outcome)
     }
 
     /// Invoke and require a successful answer, parsed as JSON.
-    pub async fn invoke_ok(&mut self, payload: &Value, deadline: Duration) -> anyhow::Result<Value> {
+    pub async fn invoke_ok(
+        &mut self,
+        payload: &Value,
+        deadline: Duration,
+    ) -> anyhow::Result<Value> {
         match self.invoke(payload, deadline).await? {
             Outcome::Response(b) => serde_json::from_slice(&b).with_context(|| {
                 format!(
@@ -226,7 +236,10 @@ mod tests {
             memory_mb: 512,
             timeout_s: 30,
             log_group: Some("/civic/ci/f".into()),
-            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             code_bucket: "b".into(),
             code_key: "k".into(),
             code_sha256: "s".into(),

@@ -14,7 +14,9 @@ pub mod drive;
 pub mod emulator;
 pub mod events;
 pub mod function;
+pub mod iam;
 pub mod package;
+pub mod proxy;
 pub mod source;
 
 use std::collections::BTreeMap;
@@ -59,6 +61,8 @@ pub struct Summary {
     pub jobs: u64,
     pub layers: Vec<String>,
     pub continued: u32,
+    /// AWS requests the functions sent (and the event source mapping's), each allowed by the function's role.
+    pub requests_checked: usize,
     pub seconds: f64,
 }
 
@@ -71,10 +75,11 @@ impl std::fmt::Display for Summary {
             .collect();
         write!(
             f,
-            "e2e-aws: {} invocations; {} messages; {} events",
+            "e2e-aws: {} invocations; {} messages; {} events; {} AWS requests allowed by the roles",
             inv.join(", "),
             self.messages,
-            self.events
+            self.events,
+            self.requests_checked
         )
     }
 }
@@ -96,7 +101,12 @@ fn infra_gen(o: &Options, endpoint: &str, args: &[&str], log: &Path) -> anyhow::
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .output()
-        .with_context(|| format!("running {} (build it: cargo build --workspace)", bin.display()))?;
+        .with_context(|| {
+            format!(
+                "running {} (build it: cargo build --workspace)",
+                bin.display()
+            )
+        })?;
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -104,7 +114,11 @@ fn infra_gen(o: &Options, endpoint: &str, args: &[&str], log: &Path) -> anyhow::
     );
     std::fs::write(log, &text)?;
     if !out.status.success() {
-        bail!("infra-gen {} failed ({}):\n{text}", args.join(" "), out.status);
+        bail!(
+            "infra-gen {} failed ({}):\n{text}",
+            args.join(" "),
+            out.status
+        );
     }
     Ok(())
 }
@@ -114,7 +128,13 @@ fn generate(o: &Options, out: &Path) -> anyhow::Result<Vec<u8>> {
     let bin = o.bin_dir.join("civic");
     let status = Command::new(&bin)
         .current_dir(&o.root)
-        .args(["gen", "--dataset", &o.dataset, "--rows", &o.rows.to_string()])
+        .args([
+            "gen",
+            "--dataset",
+            &o.dataset,
+            "--rows",
+            &o.rows.to_string(),
+        ])
         .args(["--seed", "1", "--year", "2023", "--out"])
         .arg(out)
         .status()
@@ -134,10 +154,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
     std::fs::create_dir_all(o.work.join("logs"))?;
 
     let Some(moto) = moto_harness::Moto::start() else {
-        bail!(
-            "moto_server not found; {}",
-            moto_harness::install_hint()
-        );
+        bail!("moto_server not found; {}", moto_harness::install_hint());
     };
     step(started, &format!("moto_server on {}", moto.endpoint()));
 
@@ -148,7 +165,12 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
         package::pack(&o.bin_dir.join(krate), &artifacts, krate)?;
     }
     let logs = o.work.join("logs");
-    infra_gen(o, moto.endpoint(), &["bootstrap", "--stage", &o.stage], &logs.join("bootstrap.log"))?;
+    infra_gen(
+        o,
+        moto.endpoint(),
+        &["bootstrap", "--stage", &o.stage],
+        &logs.join("bootstrap.log"),
+    )?;
     let art = artifacts.display().to_string();
     infra_gen(
         o,
@@ -163,12 +185,15 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
     let s3 = moto.s3().await;
     let sqs = moto.sqs().await;
     let mut deployed = Vec::new();
+    let mut templates: BTreeMap<String, Value> = BTreeMap::new();
     for stack in infra_gen::synth::synth(&m, &o.stage) {
         let template = serde_json::to_value(&stack.template)?;
         for f in m.functions().filter(|f| f.feature.name == stack.feature) {
             deployed.push(
-                deployed::read(&config, &s3, &stack.name, &stack.feature, f.name, &template).await?,
+                deployed::read(&config, &s3, &stack.name, &stack.feature, f.name, &template)
+                    .await?,
             );
+            templates.insert(f.name.to_owned(), template.clone());
         }
     }
     let invoke_api = emulator::InvokeApi::serve().await?;
@@ -180,6 +205,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
         secret_access_key: moto_harness::SECRET_ACCESS_KEY.into(),
     };
     let mut sandboxes: BTreeMap<String, Sandbox> = BTreeMap::new();
+    let mut proxies: BTreeMap<String, proxy::Proxy> = BTreeMap::new();
     for d in deployed {
         let zip = s3
             .get_object()
@@ -204,7 +230,15 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
         let bootstrap = package::unpack_bootstrap(&zip, &o.work.join("task").join(&d.function))?;
         let log = logs.join(format!("{}.log", d.function));
         let function = d.function.clone();
-        sandboxes.insert(function, Sandbox::start(d, &bootstrap, log, &endpoints).await?);
+        // Its own endpoint: a recording proxy in front of moto, for the IAM check at the end.
+        let account = d.arn.split(':').nth(4).unwrap_or_default().to_owned();
+        let proxy = proxy::Proxy::serve(moto.endpoint(), moto_harness::REGION, &account).await?;
+        let own = Endpoints {
+            aws: proxy.endpoint(),
+            ..endpoints.clone()
+        };
+        proxies.insert(function.clone(), proxy);
+        sandboxes.insert(function, Sandbox::start(d, &bootstrap, log, &own).await?);
     }
     step(
         started,
@@ -252,7 +286,10 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
     let bytes = csv.len();
     let src = source::Source::serve(&format!("{}-e2e.csv", o.dataset), csv).await?;
     event["source"] = Value::String(src.url().to_owned());
-    step(started, &format!("{bytes} bytes of {} served at {}", o.dataset, src.url()));
+    step(
+        started,
+        &format!("{bytes} bytes of {} served at {}", o.dataset, src.url()),
+    );
 
     let ingested = drive::ingest(
         sandboxes.get_mut(&ingest_name).expect("started"),
@@ -285,6 +322,28 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
     // The consumers' queues drained as their event source mappings would.
     let mut messages = 0;
     let mut layers = Vec::new();
+    // What Lambda's services do as a function's role: the event source mapping's SQS calls, the Event invocations.
+    let mut service_requests: BTreeMap<String, Vec<iam::Request>> = BTreeMap::new();
+    let arn_of = |function: &str, name: &str| -> String {
+        if name.starts_with("arn:") {
+            return name.to_owned();
+        }
+        let base = &sandboxes[function].deployed.arn;
+        let head: Vec<&str> = base.split(':').take(6).collect();
+        format!("{}:{name}", head.join(":"))
+    };
+    service_requests.insert(
+        ingest_name.clone(),
+        ingested
+            .invoked
+            .iter()
+            .map(|target| iam::Request {
+                action: "lambda:InvokeFunction".into(),
+                resource: arn_of(&ingest_name, target),
+                context: Default::default(),
+            })
+            .collect(),
+    );
     for name in &consumers {
         let sandbox = sandboxes.get_mut(name).expect("started");
         let mappings = sandbox.deployed.event_sources.clone();
@@ -298,14 +357,40 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
             *reports,
             "{name}: its event source mapping does not report batch item failures"
         );
-        let drained =
-            drive::drain(&sqs, sandbox, arn, *batch, *reports, moto_harness::REGION, o.limit)
-                .await?;
+        let drained = drive::drain(
+            &sqs,
+            sandbox,
+            arn,
+            *batch,
+            *reports,
+            moto_harness::REGION,
+            o.limit,
+        )
+        .await?;
         messages += drained.messages;
+        let mut esm = vec![
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        ];
+        if drained.failed > 0 {
+            esm.push("sqs:ChangeMessageVisibility");
+        }
+        service_requests
+            .entry(name.clone())
+            .or_default()
+            .extend(esm.into_iter().map(|a| iam::Request {
+                action: a.into(),
+                resource: arn.clone(),
+                context: Default::default(),
+            }));
         let url = drive::queue_url(&sqs, arn).await?;
         if let Some(dlq) = drive::dead_letter_queue(&sqs, &url).await? {
             let n = drive::depth(&sqs, &dlq).await?;
-            ensure!(n == 0, "{name}: {n} message(s) in the dead-letter queue {dlq}");
+            ensure!(
+                n == 0,
+                "{name}: {n} message(s) in the dead-letter queue {dlq}"
+            );
         }
         // Every layer of the queue's chain is complete, nothing failed or dead-lettered.
         if let Some(Trigger::Queue(q)) = m.function(name).and_then(|f| f.doc.trigger.as_ref()) {
@@ -375,8 +460,17 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
         .url
         .clone()
         .with_context(|| format!("{api_name}: no function URL deployed"))?;
-    ensure!(auth == "AWS_IAM", "{api_name}: function URL auth {auth}, expected AWS_IAM");
-    let account = api.deployed.arn.split(':').nth(4).unwrap_or_default().to_owned();
+    ensure!(
+        auth == "AWS_IAM",
+        "{api_name}: function URL auth {auth}, expected AWS_IAM"
+    );
+    let account = api
+        .deployed
+        .arn
+        .split(':')
+        .nth(4)
+        .unwrap_or_default()
+        .to_owned();
     let caller = events::Caller {
         account_id: account.clone(),
         access_key: moto_harness::ACCESS_KEY_ID.into(),
@@ -414,6 +508,46 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
         ),
     );
 
+    // Every request each function sent, and what Lambda did as its role, allowed by the role's policies.
+    let mut checked = 0;
+    let mut denied = Vec::new();
+    for (function, sandbox) in &sandboxes {
+        let d = &sandbox.deployed;
+        let account = d.arn.split(':').nth(4).unwrap_or_default();
+        let policy = iam::Policy::of_function(
+            &templates[function],
+            &deployed::function_id(function),
+            account,
+            moto_harness::REGION,
+        )?;
+        let mut requests: Vec<(String, iam::Request)> = Vec::new();
+        for r in proxies[function].recorded() {
+            match r.iam {
+                Ok(list) => requests.extend(list.into_iter().map(|q| (r.what.clone(), q))),
+                Err(why) => denied.push(format!("{}: {}: {why}", d.name, r.what)),
+            }
+        }
+        for q in service_requests.remove(function).unwrap_or_default() {
+            requests.push(("(Lambda as the role)".into(), q));
+        }
+        for (what, q) in requests {
+            checked += 1;
+            if let Err(why) = policy.check(&q)? {
+                denied.push(format!("{}: {what}: {q}: {why}", d.name));
+            }
+        }
+    }
+    ensure!(
+        denied.is_empty(),
+        "{} AWS request(s) the functions' roles do not allow:\n  {}",
+        denied.len(),
+        denied.join("\n  ")
+    );
+    step(
+        started,
+        &format!("{checked} AWS requests, each allowed by its function's role"),
+    );
+
     let invocations = m
         .functions()
         .map(|f| (f.name.to_owned(), sandboxes[f.name].invocations))
@@ -426,6 +560,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
         jobs: ingested.jobs,
         layers,
         continued: ingested.continued,
+        requests_checked: checked,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -43,7 +43,9 @@ pub fn unpack_bootstrap(zip_bytes: &[u8], dir: &Path) -> anyhow::Result<PathBuf>
         .context("the deployed package is not a zip archive")?;
     let mut entry = match archive.by_name("bootstrap") {
         Ok(e) => e,
-        Err(_) => bail!("the deployed package has no `bootstrap` entry (provided.al2023 runs ./bootstrap)"),
+        Err(_) => bail!(
+            "the deployed package has no `bootstrap` entry (provided.al2023 runs ./bootstrap)"
+        ),
     };
     let mut bytes = Vec::new();
     entry.read_to_end(&mut bytes)?;
@@ -72,7 +74,10 @@ mod tests {
         let bytes = std::fs::read(&zip).unwrap();
         // The same binary packs to the same bytes (so the same content hash and CodeSha256).
         let again = pack(&bin, &dir.path().join("art2"), "ingest").unwrap();
-        assert_eq!(code_sha256(&bytes), code_sha256(&std::fs::read(again).unwrap()));
+        assert_eq!(
+            code_sha256(&bytes),
+            code_sha256(&std::fs::read(again).unwrap())
+        );
         let out = unpack_bootstrap(&bytes, &dir.path().join("run")).unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"\x7fELF pretend");
         #[cfg(unix)]
@@ -82,13 +87,19 @@ mod tests {
             assert_eq!(mode & 0o777, 0o755);
         }
         let e = pack(&dir.path().join("missing"), dir.path(), "x").unwrap_err();
-        assert!(format!("{e:#}").contains("cargo build --workspace"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("cargo build --workspace"),
+            "{e:#}"
+        );
         assert!(unpack_bootstrap(b"not a zip", dir.path()).is_err());
     }
 
     #[test]
     fn code_sha256_is_base64_of_sha256() {
         // sha256("") in base64, as Lambda reports an empty package's CodeSha256.
-        assert_eq!(code_sha256(b""), "47DEQpj8HBSaF+TCx4uaVE4oSfl2LiYkdvf1gqUmgx8=");
+        assert_eq!(
+            code_sha256(b""),
+            "47DEQpj8HBSaF+TCx4uaVE4oSfl2LiYkdvf1gqUmgx8="
+        );
     }
 }

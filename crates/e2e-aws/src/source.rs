@@ -71,7 +71,10 @@ async fn file(State(s): State<Arc<Served>>, headers: HeaderMap) -> Response {
     let Some(range) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
         return (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/csv"), (header::ACCEPT_RANGES, "bytes")],
+            [
+                (header::CONTENT_TYPE, "text/csv"),
+                (header::ACCEPT_RANGES, "bytes"),
+            ],
             s.body.clone(),
         )
             .into_response();
@@ -118,13 +121,22 @@ mod tests {
     #[tokio::test]
     async fn a_range_request_gets_the_rest_of_the_file() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let src = Source::serve("f.csv", b"a,b\n1,2\n".to_vec()).await.unwrap();
-        let addr = src.url().trim_start_matches("http://").split('/').next().unwrap().to_owned();
+        let src = Source::serve("f.csv", b"a,b\n1,2\n".to_vec())
+            .await
+            .unwrap();
+        let addr = src
+            .url()
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
         let get = |range: &'static str| {
             let addr = addr.clone();
             async move {
                 let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-                let req = format!("GET /f.csv HTTP/1.1\r\nHost: x\r\n{range}Connection: close\r\n\r\n");
+                let req =
+                    format!("GET /f.csv HTTP/1.1\r\nHost: x\r\n{range}Connection: close\r\n\r\n");
                 s.write_all(req.as_bytes()).await.unwrap();
                 let mut out = String::new();
                 s.read_to_string(&mut out).await.unwrap();
@@ -132,10 +144,20 @@ mod tests {
             }
         };
         let whole = get("").await;
-        assert!(whole.starts_with("HTTP/1.1 200") && whole.ends_with("a,b\n1,2\n"), "{whole}");
+        assert!(
+            whole.starts_with("HTTP/1.1 200") && whole.ends_with("a,b\n1,2\n"),
+            "{whole}"
+        );
         let part = get("Range: bytes=4-\r\n").await;
-        assert!(part.starts_with("HTTP/1.1 206") && part.ends_with("\r\n\r\n1,2\n"), "{part}");
-        assert!(part.to_ascii_lowercase().contains("content-range: bytes 4-7/8"), "{part}");
+        assert!(
+            part.starts_with("HTTP/1.1 206") && part.ends_with("\r\n\r\n1,2\n"),
+            "{part}"
+        );
+        assert!(
+            part.to_ascii_lowercase()
+                .contains("content-range: bytes 4-7/8"),
+            "{part}"
+        );
         let past = get("Range: bytes=8-\r\n").await;
         assert!(past.starts_with("HTTP/1.1 416"), "{past}");
         assert_eq!(src.requests(), (3, 2));
