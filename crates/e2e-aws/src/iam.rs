@@ -492,10 +492,18 @@ mod tests {
             .is_err(),
             "raw is read-only for process"
         );
+        // A writer deletes what it owns (a retried job's stale quarantine), never what it only reads.
+        assert_eq!(
+            ok(Request::new(
+                "s3:DeleteObject",
+                format!("{data}/quarantine/la311/run=1/transform/cd=7.jsonl")
+            )),
+            Ok(())
+        );
         assert!(
             ok(Request::new(
                 "s3:DeleteObject",
-                format!("{data}/runs/la311/run=1/manifest.json")
+                format!("{data}/raw/la311/run=1/cd=7/part-00000.parquet")
             ))
             .is_err()
         );

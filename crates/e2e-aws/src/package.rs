@@ -99,7 +99,7 @@ mod tests {
         // sha256("") in base64, as Lambda reports an empty package's CodeSha256.
         assert_eq!(
             code_sha256(b""),
-            "47DEQpj8HBSaF+TCx4uaVE4oSfl2LiYkdvf1gqUmgx8="
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
         );
     }
 }
