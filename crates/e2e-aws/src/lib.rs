@@ -18,6 +18,7 @@ pub mod iam;
 pub mod package;
 pub mod proxy;
 pub mod source;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -409,49 +410,15 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
         );
     }
     ensure!(!layers.is_empty(), "no queue declares a layer chain");
-    let consumer = &sandboxes[&consumers[0]];
-    let grants = process::Locations::granted().worklist();
-    let data_env = process::Locations::granted().runs.bucket().env;
-    let data_bucket = consumer
-        .deployed
-        .env
-        .get(data_env)
-        .with_context(|| format!("{}: no {data_env}", consumer.deployed.name))?;
-    let store = bucket_store(moto.endpoint(), data_bucket)?;
-    let status = worklist::status::run_status(
-        store.as_ref(),
-        &grants,
+    let done = verify::layers_complete(
+        moto.endpoint(),
+        &sandboxes[&consumers[0]],
         &ingested.dataset,
         &ingested.run_id,
         &layers,
     )
     .await?;
-    for l in &status.layers {
-        ensure!(
-            l.complete && l.failed == 0 && l.dead_lettered == 0,
-            "run {}: layer {} is not complete: {l:?}",
-            ingested.run_id,
-            l.layer
-        );
-    }
-    ensure!(
-        status.dead_letters.is_empty(),
-        "run {}: dead letters {:?}",
-        ingested.run_id,
-        status.dead_letters
-    );
-    step(
-        started,
-        &format!(
-            "every layer complete: {}",
-            status
-                .layers
-                .iter()
-                .map(|l| format!("{} {}/{}", l.layer, l.done, l.expected.unwrap_or(0)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    );
+    step(started, &format!("every layer complete: {done}"));
 
     // The findings through the HTTP function, as its function URL delivers requests.
     let api_name = &http[0];
@@ -483,7 +450,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
         "{api_name}: /openapi.json has no /events path"
     );
     let found = drive::all_events(api, &url, &ingested.dataset, &caller).await?;
-    let stored = stored_events(moto.endpoint(), api, &ingested.dataset).await?;
+    let stored = verify::stored_events(moto.endpoint(), api, &ingested.dataset).await?;
     ensure!(
         found.len() == stored,
         "{api_name}: /events lists {} events of {}, the ledger bucket holds {stored}",
@@ -510,40 +477,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
     );
 
     // Every request each function sent, and what Lambda did as its role, allowed by the role's policies.
-    let mut checked = 0;
-    let mut denied = Vec::new();
-    for (function, sandbox) in &sandboxes {
-        let d = &sandbox.deployed;
-        let account = d.arn.split(':').nth(4).unwrap_or_default();
-        let policy = iam::Policy::of_function(
-            &templates[function],
-            &deployed::function_id(function),
-            account,
-            moto_harness::REGION,
-        )?;
-        let mut requests: Vec<(String, iam::Request)> = Vec::new();
-        for r in proxies[function].recorded() {
-            match r.iam {
-                Ok(list) => requests.extend(list.into_iter().map(|q| (r.what.clone(), q))),
-                Err(why) => denied.push(format!("{}: {}: {why}", d.name, r.what)),
-            }
-        }
-        for q in service_requests.remove(function).unwrap_or_default() {
-            requests.push(("(Lambda as the role)".into(), q));
-        }
-        for (what, q) in requests {
-            checked += 1;
-            if let Err(why) = policy.check(&q)? {
-                denied.push(format!("{}: {what}: {q}: {why}", d.name));
-            }
-        }
-    }
-    ensure!(
-        denied.is_empty(),
-        "{} AWS request(s) the functions' roles do not allow:\n  {}",
-        denied.len(),
-        denied.join("\n  ")
-    );
+    let checked = verify::requests_allowed(&sandboxes, &templates, &proxies, service_requests)?;
     step(
         started,
         &format!("{checked} AWS requests, each allowed by its function's role"),
@@ -564,47 +498,4 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
         requests_checked: checked,
         seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-/// An object store on a moto bucket.
-fn bucket_store(
-    endpoint: &str,
-    bucket: &str,
-) -> anyhow::Result<std::sync::Arc<dyn object_store::ObjectStore>> {
-    let store = object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(endpoint)
-        .with_allow_http(true)
-        .with_region(moto_harness::REGION)
-        .with_access_key_id(moto_harness::ACCESS_KEY_ID)
-        .with_secret_access_key(moto_harness::SECRET_ACCESS_KEY)
-        .with_bucket_name(bucket)
-        .build()?;
-    Ok(std::sync::Arc::new(store))
-}
-
-/// Event objects of `dataset` in the ledger bucket the HTTP function reads.
-async fn stored_events(endpoint: &str, api: &Sandbox, dataset: &str) -> anyhow::Result<usize> {
-    use futures::TryStreamExt;
-    let events = ledger_api::Locations::granted().events;
-    let bucket = api
-        .deployed
-        .env
-        .get(events.bucket().env)
-        .with_context(|| format!("{}: no {}", api.deployed.name, events.bucket().env))?;
-    let store = bucket_store(endpoint, bucket)?;
-    let prefix = events.list_prefix(&prefixes::keys::EventsKey { dataset })?;
-    let listed: Vec<object_store::ObjectMeta> = store
-        .list(Some(&object_store::path::Path::from(prefix.as_str())))
-        .try_collect()
-        .await?;
-    let mut n = 0;
-    for o in &listed {
-        ensure!(
-            events.parse_key(o.location.as_ref()).is_some(),
-            "{}: not an event key",
-            o.location
-        );
-        n += 1;
-    }
-    Ok(n)
 }
