@@ -113,6 +113,25 @@ pub fn from_template(template: &Value, function_id: &str) -> anyhow::Result<From
     })
 }
 
+/// Every variable of the synthesized template reached the deployed function, and nothing else did; else what
+/// is missing and what is extra.
+pub fn same_variables(
+    name: &str,
+    deployed: &BTreeMap<String, String>,
+    template: &[String],
+) -> anyhow::Result<()> {
+    let missing: Vec<&String> = template
+        .iter()
+        .filter(|k| !deployed.contains_key(*k))
+        .collect();
+    let extra: Vec<&String> = deployed.keys().filter(|k| !template.contains(k)).collect();
+    ensure!(
+        missing.is_empty() && extra.is_empty(),
+        "{name}: the deployed environment differs from the template's: missing {missing:?}, not in the template {extra:?}"
+    );
+    Ok(())
+}
+
 /// The logical id infra-gen gives a function's resource.
 pub fn function_id(function: &str) -> String {
     format!("{}Function", infra_gen::naming::logical(function))
@@ -154,18 +173,7 @@ pub async fn read(
         .and_then(|e| e.variables())
         .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    // Every variable of the synthesized template reached the deployed function, and nothing else did.
-    let deployed_names: Vec<&String> = env.keys().collect();
-    let mut want = t.env_names.clone();
-    want.sort();
-    ensure!(
-        deployed_names
-            .iter()
-            .map(|s| s.as_str())
-            .eq(want.iter().map(|s| s.as_str())),
-        "{}: deployed variables {deployed_names:?} differ from the template's {want:?}",
-        t.name
-    );
+    same_variables(&t.name, &env, &t.env_names)?;
     // The package: the stack's code key parameter in the assets bucket (account and region from the ARN).
     let parts: Vec<&str> = arn.split(':').collect();
     ensure!(
@@ -329,5 +337,21 @@ mod tests {
             t.schedules
         );
         assert!(from_template(&ingestion(), "NoSuchFunction").is_err());
+    }
+
+    #[test]
+    fn a_deployed_environment_must_hold_exactly_the_templates_variables() {
+        let env = |keys: &[&str]| -> BTreeMap<String, String> {
+            keys.iter()
+                .map(|k| (k.to_string(), "v".to_string()))
+                .collect()
+        };
+        let template = vec!["CIVIC_STAGE".to_string(), "CIVIC_BUCKET_DATA".to_string()];
+        same_variables("f", &env(&["CIVIC_BUCKET_DATA", "CIVIC_STAGE"]), &template).unwrap();
+        let e = same_variables("f", &env(&["CIVIC_STAGE", "CIVIC_OTHER"]), &template)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(r#"missing ["CIVIC_BUCKET_DATA"]"#), "{e}");
+        assert!(e.contains(r#"not in the template ["CIVIC_OTHER"]"#), "{e}");
     }
 }

@@ -273,6 +273,43 @@ mod tests {
         assert_eq!(env["LAMBDA_TASK_ROOT"], "/task");
     }
 
+    /// A bootstrap that dies at cold start (as a function does when a variable its template should set is
+    /// missing) fails the invocation, naming the exit and quoting its log.
+    #[tokio::test]
+    async fn a_function_that_exits_at_cold_start_fails_the_invocation_with_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let bootstrap = dir.path().join("bootstrap");
+        std::fs::write(
+            &bootstrap,
+            "#!/bin/sh\necho \"missing env var CIVIC_BUCKET_DATA ($AWS_LAMBDA_FUNCTION_NAME)\" >&2\nexit 3\n",
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let mut sandbox = Sandbox::start(
+            deployed(&[]),
+            &bootstrap,
+            dir.path().join("f.log"),
+            &endpoints(),
+        )
+        .await
+        .unwrap();
+        let e = sandbox
+            .invoke(&serde_json::json!({}), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        let e = format!("{e:#}");
+        assert!(e.contains("exited with exit status: 3"), "{e}");
+        assert!(
+            e.contains("missing env var CIVIC_BUCKET_DATA (civic-ci-f)"),
+            "{e}"
+        );
+        assert_eq!(sandbox.invocations, 0);
+    }
+
     #[test]
     fn a_template_that_sets_a_reserved_variable_is_refused() {
         let d = deployed(&[("AWS_REGION", "eu-west-1")]);
