@@ -301,7 +301,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
     .await?;
     ensure!(
         ingested.continued >= 1,
-        "{ingest_name}: the run was not continued (a first deadline of {:?} left time for {} rows); raise --rows",
+        "{ingest_name}: the run was not continued (a first deadline of {:?} left time for all {} rows); lower --first-deadline-s (at most the 120 s margin stops at the first check) or raise --rows",
         o.first_deadline,
         ingested.rows_read
     );
@@ -312,6 +312,12 @@ pub async fn run(o: &Options) -> anyhow::Result<Summary> {
         o.rows
     );
     let (requests, ranged) = src.requests();
+    // Each continuation resumes the plain file at its checkpoint's byte with `Range` (none re-reads it whole).
+    ensure!(
+        ranged == ingested.continued && requests == ingested.continued + 1,
+        "{ingest_name}: {} continuation(s) but the source saw {requests} request(s), {ranged} with Range",
+        ingested.continued
+    );
     step(
         started,
         &format!(
