@@ -258,6 +258,43 @@ pub async fn drain(
     }
 }
 
+/// One request through the function URL (`body`: JSON); the status and the JSON body.
+pub async fn request(
+    api: &mut Sandbox,
+    url: &str,
+    method: &str,
+    path_and_query: &str,
+    body: Option<&Value>,
+    caller: &Caller,
+) -> anyhow::Result<(u16, Value)> {
+    let text = body.map(Value::to_string);
+    let request = events::function_url_request(
+        url,
+        method,
+        path_and_query,
+        text.as_deref(),
+        caller,
+        chrono::Utc::now(),
+    )?;
+    let timeout = api.timeout();
+    let name = api.deployed.name.clone();
+    let answer = match api.invoke(&request, timeout).await? {
+        Outcome::Response(b) => b,
+        Outcome::Error { error_type, body } => bail!(
+            "{name} {method} {path_and_query}: function error {error_type:?}: {}",
+            String::from_utf8_lossy(&body)
+        ),
+    };
+    let (status, body) = events::function_url_response(&answer)?;
+    let json = serde_json::from_slice(&body).with_context(|| {
+        format!(
+            "{name} {method} {path_and_query}: HTTP {status}, the body is not JSON: {}",
+            String::from_utf8_lossy(&body)
+        )
+    })?;
+    Ok((status, json))
+}
+
 /// One GET through the function URL; the JSON body of a 200.
 pub async fn get(
     api: &mut Sandbox,
@@ -265,30 +302,13 @@ pub async fn get(
     path_and_query: &str,
     caller: &Caller,
 ) -> anyhow::Result<Value> {
-    let request =
-        events::function_url_request(url, "GET", path_and_query, None, caller, chrono::Utc::now())?;
-    let timeout = api.timeout();
-    let answer = match api.invoke(&request, timeout).await? {
-        Outcome::Response(b) => b,
-        Outcome::Error { error_type, body } => bail!(
-            "{} GET {path_and_query}: function error {error_type:?}: {}",
-            api.deployed.name,
-            String::from_utf8_lossy(&body)
-        ),
-    };
-    let (status, body) = events::function_url_response(&answer)?;
+    let (status, body) = request(api, url, "GET", path_and_query, None, caller).await?;
     ensure!(
         status == 200,
-        "{} GET {path_and_query}: HTTP {status}: {}",
-        api.deployed.name,
-        String::from_utf8_lossy(&body)
+        "{} GET {path_and_query}: HTTP {status}: {body}",
+        api.deployed.name
     );
-    serde_json::from_slice(&body).with_context(|| {
-        format!(
-            "{} GET {path_and_query}: the body is not JSON",
-            api.deployed.name
-        )
-    })
+    Ok(body)
 }
 
 /// Every event of `dataset`, page by page through `/events`.
