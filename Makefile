@@ -17,7 +17,7 @@ CIVIC := $(CURDIR)/target/debug/civic
 
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test handler-permissions rename-check demo report-check tools nextest lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo bench-package
+.PHONY: test e2e-aws handler-permissions rename-check demo report-check tools nextest lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo bench-package
 
 ## test: everything CI runs (installs the tools it needs first).
 # CIVIC_REQUIRE_MOTO=1 and MOTO_SERVER: a moto test fails (never skips) when moto_server is missing.
@@ -27,7 +27,7 @@ test: tools
 	$(INFRA_GEN) codegen --check
 	CIVIC_REQUIRE_MOTO=1 MOTO_SERVER=$(VENV)/bin/moto_server CIVIC_PYTHON=$(VENV)/bin/python $(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc
-	$(MAKE) --no-print-directory lint-templates lint-workflows api-fuzz report-check rename-check
+	$(MAKE) --no-print-directory lint-templates lint-workflows api-fuzz report-check rename-check e2e-aws
 
 ## tools: cargo-nextest, and the Python tools pinned in requirements/ in project-local virtualenvs (checkov
 ## pins an old boto3 that breaks moto: own venv). A stamp is remade, so the venv re-installed, when its pins change.
@@ -56,6 +56,16 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements/checkov.txt
 	touch $@
+
+## e2e-aws: the shipped artifacts on a local AWS endpoint, no Docker (crates/e2e-aws): moto_server (from .venv) on a
+## free loopback port, `infra-gen bootstrap` and `deploy --artifacts` with packages of the host's debug binaries, each
+## function's deployed bootstrap run under a Lambda Runtime API emulator with its deployed environment, one run
+## driven as AWS would (schedule event, continuation, SQS events through every layer, function URL requests).
+## The last line is the summary; scratch and one log per function in target/e2e-aws/. ARGS="--rows 50000".
+E2E_BIN_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug
+e2e-aws: $(VENV)/.installed
+	$(CARGO) build --workspace --all-targets
+	CIVIC_REQUIRE_MOTO=1 MOTO_SERVER=$(VENV)/bin/moto_server $(E2E_BIN_DIR)/e2e-aws --bin-dir $(E2E_BIN_DIR) $(ARGS)
 
 ## lint-templates: synth every stage-independent template set and run cfn-lint and checkov on it.
 lint-templates: tools

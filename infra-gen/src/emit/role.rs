@@ -1,6 +1,8 @@
 //! One IAM role per function, with least privilege derived from prefixes.yaml and the feature manifest.
 //!
-//! - S3: `GetObject` on read prefixes, `PutObject`/`AbortMultipartUpload` on write prefixes, each on the
+//! - S3: `GetObject` on read prefixes, `PutObject`/`AbortMultipartUpload`/`DeleteObject` on write prefixes
+//!   (the writers remove what they own: a finished run's checkpoint, a retried job's stale parts and
+//!   quarantine; `object_store` deletes with `DeleteObjects`, authorized per key as `DeleteObject`), each on the
 //!   prefix's key template with placeholders as `*`; `ListBucket` only with an `s3:prefix` condition
 //!   limited to the prefixes the function may read (CDK's `grantRead` grants bucket-wide List).
 //! - SQS: `SendMessage` only to the queues in `sends_to`; consume actions only on the trigger queue.
@@ -53,7 +55,7 @@ pub(crate) fn statements(cx: &Cx, name: &str, doc: &FunctionDoc) -> Vec<Statemen
         if g.access.writes() {
             out.push(Statement::allow(
                 format!("Write{sid}"),
-                vec!["s3:PutObject", "s3:AbortMultipartUpload"],
+                vec!["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
                 vec![arn],
             ));
         }
