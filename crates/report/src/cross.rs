@@ -237,7 +237,11 @@ pub fn render(s: &CrossSection, out: &mut String) -> Result<(), ChartError> {
         }
         out.push_str("</tr>");
     }
-    out.push_str("</table><p class=sub>Cell: correlation of the pair with the largest |r| tested in that district at that lag (a discovery first, marked ●); hover for the pair and its q-value.</p>");
+    let per_cell = s.associations.len() / best.len().max(1);
+    let _ = write!(
+        out,
+        "</table><p class=sub>Cell: the correlation of the pair with the largest |r| of the {per_cell} tested in that          district at that lag (a discovery first, marked ●); hover for the pair and its q-value. The largest of that          many tests is far from zero by chance alone: only cells marked ● passed the false-discovery control.</p>"
+    );
     if !s.charts.is_empty() {
         let _ = write!(
             out,
