@@ -224,3 +224,65 @@ fn a_dataset_without_close_times_draws_no_time_to_close_chart() {
         "one chart per district"
     );
 }
+
+fn association(cd: u8, lag: i32, r: f64, q: f64) -> correlate::Association {
+    correlate::Association {
+        dataset_a: "la311".into(),
+        metric_a: "total".into(),
+        dataset_b: "lapd_crime".into(),
+        metric_b: "total".into(),
+        council_district: cd,
+        lag_weeks: lag,
+        correlation: r,
+        p_value: q / 10.0,
+        q_value: q,
+        weeks: 52,
+    }
+}
+
+#[test]
+fn the_section_across_datasets_maps_districts_by_lag_and_draws_each_discovery() {
+    let found = association(7, -1, 0.81, 0.003);
+    let mut all: Vec<correlate::Association> = (-1..=1)
+        .flat_map(|lag| {
+            [
+                association(3, lag, -0.2, 0.9),
+                association(7, lag, 0.1, 0.8),
+            ]
+        })
+        .collect();
+    all.push(found.clone());
+    let points: Vec<_> = (0..10).map(|n| (week(2500 + n), Some(n as f64))).collect();
+    let across = report::cross::CrossSection {
+        dataset: "lapd_crime".into(),
+        run_id: "r1".into(),
+        associations: all.clone(),
+        alpha: 0.05,
+        charts: vec![report::cross::PairSeries {
+            association: found,
+            a: points.clone(),
+            b: points,
+        }],
+        discoveries: 1,
+        features_location: "/store/data/features/district_week".into(),
+    };
+    let html = report::render_with(&[data(), data()], Some(&across)).unwrap();
+    assert!(html.contains("<article id=across>"));
+    assert!(
+        html.contains("href=\"#across\""),
+        "listed at the top of the page"
+    );
+    assert!(html.contains(&format!("{} test(s)", all.len())));
+    // Two districts x three lags; the discovery's cell carries the mark, no other does.
+    let heat = &html[html.find("<table class=heat>").unwrap()..];
+    let heat = &heat[..heat.find("</table>").unwrap()];
+    assert_eq!(heat.matches("<tr><td>CD ").count(), 2);
+    assert_eq!(heat.matches("●").count(), 1);
+    assert!(heat.contains("0.81 ●"), "{heat}");
+    // The discovery's chart: two labelled series on one SVG.
+    assert!(html.contains("CD 7: la311 total vs lapd_crime total (lag -1)"));
+    assert!(html.contains("lapd_crime total (week w-1)"));
+    assert!(html.contains(
+        "read_parquet('/store/data/features/district_week/*/*.parquet', hive_partitioning = true)"
+    ));
+}
