@@ -6,10 +6,12 @@
 pub mod crime;
 pub mod dataset;
 mod draw;
+pub mod members;
 pub mod permits;
 mod tables;
 
 pub use dataset::{Dataset, DatasetOptions, DatasetStats, GenError, YearSpan, generate_dataset};
+pub use members::YearMembers;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -56,23 +58,6 @@ const ERA_A: &[&str] = &[
 /// Relative weights of districts 1..=15 (shaped like the 2017 sample: 13 and 9 busiest).
 const CD_WEIGHTS: [u32; 15] = [
     698, 548, 669, 495, 540, 584, 694, 598, 831, 721, 463, 673, 1031, 783, 667,
-];
-const CD_MEMBERS: [&str; 15] = [
-    "Gilbert Cedillo",
-    "Paul Krekorian",
-    "Bob Blumenfield",
-    "David Ryu",
-    "Paul Koretz",
-    "Nury Martinez",
-    "Monica Rodriguez",
-    "Marqueece Harris-Dawson",
-    "Curren D. Price Jr.",
-    "Herb J. Wesson Jr.",
-    "Mike Bonin",
-    "Mitchell Englander",
-    "Mitch O'Farrell",
-    "Jose Huizar",
-    "Joe Buscaino",
 ];
 const REQUEST_TYPES: [(&str, u32); 12] = [
     ("Bulky Items", 40),
@@ -220,8 +205,12 @@ fn timestamp(year: i32, second_of_year: u64) -> String {
     t.format("%m/%d/%Y %I:%M:%S %p").to_string()
 }
 
-/// Write `opts.rows` data rows (plus the header) to `out`. Same options, same bytes.
+/// Write `opts.rows` data rows (plus the header) to `out`. Same options, same bytes. `CDMember` names the member in
+/// office in the row's district on its creation day ([`YearMembers`]), empty for a vacant seat.
 pub fn generate(out: impl Write, opts: GenOptions) -> std::io::Result<GenStats> {
+    let members = YearMembers::builtin(opts.year).map_err(std::io::Error::other)?;
+    let first_day = chrono::NaiveDate::from_ymd_opt(opts.year, 1, 1)
+        .ok_or_else(|| std::io::Error::other(format!("year {} is out of range", opts.year)))?;
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let mut w = csv::WriterBuilder::new().flexible(true).from_writer(out);
     let header = header(opts.year);
@@ -335,7 +324,8 @@ pub fn generate(out: impl Write, opts: GenOptions) -> std::io::Result<GenStats> 
         rec.push(if cdn == 0 || rng.random_bool(0.02) {
             String::new()
         } else {
-            CD_MEMBERS[cdn - 1].into()
+            let day = first_day + chrono::Days::new(created / 86_400);
+            members.on(cdn, day).unwrap_or_default().into()
         });
         rec.push(rng.random_range(4..130u32).to_string());
         rec.push(NCS[rng.random_range(0..NCS.len())].into());
