@@ -216,9 +216,23 @@ fn findings_name_the_member_in_office_during_their_window() {
     assert!(
         row("Electronic Waste", "2022-12-12 – 2022-12-19").contains("<td>Katy Yaroslavsky</td>")
     );
+    // CD 7 in 2016: Felipe Fuentes; a window reaching into the vacancy after him says so.
+    let cd7 = &d.stakeholders[&7];
+    assert_eq!(
+        cd7.named_during(at(2016, 9, 5), at(2016, 9, 19)),
+        "Felipe Fuentes"
+    );
+    assert_eq!(
+        cd7.named_during(at(2017, 6, 26), at(2017, 7, 3)),
+        "Monica Rodriguez (from 2017-07-01; none named before)"
+    );
+    assert_eq!(
+        cd7.named_during(at(2017, 1, 2), at(2017, 1, 9)),
+        "unknown (no term covers this period)"
+    );
     // The CD 12 heading spans 2018 to 2023: every member in between, in order.
     assert!(
-        html.contains("stakeholder: Mitchell Englander (until 2018-12-31), then Greig Smith (inferred: past the last dated or seen day, until 2019-08-29), then John Lee (cd-12)"),
+        html.contains("stakeholder: Mitchell Englander (until 2018-12-31), then Greig Smith (inferred, until 2019-08-29), then John Lee (cd-12)"),
         "{}",
         &html[html.find("id=\"cd-12\"").unwrap()..][..400]
     );

@@ -112,12 +112,13 @@ impl Stakeholder {
     /// file; `unknown` when no term covers the window.
     pub fn named_during(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
         let (first, last) = window_days(start, end);
-        describe(&self.dated_terms().all_during(first, last))
+        describe(&self.dated_terms().all_during(first, last), first)
     }
 }
 
-/// `"A"`, `"A (seen in the data)"`, `"A (until 2022-12-11), then B"`; `unknown` for none.
-pub fn describe(members: &[InOffice]) -> String {
+/// `"A"`, `"A (seen in the data)"`, `"A (until 2022-12-11), then B"`, `"B (from 2023-07-05; none named before)"`
+/// for the members in office during a window starting on `first`; `unknown` for none.
+pub fn describe(members: &[InOffice], first: NaiveDate) -> String {
     if members.is_empty() {
         return "unknown (no term covers this period)".into();
     }
@@ -127,12 +128,15 @@ pub fn describe(members: &[InOffice]) -> String {
         .enumerate()
         .map(|(i, o)| {
             let mut notes = Vec::new();
+            if i == 0
+                && let Some(from) = o.covers_from.filter(|f| *f > first)
+            {
+                notes.push(format!("from {from}; none named before"));
+            }
             match o.basis {
                 Basis::Dated => {}
                 Basis::Seen => notes.push("seen in the data".to_owned()),
-                Basis::Inferred => {
-                    notes.push("inferred: past the last dated or seen day".to_owned())
-                }
+                Basis::Inferred => notes.push("inferred".to_owned()),
             }
             if many
                 && i + 1 < members.len()
