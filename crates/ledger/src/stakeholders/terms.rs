@@ -308,10 +308,14 @@ impl DistrictTerms {
 }
 
 fn start_of(t: &DatedTerm) -> Option<NaiveDate> {
-    t.member_since
+    let file_since = t
+        .member_since
         .as_ref()
+        .filter(|s| s.provenance == Provenance::File);
+    let data_since = t.member_since.as_ref().map(|s| s.value).or(t.first_seen);
+    file_since
         .map(|s| s.value)
-        .or(match (t.in_office_on, t.first_seen) {
+        .or(match (t.in_office_on, data_since) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         })
@@ -461,6 +465,14 @@ mod tests {
         check(&t, "2016-01-01", Some(("Nury Martinez", Basis::Dated)));
         check(&t, "2022-10-12", Some(("Nury Martinez", Basis::Dated)));
         check(&t, "2022-10-13", None);
+        // The data naming her later does not move the start the file's `terms_from` gives.
+        let data = DerivedDistrict {
+            terms: vec![seen("Nury Martinez", "2020-01-01", "2020-01-03")],
+            neighborhood_councils: vec![],
+        };
+        let t = DistrictTerms::merge(&data, Some(&entry), Some(d("2016-01-01")));
+        check(&t, "2018-06-01", Some(("Nury Martinez", Basis::Dated)));
+        check(&t, "2020-01-02", Some(("Nury Martinez", Basis::Dated)));
     }
 
     #[test]
