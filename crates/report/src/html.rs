@@ -58,16 +58,12 @@ fn member_during(
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The member(s) in office during what the report shows of `cd`: its weekly series, else its findings' windows;
-/// the current member when it shows neither.
-fn member(
-    data: &ReportData,
-    cd: u8,
-    series: Option<&DistrictSeries>,
-    findings: &[&Event],
-) -> String {
+type Period = (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>);
+
+/// What the report shows of a district: its weekly series, else its findings' windows.
+fn period(series: Option<&DistrictSeries>, findings: &[&Event]) -> Option<Period> {
     let week = chrono::Duration::days(7);
-    let period = series
+    series
         .and_then(|s| {
             Some((
                 s.weeks.first()?.week_start,
@@ -78,8 +74,56 @@ fn member(
             let start = findings.iter().map(|e| e.window_start).min()?;
             let end = findings.iter().map(|e| e.window_end).max()?;
             Some((start, end))
-        });
-    match period {
+        })
+}
+
+/// Which terms the names of the district's period come from: dates, the file's source, the data's days seen.
+fn terms_note(data: &ReportData, cd: u8, period: Option<Period>) -> String {
+    let (Some(s), Some((start, end))) = (data.stakeholders.get(&cd), period) else {
+        return String::new();
+    };
+    let (first, last) = ledger::stakeholders::window_days(start, end);
+    let terms: Vec<String> = s
+        .dated_terms()
+        .all_during(first, last)
+        .iter()
+        .map(|o| {
+            let t = &o.term;
+            let day = |d: Option<chrono::NaiveDate>| d.map_or("…".to_string(), |d| d.to_string());
+            let mut from = Vec::new();
+            if let Some(src) = &t.source {
+                from.push(format!("file: {src}"));
+            }
+            if let (Some(a), Some(b)) = (t.first_seen, t.last_seen) {
+                from.push(format!("named in the data {a} – {b}"));
+            }
+            format!(
+                "{} {} – {} ({})",
+                escape(&t.member),
+                day(o.covers_from),
+                day(o.covers_until),
+                escape(&from.join("; "))
+            )
+        })
+        .collect();
+    if terms.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<p class=sub>Council member terms: {}.</p>",
+        terms.join("; ")
+    )
+}
+
+/// The member(s) in office during what the report shows of `cd`: its weekly series, else its findings' windows;
+/// the current member when it shows neither.
+fn member(
+    data: &ReportData,
+    cd: u8,
+    series: Option<&DistrictSeries>,
+    findings: &[&Event],
+) -> String {
+    match period(series, findings) {
         Some((start, end)) => member_during(data, cd, start, end),
         None => data
             .stakeholders
@@ -240,6 +284,7 @@ fn district_section(
                 .unwrap_or_else(|| ledger::stakeholders::stakeholder_id(cd))
         )
     );
+    out.push_str(&terms_note(data, cd, period(series, findings)));
     if let Some(series) = series {
         let (weeks, partial) = series.full_weeks();
         let volume: Vec<_> = weeks

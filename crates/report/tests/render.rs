@@ -216,6 +216,22 @@ fn findings_name_the_member_in_office_during_their_window() {
     assert!(
         row("Electronic Waste", "2022-12-12 – 2022-12-19").contains("<td>Katy Yaroslavsky</td>")
     );
+    // The heading's terms say where each name comes from.
+    let cd12 = &html[html.find("id=\"cd-12\"").unwrap()..];
+    let note = &cd12[cd12.find("Council member terms: ").unwrap()..];
+    let note = &note[..note.find("</p>").unwrap()];
+    assert!(
+        note.starts_with("Council member terms: Mitchell Englander 2011-07-01 – 2018-12-31 (file: council member from 2011"),
+        "{note}"
+    );
+    assert!(
+        note.contains("Greig Smith 2019-01-01 – 2019-08-29"),
+        "{note}"
+    );
+    assert!(
+        note.contains("John Lee 2019-08-30 – … (file: sworn in 2019-08-30"),
+        "{note}"
+    );
     // CD 7 in 2016: Felipe Fuentes; a window reaching into the vacancy after him says so.
     let cd7 = &d.stakeholders[&7];
     assert_eq!(
