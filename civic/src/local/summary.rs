@@ -257,11 +257,20 @@ impl Summary {
             "district", "stakeholder", "critical", "warning", "info"
         );
         for (cd, [c, w, i]) in &by_district {
-            let member = shown
-                .stakeholders
-                .get(cd)
-                .and_then(|s| s.council_member.as_ref())
-                .map_or("unknown", |m| m.value.as_str());
+            // The member(s) in office during the district's findings' windows, not today's.
+            let district = || {
+                events
+                    .iter()
+                    .filter(|e| e.dimensions.council_district == *cd)
+            };
+            let member = match (
+                district().map(|e| e.window_start).min(),
+                district().map(|e| e.window_end).max(),
+                shown.stakeholders.get(cd),
+            ) {
+                (Some(start), Some(end), Some(s)) => s.named_during(start, end),
+                _ => "unknown".to_owned(),
+            };
             println!("CD {cd:<6} {member:<28} {c:>8} {w:>8} {i:>8}");
         }
         if problems.is_empty() {

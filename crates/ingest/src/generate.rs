@@ -6,10 +6,12 @@
 pub mod crime;
 pub mod dataset;
 mod draw;
+pub mod members;
 pub mod permits;
 mod tables;
 
 pub use dataset::{Dataset, DatasetOptions, DatasetStats, GenError, YearSpan, generate_dataset};
+pub use members::YearMembers;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -56,23 +58,6 @@ const ERA_A: &[&str] = &[
 /// Relative weights of districts 1..=15 (shaped like the 2017 sample: 13 and 9 busiest).
 const CD_WEIGHTS: [u32; 15] = [
     698, 548, 669, 495, 540, 584, 694, 598, 831, 721, 463, 673, 1031, 783, 667,
-];
-const CD_MEMBERS: [&str; 15] = [
-    "Gilbert Cedillo",
-    "Paul Krekorian",
-    "Bob Blumenfield",
-    "David Ryu",
-    "Paul Koretz",
-    "Nury Martinez",
-    "Monica Rodriguez",
-    "Marqueece Harris-Dawson",
-    "Curren D. Price Jr.",
-    "Herb J. Wesson Jr.",
-    "Mike Bonin",
-    "Mitchell Englander",
-    "Mitch O'Farrell",
-    "Jose Huizar",
-    "Joe Buscaino",
 ];
 const REQUEST_TYPES: [(&str, u32); 12] = [
     ("Bulky Items", 40),
@@ -220,8 +205,12 @@ fn timestamp(year: i32, second_of_year: u64) -> String {
     t.format("%m/%d/%Y %I:%M:%S %p").to_string()
 }
 
-/// Write `opts.rows` data rows (plus the header) to `out`. Same options, same bytes.
+/// Write `opts.rows` data rows (plus the header) to `out`. Same options, same bytes. `CDMember` names the member in
+/// office in the row's district on its creation day ([`YearMembers`]), empty for a vacant seat.
 pub fn generate(out: impl Write, opts: GenOptions) -> std::io::Result<GenStats> {
+    let members = YearMembers::builtin(opts.year).map_err(std::io::Error::other)?;
+    let first_day = chrono::NaiveDate::from_ymd_opt(opts.year, 1, 1)
+        .ok_or_else(|| std::io::Error::other(format!("year {} is out of range", opts.year)))?;
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let mut w = csv::WriterBuilder::new().flexible(true).from_writer(out);
     let header = header(opts.year);
@@ -335,7 +324,8 @@ pub fn generate(out: impl Write, opts: GenOptions) -> std::io::Result<GenStats> 
         rec.push(if cdn == 0 || rng.random_bool(0.02) {
             String::new()
         } else {
-            CD_MEMBERS[cdn - 1].into()
+            let day = first_day + chrono::Days::new(created / 86_400);
+            members.on(cdn, day).unwrap_or_default().into()
         });
         rec.push(rng.random_range(4..130u32).to_string());
         rec.push(NCS[rng.random_range(0..NCS.len())].into());
@@ -357,6 +347,107 @@ pub fn generate(out: impl Write, opts: GenOptions) -> std::io::Result<GenStats> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (district, creation day, CDMember) of every well-formed row.
+    fn members_of(year: i32, rows: u64) -> Vec<(usize, chrono::NaiveDate, String)> {
+        let mut out = Vec::new();
+        generate(&mut out, GenOptions::new(rows, 11, year)).unwrap();
+        let mut r = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(&out[..]);
+        let h = r.headers().unwrap().clone();
+        let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+        let (created, cd, member) = (col("CreatedDate"), col("CD"), col("CDMember"));
+        r.records()
+            .map(Result::unwrap)
+            .filter(|row| row.len() == h.len() && !row[cd].is_empty())
+            .map(|row| {
+                let day =
+                    chrono::NaiveDateTime::parse_from_str(&row[created], "%m/%d/%Y %I:%M:%S %p")
+                        .unwrap()
+                        .date();
+                (row[cd].parse().unwrap(), day, row[member].to_owned())
+            })
+            .collect()
+    }
+
+    /// Regression (issue 14): `civic demo` generated 2023 rows naming the council of 2016-2020.
+    #[test]
+    fn generated_2023_names_no_member_who_left_before_2023() {
+        const LEFT_BEFORE_2023: [&str; 12] = [
+            "Gilbert Cedillo",
+            "David Ryu",
+            "Paul Koretz",
+            "Mike Bonin",
+            "Mitchell Englander",
+            "Mitch O'Farrell",
+            "Jose Huizar",
+            "Joe Buscaino",
+            "Nury Martinez",
+            "Herb J. Wesson Jr.",
+            "Felipe Fuentes",
+            "Greig Smith",
+        ];
+        let rows = members_of(2023, 20_000);
+        let named: std::collections::BTreeSet<&str> = rows
+            .iter()
+            .map(|(_, _, m)| m.as_str())
+            .filter(|m| !m.is_empty())
+            .collect();
+        for gone in LEFT_BEFORE_2023 {
+            assert!(!named.contains(gone), "{gone} is named in 2023 data");
+        }
+        // Each district names its 2023 member; CD 6 is vacant until Imelda Padilla's 2023-07-05.
+        let padilla = chrono::NaiveDate::from_ymd_opt(2023, 7, 5).unwrap();
+        for (cd, day, member) in &rows {
+            if *cd == 6 && *day < padilla {
+                assert_eq!(member, "", "CD 6 on {day} was vacant");
+            }
+        }
+        let of = |cd: usize| {
+            rows.iter()
+                .filter(|(c, d, m)| *c == cd && !m.is_empty() && (cd != 6 || *d >= padilla))
+                .map(|(_, _, m)| m.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        assert_eq!(of(12), ["John Lee"].into());
+        assert_eq!(of(1), ["Eunisses Hernandez"].into());
+        assert_eq!(of(4), ["Nithya Raman"].into());
+        assert_eq!(of(6), ["Imelda Padilla"].into());
+        assert_eq!(of(10), ["Heather Hutt"].into());
+        // About 2 % of rows leave the name empty (as the samples do), the vacancy aside.
+        let empty = rows
+            .iter()
+            .filter(|(c, _, m)| *c != 6 && m.is_empty())
+            .count();
+        assert!(
+            empty > 0 && empty * 100 < rows.len() * 4,
+            "{empty} of {}",
+            rows.len()
+        );
+    }
+
+    #[test]
+    fn a_2022_file_switches_members_on_2022_12_12() {
+        let change = chrono::NaiveDate::from_ymd_opt(2022, 12, 12).unwrap();
+        let rows = members_of(2022, 20_000);
+        let cd5: Vec<_> = rows
+            .iter()
+            .filter(|(cd, _, m)| *cd == 5 && !m.is_empty())
+            .collect();
+        assert!(
+            cd5.iter().any(|(_, d, _)| *d >= change),
+            "rows after the change"
+        );
+        for (_, day, member) in cd5 {
+            let want = if *day < change {
+                "Paul Koretz"
+            } else {
+                "Katy Yaroslavsky"
+            };
+            assert_eq!(member, want, "CD 5 on {day}");
+        }
+    }
 
     #[test]
     fn same_seed_same_bytes_and_era_shapes() {

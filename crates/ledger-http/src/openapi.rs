@@ -27,7 +27,7 @@ use ledger::{event, stakeholders as model, validate};
         events::PostEvents, events::PostEventsResponse, events::AppendResult, events::AppendStatus,
         events::ListEventsResponse, error::ErrorBody, validate::Problem,
         model::Stakeholder, model::SourcedText, model::SourcedDate, model::SourcedList, model::Provenance,
-        model::Term, stakeholders::StakeholdersResponse, wire::ObjectKey, wire::StakeholderId,
+        model::Term, model::DatedTerm, model::InOffice, model::Basis, stakeholders::StakeholdersResponse, wire::ObjectKey, wire::StakeholderId,
     )),
     modifiers(&BearerScheme),
     tags((name = "events"), (name = "stakeholders"), (name = "meta"))

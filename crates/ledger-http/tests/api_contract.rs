@@ -529,6 +529,26 @@ fn openapi_document_states_the_server_constraints() {
     assert_eq!(params["limit"]["maximum"], 1000);
     assert_eq!(params["from"]["format"], "date-time");
     assert!(params["cursor"]["pattern"].is_string());
+    // `at` on both stakeholder routes: an optional date, and a documented 400.
+    for route in ["/stakeholders", "/stakeholders/{district}"] {
+        let op = &doc["paths"][route]["get"];
+        let at = op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "at")
+            .unwrap_or_else(|| panic!("{route} documents `at`"));
+        assert_eq!(
+            (&at["in"], &at["required"]),
+            (&json!("query"), &json!(false)),
+            "{route}"
+        );
+        assert_eq!(at["schema"]["format"], "date", "{route}");
+        assert!(op["responses"]["400"].is_object(), "{route}");
+    }
+    for name in ["InOffice", "DatedTerm", "Basis"] {
+        assert!(schemas[name].is_object(), "{name} is in the document");
+    }
     // A cursor the server hands out fits the documented pattern's shape: `{micros}.{64 hex}`.
     let cursor = ledger::query::Cursor {
         window_start_us: 1_514_764_800_000_000,

@@ -91,6 +91,58 @@ async fn api_serves_merged_stakeholders_from_the_ledger_bucket() {
     assert_eq!(cd12["council_member"]["provenance"], "file");
     assert_eq!(cd12["history"][0]["member"], "Mitchell Englander");
     assert_eq!(cd12["history"][0]["first_seen"], "2017-12-27");
+    assert!(
+        cd12.get("in_office").is_none(),
+        "no date asked, no in_office"
+    );
+    assert!(all.get("at").is_none());
+
+    // `at`: the member in office on the date, and which term the name comes from.
+    let (status, in2018) = get("/stakeholders?at=2018-06-15").await;
+    assert_eq!(status, 200, "{in2018}");
+    assert_eq!(in2018["at"], "2018-06-15");
+    let cd12 = &in2018["stakeholders"][11];
+    assert_eq!(cd12["council_district"], 12);
+    assert_eq!(cd12["council_member"]["value"], "Mitchell Englander");
+    let term = &cd12["in_office"];
+    assert_eq!(term["member"], "Mitchell Englander");
+    assert_eq!(term["term_index"], 0);
+    // Listed by the file (its dates) and seen in the 2017 sample (first/last seen).
+    assert_eq!(term["term"]["provenance"], "file");
+    assert_eq!(term["term"]["member_until"]["value"], "2018-12-31");
+    assert_eq!(term["term"]["first_seen"], "2017-12-27");
+    assert!(term["term"]["source"].as_str().unwrap().contains("2019"));
+    assert_eq!(term["basis"], "dated");
+    let (_, cd12_2023) = get("/stakeholders/12?at=2023-06-15").await;
+    assert_eq!(cd12_2023["council_member"]["value"], "John Lee");
+    assert_eq!(
+        cd12_2023["in_office"]["term"]["member_since"]["value"],
+        "2019-08-30"
+    );
+    let (_, cd7_2016) = get("/stakeholders/7?at=2016-08-15").await;
+    assert_eq!(cd7_2016["council_member"]["value"], "Felipe Fuentes");
+    // A vacancy: no member, no term.
+    let (status, vacant) = get("/stakeholders/7?at=2017-01-15").await;
+    assert_eq!(status, 200);
+    assert!(
+        vacant.get("council_member").is_none_or(|m| m.is_null()),
+        "{vacant}"
+    );
+    assert!(vacant.get("in_office").is_none(), "{vacant}");
+
+    // A bad date is a 400 naming the parameter and the expected form.
+    for bad in ["2023-13-01", "yesterday", "2023-6-1x", ""] {
+        for path in ["/stakeholders", "/stakeholders/12"] {
+            let (status, body) = get(&format!("{path}?at={bad}")).await;
+            assert_eq!(status, 400, "{path}?at={bad}: {body}");
+            assert_eq!(body["problems"][0]["path"], "query.at", "{body}");
+            let message = body["problems"][0]["message"].as_str().unwrap();
+            assert!(
+                message.starts_with(&format!("{bad:?} is not a date (YYYY-MM-DD")),
+                "{message}"
+            );
+        }
+    }
 }
 
 /// The ledger grants of the `ledger-api` function, which these tests act as.

@@ -182,9 +182,21 @@ pub async fn gather(
         let derived = ledger::stakeholders::load_derived(&ledger, source)
             .await
             .map_err(|e| GatherError::Ledger(e.to_string()))?;
-        let file = ledger::stakeholders::load_stored_file(&ledger, source)
+        let mut file = ledger::stakeholders::load_stored_file(&ledger, source)
             .await
             .map_err(|e| GatherError::Ledger(e.to_string()))?;
+        // No file stored in the ledger bucket (a local run): the catalog's own, so members are dated by its terms.
+        if file.is_none()
+            && let Some(f) = datasets::Catalog::builtin()
+                .dataset(source)
+                .ok()
+                .and_then(|d| d.file("stakeholders.yaml"))
+        {
+            file = Some(
+                ledger::stakeholders::StakeholderFile::parse(f.path, f.text)
+                    .map_err(|e| GatherError::Ledger(e.to_string()))?,
+            );
+        }
         if derived.is_empty() && file.is_none() {
             continue;
         }

@@ -44,12 +44,94 @@ fn severity_badge(s: Severity) -> String {
     format!("<span class=\"sev {0}\">{0}</span>", s.as_str())
 }
 
-fn member(data: &ReportData, cd: u8) -> String {
+/// The member(s) in office in `cd` during `[start, end)` by the district's terms (file and data), saying when a
+/// name is not dated by the maintained file; `unknown` without a stakeholder.
+fn member_during(
+    data: &ReportData,
+    cd: u8,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> String {
     data.stakeholders
         .get(&cd)
-        .and_then(|s| s.council_member.as_ref())
-        .map(|m| m.value.clone())
+        .map(|s| s.named_during(start, end))
         .unwrap_or_else(|| "unknown".into())
+}
+
+type Period = (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>);
+
+/// What the report shows of a district: its weekly series, else its findings' windows.
+fn period(series: Option<&DistrictSeries>, findings: &[&Event]) -> Option<Period> {
+    let week = chrono::Duration::days(7);
+    series
+        .and_then(|s| {
+            Some((
+                s.weeks.first()?.week_start,
+                s.weeks.last()?.week_start + week,
+            ))
+        })
+        .or_else(|| {
+            let start = findings.iter().map(|e| e.window_start).min()?;
+            let end = findings.iter().map(|e| e.window_end).max()?;
+            Some((start, end))
+        })
+}
+
+/// Which terms the names of the district's period come from: dates, the file's source, the data's days seen.
+fn terms_note(data: &ReportData, cd: u8, period: Option<Period>) -> String {
+    let (Some(s), Some((start, end))) = (data.stakeholders.get(&cd), period) else {
+        return String::new();
+    };
+    let (first, last) = ledger::stakeholders::window_days(start, end);
+    let terms: Vec<String> = s
+        .dated_terms()
+        .all_during(first, last)
+        .iter()
+        .map(|o| {
+            let t = &o.term;
+            let day = |d: Option<chrono::NaiveDate>| d.map_or("…".to_string(), |d| d.to_string());
+            let mut from = Vec::new();
+            if let Some(src) = &t.source {
+                from.push(format!("file: {src}"));
+            }
+            if let (Some(a), Some(b)) = (t.first_seen, t.last_seen) {
+                from.push(format!("named in the data {a} – {b}"));
+            }
+            format!(
+                "{} {} – {} ({})",
+                escape(&t.member),
+                day(o.covers_from),
+                day(o.covers_until),
+                escape(&from.join("; "))
+            )
+        })
+        .collect();
+    if terms.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<p class=sub>Council member terms: {}.</p>",
+        terms.join("; ")
+    )
+}
+
+/// The member(s) in office during what the report shows of `cd`: its weekly series, else its findings' windows;
+/// the current member when it shows neither.
+fn member(
+    data: &ReportData,
+    cd: u8,
+    series: Option<&DistrictSeries>,
+    findings: &[&Event],
+) -> String {
+    match period(series, findings) {
+        Some((start, end)) => member_during(data, cd, start, end),
+        None => data
+            .stakeholders
+            .get(&cd)
+            .and_then(|s| s.council_member.as_ref())
+            .map(|m| m.value.clone())
+            .unwrap_or_else(|| "unknown".into()),
+    }
 }
 
 fn num(n: u64) -> String {
@@ -162,7 +244,7 @@ fn districts_table(d: &contract::DistrictAgreement, out: &mut String) {
     out.push_str("</table>");
 }
 
-fn finding_row(e: &Event, out: &mut String) {
+fn finding_row(e: &Event, member: &str, out: &mut String) {
     let what = e
         .dimensions
         .category
@@ -175,12 +257,13 @@ fn finding_row(e: &Event, out: &mut String) {
         .unwrap_or_else(|| "–".into());
     let _ = write!(
         out,
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td class=n>{:.1}</td><td class=n>{baseline}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td><td class=n>{:.1}</td><td class=n>{baseline}</td><td>{}</td></tr>",
         severity_badge(e.severity),
         escape(&e.event_type),
         escape(what),
         e.window_start.format("%Y-%m-%d"),
         e.window_end.format("%Y-%m-%d"),
+        escape(member),
         escape(&e.metric),
         e.value,
         escape(&e.unit)
@@ -199,13 +282,14 @@ fn district_section(
     let _ = write!(
         out,
         "<section id=\"{ids}cd-{cd}\"><h2>Council District {cd} <small class=sub>— stakeholder: {} ({})</small></h2>",
-        escape(&member(data, cd)),
+        escape(&member(data, cd, series, findings)),
         escape(
             &stakeholder
                 .map(|s| s.id.clone())
                 .unwrap_or_else(|| ledger::stakeholders::stakeholder_id(cd))
         )
     );
+    out.push_str(&terms_note(data, cd, period(series, findings)));
     if let Some(series) = series {
         let (weeks, partial) = series.full_weeks();
         let volume: Vec<_> = weeks
@@ -258,10 +342,14 @@ fn district_section(
     } else {
         let _ = write!(
             out,
-            "<table><tr><th>severity</th><th>finding</th><th>category</th><th>window</th><th>metric</th><th class=n>value</th><th class=n>baseline</th><th>unit</th></tr>"
+            "<table><tr><th>severity</th><th>finding</th><th>category</th><th>window</th><th>council member in office</th><th>metric</th><th class=n>value</th><th class=n>baseline</th><th>unit</th></tr>"
         );
         for e in findings.iter().take(FINDINGS_PER_DISTRICT) {
-            finding_row(e, out);
+            finding_row(
+                e,
+                &member_during(data, cd, e.window_start, e.window_end),
+                out,
+            );
         }
         out.push_str("</table>");
         if findings.len() > FINDINGS_PER_DISTRICT {
@@ -391,7 +479,7 @@ fn body(data: &ReportData, ids: &str, nested: bool, out: &mut String) -> Result<
         let _ = write!(
             out,
             "<tr><td><a href=\"#{ids}cd-{cd}\">CD {cd}</a></td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
-            escape(&member(data, *cd)),
+            escape(&member(data, *cd, series.get(cd).copied(), f)),
             num(series.get(cd).map_or(0, |s| s.total_requests())),
             n(Severity::Critical),
             n(Severity::Warning),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeZone, Utc};
-use ledger::stakeholders::{Provenance, SourcedText, Stakeholder, stakeholder_id};
+use ledger::stakeholders::{Stakeholder, StakeholderFile, merge, stakeholder_id};
 use ledger::{Dimensions, EventInput, Severity};
 use report::model::{LayerSummary, StageQuality, WeeklyInput, fold_weekly};
 use report::{DataQuality, ReportData, render};
@@ -42,23 +42,26 @@ fn finding(cd: u8, severity: Severity, n: i64, request_type: &str) -> ledger::Ev
     .into_event(Utc::now())
 }
 
+/// The stakeholder of `cd` whose maintained file lists one term of `name`, since 2020-12-14.
 fn stakeholder(cd: u8, name: &str) -> Stakeholder {
-    Stakeholder {
-        id: stakeholder_id(cd),
-        council_district: cd,
-        council_member: Some(SourcedText {
-            value: name.into(),
-            provenance: Provenance::Data,
-        }),
-        member_since: None,
-        member_last_seen: None,
-        website: None,
-        phone: None,
-        email: None,
-        office_address: None,
-        neighborhood_councils: None,
-        history: vec![],
-    }
+    let yaml = format!(
+        "version: 2\ndistricts:\n  - council_district: {cd}\n    terms:\n      - member: {name}\n        member_since: 2020-12-14\n"
+    );
+    let file = StakeholderFile::parse("inline.yaml", &yaml).unwrap();
+    let mut all = merge(&BTreeMap::new(), Some(&file));
+    assert_eq!(all[0].id, stakeholder_id(cd));
+    all.remove(0)
+}
+
+/// The stakeholders of the repository's la311 file (no data).
+fn la311_stakeholders() -> BTreeMap<u8, Stakeholder> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../datasets/la311/stakeholders.yaml");
+    let file = StakeholderFile::load(&path).unwrap();
+    merge(&BTreeMap::new(), Some(&file))
+        .into_iter()
+        .map(|s| (s.council_district, s))
+        .collect()
 }
 
 fn data() -> ReportData {
@@ -179,6 +182,79 @@ fn page_has_two_charts_per_district_and_the_findings_with_stakeholders() {
     assert!(html.contains("6 more finding(s) for this district"));
     assert!(html.contains("32 finding(s) in the ledger (31 first recorded by this run;"));
     assert!(html.contains(": 1 critical, 1 warning, 30 info, across 2 district(s)"));
+}
+
+/// Regression (issue 14): a 2023 report named the members of 2016-2020; each finding names the member in office
+/// during its window, and the district heading the members during the district's period.
+#[test]
+fn findings_name_the_member_in_office_during_their_window() {
+    let at = |y: i32, m: u32, d: u32| Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap();
+    let mut f2018 = finding(12, Severity::Warning, 0, "Bulky Items");
+    (f2018.window_start, f2018.window_end) = (at(2018, 6, 4), at(2018, 6, 11));
+    let mut f2023 = finding(12, Severity::Info, 0, "Graffiti Removal");
+    (f2023.window_start, f2023.window_end) = (at(2023, 6, 5), at(2023, 6, 12));
+    let mut f2016 = finding(7, Severity::Info, 0, "Graffiti Removal");
+    (f2016.window_start, f2016.window_end) = (at(2016, 8, 1), at(2016, 8, 8));
+    // CD 5 across the December 2022 change: one week on each side.
+    let mut koretz = finding(5, Severity::Info, 0, "Bulky Items");
+    (koretz.window_start, koretz.window_end) = (at(2022, 12, 5), at(2022, 12, 12));
+    let mut yaroslavsky = finding(5, Severity::Info, 0, "Electronic Waste");
+    (yaroslavsky.window_start, yaroslavsky.window_end) = (at(2022, 12, 12), at(2022, 12, 19));
+    let mut d = data();
+    d.districts.clear();
+    d.findings = vec![f2018, f2023, f2016, koretz, yaroslavsky];
+    d.stakeholders = la311_stakeholders();
+    let html = render(&d).unwrap();
+    let row = |category: &str, window: &str| {
+        let at = html
+            .find(&format!("<td>{category}</td><td>{window}</td>"))
+            .unwrap_or_else(|| panic!("no row {category} {window}"));
+        let rest = &html[at..];
+        rest[..rest.find("</tr>").unwrap()].to_owned()
+    };
+    assert!(row("Bulky Items", "2018-06-04 – 2018-06-11").contains("<td>Mitchell Englander</td>"));
+    assert!(row("Graffiti Removal", "2023-06-05 – 2023-06-12").contains("<td>John Lee</td>"));
+    assert!(row("Graffiti Removal", "2016-08-01 – 2016-08-08").contains("<td>Felipe Fuentes</td>"));
+    assert!(row("Bulky Items", "2022-12-05 – 2022-12-12").contains("<td>Paul Koretz</td>"));
+    assert!(
+        row("Electronic Waste", "2022-12-12 – 2022-12-19").contains("<td>Katy Yaroslavsky</td>")
+    );
+    // The heading's terms say where each name comes from.
+    let cd12 = &html[html.find("id=\"cd-12\"").unwrap()..];
+    let note = &cd12[cd12.find("Council member terms: ").unwrap()..];
+    let note = &note[..note.find("</p>").unwrap()];
+    assert!(
+        note.starts_with("Council member terms: Mitchell Englander 2011-07-01 – 2018-12-31 (file: council member from 2011"),
+        "{note}"
+    );
+    assert!(
+        note.contains("Greig Smith 2019-01-01 – 2019-08-29"),
+        "{note}"
+    );
+    assert!(
+        note.contains("John Lee 2019-08-30 – … (file: sworn in 2019-08-30"),
+        "{note}"
+    );
+    // CD 7 in 2016: Felipe Fuentes; a window reaching into the vacancy after him says so.
+    let cd7 = &d.stakeholders[&7];
+    assert_eq!(
+        cd7.named_during(at(2016, 9, 5), at(2016, 9, 19)),
+        "Felipe Fuentes"
+    );
+    assert_eq!(
+        cd7.named_during(at(2017, 6, 26), at(2017, 7, 3)),
+        "Monica Rodriguez (from 2017-07-01; none named before)"
+    );
+    assert_eq!(
+        cd7.named_during(at(2017, 1, 2), at(2017, 1, 9)),
+        "unknown (no term covers this period)"
+    );
+    // The CD 12 heading spans 2018 to 2023: every member in between, in order.
+    assert!(
+        html.contains("stakeholder: Mitchell Englander (until 2018-12-31), then Greig Smith (inferred, until 2019-08-29), then John Lee (cd-12)"),
+        "{}",
+        &html[html.find("id=\"cd-12\"").unwrap()..][..400]
+    );
 }
 
 #[test]

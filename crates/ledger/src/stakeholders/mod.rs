@@ -1,12 +1,14 @@
 //! Stakeholders: one per council district, merged from what the data says and the maintained file,
-//! field by field, each field recording its provenance.
+//! field by field, each field recording its provenance; the member named is the current one ([`merge`]) or the
+//! one in office on a date ([`merge_at`], by [`terms::DistrictTerms`]).
 
 pub mod derive;
 pub mod file;
+pub mod terms;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
 use schemars::JsonSchema;
@@ -16,7 +18,8 @@ pub use derive::{
     Derivation, DeriveCounts, DerivedDistrict, NeighborhoodCouncil, Term, derive_from_csv,
     merge_derived,
 };
-pub use file::{DistrictEntry, StakeholderFile};
+pub use file::{DistrictEntry, FileTerm, StakeholderFile};
+pub use terms::{Basis, DatedTerm, DistrictTerms, InOffice, window_days};
 
 use crate::Ledger;
 
@@ -70,11 +73,12 @@ pub struct Stakeholder {
     pub id: String,
     /// Council district number.
     pub council_district: u8,
-    /// Current council member (data: latest non-empty `CDMember`; file overrides).
+    /// The council member: the current one (data: latest non-empty `CDMember`; the file's latest term overrides),
+    /// or with a date asked for, the member in office on it (see `in_office`).
     pub council_member: Option<SourcedText>,
-    /// When the current member took office (file) or was first seen in the data.
+    /// When that member took office (file) or was first seen in the data.
     pub member_since: Option<SourcedDate>,
-    /// When the current member was last seen in the data.
+    /// When that member was last seen in the data.
     pub member_last_seen: Option<SourcedDate>,
     /// District office website.
     pub website: Option<SourcedText>,
@@ -88,6 +92,66 @@ pub struct Stakeholder {
     pub neighborhood_councils: Option<SourcedList>,
     /// Every member seen in the data for this district, oldest first.
     pub history: Vec<Term>,
+    /// The district's terms, oldest first: the maintained file's (with their dates and sources) merged with the
+    /// members the data names.
+    pub terms: Vec<DatedTerm>,
+    /// Only when a date was asked for: the term in office on it and how the date falls in it (absent from the
+    /// answer when no term covers the date: a vacancy, or a date the sources do not reach).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_office: Option<InOffice>,
+}
+
+impl Stakeholder {
+    /// The district's terms with the span each covers (the lookup by date or window).
+    pub fn dated_terms(&self) -> DistrictTerms {
+        DistrictTerms::from_terms(self.terms.clone())
+    }
+
+    /// The members in office during a finding's window (`[start, end)`), oldest first: one name, or
+    /// `"A (until D), then B"` when the window spans a change, each with its term's basis when not dated by the
+    /// file; `unknown` when no term covers the window.
+    pub fn named_during(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+        let (first, last) = window_days(start, end);
+        describe(&self.dated_terms().all_during(first, last), first)
+    }
+}
+
+/// `"A"`, `"A (seen in the data)"`, `"A (until 2022-12-11), then B"`, `"B (from 2023-07-05; none named before)"`
+/// for the members in office during a window starting on `first`; `unknown` for none.
+pub fn describe(members: &[InOffice], first: NaiveDate) -> String {
+    if members.is_empty() {
+        return "unknown (no term covers this period)".into();
+    }
+    let many = members.len() > 1;
+    members
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let mut notes = Vec::new();
+            if i == 0
+                && let Some(from) = o.covers_from.filter(|f| *f > first)
+            {
+                notes.push(format!("from {from}; none named before"));
+            }
+            match o.basis {
+                Basis::Dated => {}
+                Basis::Seen => notes.push("seen in the data".to_owned()),
+                Basis::Inferred => notes.push("inferred".to_owned()),
+            }
+            if many
+                && i + 1 < members.len()
+                && let Some(u) = o.covers_until
+            {
+                notes.push(format!("until {u}"));
+            }
+            if notes.is_empty() {
+                o.member.clone()
+            } else {
+                format!("{} ({})", o.member, notes.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", then ")
 }
 
 /// The stakeholder id of a council district.
@@ -107,6 +171,23 @@ pub fn merge(
     derived: &BTreeMap<u8, DerivedDistrict>,
     file: Option<&StakeholderFile>,
 ) -> Vec<Stakeholder> {
+    merge_impl(derived, file, None)
+}
+
+/// [`merge`], naming in each district the member in office on `day` (`in_office` says which term and how).
+pub fn merge_at(
+    derived: &BTreeMap<u8, DerivedDistrict>,
+    file: Option<&StakeholderFile>,
+    day: NaiveDate,
+) -> Vec<Stakeholder> {
+    merge_impl(derived, file, Some(day))
+}
+
+fn merge_impl(
+    derived: &BTreeMap<u8, DerivedDistrict>,
+    file: Option<&StakeholderFile>,
+    day: Option<NaiveDate>,
+) -> Vec<Stakeholder> {
     let mut districts: BTreeSet<u8> = derived.keys().copied().collect();
     if let Some(f) = file {
         districts.extend(f.districts.iter().map(|d| d.council_district));
@@ -118,36 +199,39 @@ pub fn merge(
         .map(|cd| {
             let data = derived.get(&cd).unwrap_or(&empty);
             let entry = file.and_then(|f| f.district(cd)).unwrap_or(&none);
-            merge_one(cd, data, entry)
+            merge_one(cd, data, entry, file.and_then(|f| f.terms_from), day)
         })
         .collect()
 }
 
-fn merge_one(cd: u8, data: &DerivedDistrict, entry: &DistrictEntry) -> Stakeholder {
+fn merge_one(
+    cd: u8,
+    data: &DerivedDistrict,
+    entry: &DistrictEntry,
+    terms_from: Option<NaiveDate>,
+    day: Option<NaiveDate>,
+) -> Stakeholder {
     use Provenance::{Data, File};
-    let council_member = match (&entry.council_member, data.current()) {
-        (Some(name), _) => Some(text(name, File)),
-        (None, Some(term)) => Some(text(&term.member, Data)),
-        (None, None) => None,
+    let terms = DistrictTerms::merge(data, Some(entry), terms_from);
+    let in_office = day.and_then(|d| terms.at(d));
+    // The member: in office on the day asked for; else the file's latest term; else the data's current member.
+    let member: Option<DatedTerm> = match day {
+        Some(_) => in_office.as_ref().map(|o| o.term.clone()),
+        None => match entry.terms.last() {
+            Some(_) => terms.current().map(|(_, t)| t.clone()),
+            None => data
+                .current()
+                .and_then(|c| terms.terms().iter().find(|t| t.member == c.member).cloned()),
+        },
     };
-    // Dates seen in the data describe whoever the merged member is, when the data names that member.
-    let member_term = council_member
-        .as_ref()
-        .and_then(|m| data.terms.iter().find(|t| t.member == m.value));
-    let member_since = match (entry.member_since, member_term) {
-        (Some(day), _) => Some(SourcedDate {
-            value: day,
-            provenance: File,
-        }),
-        (None, Some(t)) => Some(SourcedDate {
-            value: t.first_seen,
+    let council_member = member.as_ref().map(|t| text(&t.member, t.provenance));
+    // Dates seen in the data describe the member when the data names that member.
+    let member_since = member.as_ref().and_then(|t| t.member_since.clone());
+    let member_last_seen = member.as_ref().and_then(|t| {
+        t.last_seen.map(|value| SourcedDate {
+            value,
             provenance: Data,
-        }),
-        (None, None) => None,
-    };
-    let member_last_seen = member_term.map(|t| SourcedDate {
-        value: t.last_seen,
-        provenance: Data,
+        })
     });
     let neighborhood_councils = match &entry.neighborhood_councils {
         Some(names) => Some(SourcedList {
@@ -177,6 +261,8 @@ fn merge_one(cd: u8, data: &DerivedDistrict, entry: &DistrictEntry) -> Stakehold
         office_address: from_file(&entry.office_address),
         neighborhood_councils,
         history: data.terms.clone(),
+        terms: terms.terms().to_vec(),
+        in_office,
     }
 }
 
@@ -293,4 +379,16 @@ pub async fn load_stored_file(
             key: key.to_string(),
             message: e.to_string(),
         })
+}
+
+impl StakeholderFile {
+    /// The terms the file lists for `district` (no data), with their spans: the lookup when there is no data yet
+    /// (the generator's era-true `CDMember`).
+    pub fn terms_of(&self, district: u8) -> DistrictTerms {
+        DistrictTerms::merge(
+            &DerivedDistrict::default(),
+            self.district(district),
+            self.terms_from,
+        )
+    }
 }
