@@ -245,10 +245,15 @@ fn districts_table(d: &contract::DistrictAgreement, out: &mut String) {
 }
 
 fn finding_row(e: &Event, member: &str, out: &mut String) {
-    let what = e
-        .dimensions
-        .category
+    let pair = e.dimensions.pair.as_ref().map(|p| {
+        format!(
+            "{} vs {} {} (lag {:+})",
+            p.metric_a, p.dataset_b, p.metric_b, p.lag_weeks
+        )
+    });
+    let what = pair
         .as_deref()
+        .or(e.dimensions.category.as_deref())
         .or(e.dimensions.request_type.as_deref())
         .unwrap_or("all types");
     let baseline = e
