@@ -45,8 +45,10 @@ pub struct ApiConfig {
     pub body_limit: usize,
     /// Dataset whose derived stakeholders are served.
     pub dataset: String,
-    /// The maintained stakeholder file, when any.
+    /// The maintained stakeholder file, when any: it wins over the file stored in the ledger bucket.
     pub stakeholder_file: Option<Arc<StakeholderFile>>,
+    /// The file used when neither is there (the one compiled into the binary from the catalog).
+    pub builtin_stakeholder_file: Option<Arc<StakeholderFile>>,
 }
 
 impl ApiConfig {
@@ -58,6 +60,7 @@ impl ApiConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             dataset: dataset.to_owned(),
             stakeholder_file: None,
+            builtin_stakeholder_file: None,
         }
     }
 }

@@ -55,14 +55,20 @@ async fn merged(state: &AppState, at: Option<NaiveDate>) -> Result<Vec<Stakehold
     let derived = stakeholders::load_derived(&state.ledger, &state.config.dataset)
         .await
         .map_err(ApiError::internal)?;
-    // A configured file wins; otherwise the file stored in the ledger bucket, if any.
+    // A configured file wins; otherwise the file stored in the ledger bucket, if any; otherwise the one the
+    // binary carries (the catalog's).
     let stored = match &state.config.stakeholder_file {
         Some(_) => None,
         None => stakeholders::load_stored_file(&state.ledger, &state.config.dataset)
             .await
             .map_err(ApiError::internal)?,
     };
-    let file = state.config.stakeholder_file.as_deref().or(stored.as_ref());
+    let file = state
+        .config
+        .stakeholder_file
+        .as_deref()
+        .or(stored.as_ref())
+        .or(state.config.builtin_stakeholder_file.as_deref());
     Ok(match at {
         Some(day) => stakeholders::merge_at(&derived, file, day),
         None => stakeholders::merge(&derived, file),

@@ -37,14 +37,29 @@ impl Locations {
 
 /// The function's HTTP app: the ledger's router over the ledger bucket named by the platform's variables.
 /// `auth` is how writes are authorized where it is served (`Platform`: SigV4 on the function URL).
+/// Without a maintained file stored in the ledger bucket, `/stakeholders` uses the one compiled into the binary
+/// (`datasets/<id>/stakeholders.yaml`), so `?at=DATE` names members by their dated terms from the first deploy.
 pub fn app(
     platform: &dyn platform::Platform,
     auth: ledger_http::WriteAuth,
-) -> Result<axum::Router, platform::Error> {
-    app_with(
-        platform,
-        ledger_http::ApiConfig::new(auth, stakeholder_dataset()),
-    )
+) -> anyhow::Result<axum::Router> {
+    let dataset = stakeholder_dataset();
+    let mut config = ledger_http::ApiConfig::new(auth, dataset);
+    config.builtin_stakeholder_file = builtin_stakeholder_file(dataset)?.map(std::sync::Arc::new);
+    Ok(app_with(platform, config)?)
+}
+
+/// The maintained stakeholder file of `dataset` in the catalog compiled in, validated; `None` when it has none.
+pub fn builtin_stakeholder_file(
+    dataset: &str,
+) -> Result<Option<ledger::stakeholders::StakeholderFile>, ledger::stakeholders::file::FileError> {
+    let Some(ds) = datasets::Catalog::builtin().dataset(dataset).ok() else {
+        return Ok(None);
+    };
+    match ds.file("stakeholders.yaml") {
+        Some(file) => ledger::stakeholders::StakeholderFile::parse(file.path, file.text).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// The dataset whose derived stakeholders `/stakeholders` serves: the first dataset of the built-in catalog
