@@ -139,7 +139,7 @@ bench-ingest:
 bench-ingest-20m:
 	BENCH_ROWS=20000000 scripts/bench-ingest.sh
 
-## bench-package: the Lambda zips as deployed (`cargo lambda build --release --arm64 --output-format zip`, every
+## bench-package: the Lambda zips as deployed (`cargo lambda build --profile lambda --arm64 --output-format zip`, every
 ## function crate in one invocation, cargo-lambda and zig from .venv-lambda); prints each zip's size and exits 1
 ## when one is above 6 MB (TARGET_ZIP_BYTES). BENCH_ARCH=x86_64 for the host's architecture.
 bench-package: $(LAMBDA_VENV)/.installed

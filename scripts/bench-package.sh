@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Size of the Lambda packages as deployed: every function crate (functions/*) built by cargo-lambda in one
-# invocation, exactly as `infra-gen deploy --artifacts` builds them (infra-gen/src/deploy/artifacts.rs),
+# invocation with the `lambda` profile (Cargo.toml), exactly as `infra-gen deploy --artifacts` builds them (infra-gen/src/deploy/artifacts.rs),
 # then each `bootstrap.zip`'s size and its unzipped `bootstrap`'s. Exits 1 naming every zip above the target.
 #
 # cargo-lambda and zig (its cross linker) come from the project-local .venv-lambda (`make bench-package`
@@ -23,7 +23,7 @@ for manifest in functions/*/Cargo.toml; do
 done
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 
-cmd=(cargo lambda build --release "--$ARCH" --output-format zip)
+cmd=(cargo lambda build --profile lambda "--$ARCH" --output-format zip)
 for c in "${crates[@]}"; do cmd+=(-p "$c"); done
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then

@@ -76,6 +76,10 @@ pub fn function_crates(m: &Manifests) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The cargo profile of the packages (`[profile.lambda]` in the workspace's Cargo.toml: fat LTO, size-optimized
+/// dependencies, `panic = "abort"`, stripped).
+pub const LAMBDA_PROFILE: &str = "lambda";
+
 /// Build every function crate in one cargo-lambda invocation (the workspace compiles once).
 /// Returns the folder holding `<crate>/bootstrap.zip`.
 pub fn build(root: &Path, m: &Manifests) -> anyhow::Result<PathBuf> {
@@ -83,7 +87,8 @@ pub fn build(root: &Path, m: &Manifests) -> anyhow::Result<PathBuf> {
     cmd.current_dir(root).args([
         "lambda",
         "build",
-        "--release",
+        "--profile",
+        LAMBDA_PROFILE,
         "--arm64",
         "--output-format",
         "zip",
@@ -123,7 +128,7 @@ pub fn collect(dir: &Path, m: &Manifests) -> anyhow::Result<Vec<Artifact>> {
     }
     if !missing.is_empty() {
         bail!(
-            "missing function packages: {}; build them with `cargo lambda build --release --arm64 --output-format zip` or drop --artifacts",
+            "missing function packages: {}; build them with `cargo lambda build --profile lambda --arm64 --output-format zip` or drop --artifacts",
             missing.join(", ")
         );
     }
