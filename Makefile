@@ -17,7 +17,7 @@ CIVIC := $(CURDIR)/target/debug/civic
 
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test e2e-aws handler-permissions rename-check demo report-check tools nextest lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo bench-package
+.PHONY: test e2e-aws handler-permissions rename-check demo report-check tools nextest lint-templates lint-workflows api-fuzz synth codegen-check fmt-check clippy bench-synth bench-ingest bench-ingest-20m bench-demo bench-package bench-transform
 
 ## test: everything CI runs (installs the tools it needs first).
 # CIVIC_REQUIRE_MOTO=1 and MOTO_SERVER: a moto test fails (never skips) when moto_server is missing.
@@ -138,6 +138,14 @@ bench-ingest:
 ## BENCH_RUNS=1 for a single round.
 bench-ingest-20m:
 	BENCH_ROWS=20000000 scripts/bench-ingest.sh
+
+## bench-transform: one generated 2,000,000-row run (BENCH_ROWS), ingested once, then 3 rounds alternating
+## `civic transform` (release, a fresh copy of the ingested store each) and DuckDB's equivalent typed SELECT
+## (pinned, in .venv-bench: try_strptime, casts, COPY ... PARTITION_BY (year, CD) zstd) over the same raw
+## Parquet; min/median wall, peak RSS, output bytes, civic's accounting; exits 1 when a target (top of the
+## script) is missed.
+bench-transform:
+	scripts/bench-transform.sh
 
 ## bench-package: the Lambda zips as deployed (`cargo lambda build --profile lambda --arm64 --output-format zip`, every
 ## function crate in one invocation, cargo-lambda and zig from .venv-lambda); prints each zip's size and exits 1

@@ -52,28 +52,9 @@ for s in $SECTIONS; do
 done
 has() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 CIVIC="$ROOT/target/release/civic"
-TIME=/usr/bin/time
 mkdir -p "$DIR"
-
-if [ ! -x "$TIME" ] && command -v apt-get >/dev/null; then
-  echo "== installing GNU time (peak RSS) with apt-get" >&2
-  { apt-get install -y -qq time || { apt-get update -qq && apt-get install -y -qq time; }; } >/dev/null
-fi
-[ -x "$TIME" ] || { echo "bench-ingest: $TIME is needed (apt-get install time)" >&2; exit 1; }
-
-# DuckDB for the side-by-side runs, pinned, in a project-local virtualenv (PYTHON overrides).
-if [ -z "$PYTHON" ]; then
-  BENCH_VENV="$ROOT/.venv-bench"
-  want="${DUCKDB_PIN#duckdb==}"
-  if [ ! -x "$BENCH_VENV/bin/python" ] ||
-     [ "$("$BENCH_VENV/bin/python" -c 'import duckdb; print(duckdb.__version__)' 2>/dev/null)" != "$want" ]; then
-    echo "== installing $DUCKDB_PIN into $BENCH_VENV" >&2
-    python3 -m venv "$BENCH_VENV"
-    "$BENCH_VENV/bin/pip" install --quiet "$DUCKDB_PIN"
-  fi
-  PYTHON="$BENCH_VENV/bin/python"
-fi
-"$PYTHON" -c 'import duckdb' || { echo "bench-ingest: duckdb is not importable with $PYTHON" >&2; exit 1; }
+# GNU time and the pinned DuckDB (sets TIME and PYTHON).
+. "$ROOT/scripts/bench-env.sh"
 
 echo "== building civic (release)" >&2
 (cd "$ROOT" && cargo build --release -p civic)
@@ -94,9 +75,7 @@ fi
 warm() {
   echo "== warming the page cache with one untimed read of $1" >&2
   cat "$1" > /dev/null
-  echo "== load while benchmarking (other compilers/builds share the cores when listed):" >&2
-  uptime >&2
-  ps -eo pid,pcpu,comm --sort=-pcpu | awk 'NR == 1 || $3 ~ /^(cargo|rustc|cc|cc1|ld|clang)$/' | head -8 >&2
+  show_load
 }
 
 status=0

@@ -2,14 +2,17 @@
 //!
 //! The catalog (`datasets/<dataset>/canonical.yaml`) declares the canonical columns, the normalization
 //! tables and one mapping per source era; nothing about eras is hard-coded here. Flow of one partition:
-//! manifest -> [`plan::choose_era`] -> [`plan::Plan`] -> [`row`] per raw row -> canonical Parquet +
-//! quarantine JSON lines -> [`report::PartitionReport`].
+//! manifest -> [`plan::choose_era`] -> [`plan::Plan`] -> [`batch`] per raw batch (column at a time; a row it
+//! cannot type goes through [`row`], the definition) -> canonical Parquet + quarantine JSON lines ->
+//! [`report::PartitionReport`].
 
+pub mod batch;
 pub mod canonical;
 pub mod catalog;
 pub mod datetime;
 pub mod drift;
 pub mod load;
+pub mod local_time;
 pub mod location;
 pub mod locations;
 pub mod manifest;

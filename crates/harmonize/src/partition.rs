@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, UInt64Type};
+use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use futures::TryStreamExt;
 use object_store::buffered::BufWriter;
@@ -21,7 +22,8 @@ use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStream
 use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 
-use crate::canonical::{self, BatchBuilder};
+use crate::batch::{BatchResult, BatchTransform};
+use crate::canonical;
 use crate::catalog::Catalog;
 use crate::datetime;
 use crate::locations::Locations;
@@ -30,7 +32,6 @@ use crate::parts::PartWriter;
 pub use crate::parts::TransformOptions;
 use crate::plan::{self, LineageValues, Plan, PlanError, Source};
 use crate::report::PartitionReport;
-use crate::row::Problem;
 use chrono::Datelike;
 
 /// Name of the raw layer's row-number column.
@@ -126,7 +127,7 @@ struct QuarantineLine<'a> {
     value: &'a str,
     reason: &'static str,
     detail: &'a str,
-    problems: &'a [Problem],
+    problems: &'a [crate::row::Problem],
     raw: BTreeMap<&'a str, &'a str>,
 }
 
@@ -241,7 +242,138 @@ pub async fn transform_partition_with(
     .await
 }
 
+/// Where a partition's transformed batches go: canonical parts, quarantine lines and the report.
+struct Sink<'a> {
+    store: Arc<dyn ObjectStore>,
+    dataset: &'a str,
+    run_id: &'a str,
+    partition: &'a str,
+    qkey: Path,
+    /// Opened at the first quarantined row, so clean partitions leave no empty quarantine object.
+    quarantine: Option<BufWriter>,
+    out: PartWriter,
+    report: PartitionReport,
+}
+
+/// One raw batch after the column path: its raw texts (for quarantine lines) and what it became.
+struct Transformed {
+    plan: Arc<Plan>,
+    header: Arc<Vec<String>>,
+    cols: Vec<StringArray>,
+    rows: Vec<u64>,
+    result: BatchResult,
+}
+
+impl Sink<'_> {
+    /// Count, quarantine and write one transformed batch (the canonical rows are encoded here).
+    async fn write(&mut self, t: Transformed) -> Result<(), TransformError> {
+        let Transformed {
+            plan,
+            header,
+            cols,
+            rows,
+            result,
+        } = t;
+        let report = &mut self.report;
+        report.rows_in += rows.len() as u64;
+        report.rows_out += result.batch.num_rows() as u64;
+        if result.swapped > 0 {
+            *report
+                .corrections
+                .entry("coordinates_unswapped".into())
+                .or_default() += result.swapped;
+        }
+        if let Some(d) = &result.districts
+            && result.batch.num_rows() > 0
+        {
+            report.districts.get_or_insert_with(Default::default).add(d);
+        }
+        for (r, problems) in &result.quarantined {
+            let (r, source_row) = (*r, rows[*r]);
+            let first = &problems[0];
+            report.rows_quarantined += 1;
+            *report
+                .quarantined_by_reason
+                .entry(first.reason.code().into())
+                .or_default() += 1;
+            *report
+                .quarantined_by_column
+                .entry(first.column.clone())
+                .or_default() += 1;
+            let line = QuarantineLine {
+                dataset: self.dataset,
+                run_id: self.run_id,
+                stage: "transform",
+                partition: self.partition,
+                era: &plan.era,
+                source_row,
+                column: &first.column,
+                source_column: first.source_column.as_deref(),
+                value: &first.value,
+                reason: first.reason.code(),
+                detail: &first.detail,
+                problems,
+                raw: header
+                    .iter()
+                    .map(String::as_str)
+                    .zip(cols.iter().map(|c| c.value(r)))
+                    .collect(),
+            };
+            let mut text = serde_json::to_vec(&line).expect("quarantine line serializes");
+            text.push(b'\n');
+            let (store, qkey) = (&self.store, &self.qkey);
+            self.quarantine
+                .get_or_insert_with(|| BufWriter::new(store.clone(), qkey.clone()))
+                .write_all(&text)
+                .await
+                .map_err(|source| TransformError::Io {
+                    key: qkey.to_string(),
+                    source,
+                })?;
+        }
+        if result.batch.num_rows() > 0 {
+            self.out.write(&result.batch).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The raw batches of one part file, decoded on their own task (one batch ahead of the transform).
+#[allow(deprecated)] // ParquetObjectReader, see the import
+fn decode_ahead(
+    key: &str,
+    mut stream: parquet::arrow::async_reader::ParquetRecordBatchStream<ParquetObjectReader>,
+) -> tokio::sync::mpsc::Receiver<Result<RecordBatch, TransformError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let key = key.to_owned();
+    tokio::spawn(async move {
+        loop {
+            let next = stream
+                .try_next()
+                .await
+                .map_err(|source| TransformError::Parquet {
+                    key: key.clone(),
+                    source,
+                });
+            let stop = !matches!(next, Ok(Some(_)));
+            let sent = match next {
+                Ok(Some(b)) => tx.send(Ok(b)).await,
+                Ok(None) => Ok(()),
+                Err(e) => tx.send(Err(e)).await,
+            };
+            if stop || sent.is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// Transform one partition of `manifest`'s run with `catalog` and explicit sizes.
+///
+/// Three stages overlap, so both cores work: the next raw batch decodes on its own task, the current one is
+/// typed column by column on a blocking thread ([`BatchTransform`]), and the previous one is encoded to
+/// Parquet (and its quarantine lines written) here. At most three batches are in flight.
 pub async fn transform_partition_opts(
     store: Arc<dyn ObjectStore>,
     locations: Locations,
@@ -267,31 +399,46 @@ pub async fn transform_partition_opts(
     let (mut year, source_dataset) = lineage(catalog, manifest);
     let year_inferred = year.is_none();
     let schema = canonical::schema(catalog);
-    let mut builder = BatchBuilder::new(schema.clone());
-    let mut out = PartWriter {
-        opts,
-        store: store.clone(),
-        locations,
-        schema,
-        dataset: dataset.into(),
-        year,
-        partition: partition.into(),
-        current: None,
-        keys: Vec::new(),
-    };
     let qkey = locations.transform_quarantine(dataset, run_id, partition)?;
-    // Opened at the first quarantined row, so clean partitions leave no empty quarantine object.
-    let mut quarantine: Option<BufWriter> = None;
-    let mut report = PartitionReport {
-        dataset: dataset.into(),
-        run_id: run_id.into(),
-        partition: partition.into(),
-        year,
-        year_inferred,
-        quarantine_key: None,
-        ..Default::default()
+    let mut sink = Sink {
+        store: store.clone(),
+        dataset,
+        run_id,
+        partition,
+        qkey,
+        quarantine: None,
+        out: PartWriter {
+            opts,
+            store: store.clone(),
+            locations,
+            schema: schema.clone(),
+            dataset: dataset.into(),
+            year,
+            partition: partition.into(),
+            current: None,
+            keys: Vec::new(),
+        },
+        report: PartitionReport {
+            dataset: dataset.into(),
+            run_id: run_id.into(),
+            partition: partition.into(),
+            year,
+            year_inferred,
+            quarantine_key: None,
+            ..Default::default()
+        },
     };
-    let mut plan: Option<Plan> = None;
+    let mut plan: Option<(Arc<Plan>, Arc<Vec<String>>)> = None;
+    // The column path's state (compiled formats, offset cache) of the current plan; away while a batch runs.
+    let mut transformer: Option<BatchTransform> = None;
+    // The batch being typed on the blocking thread.
+    let mut running: Option<
+        tokio::task::JoinHandle<(BatchTransform, Result<Transformed, ArrowError>)>,
+    > = None;
+    let joined = |key: &str, e: tokio::task::JoinError| TransformError::Io {
+        key: key.to_owned(),
+        source: std::io::Error::other(e),
+    };
     for key in &part.keys {
         if !locations.is_raw_part_of(key, dataset, run_id, partition) {
             return Err(TransformError::ForeignKey {
@@ -309,24 +456,17 @@ pub async fn transform_partition_opts(
             })?;
         #[allow(deprecated)]
         let reader = ParquetObjectReader::new(store.clone(), path).with_file_size(meta.size);
-        let mut stream = ParquetRecordBatchStreamBuilder::new(reader)
+        let stream = ParquetRecordBatchStreamBuilder::new(reader)
             .await
             .and_then(|b| b.with_batch_size(opts.batch_rows).build())
             .map_err(|source| TransformError::Parquet {
                 key: key.clone(),
                 source,
             })?;
-        while let Some(batch) =
-            stream
-                .try_next()
-                .await
-                .map_err(|source| TransformError::Parquet {
-                    key: key.clone(),
-                    source,
-                })?
-        {
-            let RawColumns { header, cols, rows } = raw_columns(key, &batch)?;
-            if plan.as_ref().is_none_or(|p| p.header != header) {
+        let mut batches = decode_ahead(key, stream);
+        while let Some(batch) = batches.recv().await {
+            let RawColumns { header, cols, rows } = raw_columns(key, &batch?)?;
+            if plan.as_ref().is_none_or(|(_, h)| **h != header) {
                 let era = plan::choose_era(
                     catalog,
                     manifest.source.dataset_id.as_deref(),
@@ -348,93 +488,64 @@ pub async fn transform_partition_opts(
                         source,
                     }
                 })?;
-                report.era = p.era.clone();
-                report.missing_columns = p.missing.clone();
-                plan = Some(p);
+                sink.report.era = p.era.clone();
+                sink.report.missing_columns = p.missing.clone();
+                transformer = Some(BatchTransform::new(&p, &schema));
+                plan = Some((Arc::new(p), Arc::new(header)));
             }
-            let plan = plan.as_mut().expect("set above");
+            let (p, header) = plan.as_mut().expect("set above");
             if year.is_none() {
                 // Rows whose year column does not parse are quarantined, so every output row comes after this.
-                year = infer_year(plan, &catalog.year_column.value, &cols);
+                year = infer_year(p, &catalog.year_column.value, &cols);
                 if let Some(y) = year {
-                    plan.lineage.year = y as i16;
-                    out.year = Some(y);
-                    report.year = Some(y);
+                    Arc::make_mut(p).lineage.year = y as i16;
+                    sink.out.year = Some(y);
+                    sink.report.year = Some(y);
                 }
             }
-            let plan = &*plan;
-            for (r, &source_row) in rows.iter().enumerate() {
-                report.rows_in += 1;
-                match plan.transform_row(|i| cols[i].value(r), source_row) {
-                    Ok(row) => {
-                        if row.swapped_coordinates {
-                            *report
-                                .corrections
-                                .entry("coordinates_unswapped".into())
-                                .or_default() += 1;
-                        }
-                        if plan.districts.is_some() {
-                            plan.district_outcome(
-                                &row.values,
-                                report.districts.get_or_insert_with(Default::default),
-                            );
-                        }
-                        builder.push(&row.values);
-                        report.rows_out += 1;
-                    }
-                    Err(problems) => {
-                        let first = &problems[0];
-                        report.rows_quarantined += 1;
-                        *report
-                            .quarantined_by_reason
-                            .entry(first.reason.code().into())
-                            .or_default() += 1;
-                        *report
-                            .quarantined_by_column
-                            .entry(first.column.clone())
-                            .or_default() += 1;
-                        let line = QuarantineLine {
-                            dataset,
-                            run_id,
-                            stage: "transform",
-                            partition,
-                            era: &plan.era,
-                            source_row,
-                            column: &first.column,
-                            source_column: first.source_column.as_deref(),
-                            value: &first.value,
-                            reason: first.reason.code(),
-                            detail: &first.detail,
-                            problems: &problems,
-                            raw: header
-                                .iter()
-                                .map(String::as_str)
-                                .zip(cols.iter().map(|c| c.value(r)))
-                                .collect(),
-                        };
-                        let mut text =
-                            serde_json::to_vec(&line).expect("quarantine line serializes");
-                        text.push(b'\n');
-                        quarantine
-                            .get_or_insert_with(|| BufWriter::new(store.clone(), qkey.clone()))
-                            .write_all(&text)
-                            .await
-                            .map_err(|source| TransformError::Io {
-                                key: qkey.to_string(),
-                                source,
-                            })?;
-                    }
-                }
-            }
-            if !builder.is_empty() {
-                let out_batch = builder.finish().map_err(|source| TransformError::Arrow {
+            // The previous batch's transformer comes back before this one starts.
+            let mut previous = None;
+            if let Some(h) = running.take() {
+                let (t, done) = h.await.map_err(|e| joined(key, e))?;
+                transformer.get_or_insert(t);
+                previous = Some(done.map_err(|source| TransformError::Arrow {
                     key: key.clone(),
                     source,
-                })?;
-                out.write(&out_batch).await?;
+                })?);
+            }
+            let mut t = transformer.take().expect("a transformer per plan");
+            let (p, header, schema) = (p.clone(), header.clone(), schema.clone());
+            running = Some(tokio::task::spawn_blocking(move || {
+                let done = t.run(&p, &schema, &cols, &rows).map(|result| Transformed {
+                    plan: p,
+                    header,
+                    cols,
+                    rows,
+                    result,
+                });
+                (t, done)
+            }));
+            if let Some(done) = previous {
+                sink.write(done).await?;
             }
         }
     }
+    if let Some(h) = running.take() {
+        let last = part.keys.last().map(String::as_str).unwrap_or_default();
+        let (_, done) = h.await.map_err(|e| joined(last, e))?;
+        let done = done.map_err(|source| TransformError::Arrow {
+            key: last.to_owned(),
+            source,
+        })?;
+        sink.write(done).await?;
+    }
+    let Sink {
+        quarantine,
+        qkey,
+        out,
+        mut report,
+        ..
+    } = sink;
     match quarantine {
         Some(mut q) => {
             q.shutdown().await.map_err(|source| TransformError::Io {

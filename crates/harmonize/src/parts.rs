@@ -29,12 +29,15 @@ pub struct TransformOptions {
 impl Default for TransformOptions {
     fn default() -> Self {
         TransformOptions {
-            batch_rows: 8192,
+            batch_rows: 32_768,
             row_group_rows: 65_536,
             file_rows: 2_000_000,
         }
     }
 }
+
+/// Dictionary page limit of the canonical writer (parquet's default is 1 MiB).
+const DICTIONARY_PAGE_BYTES: usize = 16 * 1024;
 
 /// A year as the canonical key holds it (`year={year:u16}`).
 fn key_year(year: i32) -> Result<u16, TransformError> {
@@ -80,6 +83,11 @@ impl PartWriter {
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .set_max_row_group_row_count(Some(self.opts.row_group_rows))
+                // As in ingestion: low-cardinality columns (status, request type, district) stay
+                // dictionary-encoded, high-cardinality ones (ids, addresses, timestamps, coordinates) fall
+                // back to plain pages at once. Interning every unique value into a dictionary was the
+                // largest part of encoding in the profile (ARCHITECTURE.md, transform).
+                .set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES)
                 .build();
             let sink = BufWriter::new(self.store.clone(), key.clone());
             let w = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(props)).map_err(

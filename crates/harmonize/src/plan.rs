@@ -38,9 +38,17 @@ impl CompiledTable {
 
     /// The canonical value of a known source value.
     pub fn get(&self, value: &str) -> Option<&str> {
-        self.values
-            .get(&value.trim().to_lowercase())
-            .map(String::as_str)
+        let v = value.trim();
+        // Short ASCII keys (nearly all) are lower-cased on the stack: no allocation per lookup.
+        let mut buf = [0u8; 64];
+        if v.len() <= buf.len() && v.is_ascii() {
+            let b = &mut buf[..v.len()];
+            b.copy_from_slice(v.as_bytes());
+            b.make_ascii_lowercase();
+            let key = std::str::from_utf8(b).expect("ASCII is UTF-8");
+            return self.values.get(key).map(String::as_str);
+        }
+        self.values.get(&v.to_lowercase()).map(String::as_str)
     }
 
     /// `value` with the table's decorations (prefixes/suffixes) removed and whitespace collapsed.

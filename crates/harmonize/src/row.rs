@@ -387,7 +387,7 @@ pub fn parse_number(text: &str) -> Option<f64> {
 
 /// An integer as sources write it: `13`, `+13`, or a spreadsheet's `13.0` (the ingestion's partition values
 /// read the same way); any other fraction is not an integer.
-fn parse_integer(text: &str) -> Option<i64> {
+pub(crate) fn parse_integer(text: &str) -> Option<i64> {
     if let Ok(n) = text.parse::<i64>() {
         return Some(n);
     }
