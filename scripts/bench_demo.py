@@ -91,7 +91,7 @@ def main():
                     print(f"{'  ' + name:<28} {'':>4} {smin:8.2f}s {smed:8.2f}s")
             print("  (stage wall times from the demo's stage table; `jobs`: the layer's job times added up)")
         r = rerun
-        new = r[2].group(2) if r[2] else "?"
+        new = r[2][1] if r[2] else "?"  # (events, new events) summed over the datasets
         print(f"{'civic demo (same-store rerun)':<28} {'1/1' if r[4] else '0/1':>4} {r[0].wall_s:8.2f}s "
               f"{'':>9} {r[0].rss_mib:6.1f}MiB {'':>9} {r[3]:13,}  {new} new event(s)")
 
@@ -120,7 +120,7 @@ def main():
                     f"in every cold run (largest share {share:.1%})")
         else:
             t.not_measured("correlate: no correlate stage in the cold runs (fewer than two datasets?)")
-        t.check(r[4] and r[2] is not None and r[2].group(2) == "0",
+        t.check(r[4] and r[2] is not None and r[2][1] == 0,
                 f"rerun: the same-store rerun succeeds and appends no event ({new} new)")
         t.print("bench-demo")
         return t.exit_code()
