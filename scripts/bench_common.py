@@ -134,6 +134,23 @@ def min_median(values):
     return min(values), statistics.median(values)
 
 
+# One tool's samples over the rounds of a side-by-side benchmark (wall, peak RSS, output bytes, and the time the
+# tool reports for its own work where it has one), with what failed.
+class Tool:
+    def __init__(self, name):
+        self.name = name
+        self.walls, self.rss, self.bytes, self.process_walls = [], [], [], []
+        self.failures = []
+        self.note = ""
+
+    def add(self, wall, rss_mib, out_bytes, process_wall=None):
+        self.walls.append(wall)
+        self.rss.append(rss_mib)
+        self.bytes.append(out_bytes)
+        if process_wall is not None:
+            self.process_walls.append(process_wall)
+
+
 class Targets:
     """Collects target checks; `exit_code()` is 1 when any was missed."""
 

@@ -18,7 +18,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import LoadLog, Targets, log, min_median, run_timed, tree_bytes  # noqa: E402
+from bench_common import LoadLog, Targets, Tool, log, min_median, run_timed, tree_bytes  # noqa: E402
 
 
 def duckdb_copy(csv, out, temp_dir, threads, column, memory_limit):
@@ -46,21 +46,6 @@ def duckdb_copy(csv, out, temp_dir, threads, column, memory_limit):
     )
     copy_s = time.perf_counter() - start
     print(json.dumps({"copy_seconds": copy_s, "memory_limit": limit, "duckdb": duckdb.__version__}))
-
-
-class Tool:
-    def __init__(self, name):
-        self.name = name
-        self.walls, self.rss, self.bytes, self.process_walls = [], [], [], []
-        self.failures = []
-        self.note = ""
-
-    def add(self, wall, rss_mib, out_bytes, process_wall=None):
-        self.walls.append(wall)
-        self.rss.append(rss_mib)
-        self.bytes.append(out_bytes)
-        if process_wall is not None:
-            self.process_walls.append(process_wall)
 
 
 def civic_run(args, i, tool):

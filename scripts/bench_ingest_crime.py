@@ -21,8 +21,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import LoadLog, Targets, log, min_median, run_timed, tree_bytes  # noqa: E402
-from bench_ingest import Tool, duckdb_run  # noqa: E402
+from bench_common import LoadLog, Targets, Tool, log, min_median, run_timed, tree_bytes  # noqa: E402
+from bench_ingest import duckdb_run  # noqa: E402
 
 DATASET = "lapd_crime"
 PLAIN_PARTITION = """\
