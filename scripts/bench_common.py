@@ -151,6 +151,28 @@ class Tool:
             self.process_walls.append(process_wall)
 
 
+def print_tools(tools, rows, runs):
+    """The side-by-side table: per tool, rounds that succeeded, min/median wall, rows/s at the median, peak RSS,
+    output bytes; the tool's own time in brackets where it reports one; each failure."""
+    print(f"{'tool':<44} {'ok':>4} {'wall min':>9} {'wall med':>9} {'rows/s med':>11} "
+          f"{'RSS min':>9} {'RSS med':>9} {'bytes min':>14} {'bytes med':>14}")
+    for tool in tools:
+        ok = f"{len(tool.walls)}/{runs}"
+        if not tool.walls:
+            print(f"{tool.name:<44} {ok:>4}  failed: {'; '.join(tool.failures)}")
+            continue
+        wmin, wmed = min_median(tool.walls)
+        rmin, rmed = min_median(tool.rss)
+        bmin, bmed = min_median(tool.bytes)
+        print(f"{tool.name:<44} {ok:>4} {wmin:8.2f}s {wmed:8.2f}s {rows / wmed:11,.0f} "
+              f"{rmin:6.1f}MiB {rmed:6.1f}MiB {bmin:14,.0f} {bmed:14,.0f}")
+        if tool.process_walls:
+            pmin, pmed = min_median(tool.process_walls)
+            print(f"{'':<44} {'':>4} [{pmin:7.2f}s] [{pmed:7.2f}s] process wall  ({tool.note})")
+        for f in tool.failures:
+            print(f"{'':<44} failed {f}")
+
+
 class Targets:
     """Collects target checks; `exit_code()` is 1 when any was missed."""
 

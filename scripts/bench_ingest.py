@@ -18,7 +18,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import LoadLog, Targets, Tool, log, min_median, run_timed, tree_bytes  # noqa: E402
+from bench_common import LoadLog, Targets, Tool, log, print_tools, min_median, run_timed, tree_bytes  # noqa: E402
 
 
 def duckdb_copy(csv, out, temp_dir, threads, column, memory_limit):
@@ -157,24 +157,7 @@ def main():
     print(load_text)
     print("civic: GNU time wall of the whole process; duckdb: perf_counter around the COPY after import "
           "(process wall in brackets); peak RSS: GNU time, whole process")
-    header = (f"{'tool':<44} {'ok':>4} {'wall min':>9} {'wall med':>9} {'rows/s med':>11} "
-              f"{'RSS min':>9} {'RSS med':>9} {'bytes min':>14} {'bytes med':>14}")
-    print(header)
-    for tool in (civic, duck, duck_eq):
-        ok = f"{len(tool.walls)}/{args.runs}"
-        if not tool.walls:
-            print(f"{tool.name:<44} {ok:>4}  failed: {'; '.join(tool.failures)}")
-            continue
-        wmin, wmed = min_median(tool.walls)
-        rmin, rmed = min_median(tool.rss)
-        bmin, bmed = min_median(tool.bytes)
-        print(f"{tool.name:<44} {ok:>4} {wmin:8.2f}s {wmed:8.2f}s {args.rows / wmed:11,.0f} "
-              f"{rmin:6.1f}MiB {rmed:6.1f}MiB {bmin:14,.0f} {bmed:14,.0f}")
-        if tool.process_walls:
-            pmin, pmed = min_median(tool.process_walls)
-            print(f"{'':<44} {'':>4} [{pmin:7.2f}s] [{pmed:7.2f}s] process wall  ({tool.note})")
-        for f in tool.failures:
-            print(f"{'':<44} failed {f}")
+    print_tools((civic, duck, duck_eq), args.rows, args.runs)
 
     t = Targets()
     if civic.walls and duck.walls:

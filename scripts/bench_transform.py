@@ -25,7 +25,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import LoadLog, Targets, Tool, log, min_median, run_timed, tree_bytes  # noqa: E402
+from bench_common import LoadLog, Targets, Tool, log, print_tools, min_median, run_timed, tree_bytes  # noqa: E402
 
 # The raw columns DuckDB types (MyLA311 era B, as `civic gen-la311` writes them).
 TIMESTAMPS = ("CreatedDate", "UpdatedDate", "ClosedDate", "ServiceDate")
@@ -169,23 +169,7 @@ def main():
     print(load_text)
     print("civic: GNU time wall of the whole `civic transform` process; duckdb: perf_counter around the COPY "
           "after import (process wall in brackets); peak RSS: GNU time, whole process")
-    print(f"{'tool':<44} {'ok':>4} {'wall min':>9} {'wall med':>9} {'rows/s med':>11} "
-          f"{'RSS min':>9} {'RSS med':>9} {'bytes min':>14} {'bytes med':>14}")
-    for tool in (civic, duck):
-        ok = f"{len(tool.walls)}/{args.runs}"
-        if not tool.walls:
-            print(f"{tool.name:<44} {ok:>4}  failed: {'; '.join(tool.failures)}")
-            continue
-        wmin, wmed = min_median(tool.walls)
-        rmin, rmed = min_median(tool.rss)
-        bmin, bmed = min_median(tool.bytes)
-        print(f"{tool.name:<44} {ok:>4} {wmin:8.2f}s {wmed:8.2f}s {args.rows / wmed:11,.0f} "
-              f"{rmin:6.1f}MiB {rmed:6.1f}MiB {bmin:14,.0f} {bmed:14,.0f}")
-        if tool.process_walls:
-            pmin, pmed = min_median(tool.process_walls)
-            print(f"{'':<44} {'':>4} [{pmin:7.2f}s] [{pmed:7.2f}s] process wall  ({tool.note})")
-        for f in tool.failures:
-            print(f"{'':<44} failed {f}")
+    print_tools((civic, duck), args.rows, args.runs)
 
     t = Targets()
     if civic.walls and duck.walls and not civic.failures:
