@@ -86,8 +86,73 @@ pub struct Outcome {
     pub api: Loopback,
 }
 
-/// Generates the input CSV once per (year, seed, rows); written beside and renamed, so a file that exists is whole.
-fn generate_input(d: &Demo, dataset: &str, summary: &mut Summary) -> anyhow::Result<PathBuf> {
+/// A generated (or reused) input CSV.
+struct Generated {
+    path: PathBuf,
+    /// Wall time of the generation (0 when reused).
+    secs: f64,
+    rows: u64,
+    note: String,
+    /// The line printed when the dataset's turn comes.
+    message: String,
+}
+
+/// Generates every dataset's input on one background thread, in `datasets` order, each once per (dataset,
+/// year, seed, rows): the next dataset's input is written while the previous one is ingested and processed,
+/// so only the first generation is on the demo's critical path. `written` counts the bytes of the input being
+/// generated (the waiting bar shows it).
+struct Inputs {
+    rx: tokio::sync::mpsc::UnboundedReceiver<anyhow::Result<Generated>>,
+    written: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Inputs {
+    fn start(d: &Demo, datasets: &[String]) -> Inputs {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (d, datasets, counter) = (d.clone(), datasets.to_vec(), written.clone());
+        std::thread::spawn(move || {
+            for dataset in &datasets {
+                let result = generate_input(&d, dataset, &counter);
+                let failed = result.is_err();
+                if tx.send(result).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Inputs { rx, written }
+    }
+
+    /// The next dataset's input, waiting (with a bar of the bytes written) while it is generated.
+    async fn next(&mut self, dataset: &str, summary: &mut Summary) -> anyhow::Result<PathBuf> {
+        use std::sync::atomic::Ordering;
+        let pb = progress::bar(
+            0,
+            &format!("generate {dataset:<13} {{spinner}} [{{elapsed_precise}}] {{bytes}} written"),
+        );
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        let generated = loop {
+            tokio::select! {
+                got = self.rx.recv() => break got,
+                _ = tick.tick() => pb.set_position(self.written.load(Ordering::Relaxed)),
+            }
+        };
+        pb.finish_and_clear();
+        let g = generated
+            .ok_or_else(|| anyhow::anyhow!("the input generator stopped before {dataset}"))??;
+        eprintln!("{}", g.message);
+        summary.stage_took("generate", g.secs, None, Some(g.rows), None, &g.note);
+        Ok(g.path)
+    }
+}
+
+/// Generates the input CSV once per (year, seed, rows); written beside and renamed, so a file that exists is
+/// whole. `written` is set to the bytes written so far.
+fn generate_input(
+    d: &Demo,
+    dataset: &str,
+    written: &std::sync::atomic::AtomicU64,
+) -> anyhow::Result<Generated> {
     let generator: Dataset = dataset.parse().with_context(|| {
         format!("the demo generates its input, and there is no generator for {dataset}: pass --input FILE")
     })?;
@@ -97,38 +162,64 @@ fn generate_input(d: &Demo, dataset: &str, summary: &mut Summary) -> anyhow::Res
         "{}-{}-seed{}-{}.csv",
         dataset, d.year, d.seed, d.rows
     ));
-    let started = Instant::now();
     if path.is_file() {
-        eprintln!("generate: reusing {}", path.display());
-        summary.stage("generate", started, None, Some(d.rows), None, "reused");
-        return Ok(path);
+        return Ok(Generated {
+            message: format!("generate: reusing {}", path.display()),
+            path,
+            secs: 0.0,
+            rows: d.rows,
+            note: "reused".into(),
+        });
     }
-    let pb = progress::bar(
-        d.rows,
-        "generate  {spinner} [{elapsed_precise}] {bytes} written ({bytes_per_sec})",
-    );
+    let started = Instant::now();
     let tmp = path.with_extension("csv.tmp");
     let file =
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let mut out = pb.wrap_write(std::io::BufWriter::with_capacity(1 << 20, file));
+    let mut out = Counting {
+        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        written,
+    };
+    written.store(0, std::sync::atomic::Ordering::Relaxed);
     let stats = generate_dataset(
         generator,
         &mut out,
         DatasetOptions::new(d.rows, d.seed, YearSpan::single(d.year)),
-    )?;
-    out.flush()?;
+    )
+    .with_context(|| format!("generating {}", tmp.display()))?;
+    out.flush()
+        .with_context(|| format!("writing {}", tmp.display()))?;
     drop(out);
     std::fs::rename(&tmp, &path).with_context(|| format!("renaming to {}", path.display()))?;
-    pb.finish_and_clear();
-    eprintln!(
-        "generate: {} rows ({} malformed on purpose) into {}",
-        stats.rows,
-        stats.malformed,
-        path.display()
-    );
-    let note = format!("{} malformed rows", stats.malformed);
-    summary.stage("generate", started, None, Some(stats.rows), None, &note);
-    Ok(path)
+    Ok(Generated {
+        message: format!(
+            "generate: {} rows ({} malformed on purpose) into {}",
+            stats.rows,
+            stats.malformed,
+            path.display()
+        ),
+        path,
+        secs: started.elapsed().as_secs_f64(),
+        rows: stats.rows,
+        note: format!("{} malformed rows", stats.malformed),
+    })
+}
+
+/// A writer that counts the bytes written into a shared counter (the generation's progress).
+struct Counting<'a, W> {
+    inner: W,
+    written: &'a std::sync::atomic::AtomicU64,
+}
+
+impl<W: std::io::Write> std::io::Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The run id: a function of the input, so the same input is the same run.
@@ -405,12 +496,20 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
         before: usize,
     }
     let mut ran = Vec::new();
+    // Generated inputs (none with --input or --socrata), ahead of their turn.
+    let generated: &[String] = match (&d.input, d.socrata) {
+        (None, None) => &d.datasets,
+        _ => &[],
+    };
+    let mut inputs = Inputs::start(d, generated);
     for dataset in &d.datasets {
         let mut summary = Summary::default();
         let input = match (&d.input, d.socrata) {
             (Some(input), _) => input.clone(),
             (None, Some(year)) => format!("socrata:{year}"),
-            (None, None) => generate_input(d, dataset, &mut summary)?
+            (None, None) => inputs
+                .next(dataset, &mut summary)
+                .await?
                 .display()
                 .to_string(),
         };

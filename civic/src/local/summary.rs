@@ -117,9 +117,23 @@ impl Summary {
         quarantined: Option<u64>,
         note: &str,
     ) {
+        let secs = started.elapsed().as_secs_f64();
+        self.stage_took(name, secs, rows_in, rows_out, quarantined, note);
+    }
+
+    /// A stage that took `secs` (measured elsewhere, e.g. on a background thread).
+    pub fn stage_took(
+        &mut self,
+        name: &str,
+        secs: f64,
+        rows_in: Option<u64>,
+        rows_out: Option<u64>,
+        quarantined: Option<u64>,
+        note: &str,
+    ) {
         self.stages.push(Stage {
             name: name.to_owned(),
-            secs: started.elapsed().as_secs_f64(),
+            secs,
             rows_in,
             rows_out,
             quarantined,

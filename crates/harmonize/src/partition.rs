@@ -6,9 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, StringArray};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, UInt64Type};
+use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use arrow::datatypes::{DataType, Int32Type, Int64Type, UInt32Type, UInt64Type};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use futures::TryStreamExt;
@@ -181,6 +180,7 @@ fn infer_year(plan: &Plan, column: &str, cols: &[StringArray]) -> Option<i32> {
 }
 
 /// One raw batch split per the raw contract: header names, their Utf8 columns, and `_source_row`.
+#[derive(Debug)]
 struct RawColumns {
     header: Vec<String>,
     cols: Vec<StringArray>,
@@ -188,39 +188,88 @@ struct RawColumns {
 }
 
 /// Raw column texts of one batch, plus `_source_row`.
+///
+/// The raw contract is Utf8 text columns and an unsigned `_source_row` (what ingestion writes); raw files from
+/// other writers may also carry LargeUtf8 / Utf8View / dictionary-encoded text and signed or 32-bit row
+/// numbers, which are converted here. Anything else is a [`TransformError::RawContract`] naming the column.
+/// (Explicit conversions, not arrow's generic `cast`: that links every cast kernel of every type pair into
+/// the `process` Lambda package, about 2 MB of code.)
 fn raw_columns(key: &str, batch: &RecordBatch) -> Result<RawColumns, TransformError> {
     let schema = batch.schema();
     let mut header = Vec::new();
     let mut cols = Vec::new();
     let mut rows = None;
+    let contract = |message: String| TransformError::RawContract {
+        key: key.into(),
+        message,
+    };
     for (field, array) in schema.fields().iter().zip(batch.columns()) {
         if field.name() == SOURCE_ROW {
-            let a = cast(array, &DataType::UInt64).map_err(|source| TransformError::Arrow {
-                key: key.into(),
-                source,
-            })?;
-            let a = a.as_primitive::<UInt64Type>();
-            if a.null_count() > 0 {
-                return Err(TransformError::RawContract {
-                    key: key.into(),
-                    message: format!("{SOURCE_ROW} has nulls"),
-                });
+            if array.null_count() > 0 {
+                return Err(contract(format!("{SOURCE_ROW} has nulls")));
             }
-            rows = Some(a.values().to_vec());
+            rows = Some(source_rows(array).ok_or_else(|| {
+                contract(format!(
+                    "{SOURCE_ROW} is {}, not an unsigned row number",
+                    array.data_type()
+                ))
+            })?);
         } else {
-            let a = cast(array, &DataType::Utf8).map_err(|source| TransformError::Arrow {
-                key: key.into(),
-                source,
+            let text = raw_text(array).ok_or_else(|| {
+                contract(format!(
+                    "column {:?} is {}, not text (raw columns are Utf8)",
+                    field.name(),
+                    array.data_type()
+                ))
             })?;
             header.push(field.name().clone());
-            cols.push(a.as_string::<i32>().clone());
+            cols.push(text);
         }
     }
-    let rows = rows.ok_or_else(|| TransformError::RawContract {
-        key: key.into(),
-        message: format!("no {SOURCE_ROW} column"),
-    })?;
+    let rows = rows.ok_or_else(|| contract(format!("no {SOURCE_ROW} column")))?;
     Ok(RawColumns { header, cols, rows })
+}
+
+/// `_source_row` as u64: UInt64 as is; UInt32, Int64 and Int32 when no value is negative. `None`: another type
+/// or a negative row number.
+fn source_rows(array: &ArrayRef) -> Option<Vec<u64>> {
+    match array.data_type() {
+        DataType::UInt64 => Some(array.as_primitive::<UInt64Type>().values().to_vec()),
+        DataType::UInt32 => Some(
+            array.as_primitive::<UInt32Type>().values().iter().map(|&v| u64::from(v)).collect(),
+        ),
+        DataType::Int64 => array
+            .as_primitive::<Int64Type>()
+            .values()
+            .iter()
+            .map(|&v| u64::try_from(v).ok())
+            .collect(),
+        DataType::Int32 => array
+            .as_primitive::<Int32Type>()
+            .values()
+            .iter()
+            .map(|&v| u64::try_from(v).ok())
+            .collect(),
+        _ => None,
+    }
+}
+
+/// A raw text column as Utf8 (`None`: not text). Utf8 is shared, not copied.
+fn raw_text(array: &ArrayRef) -> Option<StringArray> {
+    Some(match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().clone(),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().collect(),
+        DataType::Utf8View => array.as_string_view().iter().collect(),
+        DataType::Dictionary(_, value) if value.as_ref() == &DataType::Utf8 => {
+            let dict = array.as_any_dictionary();
+            let values = dict.values().as_string::<i32>();
+            let keys = dict.normalized_keys();
+            (0..array.len())
+                .map(|i| array.is_valid(i).then(|| values.value(keys[i])))
+                .collect()
+        }
+        _ => return None,
+    })
 }
 
 /// Transform one partition of `manifest`'s run with `catalog` (default sizes).
@@ -575,4 +624,71 @@ pub async fn transform_partition_opts(
         });
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{
+        DictionaryArray, Int32Array, Int64Array, LargeStringArray, StringViewArray, UInt32Array,
+        UInt64Array,
+    };
+    use arrow::datatypes::{Field, Schema};
+
+    fn batch(text: ArrayRef, rows: ArrayRef) -> RecordBatch {
+        let schema = Schema::new(vec![
+            Field::new("Status", text.data_type().clone(), true),
+            Field::new(SOURCE_ROW, rows.data_type().clone(), false),
+        ]);
+        RecordBatch::try_new(Arc::new(schema), vec![text, rows]).unwrap()
+    }
+
+    fn texts(c: &RawColumns) -> Vec<Option<&str>> {
+        c.cols[0].iter().collect()
+    }
+
+    #[test]
+    fn raw_text_and_row_numbers_of_every_accepted_type() {
+        let want = vec![Some("Open"), None, Some("Closed")];
+        let rows: ArrayRef = Arc::new(UInt64Array::from(vec![2, 3, 5]));
+        let text: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(want.clone())),
+            Arc::new(LargeStringArray::from(want.clone())),
+            Arc::new(StringViewArray::from(want.clone())),
+            Arc::new(want.iter().copied().collect::<DictionaryArray<Int32Type>>()),
+        ];
+        for t in text {
+            let ty = t.data_type().clone();
+            let c = raw_columns("k", &batch(t, rows.clone())).unwrap();
+            assert_eq!(c.header, ["Status"], "{ty}");
+            assert_eq!(texts(&c), want, "{ty}");
+            assert_eq!(c.rows, [2, 3, 5], "{ty}");
+        }
+        let numbers: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from(vec![2, 3, 5])),
+            Arc::new(Int64Array::from(vec![2, 3, 5])),
+            Arc::new(Int32Array::from(vec![2, 3, 5])),
+        ];
+        for n in numbers {
+            let t: ArrayRef = Arc::new(StringArray::from(want.clone()));
+            assert_eq!(raw_columns("k", &batch(t, n)).unwrap().rows, [2, 3, 5]);
+        }
+    }
+
+    #[test]
+    fn raw_contract_errors_name_the_column_and_type() {
+        let text: ArrayRef = Arc::new(StringArray::from(vec!["a"]));
+        let negative: ArrayRef = Arc::new(Int64Array::from(vec![-1]));
+        let err = raw_columns("raw/k", &batch(text.clone(), negative)).unwrap_err().to_string();
+        assert!(err.contains("_source_row is Int64"), "{err}");
+        assert!(err.contains("raw/k"), "{err}");
+        let number: ArrayRef = Arc::new(Int32Array::from(vec![7]));
+        let rows: ArrayRef = Arc::new(UInt64Array::from(vec![1]));
+        let err = raw_columns("raw/k", &batch(number, rows)).unwrap_err().to_string();
+        assert!(err.contains("column \"Status\" is Int32, not text"), "{err}");
+        let schema = Schema::new(vec![Field::new("Status", DataType::Utf8, true)]);
+        let no_rows = RecordBatch::try_new(Arc::new(schema), vec![text]).unwrap();
+        let err = raw_columns("raw/k", &no_rows).unwrap_err().to_string();
+        assert!(err.contains("no _source_row column"), "{err}");
+    }
 }
