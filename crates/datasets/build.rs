@@ -7,6 +7,8 @@
 //! tests and at each function's cold start.
 
 use std::fmt::Write as _;
+
+use sha2::Digest as _;
 use std::path::{Path, PathBuf};
 
 /// The dataset files a folder may hold; anything else in a dataset folder is an error.
@@ -85,24 +87,48 @@ fn main() {
         out.push_str("    ]),\n");
     }
     out.push_str("];\n");
-    out.push_str("pub(crate) static GEO: &[(&str, &[u8])] = &[\n");
+    // Boundary files: `(path, bytes, sha256 of the repository file)`. A GeoJSON file is embedded compacted
+    // (see `compact_geojson`) with the sha256 of the file in the repository, which the boundary manifest
+    // checks; anything else is embedded as is (`None`: hash the bytes).
+    out.push_str("pub(crate) static GEO: &[(&str, &[u8], Option<&str>)] = &[\n");
     let geo = root.join("geo");
     let mut geo_files = Vec::new();
     walk(&geo, &mut geo_files);
     geo_files.sort();
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     for file in geo_files {
         let rel = file
             .strip_prefix(&geo)
             .unwrap()
             .to_string_lossy()
             .replace('\\', "/");
+        let shown = format!("datasets/geo/{rel}");
         if rel.ends_with(".yaml") {
             let text = std::fs::read_to_string(&file).unwrap();
-            check_yaml(&format!("datasets/geo/{rel}"), &text, &mut problems);
+            check_yaml(&shown, &text, &mut problems);
+        }
+        if rel.ends_with(".geojson") {
+            let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{shown}: {e}"));
+            let sha256 = format!("{:x}", sha2::Sha256::digest(&bytes));
+            match compact_geojson(&bytes) {
+                Ok(compact) => {
+                    let dest = out_dir.join("geo").join(&rel);
+                    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+                    std::fs::write(&dest, compact).unwrap();
+                    writeln!(
+                        out,
+                        "    ({rel:?}, include_bytes!({:?}), Some({sha256:?})),",
+                        dest.display().to_string()
+                    )
+                    .unwrap();
+                }
+                Err(e) => problems.push(format!("{shown}: not JSON: {e}")),
+            }
+            continue;
         }
         writeln!(
             out,
-            "    ({rel:?}, include_bytes!({:?})),",
+            "    ({rel:?}, include_bytes!({:?}), None),",
             file.display().to_string()
         )
         .unwrap();
@@ -116,6 +142,50 @@ fn main() {
     }
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
     std::fs::write(dest, out).unwrap();
+}
+
+/// Coordinates are kept to 7 decimals (1e-7 degrees: about 1 cm in Los Angeles).
+const COORDINATE_SCALE: f64 = 1e7;
+
+/// The same GeoJSON, smaller: every number inside a `coordinates` array rounded to 7 decimals and the text
+/// without whitespace; every other member as it is. The boundary files of the repository carry 15-17
+/// significant digits (a tenth of a nanometre) and pretty-printing: compacted, the 2021 set is 56 % of its
+/// size, and the Lambda packages that embed it are 285 kB smaller zipped. A point's district changes only
+/// when it lies within about a centimetre of a boundary line (`crates/datasets/tests/geo_compact.rs` checks
+/// every vertex and the districts of real coordinates against the repository's files).
+fn compact_geojson(bytes: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+    fn round(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Array(items) => items.iter_mut().for_each(round),
+            serde_json::Value::Number(n) => {
+                if let Some(x) = n.as_f64() {
+                    let r = (x * COORDINATE_SCALE).round() / COORDINATE_SCALE;
+                    if let Some(r) = serde_json::Number::from_f64(r) {
+                        *n = r;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    fn walk_json(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, member) in map.iter_mut() {
+                    if k == "coordinates" {
+                        round(member);
+                    } else {
+                        walk_json(member);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk_json),
+            _ => {}
+        }
+    }
+    let mut doc: serde_json::Value = serde_json::from_slice(bytes)?;
+    walk_json(&mut doc);
+    serde_json::to_vec(&doc)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

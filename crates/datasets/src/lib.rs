@@ -250,13 +250,14 @@ impl Catalog {
         })
     }
 
-    /// A boundary file by its path under `geo/` (e.g. `council_districts/boundaries.yaml`).
+    /// A boundary file by its path under `geo/` (e.g. `council_districts/boundaries.yaml`); built-in GeoJSON
+    /// comes compacted (see [`Catalog::geo_file_derived_from`]).
     pub fn geo_file(&self, rel: &str) -> std::io::Result<Cow<'static, [u8]>> {
         match &self.geo {
             Geo::Builtin => embedded::GEO
                 .iter()
-                .find(|(p, _)| *p == rel)
-                .map(|(_, b)| Cow::Borrowed(*b))
+                .find(|(p, _, _)| *p == rel)
+                .map(|(_, b, _)| Cow::Borrowed(*b))
                 .ok_or_else(|| {
                     std::io::Error::new(
                         std::io::ErrorKind::NotFound,
@@ -264,6 +265,19 @@ impl Catalog {
                     )
                 }),
             Geo::Dir(d) => std::fs::read(d.join(rel)).map(Cow::Owned),
+        }
+    }
+
+    /// For a built-in boundary file embedded in a compacted form ([`Catalog::geo_file`] returns those bytes:
+    /// GeoJSON with coordinates kept to 7 decimals, no whitespace), the sha256 of the repository file it was
+    /// made from; `None` for a file embedded as it is and for a catalog directory's files.
+    pub fn geo_file_derived_from(&self, rel: &str) -> Option<&'static str> {
+        match &self.geo {
+            Geo::Builtin => embedded::GEO
+                .iter()
+                .find(|(p, _, _)| *p == rel)
+                .and_then(|(_, _, sha)| *sha),
+            Geo::Dir(_) => None,
         }
     }
 
@@ -280,9 +294,12 @@ impl Catalog {
                 source,
             })?;
             let text = String::from_utf8_lossy(&bytes);
-            let b = districts::Boundaries::from_yaml(&text, &path, |file| {
-                self.geo_file(&format!("{name}/{file}"))
-                    .map(|c| c.into_owned())
+            let b = districts::Boundaries::from_yaml_files(&text, &path, |file| {
+                let rel = format!("{name}/{file}");
+                Ok(districts::BoundaryFile {
+                    bytes: self.geo_file(&rel)?.into_owned(),
+                    sha256: self.geo_file_derived_from(&rel).map(str::to_owned),
+                })
             })
             .map_err(|e| Error::Boundaries(e.to_string()))?;
             Ok(Arc::new(b))

@@ -41,7 +41,7 @@ mod features;
 mod index;
 mod manifest;
 
-pub use boundaries::{Boundaries, BoundarySet};
+pub use boundaries::{Boundaries, BoundaryFile, BoundarySet};
 pub use error::{Error, Problem};
 pub use manifest::Source;
 
