@@ -475,7 +475,17 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
         write_log: d.write_log,
         ..super::ingest::settings(d.socrata_app_token.as_deref())
     };
-    let topo = Topology::load_with(&repo_root(), &d.store, &settings)?;
+    if d.datasets.is_empty() {
+        anyhow::bail!("no datasets to run (--datasets names at least one)");
+    }
+    // One topology, and so one embedded worklist queue, per dataset: dataset k+1 is ingested while dataset k's
+    // layers run, as two datasets' pipelines run side by side on AWS (a worklist job keeps one core busy, the
+    // ingest function its CSV parser and Parquet encoder). All of them share the store.
+    let topos = d
+        .datasets
+        .iter()
+        .map(|_| Topology::load_with(&repo_root(), &d.store, &settings))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let data = store::open_bucket(&d.store, "data")?;
     let reports_dir = d
         .out
@@ -484,9 +494,18 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_owned)
         .unwrap_or_else(|| store::reports_dir(&d.store));
-    let api = Loopback::start(&topo, reports_dir).await?;
+    let api = Loopback::start(&topos[0], reports_dir).await?;
     eprintln!("ledger-api: serving on {}", api.url());
     // Each dataset: its input, its run, its layers, then one report page over all of them.
+    struct Ingested {
+        dataset: String,
+        run: String,
+        manifest: ingest_core::RunManifest,
+        handed_off: bool,
+        summary: Summary,
+        before: usize,
+        topo: usize,
+    }
     struct Ran {
         dataset: String,
         run: String,
@@ -495,6 +514,21 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
         summary: Summary,
         before: usize,
     }
+    let layers_of = |mut i: Ingested| {
+        let topo = &topos[i.topo];
+        async move {
+            let layers =
+                process_layers(d, &i.dataset, topo, &i.run, i.handed_off, &mut i.summary).await?;
+            anyhow::Ok(Ran {
+                dataset: i.dataset,
+                run: i.run,
+                manifest: i.manifest,
+                layers,
+                summary: i.summary,
+                before: i.before,
+            })
+        }
+    };
     let mut ran = Vec::new();
     // Generated inputs (none with --input or --socrata), ahead of their turn.
     let generated: &[String] = match (&d.input, d.socrata) {
@@ -502,34 +536,53 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
         _ => &[],
     };
     let mut inputs = Inputs::start(d, generated);
-    for dataset in &d.datasets {
-        let mut summary = Summary::default();
-        let input = match (&d.input, d.socrata) {
-            (Some(input), _) => input.clone(),
-            (None, Some(year)) => format!("socrata:{year}"),
-            (None, None) => inputs
-                .next(dataset, &mut summary)
-                .await?
-                .display()
-                .to_string(),
+    let mut pending: Option<Ingested> = None;
+    for (k, dataset) in d.datasets.iter().enumerate() {
+        let inputs = &mut inputs;
+        let (api, topo) = (&api, &topos[k]);
+        let next = async move {
+            let mut summary = Summary::default();
+            let input = match (&d.input, d.socrata) {
+                (Some(input), _) => input.clone(),
+                (None, Some(year)) => format!("socrata:{year}"),
+                (None, None) => inputs
+                    .next(dataset, &mut summary)
+                    .await?
+                    .display()
+                    .to_string(),
+            };
+            let run = run_id(d, &input);
+            let before = api.events(dataset).await?.len();
+            let (manifest, handed_off) =
+                ingest(d, dataset, topo, &input, &run, &mut summary).await?;
+            anyhow::Ok(Ingested {
+                dataset: dataset.clone(),
+                run,
+                manifest,
+                handed_off,
+                summary,
+                before,
+                topo: k,
+            })
         };
-        let run = run_id(d, &input);
-        let before = api.events(dataset).await?.len();
-        let (manifest, handed_off) = ingest(d, dataset, &topo, &input, &run, &mut summary).await?;
-        let layers = process_layers(d, dataset, &topo, &run, handed_off, &mut summary).await?;
-        ran.push(Ran {
-            dataset: dataset.clone(),
-            run,
-            manifest,
-            layers,
-            summary,
-            before,
-        });
+        let next = match pending.take() {
+            Some(previous) => {
+                let (next, previous) = tokio::join!(next, layers_of(previous));
+                ran.push(previous?);
+                next?
+            }
+            None => next.await?,
+        };
+        pending = Some(next);
+    }
+    if let Some(last) = pending.take() {
+        ran.push(layers_of(last).await?);
     }
     if ran.len() >= 2
         && let Some(last) = ran.last_mut()
     {
-        correlate_stage(d, &last.dataset, &topo, &last.run, &mut last.summary).await?;
+        let topo = topos.last().expect("one topology per dataset");
+        correlate_stage(d, &last.dataset, topo, &last.run, &mut last.summary).await?;
         last.layers.push(CORRELATE.to_owned());
     }
     let out = d.out.clone().unwrap_or_else(|| match ran.as_slice() {
@@ -586,7 +639,7 @@ pub async fn run(d: &Demo) -> anyhow::Result<Outcome> {
             .map(|r| (r.dataset.clone(), r.run.clone()))
             .collect(),
         report: out,
-        writes: topo.writes(),
+        writes: topos.iter().flat_map(Topology::writes).collect(),
         api,
     })
 }

@@ -6,14 +6,20 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use ingest_core::Progress;
 use object_store::ObjectStore;
+
+/// Every bar of the process, drawn together: the demo runs one dataset's layers while it ingests the next.
+fn bars() -> &'static MultiProgress {
+    static BARS: std::sync::OnceLock<MultiProgress> = std::sync::OnceLock::new();
+    BARS.get_or_init(MultiProgress::new)
+}
 
 /// A progress bar on a terminal, hidden otherwise.
 pub fn bar(len: u64, template: &str) -> ProgressBar {
     let pb = if std::io::stderr().is_terminal() {
-        ProgressBar::new(len)
+        bars().add(ProgressBar::new(len))
     } else {
         ProgressBar::hidden()
     };
