@@ -20,6 +20,7 @@ pub mod quarantine;
 pub mod run;
 pub mod sink;
 pub mod source;
+pub mod spill;
 
 pub use catalog::{Catalog, DatasetSpec};
 pub use checkpoint::Checkpoint;

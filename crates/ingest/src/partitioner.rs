@@ -8,9 +8,14 @@
 //! keeping a row group open per partition cost 16 x 35 columns x 150 KiB = 80 MiB of invisible
 //! memory on MyLA311. Encoded row groups wait in the partition's sink until a multipart part is
 //! full. When builders + sinks + the encoding headroom reach the budget, the largest partition is
-//! relieved: encode its builders into a row group, or else close its part file.
+//! relieved: its builders are spilled to local disk ([`crate::spill`], lz4 Arrow IPC) while its rows
+//! are fewer than a row group, or else encoded, with its spilled batches first, as ONE row group of
+//! `row_group_rows` rows; or its part file is closed. A partition whose spilled and buffered rows reach
+//! `row_group_rows` is written at once, so row groups are full however many partitions share the
+//! budget. Spill files never outlive the partitioner: `finish` (also at a checkpoint) writes them all.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -27,6 +32,7 @@ use tokio::runtime::Handle;
 use crate::error::{Error, Result};
 use crate::locations::Locations;
 use crate::sink::ObjectSink;
+use crate::spill::{SpillDir, SpillFile};
 
 /// Name of the provenance column appended to every raw file.
 pub const SOURCE_ROW: &str = "_source_row";
@@ -52,7 +58,9 @@ pub struct PartitionerConfig {
     /// Global cap on the partitioner's memory: builders, sinks waiting for a multipart part, and the
     /// encoding headroom of one row group.
     pub memory_budget: usize,
-    /// Maximum rows per Parquet row group.
+    /// Rows per Parquet row group: a partition is written as one row group once this many of its rows
+    /// wait (in its builders and spill files); fewer only at the end, at a checkpoint, when the spill
+    /// cap is reached, or when the encoded row group would outgrow its share of the budget.
     pub row_group_rows: usize,
     /// Multipart part size of the object sink.
     pub part_bytes: usize,
@@ -62,7 +70,24 @@ pub struct PartitionerConfig {
     /// writer keeps every row group's metadata and page indexes until the footer, which the
     /// budget cannot see, so files are rolled to keep memory flat however long the input.
     pub max_row_groups_per_file: usize,
+    /// Dictionary page limit per column chunk (a column falls back to plain pages beyond it).
+    pub dictionary_page_bytes: usize,
+    /// Largest data page (smaller under tiny budgets: `memory_budget / 256`, at least 4 KiB).
+    pub max_page_bytes: usize,
+    /// Directory of the spill files (`None`: `std::env::temp_dir()`); the partitioner makes its own
+    /// subdirectory and removes it on finish and on error.
+    pub spill_dir: Option<PathBuf>,
+    /// Most bytes of spill files on disk at once (Lambda's `/tmp` is 512 MB by default); beyond it the
+    /// partition with the largest spill is written as a (smaller) row group. 0 disables spilling:
+    /// every relief encodes a row group at once.
+    pub spill_bytes_cap: u64,
 }
+
+/// DuckDB's row group size, and ours: 120 x 1,024 rows.
+pub const ROW_GROUP_ROWS: usize = 122_880;
+
+/// Default cap on the spill files on disk: half of Lambda's default 512 MB `/tmp`.
+pub const SPILL_BYTES_CAP: u64 = 256 * 1024 * 1024;
 
 impl Default for PartitionerConfig {
     /// The settings for a 128 MiB ingest process.
@@ -77,17 +102,21 @@ impl PartitionerConfig {
     pub fn for_process(total: usize) -> Self {
         PartitionerConfig {
             memory_budget: total.saturating_sub(PROCESS_RESERVE).max(total / 2),
-            row_group_rows: 1 << 20,
+            row_group_rows: ROW_GROUP_ROWS,
             part_bytes: crate::sink::MIN_PART_BYTES,
             zstd_level: 1,
             max_row_groups_per_file: 16,
+            dictionary_page_bytes: 32 * 1024,
+            max_page_bytes: 256 * 1024,
+            spill_dir: None,
+            spill_bytes_cap: SPILL_BYTES_CAP,
         }
     }
 
     /// Data page size: 128 KiB (smaller under tiny budgets). Pages bound the plain encoder's
     /// buffer per column; 64-512 KiB pages compress the same within 1% on MyLA311.
     fn page_bytes(&self) -> usize {
-        (self.memory_budget / 256).clamp(4096, 128 * 1024)
+        (self.memory_budget / 256).clamp(4096, self.max_page_bytes.max(4096))
     }
 }
 
@@ -115,6 +144,15 @@ pub struct BudgetStats {
     pub row_groups: u64,
     /// Bytes kept free for encoding one row group (codec contexts, pages, the encoded copy).
     pub encode_headroom: usize,
+    /// Batches spilled to local disk, and the bytes of those read back (all, after `finish`).
+    pub spilled_batches: u64,
+    pub spilled_bytes: u64,
+    /// Most bytes of spill files on disk at once.
+    pub spill_peak_bytes: u64,
+    /// Row groups flushed before `row_group_rows` because their encoded size reached its share of
+    /// the budget, and spills written early because of `spill_bytes_cap`.
+    pub row_groups_cut: u64,
+    pub spill_cap_writes: u64,
 }
 
 struct OpenPart {
@@ -129,6 +167,11 @@ struct PartitionState {
     rows_col: UInt64Builder,
     buffered_rows: usize,
     builder_bytes: usize,
+    /// Batches on disk, oldest first; they precede the builders' rows.
+    spilled: Vec<SpillFile>,
+    spilled_rows: usize,
+    /// Memory of the spilled batches (the largest spill is written first when the cap is reached).
+    spilled_bytes: u64,
     open: Option<OpenPart>,
     next_part: u32,
     accounted: usize,
@@ -158,8 +201,12 @@ pub struct Partitioner {
     index: HashMap<String, usize>,
     states: Vec<PartitionState>,
     total: usize,
-    /// Largest raw size of one row group (builders are encoded at this size at the latest).
+    /// Largest raw size of the builders of one partition (relieved at this size at the latest).
     row_group_cap: usize,
+    /// Encoded size of an in-progress row group at which it is flushed early.
+    encoded_cap: usize,
+    /// Spill files (None when spilling is disabled).
+    spill: Option<SpillDir>,
     stats: BudgetStats,
 }
 
@@ -189,7 +236,7 @@ impl Partitioner {
             // council) stays dictionary-encoded, high-cardinality text (ids, addresses, dates,
             // coordinates) falls back to plain pages at once, which zstd compresses far better
             // than a dictionary of unique values plus its index pages.
-            .set_dictionary_page_size_limit(16 * 1024)
+            .set_dictionary_page_size_limit(cfg.dictionary_page_bytes)
             // Row numbers rise within a partition: delta encoding, no dictionary.
             .set_column_dictionary_enabled(ColumnPath::from(SOURCE_ROW), false)
             .set_column_encoding(ColumnPath::from(SOURCE_ROW), Encoding::DELTA_BINARY_PACKED)
@@ -207,9 +254,23 @@ impl Partitioner {
                 2 * fixed
             )));
         }
-        let row_group_cap = (budget.saturating_sub(fixed) / 6).max(64 * 1024);
+        let avail = budget.saturating_sub(fixed);
+        let (row_group_cap, encoded_cap, headroom, spill) = if cfg.spill_bytes_cap > 0 {
+            // Writing a row group from spill files holds, besides the codecs and pages: one decoded
+            // batch (at most the builder cap), the encoded row group in progress, and its copy while
+            // it is flushed into the sink.
+            // Meanwhile the spill thread may be writing one batch (and its compressed body).
+            let cap = (avail / 12).max(64 * 1024);
+            let encoded = (avail / 6).max(64 * 1024);
+            let parent = cfg.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+            let dir = SpillDir::new(&parent, run_id)?;
+            (cap, encoded, fixed + 3 * cap + 2 * encoded, Some(dir))
+        } else {
+            let cap = (avail / 6).max(64 * 1024);
+            (cap, usize::MAX, fixed + cap, None)
+        };
         let stats = BudgetStats {
-            encode_headroom: fixed + row_group_cap,
+            encode_headroom: headroom,
             ..Default::default()
         };
         Ok(Partitioner {
@@ -225,6 +286,8 @@ impl Partitioner {
             states: Vec::new(),
             total: 0,
             row_group_cap,
+            encoded_cap,
+            spill,
             stats,
         })
     }
@@ -276,8 +339,10 @@ impl Partitioner {
         self.stats.max_row_bytes = self.stats.max_row_bytes.max(row_bytes);
         self.settle(idx);
         let st = &self.states[idx];
-        if st.buffered_rows >= self.cfg.row_group_rows || st.builder_bytes >= self.row_group_cap {
-            self.write_row_group(idx)?;
+        if st.buffered_rows + st.spilled_rows >= self.cfg.row_group_rows
+            || st.builder_bytes >= self.row_group_cap
+        {
+            self.relieve(idx)?;
         }
         if self.total + self.stats.encode_headroom >= self.cfg.memory_budget {
             self.evict()?;
@@ -295,6 +360,9 @@ impl Partitioner {
             rows_col: UInt64Builder::with_capacity(0),
             buffered_rows: 0,
             builder_bytes: 0,
+            spilled: Vec::new(),
+            spilled_rows: 0,
+            spilled_bytes: 0,
             open: None,
             next_part: 0,
             accounted: 0,
@@ -322,16 +390,37 @@ impl Partitioner {
         self.settle_with(idx, 0)
     }
 
-    /// Encode the builders of `idx` as one row group into its part file (opened when needed).
-    fn write_row_group(&mut self, idx: usize) -> Result<()> {
-        if self.states[idx].buffered_rows == 0 {
-            return Ok(());
+    /// Free the builders of `idx`: spill them while the partition's rows are fewer than a row group
+    /// (then write the largest spill while the spill files exceed their cap), else write its row group.
+    fn relieve(&mut self, idx: usize) -> Result<()> {
+        let st = &self.states[idx];
+        if self.spill.is_none() || st.buffered_rows + st.spilled_rows >= self.cfg.row_group_rows {
+            return self.write_row_group(idx);
         }
-        if self.states[idx].open.is_none() {
-            self.open_part(idx)?;
+        self.spill_builders(idx)?;
+        while self
+            .spill
+            .as_ref()
+            .is_some_and(|s| s.on_disk() > self.cfg.spill_bytes_cap)
+        {
+            let Some(big) = (0..self.states.len())
+                .filter(|&i| !self.states[i].spilled.is_empty())
+                .max_by_key(|&i| self.states[i].spilled_bytes)
+            else {
+                break;
+            };
+            self.stats.spill_cap_writes += 1;
+            self.write_row_group(big)?;
         }
-        let codecs = (self.schema.fields().len()) * CODEC_BYTES_PER_COLUMN;
+        Ok(())
+    }
+
+    /// The builders of `idx` as one batch (None when empty); the builders start over.
+    fn take_batch(&mut self, idx: usize) -> Result<Option<RecordBatch>> {
         let st = &mut self.states[idx];
+        if st.buffered_rows == 0 {
+            return Ok(None);
+        }
         let mut cols: Vec<ArrayRef> = st
             .strings
             .iter_mut()
@@ -340,19 +429,95 @@ impl Partitioner {
         cols.push(Arc::new(st.rows_col.finish()));
         let batch = RecordBatch::try_new(self.schema.clone(), cols)
             .map_err(|e| Error::parquet(&st.value, e))?;
-        let batch_bytes = st.builder_bytes;
-        st.outcome.rows += st.buffered_rows as u64;
         st.buffered_rows = 0;
         st.builder_bytes = builder_capacity(&st.strings, &st.rows_col);
+        Ok(Some(batch))
+    }
+
+    /// Write the builders of `idx` to a spill file.
+    fn spill_builders(&mut self, idx: usize) -> Result<()> {
+        let Some(batch) = self.take_batch(idx)? else {
+            return Ok(());
+        };
+        let bytes = batch.get_array_memory_size();
+        // Handed over when the spill thread is free; until then the batch is held here. The one
+        // being written (batch and compressed body) is in the encoding headroom.
+        self.settle_with(idx, bytes);
+        let spill = self.spill.as_mut().expect("spilling is enabled");
+        let file = spill.write(batch)?;
+        self.stats.spilled_batches += 1;
+        self.stats.spill_peak_bytes = self.stats.spill_peak_bytes.max(spill.on_disk());
+        let st = &mut self.states[idx];
+        st.spilled_rows += file.rows;
+        st.spilled_bytes += file.memory as u64;
+        st.spilled.push(file);
+        self.settle(idx);
+        Ok(())
+    }
+
+    /// Write the rows of `idx` (spilled batches first, then the builders) as one row group into its
+    /// part file (opened when needed); cut early only when the encoded row group reaches its share
+    /// of the budget.
+    fn write_row_group(&mut self, idx: usize) -> Result<()> {
+        let st = &mut self.states[idx];
+        if st.buffered_rows == 0 && st.spilled.is_empty() {
+            return Ok(());
+        }
+        let files = std::mem::take(&mut st.spilled);
+        st.spilled_rows = 0;
+        st.spilled_bytes = 0;
+        for file in files {
+            let memory = file.memory;
+            let (batch, bytes) = self.spill.as_mut().expect("spilled").take(file)?;
+            self.stats.spilled_bytes += bytes;
+            self.encode(idx, batch, memory + bytes as usize)?;
+        }
+        if let Some(batch) = self.take_batch(idx)? {
+            let bytes = batch.get_array_memory_size();
+            self.encode(idx, batch, bytes)?;
+        }
+        self.flush_row_group(idx)?;
+        self.roll_if_full(idx)
+    }
+
+    /// Encode `batch` (taking `batch_bytes` of memory) into the row group in progress of `idx`.
+    fn encode(&mut self, idx: usize, batch: RecordBatch, batch_bytes: usize) -> Result<()> {
+        if self.states[idx].open.is_none() {
+            self.open_part(idx)?;
+        }
+        let codecs = (self.schema.fields().len()) * CODEC_BYTES_PER_COLUMN;
+        let st = &mut self.states[idx];
+        st.outcome.rows += batch.num_rows() as u64;
         let open = st.open.as_mut().expect("opened above");
+        let before = open.writer.flushed_row_groups().len();
         self.rt
             .block_on(open.writer.write(&batch))
             .map_err(|e| Error::parquet(&open.key, e))?;
+        // The writer flushes by itself on reaching `row_group_rows`.
+        self.stats.row_groups += (open.writer.flushed_row_groups().len() - before) as u64;
         // The batch is still alive here: count it with the encoded pages and the codecs.
         self.settle_with(idx, batch_bytes + codecs);
         drop(batch);
-        let st = &mut self.states[idx];
-        let open = st.open.as_mut().expect("opened above");
+        let in_progress = self.states[idx]
+            .open
+            .as_ref()
+            .map_or(0, |o| o.writer.memory_size());
+        if in_progress >= self.encoded_cap {
+            self.stats.row_groups_cut += 1;
+            self.flush_row_group(idx)?;
+            self.roll_if_full(idx)?;
+        }
+        Ok(())
+    }
+
+    /// Flush the row group in progress of `idx` into its sink.
+    fn flush_row_group(&mut self, idx: usize) -> Result<()> {
+        let Some(open) = self.states[idx].open.as_mut() else {
+            return Ok(());
+        };
+        if open.writer.in_progress_rows() == 0 {
+            return Ok(());
+        }
         let encoded = open.writer.memory_size();
         self.rt
             .block_on(open.writer.flush())
@@ -360,7 +525,7 @@ impl Partitioner {
         self.stats.row_groups += 1;
         // While flushing, the encoded row group existed twice (pages and the file buffer).
         self.settle_with(idx, encoded);
-        self.roll_if_full(idx)
+        Ok(())
     }
 
     /// Close the part file of `idx` when it holds `max_row_groups_per_file` row groups.
@@ -417,7 +582,7 @@ impl Partitioner {
             }
             let held = st.accounted.saturating_sub(st.builder_bytes);
             if st.buffered_rows > 0 && (st.builder_bytes >= held || st.open.is_none()) {
-                self.write_row_group(idx)?;
+                self.relieve(idx)?;
             } else if st.open.is_some() {
                 self.stats.early_closes += 1;
                 self.close_part(idx)?;
@@ -429,12 +594,14 @@ impl Partitioner {
         Ok(())
     }
 
-    /// Encode and close everything; outcomes sorted by partition value (numbers numerically).
+    /// Encode (spill files included) and close everything; the spill directory is removed.
+    /// Outcomes sorted by partition value (numbers numerically).
     pub fn finish(mut self) -> Result<(Vec<PartitionOutcome>, BudgetStats)> {
         for idx in 0..self.states.len() {
             self.write_row_group(idx)?;
             self.close_part(idx)?;
         }
+        drop(self.spill.take());
         let mut out: Vec<PartitionOutcome> = self.states.into_iter().map(|s| s.outcome).collect();
         out.sort_by(|a, b| partition_order(&a.value, &b.value));
         Ok((out, self.stats))
