@@ -154,13 +154,7 @@ async fn generated_rows_round_trip_with_exact_counts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn part_files_roll_after_max_row_groups() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gen.csv");
-    let stats = generate(
-        std::fs::File::create(&path).unwrap(),
-        GenOptions::new(6_000, 5, 2017),
-    )
-    .unwrap();
+    let (_dir, path, stats) = common::generated_csv(6_000, 5, 2017);
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let spec = Catalog::builtin().load("la311").unwrap();
     let opts = IngestOptions {
@@ -198,13 +192,7 @@ async fn part_files_roll_after_max_row_groups() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_budget_too_small_to_encode_a_row_group_is_refused_with_the_minimum() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gen.csv");
-    generate(
-        std::fs::File::create(&path).unwrap(),
-        GenOptions::new(100, 5, 2017),
-    )
-    .unwrap();
+    let (_dir, path, _) = common::generated_csv(100, 5, 2017);
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let spec = Catalog::builtin().load("la311").unwrap();
     let opts = IngestOptions {

@@ -54,13 +54,7 @@ async fn segmented_equals_one_shot(source: SourceSpec, min_segments: u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_file_continues_exactly_where_it_stopped() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gen.csv");
-    let stats = generate(
-        std::fs::File::create(&path).unwrap(),
-        GenOptions::new(5_000, 11, 2023),
-    )
-    .unwrap();
+    let (_dir, path, stats) = common::generated_csv(5_000, 11, 2023);
     assert!(stats.malformed > 0, "the sample has rows to quarantine");
     segmented_equals_one_shot(SourceSpec::File { path }, 4).await;
 }
@@ -143,13 +137,7 @@ async fn a_checkpoint_for_another_source_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_checkpoint_left_next_to_a_manifest_is_ignored() {
     // In AWS the role may write `runs/` but not delete: the checkpoint of a complete run can stay.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gen.csv");
-    generate(
-        std::fs::File::create(&path).unwrap(),
-        GenOptions::new(3_000, 3, 2023),
-    )
-    .unwrap();
+    let (_dir, path, _) = common::generated_csv(3_000, 3, 2023);
     let spec = Catalog::builtin().load("la311").unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let source = SourceSpec::File { path };

@@ -11,7 +11,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ingest_core::catalog::{DatasetSpec, PartitionValues};
-use ingest_core::generate::{GenOptions, generate};
 use ingest_core::partitioner::{BudgetStats, Partitioner, PartitionerConfig};
 use ingest_core::{
     Catalog, IngestOptions, RunManifest, Segment, SourceSpec, ingest, ingest_segment,
@@ -67,13 +66,7 @@ async fn run(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_groups_are_full_at_a_small_budget_and_rows_round_trip() {
     const ROWS: usize = 2_048;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gen.csv");
-    generate(
-        std::fs::File::create(&path).unwrap(),
-        GenOptions::new(60_000, 7, 2023),
-    )
-    .unwrap();
+    let (_dir, path, _) = common::generated_csv(60_000, 7, 2023);
     let spill_dir = tempfile::tempdir().unwrap();
     let spec = Catalog::builtin().load("la311").unwrap();
     let cfg = PartitionerConfig {

@@ -165,3 +165,25 @@ pub fn grants() -> ingest_core::Locations {
         runs: prefixes::ingest::runs(),
     }
 }
+
+/// A generated MyLA311-shaped CSV of `rows` rows (`seed`, `year`) in a new temporary directory: the directory
+/// (keep it alive while the file is used), the file, and what the generator wrote.
+pub fn generated_csv(
+    rows: u64,
+    seed: u64,
+    year: i32,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    ingest_core::generate::GenStats,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gen.csv");
+    let file = std::fs::File::create(&path).unwrap();
+    let stats = ingest_core::generate::generate(
+        file,
+        ingest_core::generate::GenOptions::new(rows, seed, year),
+    )
+    .unwrap();
+    (dir, path, stats)
+}
