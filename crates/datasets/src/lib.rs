@@ -251,7 +251,7 @@ impl Catalog {
     }
 
     /// A boundary file by its path under `geo/` (e.g. `council_districts/boundaries.yaml`); built-in GeoJSON
-    /// comes compacted (see [`Catalog::geo_file_derived_from`]).
+    /// comes packed (see [`Catalog::geo_file_derived_from`]).
     pub fn geo_file(&self, rel: &str) -> std::io::Result<Cow<'static, [u8]>> {
         match &self.geo {
             Geo::Builtin => embedded::GEO
@@ -268,8 +268,8 @@ impl Catalog {
         }
     }
 
-    /// For a built-in boundary file embedded in a compacted form ([`Catalog::geo_file`] returns those bytes:
-    /// GeoJSON with coordinates kept to 7 decimals, no whitespace), the sha256 of the repository file it was
+    /// For a built-in boundary file embedded in a derived form ([`Catalog::geo_file`] returns those bytes:
+    /// GeoJSON packed by `districts::packed`, coordinates kept to 7 decimals), the sha256 of the repository file it was
     /// made from; `None` for a file embedded as it is and for a catalog directory's files.
     pub fn geo_file_derived_from(&self, rel: &str) -> Option<&'static str> {
         match &self.geo {

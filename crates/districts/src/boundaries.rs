@@ -58,7 +58,7 @@ impl std::fmt::Debug for Boundaries {
 pub struct BoundaryFile {
     pub bytes: Vec<u8>,
     /// The full sha256 (hex) of the file these bytes were derived from, when they are not that file itself
-    /// (the built-in catalog embeds its GeoJSON compacted at build time, crates/datasets/build.rs); `None`:
+    /// (the built-in catalog embeds its GeoJSON packed at build time, crates/datasets/build.rs); `None`:
     /// the bytes are the file, and their own digest is checked.
     pub sha256: Option<String>,
 }
@@ -84,7 +84,7 @@ impl Boundaries {
     }
 
     /// [`Boundaries::from_yaml`] over files that may come with the sha256 of the file they were derived from
-    /// (a build step's compacted copy, [`BoundaryFile::sha256`]): that digest is checked against the manifest
+    /// (a build step's packed copy, [`BoundaryFile::sha256`]): that digest is checked against the manifest
     /// instead of the bytes'.
     pub fn from_yaml_files(
         yaml: &str,

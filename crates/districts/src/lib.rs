@@ -40,6 +40,7 @@ mod error;
 mod features;
 mod index;
 mod manifest;
+pub mod packed;
 
 pub use boundaries::{Boundaries, BoundaryFile, BoundarySet};
 pub use error::{Error, Problem};

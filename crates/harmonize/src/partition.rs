@@ -236,7 +236,12 @@ fn source_rows(array: &ArrayRef) -> Option<Vec<u64>> {
     match array.data_type() {
         DataType::UInt64 => Some(array.as_primitive::<UInt64Type>().values().to_vec()),
         DataType::UInt32 => Some(
-            array.as_primitive::<UInt32Type>().values().iter().map(|&v| u64::from(v)).collect(),
+            array
+                .as_primitive::<UInt32Type>()
+                .values()
+                .iter()
+                .map(|&v| u64::from(v))
+                .collect(),
         ),
         DataType::Int64 => array
             .as_primitive::<Int64Type>()
@@ -679,13 +684,20 @@ mod tests {
     fn raw_contract_errors_name_the_column_and_type() {
         let text: ArrayRef = Arc::new(StringArray::from(vec!["a"]));
         let negative: ArrayRef = Arc::new(Int64Array::from(vec![-1]));
-        let err = raw_columns("raw/k", &batch(text.clone(), negative)).unwrap_err().to_string();
+        let err = raw_columns("raw/k", &batch(text.clone(), negative))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("_source_row is Int64"), "{err}");
         assert!(err.contains("raw/k"), "{err}");
         let number: ArrayRef = Arc::new(Int32Array::from(vec![7]));
         let rows: ArrayRef = Arc::new(UInt64Array::from(vec![1]));
-        let err = raw_columns("raw/k", &batch(number, rows)).unwrap_err().to_string();
-        assert!(err.contains("column \"Status\" is Int32, not text"), "{err}");
+        let err = raw_columns("raw/k", &batch(number, rows))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("column \"Status\" is Int32, not text"),
+            "{err}"
+        );
         let schema = Schema::new(vec![Field::new("Status", DataType::Utf8, true)]);
         let no_rows = RecordBatch::try_new(Arc::new(schema), vec![text]).unwrap();
         let err = raw_columns("raw/k", &no_rows).unwrap_err().to_string();

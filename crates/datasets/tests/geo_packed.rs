@@ -1,5 +1,6 @@
-//! The built-in catalog embeds its boundary GeoJSON compacted at build time (coordinates kept to 7 decimals,
-//! no whitespace; crates/datasets/build.rs). These tests hold the compacted sets to the repository's files:
+//! The built-in catalog embeds its boundary GeoJSON packed at build time (coordinates kept to 7 decimals as
+//! varint deltas, crates/districts/src/packed.rs, crates/datasets/build.rs). These tests hold the packed sets
+//! to the repository's files:
 //! the same sets, districts and rings, every vertex within half a unit of the 7th decimal, and the same
 //! district for every coordinate of the real samples and for a grid of points over the city.
 
@@ -28,7 +29,7 @@ fn rings(p: &geo::Polygon<f64>) -> Vec<geo::LineString<f64>> {
 }
 
 #[test]
-fn compacted_sets_keep_every_vertex_to_seven_decimals() {
+fn packed_sets_keep_every_vertex_to_seven_decimals() {
     let (builtin, files) = both();
     assert_eq!(builtin.sets().len(), files.sets().len());
     let mut vertices = 0usize;
@@ -82,7 +83,7 @@ fn coordinates(sample: &str, lat: &str, lon: &str) -> Vec<(f64, f64)> {
 }
 
 #[test]
-fn compacted_sets_give_the_same_district_for_real_and_grid_coordinates() {
+fn packed_sets_give_the_same_district_for_real_and_grid_coordinates() {
     let (builtin, files) = both();
     let mut points = coordinates(
         "testdata/lapd_crime/lapd_crime_2020_present_sample_mixed_dates.csv.gz",
