@@ -202,7 +202,7 @@ fn timestamp(year: i32, second_of_year: u64) -> String {
         .and_hms_opt(0, 0, 0)
         .expect("midnight");
     let t = start + chrono::Duration::seconds(second_of_year as i64);
-    t.format("%m/%d/%Y %I:%M:%S %p").to_string()
+    draw::mdy_hms_12(t)
 }
 
 /// Write `opts.rows` data rows (plus the header) to `out`. Same options, same bytes. `CDMember` names the member in

@@ -24,7 +24,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::dataset::{DatasetOptions, DatasetStats};
-use super::draw::{CrimeAnchor, jitter, pick, trimmed, weighted_index};
+use super::draw::{CrimeAnchor, jitter, mdy, pick, trimmed, weighted_index};
 use super::tables::{
     CRIME_CODES, CRIME_INSIDE, CRIME_OUTSIDE, DESCENTS, HOUR_WEIGHTS, MOCODES, PREMISES, WEAPONS,
 };
@@ -119,9 +119,9 @@ const MINUTES: [(u32, u32); 5] = [(0, 45), (30, 19), (45, 5), (15, 4), (u32::MAX
 
 fn date(d: NaiveDate, ampm: bool) -> String {
     if ampm {
-        d.format("%m/%d/%Y 12:00:00 AM").to_string()
+        format!("{} 12:00:00 AM", mdy(d))
     } else {
-        d.format("%m/%d/%Y 00:00").to_string()
+        format!("{} 00:00", mdy(d))
     }
 }
 
@@ -189,7 +189,7 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
         let (area, area_name, _) = AREAS[usize::from(anchor.area) - 1];
         let zero = !outside && place < OUTSIDE_SHARE + ZERO_COORD_SHARE;
 
-        let yy = reported.format("%y").to_string();
+        let yy = format!("{:02}", reported.year().rem_euclid(100));
         let seq = next_seq
             .entry((reported.year(), area))
             .or_insert_with(|| rng.random_range(1..500));

@@ -125,10 +125,41 @@ pub(super) fn jitter(rng: &mut StdRng, lat: f64, lon: f64, max_deg: f64) -> (f64
 
 /// `x` with `decimals` decimals and no trailing zeros, the way the exports write coordinates
 /// (`34.048`, `-118.2915`).
+/// Rounded to the nearest multiple of `10^-decimals` in integers (`{:.N}` formatting takes the exact,
+/// slow path for most coordinates), `decimals` at most 9.
 pub(super) fn trimmed(x: f64, decimals: usize) -> String {
-    let s = format!("{x:.decimals$}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.into() }
+    let scale = 10i64.pow(decimals as u32);
+    let units = (x * scale as f64).round() as i64;
+    let (whole, mut frac) = (units.abs() / scale, units.abs() % scale);
+    let sign = if units < 0 { "-" } else { "" };
+    if frac == 0 {
+        return format!("{sign}{whole}");
+    }
+    let mut width = decimals;
+    while frac % 10 == 0 {
+        frac /= 10;
+        width -= 1;
+    }
+    format!("{sign}{whole}.{frac:0width$}")
+}
+
+/// `MM/DD/YYYY`, as chrono's `%m/%d/%Y` writes it (the exports' date text); by hand, since chrono parses its
+/// format string on every call (a quarter of a generator's time was there).
+pub(super) fn mdy(d: NaiveDate) -> String {
+    format!("{:02}/{:02}/{:04}", d.month(), d.day(), d.year())
+}
+
+/// `MM/DD/YYYY hh:mm:ss AM`, as chrono's `%m/%d/%Y %I:%M:%S %p` writes it.
+pub(super) fn mdy_hms_12(t: chrono::NaiveDateTime) -> String {
+    use chrono::Timelike;
+    let (pm, hour) = t.hour12();
+    format!(
+        "{} {hour:02}:{:02}:{:02} {}",
+        mdy(t.date()),
+        t.minute(),
+        t.second(),
+        if pm { "PM" } else { "AM" }
+    )
 }
 
 /// `12345678` -> `12,345,678`.
@@ -229,6 +260,27 @@ mod tests {
         assert_eq!(trimmed(34.0480, 4), "34.048");
         assert_eq!(trimmed(-118.29150, 4), "-118.2915");
         assert_eq!(trimmed(34.0, 4), "34");
+        assert_eq!(trimmed(-0.00001, 4), "0");
+        assert_eq!(trimmed(34.00501, 5), "34.00501");
+        assert_eq!(trimmed(-118.000049, 4), "-118");
+        assert_eq!(trimmed(-118.00005, 5), "-118.00005");
+        assert_eq!(
+            mdy_hms_12(
+                NaiveDate::from_ymd_opt(2023, 1, 9)
+                    .unwrap()
+                    .and_hms_opt(0, 5, 7)
+                    .unwrap()
+            ),
+            "01/09/2023 12:05:07 AM"
+        );
+        for (h, want) in [(12, "12:00:00 PM"), (13, "01:00:00 PM"), (11, "11:00:00 AM")] {
+            let t = NaiveDate::from_ymd_opt(2020, 12, 31)
+                .unwrap()
+                .and_hms_opt(h, 0, 0)
+                .unwrap();
+            assert_eq!(mdy_hms_12(t), format!("12/31/2020 {want}"));
+            assert_eq!(mdy_hms_12(t), t.format("%m/%d/%Y %I:%M:%S %p").to_string());
+        }
         assert_eq!(thousands(412000), "412,000");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_234_567), "1,234,567");

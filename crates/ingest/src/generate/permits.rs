@@ -26,7 +26,7 @@ use rand::{Rng, SeedableRng};
 
 use super::dataset::{DatasetOptions, DatasetStats};
 use super::draw::{
-    PermitAnchor, jitter, lines_2021_from, pick, thousands, trimmed, weighted_index,
+    PermitAnchor, jitter, lines_2021_from, mdy, pick, thousands, trimmed, weighted_index,
 };
 use super::tables::PERMIT_ANCHORS;
 
@@ -303,7 +303,7 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
             pick(&mut rng, &PCIS_MIDDLES)
         ));
         rec.push(status.into());
-        rec.push(status_day.format("%m/%d/%Y 12:00:00 AM").to_string());
+        rec.push(format!("{} 12:00:00 AM", mdy(status_day)));
         rec.push(
             if new_building {
                 "Bldg-New"
@@ -323,7 +323,7 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
         );
         rec.extend([String::new(), String::new()]); // Project Number, Event Code
         rec.push(office.0.into());
-        rec.push(issued.format("%m/%d/%Y").to_string());
+        rec.push(mdy(issued));
         let house = anchor.house;
         rec.push(house.to_string());
         rec.push(if rng.random_bool(0.006) { "1/2" } else { "" }.into());
@@ -374,9 +374,7 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
         rec.push(match rng.random_range(0..100) {
             0..35 => String::new(),
             35..47 => "01/01/2000".into(),
-            _ => (issued + Duration::days(rng.random_range(30..730)))
-                .format("%m/%d/%Y")
-                .to_string(),
+            _ => mdy(issued + Duration::days(rng.random_range(30..730))),
         });
         rec.push(name(&mut rng, &FIRST_NAMES).into());
         rec.push(if rng.random_bool(0.17) {
