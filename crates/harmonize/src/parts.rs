@@ -29,7 +29,7 @@ pub struct TransformOptions {
 impl Default for TransformOptions {
     fn default() -> Self {
         TransformOptions {
-            batch_rows: 32_768,
+            batch_rows: 16_384,
             row_group_rows: 65_536,
             file_rows: 2_000_000,
         }
