@@ -273,7 +273,11 @@ mod tests {
             ),
             "01/09/2023 12:05:07 AM"
         );
-        for (h, want) in [(12, "12:00:00 PM"), (13, "01:00:00 PM"), (11, "11:00:00 AM")] {
+        for (h, want) in [
+            (12, "12:00:00 PM"),
+            (13, "01:00:00 PM"),
+            (11, "11:00:00 AM"),
+        ] {
             let t = NaiveDate::from_ymd_opt(2020, 12, 31)
                 .unwrap()
                 .and_hms_opt(h, 0, 0)
