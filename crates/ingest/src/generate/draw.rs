@@ -144,7 +144,7 @@ pub(super) fn trimmed(x: f64, decimals: usize) -> String {
 }
 
 /// `MM/DD/YYYY`, as chrono's `%m/%d/%Y` writes it (the exports' date text); by hand, since chrono parses its
-/// format string on every call (a quarter of a generator's time was there).
+/// format string on every call (about 5 % of a generator's time, measured; same bytes).
 pub(super) fn mdy(d: NaiveDate) -> String {
     format!("{:02}/{:02}/{:04}", d.month(), d.day(), d.year())
 }
