@@ -13,6 +13,8 @@
 //! `row_group_rows` rows; or its part file is closed. A partition whose spilled and buffered rows reach
 //! `row_group_rows` is written at once, so row groups are full however many partitions share the
 //! budget. Spill files never outlive the partitioner: `finish` (also at a checkpoint) writes them all.
+//! Row groups are encoded on an encoder thread of the partitioner, one at a time, while rows go on
+//! arriving: a partition's files (`Files`) move to that thread with the job and come back.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -161,6 +163,24 @@ struct OpenPart {
     key: String,
 }
 
+/// A partition's Parquet files: the part being written and what is done. It moves to the encoder thread
+/// with a row group to write and comes back when that is written.
+struct Files {
+    value: String,
+    open: Option<OpenPart>,
+    next_part: u32,
+    outcome: PartitionOutcome,
+}
+
+impl Files {
+    /// Memory of the open part: the writer's buffers and the sink's bytes waiting for a multipart part.
+    fn bytes(&self) -> usize {
+        self.open.as_ref().map_or(0, |o| {
+            o.writer.memory_size() + o.held.load(Ordering::Relaxed)
+        })
+    }
+}
+
 struct PartitionState {
     value: String,
     strings: Vec<StringBuilder>,
@@ -172,39 +192,219 @@ struct PartitionState {
     spilled_rows: usize,
     /// Memory of the spilled batches (the largest spill is written first when the cap is reached).
     spilled_bytes: u64,
-    open: Option<OpenPart>,
-    next_part: u32,
+    /// None while the encoder thread writes a row group of this partition.
+    files: Option<Box<Files>>,
+    /// The open part's memory when `files` was last here.
+    files_bytes: usize,
     accounted: usize,
-    outcome: PartitionOutcome,
 }
 
 impl PartitionState {
     fn account(&self) -> usize {
-        self.builder_bytes
-            + self.open.as_ref().map_or(0, |o| {
-                o.writer.memory_size() + o.held.load(Ordering::Relaxed)
-            })
+        self.builder_bytes + self.files.as_ref().map_or(self.files_bytes, |f| f.bytes())
     }
 }
 
-/// Writes raw rows into `raw/{dataset}/run={run}/cd={value}/part-NNNNN.parquet` under a budget.
-/// Async I/O is driven with `Handle::block_on`, so it must run on a blocking thread.
-pub struct Partitioner {
+/// Row-group counters of the encoding, added to [`BudgetStats`] when a job comes back.
+#[derive(Debug, Default, Clone, Copy)]
+struct EncodeStats {
+    row_groups: u64,
+    row_groups_cut: u64,
+    spilled_bytes: u64,
+}
+
+/// What the encoder needs of the partitioner (shared with its thread).
+struct EncodeCtx {
     store: Arc<dyn ObjectStore>,
     loc: Locations,
     dataset: String,
     run_id: String,
     schema: SchemaRef,
     props: WriterProperties,
-    cfg: PartitionerConfig,
     rt: Handle,
+    part_bytes: usize,
+    max_row_groups_per_file: usize,
+    encoded_cap: usize,
+    on_disk: Option<Arc<std::sync::atomic::AtomicU64>>,
+}
+
+impl EncodeCtx {
+    /// Write `spilled` (read back) then `tail` as one row group of `f` (cut early only when the encoded
+    /// row group reaches its share of the budget); close the part when full, or when `close`.
+    fn write_row_group(
+        &self,
+        f: &mut Files,
+        spilled: Vec<SpillFile>,
+        tail: Option<RecordBatch>,
+        close: bool,
+        s: &mut EncodeStats,
+    ) -> Result<()> {
+        for file in spilled {
+            let on_disk = self.on_disk.as_ref().expect("spilled");
+            let (batch, bytes) = file.read(on_disk)?;
+            s.spilled_bytes += bytes;
+            self.encode(f, batch, s)?;
+        }
+        if let Some(batch) = tail {
+            self.encode(f, batch, s)?;
+        }
+        self.flush_row_group(f, s)?;
+        self.roll_if_full(f)?;
+        if close {
+            self.close_part(f)?;
+        }
+        Ok(())
+    }
+
+    fn encode(&self, f: &mut Files, batch: RecordBatch, s: &mut EncodeStats) -> Result<()> {
+        if f.open.is_none() {
+            self.open_part(f)?;
+        }
+        f.outcome.rows += batch.num_rows() as u64;
+        let open = f.open.as_mut().expect("opened above");
+        let before = open.writer.flushed_row_groups().len();
+        self.rt
+            .block_on(open.writer.write(&batch))
+            .map_err(|e| Error::parquet(&open.key, e))?;
+        // The writer flushes by itself on reaching `row_group_rows`.
+        s.row_groups += (open.writer.flushed_row_groups().len() - before) as u64;
+        drop(batch);
+        if open.writer.memory_size() >= self.encoded_cap {
+            s.row_groups_cut += 1;
+            self.flush_row_group(f, s)?;
+            self.roll_if_full(f)?;
+        }
+        Ok(())
+    }
+
+    fn flush_row_group(&self, f: &mut Files, s: &mut EncodeStats) -> Result<()> {
+        let Some(open) = f.open.as_mut() else {
+            return Ok(());
+        };
+        if open.writer.in_progress_rows() == 0 {
+            return Ok(());
+        }
+        self.rt
+            .block_on(open.writer.flush())
+            .map_err(|e| Error::parquet(&open.key, e))?;
+        s.row_groups += 1;
+        Ok(())
+    }
+
+    /// Close the part file when it holds `max_row_groups_per_file` row groups.
+    fn roll_if_full(&self, f: &mut Files) -> Result<()> {
+        let full = f
+            .open
+            .as_ref()
+            .is_some_and(|o| o.writer.flushed_row_groups().len() >= self.max_row_groups_per_file);
+        if full {
+            self.close_part(f)?;
+        }
+        Ok(())
+    }
+
+    fn open_part(&self, f: &mut Files) -> Result<()> {
+        let key = self
+            .loc
+            .raw_part(&self.dataset, &self.run_id, &f.value, f.next_part)?;
+        f.next_part += 1;
+        let sink = ObjectSink::new(self.store.clone(), &key, self.part_bytes);
+        let held = sink.held();
+        let writer = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(self.props.clone()))
+            .map_err(|e| Error::parquet(&key, e))?;
+        f.open = Some(OpenPart { writer, held, key });
+        Ok(())
+    }
+
+    /// Finish the current part file (footer written, upload completed).
+    fn close_part(&self, f: &mut Files) -> Result<()> {
+        if let Some(mut open) = f.open.take() {
+            self.rt
+                .block_on(open.writer.finish())
+                .map_err(|e| Error::parquet(&open.key, e))?;
+            f.outcome.bytes += open.writer.bytes_written() as u64;
+            f.outcome.keys.push(open.key);
+        }
+        Ok(())
+    }
+}
+
+struct Job {
+    idx: usize,
+    files: Box<Files>,
+    spilled: Vec<SpillFile>,
+    tail: Option<RecordBatch>,
+    close: bool,
+}
+
+type Done = (usize, Box<Files>, EncodeStats, Result<()>);
+
+/// The encoder thread: writes one row group at a time while the partitioner goes on parsing and routing.
+/// At most one job is in flight (its memory is the partitioner's encoding headroom).
+struct Encoder {
+    tx: Option<std::sync::mpsc::SyncSender<Job>>,
+    rx: std::sync::mpsc::Receiver<Done>,
+    worker: Option<std::thread::JoinHandle<()>>,
+    /// The partition whose job is in flight, and the memory that job started with.
+    inflight: Option<(usize, usize)>,
+}
+
+impl Encoder {
+    fn start(ctx: Arc<EncodeCtx>) -> Result<Encoder> {
+        let (tx, jobs) = std::sync::mpsc::sync_channel::<Job>(1);
+        let (done, rx) = std::sync::mpsc::sync_channel::<Done>(1);
+        let worker = std::thread::Builder::new()
+            .name("ingest-encode".into())
+            .spawn(move || {
+                for mut job in jobs {
+                    let mut s = EncodeStats::default();
+                    let got = ctx.write_row_group(
+                        &mut job.files,
+                        job.spilled,
+                        job.tail,
+                        job.close,
+                        &mut s,
+                    );
+                    if done.send((job.idx, job.files, s, got)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| Error::Io {
+                path: "ingest-encode thread".into(),
+                source: e,
+            })?;
+        Ok(Encoder {
+            tx: Some(tx),
+            rx,
+            worker: Some(worker),
+            inflight: None,
+        })
+    }
+}
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Writes raw rows into `raw/{dataset}/run={run}/cd={value}/part-NNNNN.parquet` under a budget.
+/// Async I/O is driven with `Handle::block_on`, so it must run on a blocking thread.
+pub struct Partitioner {
+    ctx: Arc<EncodeCtx>,
+    schema: SchemaRef,
+    cfg: PartitionerConfig,
     index: HashMap<String, usize>,
     states: Vec<PartitionState>,
     total: usize,
     /// Largest raw size of the builders of one partition (relieved at this size at the latest).
     row_group_cap: usize,
-    /// Encoded size of an in-progress row group at which it is flushed early.
-    encoded_cap: usize,
+    /// The encoder thread (declared before `spill`: it is joined before the spill files are removed).
+    encoder: Encoder,
     /// Spill files (None when spilling is disabled).
     spill: Option<SpillDir>,
     stats: BudgetStats,
@@ -273,20 +473,30 @@ impl Partitioner {
             encode_headroom: headroom,
             ..Default::default()
         };
-        Ok(Partitioner {
+        let schema: SchemaRef = Arc::new(Schema::new(fields));
+        let ctx = Arc::new(EncodeCtx {
             store,
             loc,
             dataset: dataset.to_string(),
             run_id: run_id.to_string(),
-            schema: Arc::new(Schema::new(fields)),
+            schema: schema.clone(),
             props,
-            cfg,
             rt,
+            part_bytes: cfg.part_bytes,
+            max_row_groups_per_file: cfg.max_row_groups_per_file,
+            encoded_cap,
+            on_disk: spill.as_ref().map(SpillDir::on_disk_counter),
+        });
+        let encoder = Encoder::start(ctx.clone())?;
+        Ok(Partitioner {
+            ctx,
+            schema,
+            cfg,
             index: HashMap::new(),
             states: Vec::new(),
             total: 0,
             row_group_cap,
-            encoded_cap,
+            encoder,
             spill,
             stats,
         })
@@ -297,9 +507,9 @@ impl Partitioner {
     pub fn resume(&mut self, prior: Vec<PartitionOutcome>) {
         for o in prior {
             let idx = self.add_partition(&o.value);
-            let st = &mut self.states[idx];
-            st.next_part = o.keys.len() as u32;
-            st.outcome = o;
+            let f = self.states[idx].files.as_mut().expect("no job yet");
+            f.next_part = o.keys.len() as u32;
+            f.outcome = o;
         }
     }
 
@@ -363,31 +573,60 @@ impl Partitioner {
             spilled: Vec::new(),
             spilled_rows: 0,
             spilled_bytes: 0,
-            open: None,
-            next_part: 0,
-            accounted: 0,
-            outcome: PartitionOutcome {
+            files: Some(Box::new(Files {
                 value: value.to_string(),
-                rows: 0,
-                bytes: 0,
-                keys: Vec::new(),
-            },
+                open: None,
+                next_part: 0,
+                outcome: PartitionOutcome {
+                    value: value.to_string(),
+                    rows: 0,
+                    bytes: 0,
+                    keys: Vec::new(),
+                },
+            })),
+            files_bytes: 0,
+            accounted: 0,
         });
         self.index.insert(value.to_string(), self.states.len() - 1);
         self.states.len() - 1
     }
 
-    /// Re-account partition `idx` (plus `extra` transient bytes) and update the total and the peak.
+    /// Re-account partition `idx` (plus `extra` transient bytes) and update the total and the peak
+    /// (which counts the job in flight on the encoder thread).
     fn settle_with(&mut self, idx: usize, extra: usize) {
         let st = &mut self.states[idx];
         let now = st.account();
         self.total = self.total + now - st.accounted;
         st.accounted = now;
-        self.stats.peak_buffered_bytes = self.stats.peak_buffered_bytes.max(self.total + extra);
+        let inflight = self.encoder.inflight.map_or(0, |(_, b)| b);
+        self.stats.peak_buffered_bytes = self
+            .stats
+            .peak_buffered_bytes
+            .max(self.total + extra + inflight);
     }
 
     fn settle(&mut self, idx: usize) {
         self.settle_with(idx, 0)
+    }
+
+    /// Wait for the job in flight (if any): its partition's files come back and are accounted again.
+    fn wait(&mut self) -> Result<()> {
+        let Some((idx, _)) = self.encoder.inflight else {
+            return Ok(());
+        };
+        let (done_idx, files, s, got) = self.encoder.rx.recv().map_err(|_| {
+            Error::parquet(&self.states[idx].value, "the encoder thread has stopped")
+        })?;
+        debug_assert_eq!(done_idx, idx);
+        self.encoder.inflight = None;
+        self.stats.row_groups += s.row_groups;
+        self.stats.row_groups_cut += s.row_groups_cut;
+        self.stats.spilled_bytes += s.spilled_bytes;
+        let st = &mut self.states[idx];
+        st.files_bytes = files.bytes();
+        st.files = Some(files);
+        self.settle(idx);
+        got
     }
 
     /// Free the builders of `idx`: spill them while the partition's rows are fewer than a row group
@@ -395,7 +634,7 @@ impl Partitioner {
     fn relieve(&mut self, idx: usize) -> Result<()> {
         let st = &self.states[idx];
         if self.spill.is_none() || st.buffered_rows + st.spilled_rows >= self.cfg.row_group_rows {
-            return self.write_row_group(idx);
+            return self.write_row_group(idx, false);
         }
         self.spill_builders(idx)?;
         while self
@@ -410,7 +649,9 @@ impl Partitioner {
                 break;
             };
             self.stats.spill_cap_writes += 1;
-            self.write_row_group(big)?;
+            self.write_row_group(big, false)?;
+            // The files on disk shrink as the encoder reads them back: wait for it before looking again.
+            self.wait()?;
         }
         Ok(())
     }
@@ -455,114 +696,49 @@ impl Partitioner {
         Ok(())
     }
 
-    /// Write the rows of `idx` (spilled batches first, then the builders) as one row group into its
-    /// part file (opened when needed); cut early only when the encoded row group reaches its share
-    /// of the budget.
-    fn write_row_group(&mut self, idx: usize) -> Result<()> {
-        let st = &mut self.states[idx];
-        if st.buffered_rows == 0 && st.spilled.is_empty() {
+    /// Hand the rows of `idx` (spilled batches first, then the builders) to the encoder thread as one
+    /// row group (after the job in flight is done); with `close`, its part file is closed after it.
+    fn write_row_group(&mut self, idx: usize, close: bool) -> Result<()> {
+        let st = &self.states[idx];
+        let has_open = st.files.as_ref().is_none_or(|f| f.open.is_some());
+        if st.buffered_rows == 0 && st.spilled.is_empty() && !(close && has_open) {
             return Ok(());
         }
-        let files = std::mem::take(&mut st.spilled);
+        self.wait()?;
+        let tail = self.take_batch(idx)?;
+        let st = &mut self.states[idx];
+        let spilled = std::mem::take(&mut st.spilled);
+        let largest = spilled.iter().map(|f| f.memory).max().unwrap_or(0);
+        let tail_bytes = tail.as_ref().map_or(0, RecordBatch::get_array_memory_size);
         st.spilled_rows = 0;
         st.spilled_bytes = 0;
-        for file in files {
-            let memory = file.memory;
-            let (batch, bytes) = self.spill.as_mut().expect("spilled").take(file)?;
-            self.stats.spilled_bytes += bytes;
-            self.encode(idx, batch, memory + bytes as usize)?;
-        }
-        if let Some(batch) = self.take_batch(idx)? {
-            let bytes = batch.get_array_memory_size();
-            self.encode(idx, batch, bytes)?;
-        }
-        self.flush_row_group(idx)?;
-        self.roll_if_full(idx)
-    }
-
-    /// Encode `batch` (taking `batch_bytes` of memory) into the row group in progress of `idx`.
-    fn encode(&mut self, idx: usize, batch: RecordBatch, batch_bytes: usize) -> Result<()> {
-        if self.states[idx].open.is_none() {
-            self.open_part(idx)?;
-        }
-        let codecs = (self.schema.fields().len()) * CODEC_BYTES_PER_COLUMN;
-        let st = &mut self.states[idx];
-        st.outcome.rows += batch.num_rows() as u64;
-        let open = st.open.as_mut().expect("opened above");
-        let before = open.writer.flushed_row_groups().len();
-        self.rt
-            .block_on(open.writer.write(&batch))
-            .map_err(|e| Error::parquet(&open.key, e))?;
-        // The writer flushes by itself on reaching `row_group_rows`.
-        self.stats.row_groups += (open.writer.flushed_row_groups().len() - before) as u64;
-        // The batch is still alive here: count it with the encoded pages and the codecs.
-        self.settle_with(idx, batch_bytes + codecs);
-        drop(batch);
-        let in_progress = self.states[idx]
-            .open
-            .as_ref()
-            .map_or(0, |o| o.writer.memory_size());
-        if in_progress >= self.encoded_cap {
-            self.stats.row_groups_cut += 1;
-            self.flush_row_group(idx)?;
-            self.roll_if_full(idx)?;
-        }
-        Ok(())
-    }
-
-    /// Flush the row group in progress of `idx` into its sink.
-    fn flush_row_group(&mut self, idx: usize) -> Result<()> {
-        let Some(open) = self.states[idx].open.as_mut() else {
-            return Ok(());
+        let files = st.files.take().expect("no job in flight");
+        let codecs = self.schema.fields().len() * CODEC_BYTES_PER_COLUMN;
+        self.encoder.inflight = Some((idx, tail_bytes + 2 * largest + codecs));
+        self.settle(idx);
+        let job = Job {
+            idx,
+            files,
+            spilled,
+            tail,
+            close,
         };
-        if open.writer.in_progress_rows() == 0 {
-            return Ok(());
-        }
-        let encoded = open.writer.memory_size();
-        self.rt
-            .block_on(open.writer.flush())
-            .map_err(|e| Error::parquet(&open.key, e))?;
-        self.stats.row_groups += 1;
-        // While flushing, the encoded row group existed twice (pages and the file buffer).
-        self.settle_with(idx, encoded);
-        Ok(())
-    }
-
-    /// Close the part file of `idx` when it holds `max_row_groups_per_file` row groups.
-    fn roll_if_full(&mut self, idx: usize) -> Result<()> {
-        let full = self.states[idx].open.as_ref().is_some_and(|o| {
-            o.writer.flushed_row_groups().len() >= self.cfg.max_row_groups_per_file
-        });
-        if full {
-            self.close_part(idx)?;
-        }
-        Ok(())
-    }
-
-    fn open_part(&mut self, idx: usize) -> Result<()> {
-        let st = &mut self.states[idx];
-        let key = self
-            .loc
-            .raw_part(&self.dataset, &self.run_id, &st.value, st.next_part)?;
-        st.next_part += 1;
-        let sink = ObjectSink::new(self.store.clone(), &key, self.cfg.part_bytes);
-        let held = sink.held();
-        let writer = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(self.props.clone()))
-            .map_err(|e| Error::parquet(&key, e))?;
-        st.open = Some(OpenPart { writer, held, key });
-        Ok(())
+        self.encoder
+            .tx
+            .as_ref()
+            .expect("running")
+            .send(job)
+            .map_err(|_| Error::parquet(&self.states[idx].value, "the encoder thread has stopped"))
     }
 
     /// Finish the current part file of `idx` (footer written, upload completed).
     fn close_part(&mut self, idx: usize) -> Result<()> {
-        let st = &mut self.states[idx];
-        if let Some(mut open) = st.open.take() {
-            self.rt
-                .block_on(open.writer.finish())
-                .map_err(|e| Error::parquet(&open.key, e))?;
-            st.outcome.bytes += open.writer.bytes_written() as u64;
-            st.outcome.keys.push(open.key);
+        if self.encoder.inflight.is_some_and(|(i, _)| i == idx) {
+            self.wait()?;
         }
+        let f = self.states[idx].files.as_mut().expect("waited above");
+        self.ctx.close_part(f)?;
+        self.states[idx].files_bytes = 0;
         self.settle(idx);
         Ok(())
     }
@@ -576,14 +752,20 @@ impl Partitioner {
             let Some(idx) = (0..self.states.len()).max_by_key(|&i| self.states[i].accounted) else {
                 break;
             };
+            if self.encoder.inflight.is_some_and(|(i, _)| i == idx) {
+                // Its files are on the encoder thread: see what they hold once back.
+                self.wait()?;
+                continue;
+            }
             let st = &self.states[idx];
             if st.accounted == 0 {
                 break;
             }
+            let open = st.files.as_ref().is_some_and(|f| f.open.is_some());
             let held = st.accounted.saturating_sub(st.builder_bytes);
-            if st.buffered_rows > 0 && (st.builder_bytes >= held || st.open.is_none()) {
+            if st.buffered_rows > 0 && (st.builder_bytes >= held || !open) {
                 self.relieve(idx)?;
-            } else if st.open.is_some() {
+            } else if open {
                 self.stats.early_closes += 1;
                 self.close_part(idx)?;
             } else {
@@ -598,11 +780,14 @@ impl Partitioner {
     /// Outcomes sorted by partition value (numbers numerically).
     pub fn finish(mut self) -> Result<(Vec<PartitionOutcome>, BudgetStats)> {
         for idx in 0..self.states.len() {
-            self.write_row_group(idx)?;
-            self.close_part(idx)?;
+            self.write_row_group(idx, true)?;
         }
+        self.wait()?;
         drop(self.spill.take());
-        let mut out: Vec<PartitionOutcome> = self.states.into_iter().map(|s| s.outcome).collect();
+        let mut out: Vec<PartitionOutcome> = std::mem::take(&mut self.states)
+            .into_iter()
+            .map(|s| s.files.expect("every job is done").outcome)
+            .collect();
         out.sort_by(|a, b| partition_order(&a.value, &b.value));
         Ok((out, self.stats))
     }

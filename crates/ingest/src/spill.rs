@@ -169,6 +169,20 @@ impl SpillDir {
     /// Read a spill file back (waiting until it is written) and remove it; the batch and the
     /// file's bytes.
     pub fn take(&mut self, file: SpillFile) -> Result<(RecordBatch, u64)> {
+        file.read(&self.on_disk)
+    }
+
+    /// The counter of bytes on disk, for a thread that reads files back ([`SpillFile::read`]).
+    pub fn on_disk_counter(&self) -> Arc<AtomicU64> {
+        self.on_disk.clone()
+    }
+}
+
+impl SpillFile {
+    /// Read the file back (waiting until the spill thread wrote it), remove it and take its bytes off
+    /// `on_disk` (its directory's [`SpillDir::on_disk_counter`]); the batch and the file's bytes.
+    pub fn read(self, on_disk: &AtomicU64) -> Result<(RecordBatch, u64)> {
+        let file = self;
         let name = || file.path.display().to_string();
         let bytes = file
             .done
@@ -186,7 +200,7 @@ impl SpillDir {
             .ok_or_else(|| Error::parquet(name(), "empty spill file"))?;
         drop(reader);
         std::fs::remove_file(&file.path).map_err(|e| io(&file.path, e))?;
-        self.on_disk.fetch_sub(bytes, Ordering::Relaxed);
+        on_disk.fetch_sub(bytes, Ordering::Relaxed);
         Ok((batch, bytes))
     }
 }
