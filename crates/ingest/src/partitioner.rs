@@ -14,9 +14,11 @@
 //! `row_group_rows` is written at once, so row groups are full however many partitions share the
 //! budget. Spill files never outlive the partitioner: `finish` (also at a checkpoint) writes them all.
 //! Row groups are encoded on an encoder thread of the partitioner, one at a time, while rows go on
-//! arriving: a partition's files (`Files`) move to that thread with the job and come back.
+//! arriving: a partition's files (`Files`) move to that thread with the job and come back. A partition
+//! that reaches a full row group while the encoder is busy does not wait for it: its rows go to spill
+//! files and the row group is queued (oldest first), so routing never stops for the encoder.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -155,6 +157,8 @@ pub struct BudgetStats {
     /// the budget, and spills written early because of `spill_bytes_cap`.
     pub row_groups_cut: u64,
     pub spill_cap_writes: u64,
+    /// Full row groups queued for the encoder (it was busy) instead of waited for.
+    pub row_groups_queued: u64,
 }
 
 struct OpenPart {
@@ -405,6 +409,9 @@ pub struct Partitioner {
     row_group_cap: usize,
     /// The encoder thread (declared before `spill`: it is joined before the spill files are removed).
     encoder: Encoder,
+    /// Full row groups waiting for the encoder, oldest first: the partition and its spill files
+    /// (`row_group_rows` rows; they precede the partition's later spills and builders).
+    queued: VecDeque<(usize, Vec<SpillFile>)>,
     /// Spill files (None when spilling is disabled).
     spill: Option<SpillDir>,
     stats: BudgetStats,
@@ -459,12 +466,13 @@ impl Partitioner {
             // Writing a row group from spill files holds, besides the codecs and pages: one decoded
             // batch (at most the builder cap), the encoded row group in progress, and its copy while
             // it is flushed into the sink.
-            // Meanwhile the spill thread may be writing one batch (and its compressed body).
+            // Meanwhile the spill thread may be writing one batch (and its compressed body) with one
+            // more batch waiting for it.
             let cap = (avail / 12).max(64 * 1024);
             let encoded = (avail / 6).max(64 * 1024);
             let parent = cfg.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
             let dir = SpillDir::new(&parent, run_id)?;
-            (cap, encoded, fixed + 3 * cap + 2 * encoded, Some(dir))
+            (cap, encoded, fixed + 4 * cap + 2 * encoded, Some(dir))
         } else {
             let cap = (avail / 6).max(64 * 1024);
             (cap, usize::MAX, fixed + cap, None)
@@ -497,6 +505,7 @@ impl Partitioner {
             total: 0,
             row_group_cap,
             encoder,
+            queued: VecDeque::new(),
             spill,
             stats,
         })
@@ -557,6 +566,9 @@ impl Partitioner {
         if self.total + self.stats.encode_headroom >= self.cfg.memory_budget {
             self.evict()?;
         }
+        if !self.queued.is_empty() {
+            self.pump()?;
+        }
         Ok(())
     }
 
@@ -614,10 +626,15 @@ impl Partitioner {
         let Some((idx, _)) = self.encoder.inflight else {
             return Ok(());
         };
-        let (done_idx, files, s, got) = self.encoder.rx.recv().map_err(|_| {
+        let done = self.encoder.rx.recv().map_err(|_| {
             Error::parquet(&self.states[idx].value, "the encoder thread has stopped")
         })?;
-        debug_assert_eq!(done_idx, idx);
+        self.restore(done)
+    }
+
+    /// The job in flight is done: its partition's files are back and accounted again.
+    fn restore(&mut self, (idx, files, s, got): Done) -> Result<()> {
+        debug_assert_eq!(self.encoder.inflight.map(|(i, _)| i), Some(idx));
         self.encoder.inflight = None;
         self.stats.row_groups += s.row_groups;
         self.stats.row_groups_cut += s.row_groups_cut;
@@ -629,19 +646,70 @@ impl Partitioner {
         got
     }
 
+    /// Without waiting: take the job in flight back when it is done, and give the encoder the oldest
+    /// queued row group when it is free.
+    fn pump(&mut self) -> Result<()> {
+        if self.encoder.inflight.is_some() {
+            match self.encoder.rx.try_recv() {
+                Ok(done) => self.restore(done)?,
+                Err(std::sync::mpsc::TryRecvError::Empty) => return Ok(()),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    return Err(Error::parquet("-", "the encoder thread has stopped"));
+                }
+            }
+        }
+        if let Some((idx, spilled)) = self.queued.pop_front() {
+            self.submit(idx, spilled, None, false)?;
+        }
+        Ok(())
+    }
+
+    /// Hand every queued row group of `idx` (all of them when None) to the encoder, in order, waiting
+    /// for it in between: they precede any later row group of the partition.
+    fn drain_queued(&mut self, idx: Option<usize>) -> Result<()> {
+        while let Some(pos) = self
+            .queued
+            .iter()
+            .position(|(i, _)| idx.is_none_or(|want| *i == want))
+        {
+            let (i, spilled) = self.queued.remove(pos).expect("found above");
+            self.wait()?;
+            self.submit(i, spilled, None, false)?;
+        }
+        Ok(())
+    }
+
     /// Free the builders of `idx`: spill them while the partition's rows are fewer than a row group
     /// (then write the largest spill while the spill files exceed their cap), else write its row group.
     fn relieve(&mut self, idx: usize) -> Result<()> {
         let st = &self.states[idx];
-        if self.spill.is_none() || st.buffered_rows + st.spilled_rows >= self.cfg.row_group_rows {
+        let full = st.buffered_rows + st.spilled_rows >= self.cfg.row_group_rows;
+        if self.spill.is_none() || (full && self.encoder.inflight.is_none()) {
             return self.write_row_group(idx, false);
         }
         self.spill_builders(idx)?;
+        if full {
+            // The encoder is busy: queue the row group instead of waiting for it.
+            let st = &mut self.states[idx];
+            let spilled = std::mem::take(&mut st.spilled);
+            st.spilled_rows = 0;
+            st.spilled_bytes = 0;
+            self.queued.push_back((idx, spilled));
+            self.stats.row_groups_queued += 1;
+        }
         while self
             .spill
             .as_ref()
             .is_some_and(|s| s.on_disk() > self.cfg.spill_bytes_cap)
         {
+            if !self.queued.is_empty() {
+                // The queued row groups are the oldest spills: write them first (they are full).
+                let (i, spilled) = self.queued.pop_front().expect("not empty");
+                self.wait()?;
+                self.submit(i, spilled, None, false)?;
+                self.wait()?;
+                continue;
+            }
             let Some(big) = (0..self.states.len())
                 .filter(|&i| !self.states[i].spilled.is_empty())
                 .max_by_key(|&i| self.states[i].spilled_bytes)
@@ -662,12 +730,22 @@ impl Partitioner {
         if st.buffered_rows == 0 {
             return Ok(None);
         }
+        // The builders start again at half of what this batch holds: one reallocation per column to
+        // reach a batch of the same size instead of a dozen doublings from nothing (each a `realloc`
+        // under the allocator's arena lock, which the spill thread's frees also take).
+        let rows = st.buffered_rows;
         let mut cols: Vec<ArrayRef> = st
             .strings
             .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .map(|b| {
+                let values = b.values_slice().len();
+                let array = b.finish();
+                *b = StringBuilder::with_capacity(rows / 2, values / 2);
+                Arc::new(array) as ArrayRef
+            })
             .collect();
         cols.push(Arc::new(st.rows_col.finish()));
+        st.rows_col = UInt64Builder::with_capacity(rows / 2);
         let batch = RecordBatch::try_new(self.schema.clone(), cols)
             .map_err(|e| Error::parquet(&st.value, e))?;
         st.buffered_rows = 0;
@@ -681,8 +759,8 @@ impl Partitioner {
             return Ok(());
         };
         let bytes = batch.get_array_memory_size();
-        // Handed over when the spill thread is free; until then the batch is held here. The one
-        // being written (batch and compressed body) is in the encoding headroom.
+        // Handed over when the spill thread has room; until then the batch is held here. The one
+        // being written (batch and compressed body) and the one waiting are in the encoding headroom.
         self.settle_with(idx, bytes);
         let spill = self.spill.as_mut().expect("spilling is enabled");
         let file = spill.write(batch)?;
@@ -704,14 +782,28 @@ impl Partitioner {
         if st.buffered_rows == 0 && st.spilled.is_empty() && !(close && has_open) {
             return Ok(());
         }
+        self.drain_queued(Some(idx))?;
         self.wait()?;
         let tail = self.take_batch(idx)?;
         let st = &mut self.states[idx];
         let spilled = std::mem::take(&mut st.spilled);
-        let largest = spilled.iter().map(|f| f.memory).max().unwrap_or(0);
-        let tail_bytes = tail.as_ref().map_or(0, RecordBatch::get_array_memory_size);
         st.spilled_rows = 0;
         st.spilled_bytes = 0;
+        self.submit(idx, spilled, tail, close)
+    }
+
+    /// Send one row group of `idx` to the (free) encoder.
+    fn submit(
+        &mut self,
+        idx: usize,
+        spilled: Vec<SpillFile>,
+        tail: Option<RecordBatch>,
+        close: bool,
+    ) -> Result<()> {
+        debug_assert!(self.encoder.inflight.is_none());
+        let largest = spilled.iter().map(|f| f.memory).max().unwrap_or(0);
+        let tail_bytes = tail.as_ref().map_or(0, RecordBatch::get_array_memory_size);
+        let st = &mut self.states[idx];
         let files = st.files.take().expect("no job in flight");
         let codecs = self.schema.fields().len() * CODEC_BYTES_PER_COLUMN;
         self.encoder.inflight = Some((idx, tail_bytes + 2 * largest + codecs));
@@ -733,6 +825,7 @@ impl Partitioner {
 
     /// Finish the current part file of `idx` (footer written, upload completed).
     fn close_part(&mut self, idx: usize) -> Result<()> {
+        self.drain_queued(Some(idx))?;
         if self.encoder.inflight.is_some_and(|(i, _)| i == idx) {
             self.wait()?;
         }
@@ -779,6 +872,7 @@ impl Partitioner {
     /// Encode (spill files included) and close everything; the spill directory is removed.
     /// Outcomes sorted by partition value (numbers numerically).
     pub fn finish(mut self) -> Result<(Vec<PartitionOutcome>, BudgetStats)> {
+        self.drain_queued(None)?;
         for idx in 0..self.states.len() {
             self.write_row_group(idx, true)?;
         }

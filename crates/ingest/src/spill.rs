@@ -43,9 +43,9 @@ struct Job {
 /// The spill directory of one partitioner and its writer thread; removed (with its files) on drop.
 ///
 /// Files are written (lz4 compression and all) on a thread of their own, so the spill costs the
-/// partitioner's thread no CPU while the machine has a core to spare; the hand-over waits while
-/// that thread is busy, so at most one batch is being written at any time (its memory is part of the
-/// partitioner's encoding headroom).
+/// partitioner's thread no CPU while the machine has a core to spare; one batch may wait while the
+/// previous one is written and the hand-over waits beyond that, so at most two batches are with that
+/// thread at any time (their memory is part of the partitioner's encoding headroom).
 pub struct SpillDir {
     path: PathBuf,
     created: bool,
@@ -119,7 +119,8 @@ impl SpillDir {
     fn start(&mut self) -> Result<()> {
         std::fs::create_dir_all(&self.path).map_err(|e| io(&self.path, e))?;
         self.created = true;
-        let (tx, rx) = mpsc::sync_channel::<Job>(0);
+        // One batch may wait while the previous one is written, so the router hands over and goes on.
+        let (tx, rx) = mpsc::sync_channel::<Job>(1);
         let on_disk = self.on_disk.clone();
         let options = self.options.clone();
         let worker = std::thread::Builder::new()
@@ -140,7 +141,7 @@ impl SpillDir {
         Ok(())
     }
 
-    /// Hand `batch` to the spill thread (waiting while it writes the previous one).
+    /// Hand `batch` to the spill thread (waiting while it writes one batch and another waits).
     pub fn write(&mut self, batch: RecordBatch) -> Result<SpillFile> {
         if !self.created {
             self.start()?;

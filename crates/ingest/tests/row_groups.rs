@@ -103,6 +103,10 @@ async fn row_groups_are_full_at_a_small_budget_and_rows_round_trip() {
     );
     assert_eq!((b.row_groups_cut, b.spill_cap_writes), (0, 0), "{b:?}");
     assert!(
+        b.row_groups_queued > 0,
+        "some full row groups waited in the queue while the encoder was busy: {b:?}"
+    );
+    assert!(
         b.peak_buffered_bytes <= SMALL_BUDGET + b.max_row_bytes,
         "{b:?}"
     );
