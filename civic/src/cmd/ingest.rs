@@ -44,6 +44,10 @@ pub struct Args {
     /// zstd compression level of the Parquet files (1 = fastest).
     #[arg(long, default_value_t = 1)]
     pub zstd_level: i32,
+    /// Threads that encode a row group's columns into Parquet (default: the cores available, at most 4).
+    /// More threads need no more memory; 1 encodes on the partitioner's encoder thread alone.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub encode_threads: Option<u16>,
     /// Dataset catalog directory: folders like the repository's datasets/ (<id>/dataset.yaml, ...), to try a
     /// dataset without rebuilding (default: the catalog built into the function).
     #[arg(long, value_name = "DIR", alias = "datasets")]
@@ -51,6 +55,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Before any thread starts: what the arenas keep is memory the budget cannot see (ingest_core::malloc).
+    ingest_core::malloc::one_arena();
     local::init_logs();
     local::block_on(local::ingest::run(local::ingest::IngestRun {
         dataset: args.dataset,
@@ -63,6 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         run_id: args.run_id,
         memory_budget: args.memory_budget,
         zstd_level: args.zstd_level,
+        encode_threads: args.encode_threads.map(usize::from),
         datasets: args.catalog,
     }))
 }

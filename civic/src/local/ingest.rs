@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use ingest_core::partitioner::PartitionerConfig;
+use ingest_core::partitioner::{PartitionerConfig, default_encode_threads};
 
 use super::{Settings, Topology, driver, repo_root, store};
 
@@ -29,6 +29,8 @@ pub struct IngestRun {
     /// The whole process's memory target, in bytes.
     pub memory_budget: usize,
     pub zstd_level: i32,
+    /// Threads encoding a row group's columns (None: the cores available, at most 4).
+    pub encode_threads: Option<usize>,
     /// Dataset catalog directory instead of the one compiled into the function.
     pub datasets: Option<PathBuf>,
 }
@@ -80,6 +82,7 @@ pub async fn run(args: IngestRun) -> anyhow::Result<ExitCode> {
     )?;
     let partitioner = PartitionerConfig {
         zstd_level: args.zstd_level,
+        encode_threads: args.encode_threads.unwrap_or_else(default_encode_threads),
         ..PartitionerConfig::for_process(args.memory_budget)
     };
     let options = ingest::Options {

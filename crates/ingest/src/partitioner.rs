@@ -17,6 +17,8 @@
 //! arriving: a partition's files (`Files`) move to that thread with the job and come back. A partition
 //! that reaches a full row group while the encoder is busy does not wait for it: its rows go to spill
 //! files and the row group is queued (oldest first), so routing never stops for the encoder.
+//! The encoder shares each row group's columns out among `encode_threads` threads
+//! ([`crate::parallel_writer`]): the same column writers, so the same memory and the same bytes, on every core.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -27,7 +29,6 @@ use arrow::array::{ArrayRef, StringBuilder, UInt64Builder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use object_store::ObjectStore;
-use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
@@ -35,6 +36,7 @@ use tokio::runtime::Handle;
 
 use crate::error::{Error, Result};
 use crate::locations::Locations;
+use crate::parallel_writer::ParallelArrowWriter;
 use crate::sink::ObjectSink;
 use crate::spill::{SpillDir, SpillFile};
 
@@ -85,6 +87,20 @@ pub struct PartitionerConfig {
     /// partition with the largest spill is written as a (smaller) row group. 0 disables spilling:
     /// every relief encodes a row group at once.
     pub spill_bytes_cap: u64,
+    /// Threads that encode a row group's columns (the encoder thread and its helpers; default: the
+    /// cores available, at most [`MAX_ENCODE_THREADS`]). More threads hold no more memory: the one row
+    /// group in progress has one column writer per column whichever thread runs it.
+    pub encode_threads: usize,
+}
+
+/// Most threads encoding one row group's columns by default (35 columns share out well among 4).
+pub const MAX_ENCODE_THREADS: usize = 4;
+
+/// The default of [`PartitionerConfig::encode_threads`]: the cores available, 1 to [`MAX_ENCODE_THREADS`].
+pub fn default_encode_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_ENCODE_THREADS)
 }
 
 /// DuckDB's row group size, and ours: 120 x 1,024 rows.
@@ -114,6 +130,7 @@ impl PartitionerConfig {
             max_page_bytes: 256 * 1024,
             spill_dir: None,
             spill_bytes_cap: SPILL_BYTES_CAP,
+            encode_threads: default_encode_threads(),
         }
     }
 
@@ -162,7 +179,7 @@ pub struct BudgetStats {
 }
 
 struct OpenPart {
-    writer: AsyncArrowWriter<ObjectSink>,
+    writer: ParallelArrowWriter<ObjectSink>,
     held: Arc<AtomicUsize>,
     key: String,
 }
@@ -229,6 +246,7 @@ struct EncodeCtx {
     part_bytes: usize,
     max_row_groups_per_file: usize,
     encoded_cap: usize,
+    encode_threads: usize,
     on_disk: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
@@ -314,8 +332,13 @@ impl EncodeCtx {
         f.next_part += 1;
         let sink = ObjectSink::new(self.store.clone(), &key, self.part_bytes);
         let held = sink.held();
-        let writer = AsyncArrowWriter::try_new(sink, self.schema.clone(), Some(self.props.clone()))
-            .map_err(|e| Error::parquet(&key, e))?;
+        let writer = ParallelArrowWriter::try_new(
+            sink,
+            self.schema.clone(),
+            self.props.clone(),
+            self.encode_threads,
+        )
+        .map_err(|e| Error::parquet(&key, e))?;
         f.open = Some(OpenPart { writer, held, key });
         Ok(())
     }
@@ -493,6 +516,7 @@ impl Partitioner {
             part_bytes: cfg.part_bytes,
             max_row_groups_per_file: cfg.max_row_groups_per_file,
             encoded_cap,
+            encode_threads: cfg.encode_threads,
             on_disk: spill.as_ref().map(SpillDir::on_disk_counter),
         });
         let encoder = Encoder::start(ctx.clone())?;
