@@ -97,35 +97,75 @@ struct Generated {
     message: String,
 }
 
-/// Generates every dataset's input on one background thread, in `datasets` order, each once per (dataset,
-/// year, seed, rows): the next dataset's input is written while the previous one is ingested and processed,
-/// so only the first generation is on the demo's critical path. `written` counts the bytes of the input being
-/// generated (the waiting bar shows it).
+/// Generates every dataset's input in the background, each once per (dataset, year, seed, rows), on
+/// [`GENERATORS`] threads that take the datasets in order: the first input is written while the second is, and
+/// later ones while earlier datasets are ingested and processed, so only the first generation is on the demo's
+/// critical path, and it does not leave a core idle. Inputs are handed over in `datasets` order; each has its
+/// own counter of bytes written (the waiting bar shows it).
 struct Inputs {
-    rx: tokio::sync::mpsc::UnboundedReceiver<anyhow::Result<Generated>>,
+    pending: std::collections::VecDeque<Pending>,
+}
+
+/// Threads generating demo inputs at once: a 2-core machine's cores are otherwise idle but one while the first
+/// input is written.
+const GENERATORS: usize = 2;
+
+struct Pending {
+    rx: tokio::sync::oneshot::Receiver<anyhow::Result<Generated>>,
     written: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Inputs {
     fn start(d: &Demo, datasets: &[String]) -> Inputs {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (d, datasets, counter) = (d.clone(), datasets.to_vec(), written.clone());
-        std::thread::spawn(move || {
-            for dataset in &datasets {
-                let result = generate_input(&d, dataset, &counter);
-                let failed = result.is_err();
-                if tx.send(result).is_err() || failed {
-                    return;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let mut pending = std::collections::VecDeque::new();
+        let mut jobs = Vec::new();
+        for dataset in datasets {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            jobs.push(std::sync::Mutex::new(Some((
+                dataset.clone(),
+                tx,
+                written.clone(),
+            ))));
+            pending.push_back(Pending { rx, written });
+        }
+        let jobs = Arc::new(jobs);
+        let (next, failed) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        for _ in 0..GENERATORS.min(datasets.len()) {
+            let (d, jobs, next, failed) = (d.clone(), jobs.clone(), next.clone(), failed.clone());
+            std::thread::spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    // After a failure no later input is generated (its receiver reports the stop).
+                    if i >= jobs.len() || failed.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let job = jobs[i].lock().expect("not poisoned").take();
+                    let Some((dataset, tx, written)) = job else {
+                        return;
+                    };
+                    let result = generate_input(&d, &dataset, &written);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    let _ = tx.send(result);
                 }
-            }
-        });
-        Inputs { rx, written }
+            });
+        }
+        Inputs { pending }
     }
 
     /// The next dataset's input, waiting (with a bar of the bytes written) while it is generated.
     async fn next(&mut self, dataset: &str, summary: &mut Summary) -> anyhow::Result<PathBuf> {
         use std::sync::atomic::Ordering;
+        let Pending { mut rx, written } = self
+            .pending
+            .pop_front()
+            .ok_or_else(|| anyhow::anyhow!("no input is being generated for {dataset}"))?;
         let pb = progress::bar(
             0,
             &format!("generate {dataset:<13} {{spinner}} [{{elapsed_precise}}] {{bytes}} written"),
@@ -133,8 +173,8 @@ impl Inputs {
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
         let generated = loop {
             tokio::select! {
-                got = self.rx.recv() => break got,
-                _ = tick.tick() => pb.set_position(self.written.load(Ordering::Relaxed)),
+                got = &mut rx => break got.ok(),
+                _ = tick.tick() => pb.set_position(written.load(Ordering::Relaxed)),
             }
         };
         pb.finish_and_clear();
