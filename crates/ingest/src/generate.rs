@@ -196,13 +196,12 @@ fn pick<'a>(rng: &mut StdRng, items: &[(&'a str, u32)]) -> &'a str {
     items[0].0
 }
 
-fn timestamp(year: i32, second_of_year: u64) -> String {
+fn timestamp(year: i32, second_of_year: u64) -> draw::Mdy12 {
     let start = chrono::NaiveDate::from_ymd_opt(year, 1, 1)
         .expect("valid year")
         .and_hms_opt(0, 0, 0)
         .expect("midnight");
-    let t = start + chrono::Duration::seconds(second_of_year as i64);
-    draw::mdy_hms_12(t)
+    draw::Mdy12(start + chrono::Duration::seconds(second_of_year as i64))
 }
 
 /// Write `opts.rows` data rows (plus the header) to `out`. Same options, same bytes. `CDMember` names the member in
@@ -223,7 +222,9 @@ pub fn generate(out: impl Write, opts: GenOptions) -> std::io::Result<GenStats> 
     let year_secs = 365 * 86_400u64;
     let mut stats = GenStats::default();
     let mut sr = 1_000_000_000u64 + opts.seed % 1_000_000 * 1000;
-    let mut rec: Vec<String> = Vec::with_capacity(header.len());
+    let mut rec = draw::Row::default();
+    // Well-formed rows per district (0: none).
+    let mut per_cd = [0u64; 16];
     for i in 0..opts.rows {
         sr += rng.random_range(1..40);
         rec.clear();
@@ -231,9 +232,9 @@ pub fn generate(out: impl Write, opts: GenOptions) -> std::io::Result<GenStats> 
         let status = pick(&mut rng, &STATUSES);
         let source = pick(&mut rng, &SOURCES);
         let cd = if rng.random_bool(0.0007) {
-            String::new()
+            ""
         } else {
-            pick(&mut rng, &cd_refs).to_string()
+            pick(&mut rng, &cd_refs)
         };
         let cdn: usize = cd.parse().unwrap_or(0);
         let has_geo = !rng.random_bool(0.15);
@@ -244,17 +245,15 @@ pub fn generate(out: impl Write, opts: GenOptions) -> std::io::Result<GenStats> 
         let street = STREETS[rng.random_range(0..STREETS.len())];
         let suffix = SUFFIXES[rng.random_range(0..SUFFIXES.len())];
         let zip = if rng.random_bool(0.001) {
-            String::new()
+            None
         } else {
-            format!("9{:04}", rng.random_range(1..1000u32) + 1000)
+            Some(rng.random_range(1..1000u32) + 1000)
         };
         let closed = status == "Closed" || status == "Cancelled" || status == "Referred Out";
-        rec.push(format!("1-{sr}"));
-        rec.push(timestamp(opts.year, created));
-        rec.push(timestamp(
-            opts.year,
-            created + rng.random_range(60..400_000),
-        ));
+        rec.push_fmt(format_args!("1-{sr}"));
+        rec.push_fmt(format_args!("{}", timestamp(opts.year, created)));
+        let updated = timestamp(opts.year, created + rng.random_range(60..400_000));
+        rec.push_fmt(format_args!("{updated}"));
         rec.push(
             [
                 "SR Created",
@@ -262,85 +261,96 @@ pub fn generate(out: impl Write, opts: GenOptions) -> std::io::Result<GenStats> 
                 "SR Created",
                 "Transferred",
                 "SR Updated",
-            ][rng.random_range(0..5)]
-            .into(),
+            ][rng.random_range(0..5)],
         );
-        rec.push(OWNERS[rng.random_range(0..OWNERS.len())].into());
-        rec.push(pick(&mut rng, &REQUEST_TYPES).into());
-        rec.push(status.into());
-        rec.push(source.into());
+        rec.push(OWNERS[rng.random_range(0..OWNERS.len())]);
+        rec.push(pick(&mut rng, &REQUEST_TYPES));
+        rec.push(status);
+        rec.push(source);
         if era_b {
             rec.push(if rng.random_bool(0.1) {
-                String::new()
+                ""
             } else {
-                ORGS[rng.random_range(0..ORGS.len())].into()
+                ORGS[rng.random_range(0..ORGS.len())]
             });
         }
         rec.push(if source == "Mobile App" {
-            ["iOS", "Android"][rng.random_range(0..2)].into()
+            ["iOS", "Android"][rng.random_range(0..2)]
         } else {
-            String::new()
+            ""
         });
-        rec.push(if rng.random_bool(0.1) { "Y" } else { "N" }.into());
-        rec.push(["WV", "EV", "NC", "SLA", "WLA", "HARBOR"][rng.random_range(0..6)].into());
-        rec.push(if rng.random_bool(0.05) {
-            String::new()
+        rec.push(if rng.random_bool(0.1) { "Y" } else { "N" });
+        rec.push(["WV", "EV", "NC", "SLA", "WLA", "HARBOR"][rng.random_range(0..6)]);
+        if rng.random_bool(0.05) {
+            rec.push("");
         } else {
-            format!(
-                "{} 12:00:00 AM",
-                &timestamp(opts.year, created + 86_400)[..10]
-            )
-        });
-        rec.push(if closed {
-            timestamp(opts.year, created + rng.random_range(3600..900_000))
-        } else {
-            String::new()
-        });
-        rec.push(if rng.random_bool(0.8) { "Y" } else { "N" }.into());
-        rec.push(["N", "Y", ""][rng.random_range(0..3)].into());
-        let sep = if dir.is_empty() { "" } else { " " };
-        rec.push(format!("{house} {dir}{sep}{street} {suffix}, {zip}"));
-        rec.push(house.to_string());
-        rec.push(dir.into());
-        rec.push(street.into());
-        rec.push(suffix.into());
-        rec.push(zip);
-        if has_geo {
-            rec.push(format!("{lat:.10}"));
-            rec.push(format!("{lon:.10}"));
-            rec.push(if opts.year <= 2017 {
-                format!("({lat:.10}, {lon:.10})")
-            } else {
-                format!("POINT ({lon:.10} {lat:.10})")
-            });
-        } else {
-            rec.extend([String::new(), String::new(), String::new()]);
+            let day = timestamp(opts.year, created + 86_400).0.date();
+            rec.push_fmt(format_args!("{} 12:00:00 AM", draw::Mdy(day)));
         }
-        rec.push(rng.random_range(500..700u32).to_string());
-        rec.push(((b'A' + rng.random_range(0..10u8)) as char).to_string());
-        rec.push(rng.random_range(1..8u32).to_string());
-        rec.push(APCS[cdn % APCS.len()].into());
-        rec.push(cd.clone());
+        if closed {
+            let closed = timestamp(opts.year, created + rng.random_range(3600..900_000));
+            rec.push_fmt(format_args!("{closed}"));
+        } else {
+            rec.push("");
+        }
+        rec.push(if rng.random_bool(0.8) { "Y" } else { "N" });
+        rec.push(["N", "Y", ""][rng.random_range(0..3)]);
+        let sep = if dir.is_empty() { "" } else { " " };
+        match zip {
+            Some(z) => rec.push_fmt(format_args!("{house} {dir}{sep}{street} {suffix}, 9{z:04}")),
+            None => rec.push_fmt(format_args!("{house} {dir}{sep}{street} {suffix}, ")),
+        }
+        rec.push_fmt(format_args!("{house}"));
+        rec.push(dir);
+        rec.push(street);
+        rec.push(suffix);
+        match zip {
+            Some(z) => rec.push_fmt(format_args!("9{z:04}")),
+            None => rec.push(""),
+        }
+        if has_geo {
+            rec.push_fmt(format_args!("{lat:.10}"));
+            rec.push_fmt(format_args!("{lon:.10}"));
+            if opts.year <= 2017 {
+                rec.push_fmt(format_args!("({lat:.10}, {lon:.10})"));
+            } else {
+                rec.push_fmt(format_args!("POINT ({lon:.10} {lat:.10})"));
+            }
+        } else {
+            rec.extend(["", "", ""]);
+        }
+        rec.push_fmt(format_args!("{}", rng.random_range(500..700u32)));
+        rec.push_fmt(format_args!(
+            "{}",
+            (b'A' + rng.random_range(0..10u8)) as char
+        ));
+        rec.push_fmt(format_args!("{}", rng.random_range(1..8u32)));
+        rec.push(APCS[cdn % APCS.len()]);
+        rec.push(cd);
         rec.push(if cdn == 0 || rng.random_bool(0.02) {
-            String::new()
+            ""
         } else {
             let day = first_day + chrono::Days::new(created / 86_400);
-            members.on(cdn, day).unwrap_or_default().into()
+            members.on(cdn, day).unwrap_or_default()
         });
-        rec.push(rng.random_range(4..130u32).to_string());
-        rec.push(NCS[rng.random_range(0..NCS.len())].into());
-        rec.push(PRECINCTS[rng.random_range(0..PRECINCTS.len())].into());
+        rec.push_fmt(format_args!("{}", rng.random_range(4..130u32)));
+        rec.push(NCS[rng.random_range(0..NCS.len())]);
+        rec.push(PRECINCTS[rng.random_range(0..PRECINCTS.len())]);
         debug_assert_eq!(rec.len(), header.len());
         if rng.random_bool(opts.malformed_rate) {
             rec.remove(6); // Status missing: later values shift one column left.
             stats.malformed += 1;
         } else {
-            *stats.per_cd.entry(cd).or_default() += 1;
+            per_cd[cdn] += 1;
         }
-        w.write_record(&rec)?;
+        rec.write(&mut w)?;
         stats.rows += 1;
     }
     w.flush()?;
+    for (d, n) in per_cd.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+        let key = if d == 0 { String::new() } else { d.to_string() };
+        stats.per_cd.insert(key, n);
+    }
     Ok(stats)
 }
 

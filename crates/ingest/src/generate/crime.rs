@@ -24,7 +24,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::dataset::{DatasetOptions, DatasetStats};
-use super::draw::{CrimeAnchor, jitter, mdy, pick, trimmed, weighted_index};
+use super::draw::{CrimeAnchor, Mdy, Row, Trimmed, jitter, pick, weighted_index};
 use super::tables::{
     CRIME_CODES, CRIME_INSIDE, CRIME_OUTSIDE, DESCENTS, HOUR_WEIGHTS, MOCODES, PREMISES, WEAPONS,
 };
@@ -117,11 +117,11 @@ const MOCODE_COUNTS: [u32; 10] = [1419, 2115, 1974, 1421, 955, 517, 293, 173, 11
 const SEXES: [(&str, u32); 4] = [("M", 4808), ("F", 3461), ("X", 861), ("H", 3)];
 const MINUTES: [(u32, u32); 5] = [(0, 45), (30, 19), (45, 5), (15, 4), (u32::MAX, 27)];
 
-fn date(d: NaiveDate, ampm: bool) -> String {
+fn date(rec: &mut Row, d: NaiveDate, ampm: bool) {
     if ampm {
-        format!("{} 12:00:00 AM", mdy(d))
+        rec.push_fmt(format_args!("{} 12:00:00 AM", Mdy(d)));
     } else {
-        format!("{} 00:00", mdy(d))
+        rec.push_fmt(format_args!("{} 00:00", Mdy(d)));
     }
 }
 
@@ -138,17 +138,28 @@ fn report_lag(rng: &mut StdRng) -> i64 {
 }
 
 /// `39TH                         PL` (street padded so the suffix starts at column 30) or `BROADWAY`.
-fn street(a: &CrimeAnchor) -> String {
-    if a.suffix.is_empty() {
-        a.street.to_string()
-    } else {
-        format!("{:<28} {}", a.street, a.suffix)
+struct Street<'a>(&'a CrimeAnchor);
+
+impl std::fmt::Display for Street<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = self.0;
+        if a.suffix.is_empty() {
+            f.write_str(a.street)
+        } else {
+            write!(f, "{:<28} {}", a.street, a.suffix)
+        }
     }
 }
 
-fn block_address(a: &CrimeAnchor) -> String {
-    let dir = if a.dir.is_empty() { " " } else { a.dir };
-    format!("{} {dir}  {}", a.block, street(a))
+/// `1100 W  39TH                         PL`.
+struct BlockAddress<'a>(&'a CrimeAnchor);
+
+impl std::fmt::Display for BlockAddress<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = self.0;
+        let dir = if a.dir.is_empty() { " " } else { a.dir };
+        write!(f, "{} {dir}  {}", a.block, Street(a))
+    }
 }
 
 /// Write `opts.rows` data rows (plus the header) to `out`. Same options, same bytes.
@@ -162,7 +173,10 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
         .collect();
     let mut next_seq: BTreeMap<(i32, u8), u64> = BTreeMap::new();
     let mut stats = DatasetStats::default();
-    let mut rec: Vec<String> = Vec::with_capacity(HEADER.len());
+    // Well-formed rows per LAPD area code (1..=21).
+    let mut per_area = [0u64; 22];
+    let mut codes: Vec<&str> = Vec::new();
+    let mut rec = Row::default();
     for _ in 0..opts.rows {
         rec.clear();
         let occurred = opts.years.draw_day(&mut rng);
@@ -189,37 +203,37 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
         let (area, area_name, _) = AREAS[usize::from(anchor.area) - 1];
         let zero = !outside && place < OUTSIDE_SHARE + ZERO_COORD_SHARE;
 
-        let yy = format!("{:02}", reported.year().rem_euclid(100));
+        let yy = reported.year().rem_euclid(100);
         let seq = next_seq
             .entry((reported.year(), area))
             .or_insert_with(|| rng.random_range(1..500));
-        rec.push(format!("{yy}{area:02}{seq:05}"));
+        rec.push_fmt(format_args!("{yy:02}{area:02}{seq:05}"));
         *seq += 1;
-        rec.push(date(reported, rptd_ampm));
-        rec.push(date(occurred, occ_ampm));
-        rec.push(format!("{hour:02}{minute:02}"));
-        rec.push(format!("{area:02}"));
-        rec.push(area_name.into());
-        rec.push(format!("{:04}", anchor.rpt_dist));
+        date(&mut rec, reported, rptd_ampm);
+        date(&mut rec, occurred, occ_ampm);
+        rec.push_fmt(format_args!("{hour:02}{minute:02}"));
+        rec.push_fmt(format_args!("{area:02}"));
+        rec.push(area_name);
+        rec.push_fmt(format_args!("{:04}", anchor.rpt_dist));
         let (code, part, desc) = pick(&mut rng, CRIME_CODES);
-        rec.push(part.into());
-        rec.push(code.into());
-        rec.push(desc.into());
-        rec.push(if rng.random_bool(0.09) {
-            String::new()
+        rec.push(part);
+        rec.push(code);
+        rec.push(desc);
+        if rng.random_bool(0.09) {
+            rec.push("");
         } else {
             let n = weighted_index(&mut rng, MOCODE_COUNTS.iter().copied()) + 1;
-            let mut codes: Vec<&str> = Vec::with_capacity(n);
+            codes.clear();
             for _ in 0..n * 2 {
                 let c = pick(&mut rng, MOCODES);
                 if codes.len() < n && !codes.contains(&c) {
                     codes.push(c);
                 }
             }
-            codes.join(" ")
-        });
+            rec.push_joined(&codes, " ");
+        }
         if code == "510" || rng.random_bool(0.02) {
-            rec.extend(["0".into(), String::new(), String::new()]);
+            rec.extend(["0", "", ""]);
         } else {
             let sex = pick(&mut rng, &SEXES);
             let (age, descent) = if sex == "X" {
@@ -230,31 +244,29 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
                 let age = 16 + rng.random_range(0..25) + rng.random_range(0..35);
                 (age, pick(&mut rng, DESCENTS))
             };
-            rec.extend([age.to_string(), sex.into(), descent.into()]);
+            rec.push_fmt(format_args!("{age}"));
+            rec.extend([sex, descent]);
         }
         let (premis_cd, premis) = pick(&mut rng, PREMISES);
-        rec.extend([premis_cd.into(), premis.into()]);
+        rec.extend([premis_cd, premis]);
         if rng.random_bool(0.237) {
             let (cd, desc) = pick(&mut rng, WEAPONS);
-            rec.extend([cd.into(), desc.into()]);
+            rec.extend([cd, desc]);
         } else {
-            rec.extend([String::new(), String::new()]);
+            rec.extend(["", ""]);
         }
         let (status, status_desc) = pick(&mut rng, &STATUSES);
-        rec.extend([status.into(), status_desc.into(), code.into()]);
+        rec.extend([status, status_desc, code]);
         let cd2 = rng.random_bool(0.058);
         let cd3 = cd2 && rng.random_bool(0.014);
         let cd4 = cd3 && rng.random_bool(0.1);
-        rec.push(
-            if cd2 {
-                pick(&mut rng, &SECOND_CODES)
-            } else {
-                ""
-            }
-            .into(),
-        );
-        rec.push(if cd3 { "998" } else { "" }.into());
-        rec.push(if cd4 { "998" } else { "" }.into());
+        rec.push(if cd2 {
+            pick(&mut rng, &SECOND_CODES)
+        } else {
+            ""
+        });
+        rec.push(if cd3 { "998" } else { "" });
+        rec.push(if cd4 { "998" } else { "" });
         if rng.random_bool(CROSS_STREET_SHARE) {
             // Another street of the area (a few draws; the area's anchors hold several streets).
             let mut cross = in_area[rng.random_range(0..in_area.len())];
@@ -264,20 +276,22 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
                 }
                 cross = in_area[rng.random_range(0..in_area.len())];
             }
-            rec.push(if rng.random_bool(0.76) {
-                street(anchor)
+            if rng.random_bool(0.76) {
+                rec.push_fmt(format_args!("{}", Street(anchor)));
             } else {
-                block_address(anchor)
-            });
-            rec.push(street(cross));
+                rec.push_fmt(format_args!("{}", BlockAddress(anchor)));
+            }
+            rec.push_fmt(format_args!("{}", Street(cross)));
         } else {
-            rec.extend([block_address(anchor), String::new()]);
+            rec.push_fmt(format_args!("{}", BlockAddress(anchor)));
+            rec.push("");
         }
         if zero {
-            rec.extend(["0".into(), "0".into()]);
+            rec.extend(["0", "0"]);
         } else {
             let (lat, lon) = jitter(&mut rng, anchor.lat, anchor.lon, JITTER_DEG);
-            rec.extend([trimmed(lat, 4), trimmed(lon, 4)]);
+            rec.push_fmt(format_args!("{}", Trimmed(lat, 4)));
+            rec.push_fmt(format_args!("{}", Trimmed(lon, 4)));
         }
         debug_assert_eq!(rec.len(), HEADER.len());
 
@@ -285,13 +299,16 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
             rec.remove(10); // Mocodes missing: later values shift one column left.
             stats.malformed += 1;
         } else {
-            *stats.per_key.entry(format!("{area:02}")).or_default() += 1;
+            per_area[usize::from(area)] += 1;
             stats.outside_city += u64::from(outside);
             stats.no_coordinates += u64::from(zero);
         }
-        w.write_record(&rec)?;
+        rec.write(&mut w)?;
         stats.rows += 1;
     }
     w.flush()?;
+    for (area, n) in per_area.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+        stats.per_key.insert(format!("{area:02}"), n);
+    }
     Ok(stats)
 }

@@ -123,43 +123,140 @@ pub(super) fn jitter(rng: &mut StdRng, lat: f64, lon: f64, max_deg: f64) -> (f64
     )
 }
 
+/// One CSV record being built: its fields are written into one reused buffer (no `String` per field), then the
+/// record goes through the `csv` writer, which quotes as it always has. `remove` drops a field when the record is
+/// written (the generators' malformed rows).
+#[derive(Debug, Default)]
+pub(super) struct Row {
+    buf: String,
+    ends: Vec<usize>,
+    skip: Option<usize>,
+}
+
+impl Row {
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.ends.clear();
+        self.skip = None;
+    }
+
+    pub fn push(&mut self, field: impl AsRef<str>) {
+        self.buf.push_str(field.as_ref());
+        self.ends.push(self.buf.len());
+    }
+
+    /// A field written with `format_args!` straight into the buffer.
+    pub fn push_fmt(&mut self, args: std::fmt::Arguments<'_>) {
+        use std::fmt::Write;
+        self.buf.write_fmt(args).expect("a String takes any text");
+        self.ends.push(self.buf.len());
+    }
+
+    /// `parts` joined by `sep` as one field.
+    pub fn push_joined(&mut self, parts: &[&str], sep: &str) {
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                self.buf.push_str(sep);
+            }
+            self.buf.push_str(p);
+        }
+        self.ends.push(self.buf.len());
+    }
+
+    pub fn extend<S: AsRef<str>>(&mut self, fields: impl IntoIterator<Item = S>) {
+        for f in fields {
+            self.push(f);
+        }
+    }
+
+    /// Fields, the removed one included.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Leave field `i` out when the record is written (later fields shift one to the left).
+    pub fn remove(&mut self, i: usize) {
+        self.skip = Some(i);
+    }
+
+    pub fn write<W: std::io::Write>(&self, w: &mut csv::Writer<W>) -> csv::Result<()> {
+        let fields = self.ends.iter().enumerate().filter_map(|(i, &end)| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            (Some(i) != self.skip).then(|| &self.buf.as_bytes()[start..end])
+        });
+        w.write_record(fields)
+    }
+}
+
 /// `x` with `decimals` decimals and no trailing zeros, the way the exports write coordinates
 /// (`34.048`, `-118.2915`).
 /// Rounded to the nearest multiple of `10^-decimals` in integers (`{:.N}` formatting takes the exact,
 /// slow path for most coordinates), `decimals` at most 9.
 pub(super) fn trimmed(x: f64, decimals: usize) -> String {
-    let scale = 10i64.pow(decimals as u32);
-    let units = (x * scale as f64).round() as i64;
-    let (whole, mut frac) = (units.abs() / scale, units.abs() % scale);
-    let sign = if units < 0 { "-" } else { "" };
-    if frac == 0 {
-        return format!("{sign}{whole}");
+    Trimmed(x, decimals).to_string()
+}
+
+/// [`trimmed`] as a `Display`, to write into a [`Row`] without a `String` of its own.
+pub(super) struct Trimmed(pub f64, pub usize);
+
+impl std::fmt::Display for Trimmed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Trimmed(x, decimals) = *self;
+        let scale = 10i64.pow(decimals as u32);
+        let units = (x * scale as f64).round() as i64;
+        let (whole, mut frac) = (units.abs() / scale, units.abs() % scale);
+        let sign = if units < 0 { "-" } else { "" };
+        if frac == 0 {
+            return write!(f, "{sign}{whole}");
+        }
+        let mut width = decimals;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        write!(f, "{sign}{whole}.{frac:0width$}")
     }
-    let mut width = decimals;
-    while frac % 10 == 0 {
-        frac /= 10;
-        width -= 1;
-    }
-    format!("{sign}{whole}.{frac:0width$}")
 }
 
 /// `MM/DD/YYYY`, as chrono's `%m/%d/%Y` writes it (the exports' date text); by hand, since chrono parses its
 /// format string on every call (about 5 % of a generator's time, measured; same bytes).
 pub(super) fn mdy(d: NaiveDate) -> String {
-    format!("{:02}/{:02}/{:04}", d.month(), d.day(), d.year())
+    Mdy(d).to_string()
+}
+
+/// [`mdy`] as a `Display`, to write into a [`Row`] without a `String` of its own.
+pub(super) struct Mdy(pub NaiveDate);
+
+impl std::fmt::Display for Mdy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = self.0;
+        write!(f, "{:02}/{:02}/{:04}", d.month(), d.day(), d.year())
+    }
 }
 
 /// `MM/DD/YYYY hh:mm:ss AM`, as chrono's `%m/%d/%Y %I:%M:%S %p` writes it.
+#[cfg(test)]
 pub(super) fn mdy_hms_12(t: chrono::NaiveDateTime) -> String {
-    use chrono::Timelike;
-    let (pm, hour) = t.hour12();
-    format!(
-        "{} {hour:02}:{:02}:{:02} {}",
-        mdy(t.date()),
-        t.minute(),
-        t.second(),
-        if pm { "PM" } else { "AM" }
-    )
+    Mdy12(t).to_string()
+}
+
+/// [`mdy_hms_12`] as a `Display`.
+pub(super) struct Mdy12(pub chrono::NaiveDateTime);
+
+impl std::fmt::Display for Mdy12 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use chrono::Timelike;
+        let t = self.0;
+        let (pm, hour) = t.hour12();
+        write!(
+            f,
+            "{} {hour:02}:{:02}:{:02} {}",
+            Mdy(t.date()),
+            t.minute(),
+            t.second(),
+            if pm { "PM" } else { "AM" }
+        )
+    }
 }
 
 /// `12345678` -> `12,345,678`.
