@@ -125,19 +125,27 @@ pub(super) fn jitter(rng: &mut StdRng, lat: f64, lon: f64, max_deg: f64) -> (f64
 
 /// One CSV record being built: its fields are written into one reused buffer (no `String` per field), then the
 /// record goes through the `csv` writer, which quotes as it always has. `remove` drops a field when the record is
-/// written (the generators' malformed rows).
+/// written, `insert` adds one (the generators' malformed rows).
 #[derive(Debug, Default)]
 pub(super) struct Row {
     buf: String,
     ends: Vec<usize>,
-    skip: Option<usize>,
+    shift: Option<Shift>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Shift {
+    /// Field `i` is left out.
+    Remove(usize),
+    /// This field is written before field `i`.
+    Insert(usize, &'static str),
 }
 
 impl Row {
     pub fn clear(&mut self) {
         self.buf.clear();
         self.ends.clear();
-        self.skip = None;
+        self.shift = None;
     }
 
     pub fn push(&mut self, field: impl AsRef<str>) {
@@ -174,17 +182,38 @@ impl Row {
         self.ends.len()
     }
 
-    /// Leave field `i` out when the record is written (later fields shift one to the left).
+    /// Leave field `i` out when the record is written (later fields shift one to the left). One shift
+    /// per record.
     pub fn remove(&mut self, i: usize) {
-        self.skip = Some(i);
+        debug_assert!(self.shift.is_none());
+        self.shift = Some(Shift::Remove(i));
+    }
+
+    /// Write `field` before field `i` (later fields shift one to the right). One shift per record.
+    pub fn insert(&mut self, i: usize, field: &'static str) {
+        debug_assert!(self.shift.is_none());
+        self.shift = Some(Shift::Insert(i, field));
     }
 
     pub fn write<W: std::io::Write>(&self, w: &mut csv::Writer<W>) -> csv::Result<()> {
-        let fields = self.ends.iter().enumerate().filter_map(|(i, &end)| {
+        let field = |i: usize| {
             let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            (Some(i) != self.skip).then(|| &self.buf.as_bytes()[start..end])
-        });
-        w.write_record(fields)
+            &self.buf.as_bytes()[start..self.ends[i]]
+        };
+        for i in 0..self.ends.len() {
+            match self.shift {
+                Some(Shift::Remove(r)) if r == i => continue,
+                Some(Shift::Insert(at, extra)) if at == i => w.write_field(extra)?,
+                _ => {}
+            }
+            w.write_field(field(i))?;
+        }
+        if let Some(Shift::Insert(at, extra)) = self.shift
+            && at == self.ends.len()
+        {
+            w.write_field(extra)?;
+        }
+        w.write_record(None::<&[u8]>)
     }
 }
 
@@ -192,11 +221,13 @@ impl Row {
 /// (`34.048`, `-118.2915`).
 /// Rounded to the nearest multiple of `10^-decimals` in integers (`{:.N}` formatting takes the exact,
 /// slow path for most coordinates), `decimals` at most 9.
+#[cfg(test)]
 pub(super) fn trimmed(x: f64, decimals: usize) -> String {
     Trimmed(x, decimals).to_string()
 }
 
-/// [`trimmed`] as a `Display`, to write into a [`Row`] without a `String` of its own.
+/// `x` with `decimals` decimals and no trailing zeros (`Trimmed(x, 4)`: `34.048`, `-118.2915`), as a `Display`
+/// that writes into a [`Row`] without a `String` of its own.
 pub(super) struct Trimmed(pub f64, pub usize);
 
 impl std::fmt::Display for Trimmed {
@@ -220,11 +251,12 @@ impl std::fmt::Display for Trimmed {
 
 /// `MM/DD/YYYY`, as chrono's `%m/%d/%Y` writes it (the exports' date text); by hand, since chrono parses its
 /// format string on every call (about 5 % of a generator's time, measured; same bytes).
+#[cfg(test)]
 pub(super) fn mdy(d: NaiveDate) -> String {
     Mdy(d).to_string()
 }
 
-/// [`mdy`] as a `Display`, to write into a [`Row`] without a `String` of its own.
+/// `MM/DD/YYYY` as a `Display` that writes into a [`Row`] without a `String` of its own.
 pub(super) struct Mdy(pub NaiveDate);
 
 impl std::fmt::Display for Mdy {
@@ -240,7 +272,7 @@ pub(super) fn mdy_hms_12(t: chrono::NaiveDateTime) -> String {
     Mdy12(t).to_string()
 }
 
-/// [`mdy_hms_12`] as a `Display`.
+/// `MM/DD/YYYY hh:mm:ss AM` as a `Display`.
 pub(super) struct Mdy12(pub chrono::NaiveDateTime);
 
 impl std::fmt::Display for Mdy12 {
@@ -385,6 +417,53 @@ mod tests {
         assert_eq!(thousands(412000), "412,000");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn a_row_writes_as_the_csv_writer_quotes_and_shifts_once() {
+        let write = |build: &dyn Fn(&mut Row)| {
+            let mut row = Row::default();
+            build(&mut row);
+            let mut w = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(Vec::new());
+            row.write(&mut w).unwrap();
+            row.clear();
+            row.push("again");
+            row.write(&mut w).unwrap();
+            String::from_utf8(w.into_inner().unwrap()).unwrap()
+        };
+        let fields = |r: &mut Row| {
+            r.push("a");
+            r.push_fmt(format_args!("{}, {}", 1, Trimmed(-118.29150, 4)));
+            r.push_joined(&["x", "y"], " ");
+            r.extend(["", "say \"hi\""]);
+        };
+        assert_eq!(
+            write(&|r| fields(r)),
+            "a,\"1, -118.2915\",x y,,\"say \"\"hi\"\"\"\nagain\n"
+        );
+        assert_eq!(
+            write(&|r| {
+                fields(r);
+                r.remove(1);
+            }),
+            "a,x y,,\"say \"\"hi\"\"\"\nagain\n"
+        );
+        assert_eq!(
+            write(&|r| {
+                fields(r);
+                r.insert(2, "ETC");
+            }),
+            "a,\"1, -118.2915\",ETC,x y,,\"say \"\"hi\"\"\"\nagain\n"
+        );
+        assert_eq!(
+            write(&|r| {
+                fields(r);
+                r.insert(5, "END");
+            }),
+            "a,\"1, -118.2915\",x y,,\"say \"\"hi\"\"\",END\nagain\n"
+        );
     }
 
     #[test]

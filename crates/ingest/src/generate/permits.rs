@@ -26,7 +26,7 @@ use rand::{Rng, SeedableRng};
 
 use super::dataset::{DatasetOptions, DatasetStats};
 use super::draw::{
-    PermitAnchor, jitter, lines_2021_from, mdy, pick, thousands, trimmed, weighted_index,
+    Mdy, PermitAnchor, Row, Trimmed, jitter, lines_2021_from, pick, thousands, weighted_index,
 };
 use super::tables::PERMIT_ANCHORS;
 
@@ -248,7 +248,9 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
     let lines_2021 = per_cd(|a| a.cd2021);
     let mut stats = DatasetStats::default();
     let mut seq = rng.random_range(100..2000u64);
-    let mut rec: Vec<String> = Vec::with_capacity(header.len() + 1);
+    let mut rec = Row::default();
+    // Well-formed rows per district 1..=15.
+    let mut rows_of_cd = [0u64; 16];
     for _ in 0..opts.rows {
         rec.clear();
         seq += 1;
@@ -273,23 +275,23 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
         };
         let new_building = rng.random_bool(0.41);
 
-        rec.push(rng.random_range(2004..7600u32).to_string());
-        rec.push(format!("{:03}", rng.random_range(1..60u32)));
-        rec.push(format!("{:03}", rng.random_range(1..130u32)));
-        rec.push(match rng.random_range(0..100) {
-            0..2 => "EX MISSION DE SAN FERNANDO".into(),
-            2 => String::new(),
-            3..8 => format!("P M {}", rng.random_range(1000..9000u32)),
-            _ => format!("TR {}", rng.random_range(1000..75000u32)),
-        });
-        rec.push(if rng.random_bool(0.19) {
-            rng.random_range(1..30u32).to_string()
+        rec.push_fmt(format_args!("{}", rng.random_range(2004..7600u32)));
+        rec.push_fmt(format_args!("{:03}", rng.random_range(1..60u32)));
+        rec.push_fmt(format_args!("{:03}", rng.random_range(1..130u32)));
+        match rng.random_range(0..100) {
+            0..2 => rec.push("EX MISSION DE SAN FERNANDO"),
+            2 => rec.push(""),
+            3..8 => rec.push_fmt(format_args!("P M {}", rng.random_range(1000..9000u32))),
+            _ => rec.push_fmt(format_args!("TR {}", rng.random_range(1000..75000u32))),
+        }
+        if rng.random_bool(0.19) {
+            rec.push_fmt(format_args!("{}", rng.random_range(1..30u32)));
         } else {
-            String::new()
-        });
-        rec.push(rng.random_range(1..300u32).to_string());
+            rec.push("");
+        }
+        rec.push_fmt(format_args!("{}", rng.random_range(1..300u32)));
         let yy = issued.year() % 100;
-        rec.push(format!(
+        rec.push_fmt(format_args!(
             "{yy:02}{}{:05}",
             office.1,
             rng.random_range(10_000..99_999u32)
@@ -297,141 +299,135 @@ pub fn generate(out: impl Write, opts: DatasetOptions) -> std::io::Result<Datase
         let applied_yy = (issued.year()
             - [0, 1, 2, 3][weighted_index(&mut rng, [59, 32, 5, 4].into_iter())])
             % 100;
-        rec.push(format!(
+        rec.push_fmt(format_args!(
             "{applied_yy:02}{}-{}-{seq:05}",
             if new_building { "010" } else { "014" },
             pick(&mut rng, &PCIS_MIDDLES)
         ));
-        rec.push(status.into());
-        rec.push(format!("{} 12:00:00 AM", mdy(status_day)));
-        rec.push(
-            if new_building {
-                "Bldg-New"
-            } else {
-                "Bldg-Addition"
-            }
-            .into(),
-        );
-        rec.push(pick(&mut rng, &SUB_TYPES).into());
-        rec.push(
-            if rng.random_bool(0.999) {
-                "Plan Check"
-            } else {
-                "No Plan Check"
-            }
-            .into(),
-        );
-        rec.extend([String::new(), String::new()]); // Project Number, Event Code
-        rec.push(office.0.into());
-        rec.push(mdy(issued));
-        let house = anchor.house;
-        rec.push(house.to_string());
-        rec.push(if rng.random_bool(0.006) { "1/2" } else { "" }.into());
-        rec.push(
-            if rng.random_bool(0.96) {
-                house
-            } else {
-                house + rng.random_range(1..10) * 2
-            }
-            .to_string(),
-        );
-        rec.push(if rng.random_bool(0.02) { "1/2" } else { "" }.into());
-        rec.extend([anchor.dir, anchor.street, anchor.suffix, ""].map(String::from));
-        rec.extend([String::new(), String::new()]); // Unit Range Start / End
-        rec.push(anchor.zip.into());
-        let mut work = WORK[rng.random_range(0..WORK.len())].to_string();
-        work.truncate(70);
-        rec.push(work);
-        let value = valuation(&mut rng);
-        rec.push(if rng.random_bool(VALUATION_SEPARATED_SHARE) {
-            format!("${}.00 ", thousands(value))
+        rec.push(status);
+        rec.push_fmt(format_args!("{} 12:00:00 AM", Mdy(status_day)));
+        rec.push(if new_building {
+            "Bldg-New"
         } else {
-            format!("${value}.00")
+            "Bldg-Addition"
         });
-        rec.push(match rng.random_range(0..100) {
-            0..7 => "0".into(),
-            7 => String::new(),
-            _ => rng.random_range(100..4000u32).to_string(),
+        rec.push(pick(&mut rng, &SUB_TYPES));
+        rec.push(if rng.random_bool(0.999) {
+            "Plan Check"
+        } else {
+            "No Plan Check"
         });
-        rec.push(match rng.random_range(0..100) {
-            0..44 => String::new(),
-            44..72 => "0".into(),
-            72..93 => "1".into(),
-            _ => rng.random_range(2..12u32).to_string(),
-        });
-        rec.push(rng.random_range(0..4u32).to_string());
+        rec.extend(["", ""]); // Project Number, Event Code
+        rec.push(office.0);
+        rec.push_fmt(format_args!("{}", Mdy(issued)));
+        let house = anchor.house;
+        rec.push_fmt(format_args!("{house}"));
+        rec.push(if rng.random_bool(0.006) { "1/2" } else { "" });
+        let house_to = if rng.random_bool(0.96) {
+            house
+        } else {
+            house + rng.random_range(1..10) * 2
+        };
+        rec.push_fmt(format_args!("{house_to}"));
+        rec.push(if rng.random_bool(0.02) { "1/2" } else { "" });
+        rec.extend([anchor.dir, anchor.street, anchor.suffix, ""]);
+        rec.extend(["", ""]); // Unit Range Start / End
+        rec.push(anchor.zip);
+        let work = WORK[rng.random_range(0..WORK.len())];
+        rec.push(work.get(..70).unwrap_or(work));
+        let value = valuation(&mut rng);
+        if rng.random_bool(VALUATION_SEPARATED_SHARE) {
+            rec.push_fmt(format_args!("${}.00 ", thousands(value)));
+        } else {
+            rec.push_fmt(format_args!("${value}.00"));
+        }
+        match rng.random_range(0..100) {
+            0..7 => rec.push("0"),
+            7 => rec.push(""),
+            _ => rec.push_fmt(format_args!("{}", rng.random_range(100..4000u32))),
+        }
+        match rng.random_range(0..100) {
+            0..44 => rec.push(""),
+            44..72 => rec.push("0"),
+            72..93 => rec.push("1"),
+            _ => rec.push_fmt(format_args!("{}", rng.random_range(2..12u32))),
+        }
+        rec.push_fmt(format_args!("{}", rng.random_range(0..4u32)));
         if rng.random_bool(0.51) {
-            rec.extend(["OWNER-BUILDER", "", "", "", "NA", "0", "", "", ""].map(String::from));
+            rec.extend(["OWNER-BUILDER", "", "", "", "NA", "0", "", "", ""]);
         } else {
             let (business, address, city, state) =
                 CONTRACTORS[rng.random_range(0..CONTRACTORS.len())];
-            rec.extend([business, address, city, state, "B"].map(String::from));
-            rec.push(rng.random_range(300_000..1_050_000u32).to_string());
-            rec.push(name(&mut rng, &FIRST_NAMES).into());
-            rec.push(String::new());
-            rec.push(name(&mut rng, &LAST_NAMES).into());
+            rec.extend([business, address, city, state, "B"]);
+            rec.push_fmt(format_args!("{}", rng.random_range(300_000..1_050_000u32)));
+            rec.push(name(&mut rng, &FIRST_NAMES));
+            rec.push("");
+            rec.push(name(&mut rng, &LAST_NAMES));
         }
-        rec.push(match rng.random_range(0..100) {
-            0..35 => String::new(),
-            35..47 => "01/01/2000".into(),
-            _ => mdy(issued + Duration::days(rng.random_range(30..730))),
-        });
-        rec.push(name(&mut rng, &FIRST_NAMES).into());
+        match rng.random_range(0..100) {
+            0..35 => rec.push(""),
+            35..47 => rec.push("01/01/2000"),
+            _ => rec.push_fmt(format_args!(
+                "{}",
+                Mdy(issued + Duration::days(rng.random_range(30..730)))
+            )),
+        }
+        rec.push(name(&mut rng, &FIRST_NAMES));
         rec.push(if rng.random_bool(0.17) {
-            String::new()
+            ""
         } else {
-            name(&mut rng, &LAST_NAMES).into()
+            name(&mut rng, &LAST_NAMES)
         });
-        rec.push(
-            if rng.random_bool(0.04) {
-                "OWNER-BUILDER"
-            } else {
-                ""
-            }
-            .into(),
-        );
+        rec.push(if rng.random_bool(0.04) {
+            "OWNER-BUILDER"
+        } else {
+            ""
+        });
         let elsewhere = &PERMIT_ANCHORS[rng.random_range(0..PERMIT_ANCHORS.len())];
-        rec.push(format!(
+        rec.push_fmt(format_args!(
             "{} {} {}",
             rng.random_range(100..30000u32),
             elsewhere.street,
             elsewhere.suffix
         ));
-        rec.push(String::new());
-        rec.push(pick(&mut rng, &APPLICANT_CITIES).into());
-        rec.push(pick(&mut rng, &ZONES).into());
-        rec.push(
-            if rng.random_bool(0.01) {
-                "R3 Occ. Group"
-            } else {
-                ""
-            }
-            .into(),
-        );
-        rec.push(rng.random_range(0..4000u32).to_string());
-        rec.push(anchor.tract.into());
-        rec.push(cd.to_string());
+        rec.push("");
+        rec.push(pick(&mut rng, &APPLICANT_CITIES));
+        rec.push(pick(&mut rng, &ZONES));
+        rec.push(if rng.random_bool(0.01) {
+            "R3 Occ. Group"
+        } else {
+            ""
+        });
+        rec.push_fmt(format_args!("{}", rng.random_range(0..4000u32)));
+        rec.push(anchor.tract);
+        rec.push_fmt(format_args!("{cd}"));
         let located = !rng.random_bool(NO_COORD_SHARE);
         let (lat, lon) = jitter(&mut rng, anchor.lat, anchor.lon, JITTER_DEG);
-        let (lat, lon) = (trimmed(lat, 5), trimmed(lon, 5));
+        let (lat, lon) = (Trimmed(lat, 5), Trimmed(lon, 5));
         match (located, opts.split_latlon) {
-            (true, false) => rec.push(format!("({lat}, {lon})")),
-            (false, false) => rec.push(String::new()),
-            (true, true) => rec.extend([lat, lon]),
-            (false, true) => rec.extend([String::new(), String::new()]),
+            (true, false) => rec.push_fmt(format_args!("({lat}, {lon})")),
+            (false, false) => rec.push(""),
+            (true, true) => {
+                rec.push_fmt(format_args!("{lat}"));
+                rec.push_fmt(format_args!("{lon}"));
+            }
+            (false, true) => rec.extend(["", ""]),
         }
         debug_assert_eq!(rec.len(), header.len());
 
         if rng.random_bool(opts.malformed_rate) {
             // An unquoted comma in Work Description: one field too many.
-            rec.insert(29, "ETC".into());
+            rec.insert(29, "ETC");
             stats.malformed += 1;
         } else {
-            *stats.per_key.entry(cd.to_string()).or_default() += 1;
+            rows_of_cd[cd] += 1;
             stats.no_coordinates += u64::from(!located);
         }
-        w.write_record(&rec)?;
+        rec.write(&mut w)?;
         stats.rows += 1;
+    }
+    for (cd, n) in rows_of_cd.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+        stats.per_key.insert(cd.to_string(), n);
     }
     w.flush()?;
     Ok(stats)
