@@ -4,8 +4,8 @@
 //! arena cannot serve another's requests. An ingest process has several threads that allocate (the CSV
 //! reader, the router, the spill thread, the encoder and its column helpers, the runtime): with the
 //! row group's columns encoded on two threads, peak RSS of a 2,000,000-row MyLA311 ingest at
-//! `--memory-budget 128MiB` rose from 122-125 MiB to 146-164 MiB (`MALLOC_ARENA_MAX` unset, three runs), and
-//! was 114-120 MiB with one arena at the same wall time (`crates/ingest/README.md`, session 11). The
+//! `--memory-budget 128MiB` rose from 122 MiB to 143-160 MiB (`MALLOC_ARENA_MAX` unset, four runs), and
+//! was 111-117 MiB with one arena at about the same wall time (`crates/ingest/README.md`, session 11). The
 //! partitioner's budget counts what the threads hold, not what the arenas keep, so an ingest process
 //! caps the arenas before it starts any thread: `civic ingest` and the `ingest` Lambda call
 //! [`one_arena`] first thing in `main`.
