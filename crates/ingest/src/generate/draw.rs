@@ -218,16 +218,9 @@ impl Row {
 }
 
 /// `x` with `decimals` decimals and no trailing zeros, the way the exports write coordinates
-/// (`34.048`, `-118.2915`).
-/// Rounded to the nearest multiple of `10^-decimals` in integers (`{:.N}` formatting takes the exact,
+/// (`Trimmed(x, 4)`: `34.048`, `-118.2915`), as a `Display` that writes into a [`Row`] without a `String` of
+/// its own. Rounded to the nearest multiple of `10^-decimals` in integers (`{:.N}` formatting takes the exact,
 /// slow path for most coordinates), `decimals` at most 9.
-#[cfg(test)]
-pub(super) fn trimmed(x: f64, decimals: usize) -> String {
-    Trimmed(x, decimals).to_string()
-}
-
-/// `x` with `decimals` decimals and no trailing zeros (`Trimmed(x, 4)`: `34.048`, `-118.2915`), as a `Display`
-/// that writes into a [`Row`] without a `String` of its own.
 pub(super) struct Trimmed(pub f64, pub usize);
 
 impl std::fmt::Display for Trimmed {
@@ -251,12 +244,6 @@ impl std::fmt::Display for Trimmed {
 
 /// `MM/DD/YYYY`, as chrono's `%m/%d/%Y` writes it (the exports' date text); by hand, since chrono parses its
 /// format string on every call (about 5 % of a generator's time, measured; same bytes).
-#[cfg(test)]
-pub(super) fn mdy(d: NaiveDate) -> String {
-    Mdy(d).to_string()
-}
-
-/// `MM/DD/YYYY` as a `Display` that writes into a [`Row`] without a `String` of its own.
 pub(super) struct Mdy(pub NaiveDate);
 
 impl std::fmt::Display for Mdy {
@@ -267,12 +254,6 @@ impl std::fmt::Display for Mdy {
 }
 
 /// `MM/DD/YYYY hh:mm:ss AM`, as chrono's `%m/%d/%Y %I:%M:%S %p` writes it.
-#[cfg(test)]
-pub(super) fn mdy_hms_12(t: chrono::NaiveDateTime) -> String {
-    Mdy12(t).to_string()
-}
-
-/// `MM/DD/YYYY hh:mm:ss AM` as a `Display`.
 pub(super) struct Mdy12(pub chrono::NaiveDateTime);
 
 impl std::fmt::Display for Mdy12 {
@@ -384,17 +365,21 @@ impl std::str::FromStr for YearSpan {
 mod tests {
     use super::*;
 
+    fn mdy_hms_12_str(t: chrono::NaiveDateTime) -> String {
+        Mdy12(t).to_string()
+    }
+
     #[test]
     fn export_number_shapes() {
-        assert_eq!(trimmed(34.0480, 4), "34.048");
-        assert_eq!(trimmed(-118.29150, 4), "-118.2915");
-        assert_eq!(trimmed(34.0, 4), "34");
-        assert_eq!(trimmed(-0.00001, 4), "0");
-        assert_eq!(trimmed(34.00501, 5), "34.00501");
-        assert_eq!(trimmed(-118.000049, 4), "-118");
-        assert_eq!(trimmed(-118.00005, 5), "-118.00005");
+        assert_eq!(Trimmed(34.0480, 4).to_string(), "34.048");
+        assert_eq!(Trimmed(-118.29150, 4).to_string(), "-118.2915");
+        assert_eq!(Trimmed(34.0, 4).to_string(), "34");
+        assert_eq!(Trimmed(-0.00001, 4).to_string(), "0");
+        assert_eq!(Trimmed(34.00501, 5).to_string(), "34.00501");
+        assert_eq!(Trimmed(-118.000049, 4).to_string(), "-118");
+        assert_eq!(Trimmed(-118.00005, 5).to_string(), "-118.00005");
         assert_eq!(
-            mdy_hms_12(
+            mdy_hms_12_str(
                 NaiveDate::from_ymd_opt(2023, 1, 9)
                     .unwrap()
                     .and_hms_opt(0, 5, 7)
@@ -411,8 +396,11 @@ mod tests {
                 .unwrap()
                 .and_hms_opt(h, 0, 0)
                 .unwrap();
-            assert_eq!(mdy_hms_12(t), format!("12/31/2020 {want}"));
-            assert_eq!(mdy_hms_12(t), t.format("%m/%d/%Y %I:%M:%S %p").to_string());
+            assert_eq!(mdy_hms_12_str(t), format!("12/31/2020 {want}"));
+            assert_eq!(
+                mdy_hms_12_str(t),
+                t.format("%m/%d/%Y %I:%M:%S %p").to_string()
+            );
         }
         assert_eq!(thousands(412000), "412,000");
         assert_eq!(thousands(999), "999");
